@@ -1,0 +1,264 @@
+#include "api/assistants_api.hpp"
+
+#include "api/request_parsing.hpp"
+#include "common/time_format.hpp"
+#include "common/uuid.hpp"
+#include "domain/assistant_fields.hpp"
+
+namespace assistantd::api {
+namespace {
+
+using domain::Assistant;
+using domain::Role;
+
+constexpr std::string_view kOwnerIdField = "ownerId";
+
+tl::unexpected<Error> NotFound() {
+  return Fail(ErrorCode::kNotFound, "not_found", "Assistant not found");
+}
+
+// `fields=a,b,c`: every name must be an assistant field (client or server-owned).
+Result<std::vector<std::string>> ParseProjection(std::string_view value) {
+  std::vector<std::string> out;
+  nlohmann::json details = nlohmann::json::array();
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t end = value.find(',', start);
+    if (end == std::string_view::npos) end = value.size();
+    const std::string name(value.substr(start, end - start));
+    if (domain::FindAssistantField(name) || domain::IsServerOwnedField(name)) {
+      out.push_back(name);
+    } else {
+      details.push_back({{"field", "fields"}, {"message", "unknown field \"" + name + "\""}});
+    }
+    start = end + 1;
+  }
+  if (!details.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_query", "The query string is invalid",
+                std::move(details));
+  }
+  return out;
+}
+
+http::Response AssistantResponse(int status, const Assistant& a,
+                                 const std::optional<std::vector<std::string>>& projection) {
+  const auto wire = domain::ToWire(a);
+  return http::Response::Json(status, projection ? domain::Project(wire, *projection) : wire);
+}
+
+// Client fields for a create body, or the violations that stop it.
+Result<nlohmann::json> FieldsForCreate(const nlohmann::json& body, Role role) {
+  nlohmann::json fields = domain::FieldsFromCreate(body);
+  for (auto it = fields.begin(); it != fields.end();) {
+    it = domain::FindAssistantField(it.key()) ? std::next(it) : fields.erase(it);
+  }
+  if (role == Role::kTest) {
+    // The test role only ever owns test assistants.
+    if (!fields.contains("metadata") || !fields["metadata"].is_object()) {
+      fields["metadata"] = nlohmann::json::object();
+    }
+    fields["metadata"]["is_test"] = true;
+  }
+  const auto violations = domain::ValidateFields(fields);
+  if (!violations.empty()) return ValidationFailed(domain::ViolationDetails(violations));
+  return fields;
+}
+
+}  // namespace
+
+void AssistantsApi::Register(http::Router& router) {
+  for (const std::string prefix : {"/v1/assistants", "/functions/v1/assistants"}) {
+    const auto access = http::Access::kAuthenticated;
+    router.Add("GET", prefix, access, [this](auto& ctx) { return List(ctx); });
+    router.Add("POST", prefix, access, [this](auto& ctx) { return Create(ctx); });
+    router.Add("GET", prefix + "/{id}", access, [this](auto& ctx) { return Get(ctx); });
+    router.Add("PATCH", prefix + "/{id}", access, [this](auto& ctx) { return Patch(ctx); });
+    router.Add("DELETE", prefix + "/{id}", access, [this](auto& ctx) { return Delete(ctx); });
+  }
+}
+
+Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
+  if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
+  auto body = ParseObjectBody(ctx.request);
+  if (!body) return tl::unexpected(body.error());
+  const auto& caller = ctx.Caller();
+
+  // Unknown/read-only keys and invalid values are reported together.
+  const auto key_violations = domain::CheckBodyKeys(*body, {kOwnerIdField});
+  auto fields = FieldsForCreate(*body, caller.role);
+  if (!key_violations.empty()) {
+    nlohmann::json details = domain::ViolationDetails(key_violations);
+    if (!fields) {
+      for (const auto& d : fields.error().details) details.push_back(d);
+    }
+    return ValidationFailed(std::move(details));
+  }
+  if (!fields) return tl::unexpected(fields.error());
+
+  std::optional<std::string> owner = caller.user_id;
+  if (const auto it = body->find(kOwnerIdField); it != body->end()) {
+    if (!domain::IsAdmin(caller)) {
+      return Fail(ErrorCode::kForbidden, "forbidden_field",
+                  "Only admin and service_role may create assistants for another user",
+                  nlohmann::json::array({{{"field", kOwnerIdField},
+                                          {"message", "may only be set by admins"}}}));
+    }
+    const auto id = it->is_string() ? NormalizeUuid(it->get_ref<const std::string&>())
+                                    : std::nullopt;
+    if (!id) {
+      return ValidationFailed(nlohmann::json::array(
+          {{{"field", kOwnerIdField}, {"message", "must be a user id (UUID)"}}}));
+    }
+    owner = *id;
+    if (auto r = users_.EnsureUser(*owner, Role::kUser, std::nullopt); !r) {
+      return tl::unexpected(r.error());
+    }
+  }
+  if (!owner) {
+    return ValidationFailed(nlohmann::json::array(
+        {{{"field", kOwnerIdField}, {"message", "is required for a token without sub"}}}));
+  }
+
+  Assistant a;
+  a.id = NewUuid();
+  a.user_id = *owner;
+  a.fields = std::move(*fields);
+  a.created_at_us = a.updated_at_us = clock_.NowMicros();
+  auto created = store_.Create(a);
+  if (!created) return tl::unexpected(created.error());
+
+  http::Response res = AssistantResponse(201, *created, std::nullopt);
+  std::string base = ctx.request.path;
+  if (base.ends_with('/')) base.pop_back();
+  res.SetHeader("Location", base + "/" + created->id);
+  return res;
+}
+
+Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
+  auto params = ParseQueryParams(ctx.request, {"cursor", "limit", "q", "syncStatus", "isTest",
+                                               "createdAfter", "createdBefore", "fields"});
+  if (!params) return tl::unexpected(params.error());
+  domain::ListQuery query;
+  query.scope = domain::ScopeFor(ctx.Caller());
+  std::optional<std::vector<std::string>> projection;
+  nlohmann::json details = nlohmann::json::array();
+  const auto bad = [&](const std::string& field, const std::string& message) {
+    details.push_back({{"field", field}, {"message", message}});
+  };
+  for (const auto& [name, value] : *params) {
+    if (name == "limit") {
+      auto limit = ParseLimit(value, domain::kMaxListLimit);
+      if (!limit) return tl::unexpected(limit.error());
+      query.limit = *limit;
+    } else if (name == "cursor") {
+      auto cursor = ParseCursor(value);
+      if (!cursor) return tl::unexpected(cursor.error());
+      query.after = *cursor;
+    } else if (name == "q") {
+      if (value.empty() || value.size() > 200) {
+        bad(name, "must be 1 to 200 bytes");
+      } else {
+        query.name_contains = value;
+      }
+    } else if (name == "syncStatus") {
+      query.sync_status = domain::ParseSyncStatus(value);
+      if (!query.sync_status) bad(name, "must be one of pending, synced, failed, deleting");
+    } else if (name == "isTest") {
+      if (value == "true" || value == "false") {
+        query.is_test = value == "true";
+      } else {
+        bad(name, "must be true or false");
+      }
+    } else if (name == "createdAfter" || name == "createdBefore") {
+      const auto ts = ParseTimestamp(value);
+      if (!ts) {
+        bad(name, "must be an RFC 3339 date-time");
+      } else if (name == "createdAfter") {
+        query.created_after_us = *ts;
+      } else {
+        query.created_before_us = *ts;
+      }
+    } else if (name == "fields") {
+      auto p = ParseProjection(value);
+      if (!p) return tl::unexpected(p.error());
+      projection = std::move(*p);
+    }
+  }
+  if (!details.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_query", "The query string is invalid",
+                std::move(details));
+  }
+  auto page = store_.List(query);
+  if (!page) return tl::unexpected(page.error());
+  nlohmann::json data = nlohmann::json::array();
+  for (const auto& a : page->items) {
+    const auto wire = domain::ToWire(a);
+    data.push_back(projection ? domain::Project(wire, *projection) : wire);
+  }
+  return http::Response::Json(
+      200, {{"data", std::move(data)},
+            {"nextCursor", page->next ? nlohmann::json(domain::EncodeCursor(*page->next))
+                                      : nlohmann::json(nullptr)}});
+}
+
+Result<http::Response> AssistantsApi::Get(http::RequestContext& ctx) {
+  auto id = ParseIdParam(ctx.Param("id"), "Assistant");
+  if (!id) return tl::unexpected(id.error());
+  auto params = ParseQueryParams(ctx.request, {"fields"});
+  if (!params) return tl::unexpected(params.error());
+  std::optional<std::vector<std::string>> projection;
+  if (!params->empty()) {
+    auto p = ParseProjection(params->front().second);
+    if (!p) return tl::unexpected(p.error());
+    projection = std::move(*p);
+  }
+  auto found = store_.Get(*id, domain::ScopeFor(ctx.Caller()));
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return NotFound();
+  return AssistantResponse(200, **found, projection);
+}
+
+Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
+  auto id = ParseIdParam(ctx.Param("id"), "Assistant");
+  if (!id) return tl::unexpected(id.error());
+  if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
+  auto body = ParseObjectBody(ctx.request);
+  if (!body) return tl::unexpected(body.error());
+  if (const auto v = domain::CheckBodyKeys(*body); !v.empty()) {
+    return ValidationFailed(domain::ViolationDetails(v));
+  }
+  const Role role = ctx.Caller().role;
+  const int64_t now = clock_.NowMicros();
+  auto updated = store_.Update(
+      *id, domain::ScopeFor(ctx.Caller()), [&](const Assistant& current) -> Result<Assistant> {
+        Assistant next = current;
+        next.fields = domain::ApplyMergePatch(current.fields, *body);
+        if (role == Role::kTest && !next.IsTest()) {
+          return Fail(ErrorCode::kForbidden, "test_flag_required",
+                      "The test role may not clear metadata.is_test",
+                      nlohmann::json::array({{{"field", "metadata.is_test"},
+                                              {"message", "must stay true for the test role"}}}));
+        }
+        const auto violations = domain::ValidateFields(next.fields);
+        if (!violations.empty()) return ValidationFailed(domain::ViolationDetails(violations));
+        next.sync_status = domain::SyncStatus::kPending;
+        next.sync_error.reset();
+        next.updated_at_us = now;
+        return next;
+      });
+  if (!updated) return tl::unexpected(updated.error());
+  if (!*updated) return NotFound();
+  return AssistantResponse(200, **updated, std::nullopt);
+}
+
+Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
+  auto id = ParseIdParam(ctx.Param("id"), "Assistant");
+  if (!id) return tl::unexpected(id.error());
+  if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
+  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()));
+  if (!deleted) return tl::unexpected(deleted.error());
+  if (!*deleted) return NotFound();
+  return http::Response::Empty(204);
+}
+
+}  // namespace assistantd::api

@@ -1,0 +1,79 @@
+#include "api/request_parsing.hpp"
+
+#include <charconv>
+
+#include "common/json_util.hpp"
+#include "common/uuid.hpp"
+
+namespace assistantd::api {
+
+tl::unexpected<Error> ValidationFailed(nlohmann::json details) {
+  return Fail(ErrorCode::kInvalidInput, "validation_failed", "The request has invalid fields",
+              std::move(details));
+}
+
+Result<nlohmann::json> ParseObjectBody(const http::Request& request) {
+  auto body = ParseJsonStrict(request.body);
+  if (!body) return body;
+  if (!body->is_object()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_json", "Body must be a JSON object");
+  }
+  return body;
+}
+
+Result<std::string> ParseIdParam(std::string_view value, std::string_view what) {
+  auto id = NormalizeUuid(value);
+  if (!id) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_id", std::string(what) + " id must be a UUID");
+  }
+  return *id;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseQueryParams(
+    const http::Request& request, const std::vector<std::string_view>& allowed) {
+  auto params = http::ParseQuery(request.query);
+  if (!params) return params;
+  nlohmann::json details = nlohmann::json::array();
+  for (size_t i = 0; i < params->size(); ++i) {
+    const auto& name = (*params)[i].first;
+    bool known = false;
+    for (const auto a : allowed) known = known || a == name;
+    if (!known) {
+      details.push_back({{"field", name}, {"message", "is not a supported query parameter"}});
+      continue;
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if ((*params)[j].first == name) {
+        details.push_back({{"field", name}, {"message", "is given more than once"}});
+      }
+    }
+  }
+  if (!details.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_query", "The query string is invalid",
+                std::move(details));
+  }
+  return params;
+}
+
+Result<int> ParseLimit(std::string_view value, int max) {
+  int limit = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+  if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > max) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_query", "The query string is invalid",
+                nlohmann::json::array({{{"field", "limit"},
+                                        {"message", "must be an integer between 1 and " +
+                                                        std::to_string(max)}}}));
+  }
+  return limit;
+}
+
+Result<domain::ListCursor> ParseCursor(std::string_view value) {
+  auto cursor = domain::DecodeCursor(value);
+  if (!cursor) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_cursor",
+                "cursor is not a value returned as nextCursor");
+  }
+  return *cursor;
+}
+
+}  // namespace assistantd::api

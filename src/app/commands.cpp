@@ -1,0 +1,158 @@
+#include "app/commands.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "api/admin_api.hpp"
+#include "api/assistants_api.hpp"
+#include "api/health_api.hpp"
+#include "api/token_authenticator.hpp"
+#include "auth/jwt.hpp"
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "common/uuid.hpp"
+#include "domain/principal.hpp"
+#include "http/pipeline.hpp"
+#include "http/server.hpp"
+#include "storage/sqlite/sqlite_assistant_store.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_user_store.hpp"
+
+namespace assistantd::app {
+namespace {
+
+int Die(const std::string& message) {
+  std::fprintf(stderr, "assistantd: %s\n", message.c_str());
+  return 1;
+}
+
+int Die(const Error& e) {
+  std::string line = e.message;
+  if (!e.internal.empty()) line += " (" + e.internal + ")";
+  return Die(line);
+}
+
+auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secret) {
+  auth::JwtSettings s;
+  s.secret = std::move(secret);
+  s.algorithm = c.jwt_algorithm;
+  s.audience = c.jwt_audience.empty() ? std::nullopt : std::optional<std::string>(c.jwt_audience);
+  s.issuer = c.jwt_issuer.empty() ? std::nullopt : std::optional<std::string>(c.jwt_issuer);
+  return s;
+}
+
+int WorkerThreads(const config::ServeConfig& c, int io_threads) {
+  return c.worker_threads > 0 ? c.worker_threads : std::max(4, 2 * io_threads);
+}
+
+// Opens (creating its directory) and migrates the configured database.
+Result<std::unique_ptr<storage::SqliteDatabase>> OpenDatabase(const config::ServeConfig& c,
+                                                              int pool_size,
+                                                              const LogFactory& logs) {
+  auto path = config::SqlitePath(c);
+  if (!path) return tl::unexpected(path.error());
+  const auto dir = std::filesystem::path(*path).parent_path();
+  std::error_code ec;
+  if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                "cannot create " + dir.string() + ": " + ec.message());
+  }
+  auto db = storage::SqliteDatabase::Open({*path, pool_size, 5000}, logs.Make("storage"));
+  if (!db) return tl::unexpected(db.error());
+  auto applied = (*db)->Migrate();
+  if (!applied) return tl::unexpected(applied.error());
+  return db;
+}
+
+}  // namespace
+
+int RunServe(const config::ServeConfig& c) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  const Logger log = logs.Make("app");
+  const auto listen = config::ParseListen(c.listen);
+  auto secret = config::ResolveJwtSecret(c, log);
+  if (!secret) return Die(secret.error());
+
+  const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
+  const int workers = WorkerThreads(c, io_threads);
+  auto db = OpenDatabase(c, workers, logs);
+  if (!db) return Die(db.error());
+
+  SystemClock clock;
+  MetricsRegistry metrics;
+  storage::SqliteAssistantStore assistants(**db);
+  storage::SqliteUserStore users(**db);
+  auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
+  api::TokenAuthenticator authenticator(verifier, users, clock);
+  api::AssistantsApi assistants_api(assistants, authenticator, clock);
+  api::AdminApi admin_api(users, authenticator);
+  api::HealthApi health_api(**db, metrics);
+
+  http::Router router;
+  assistants_api.Register(router);
+  admin_api.Register(router);
+  health_api.Register(router);
+  http::Pipeline pipeline(router, authenticator, metrics, logs.Make("http"), clock);
+
+  http::ServerSettings settings;
+  settings.host = listen->host;
+  settings.port = listen->port;
+  settings.io_threads = io_threads;
+  settings.worker_threads = workers;
+  settings.max_body_bytes = c.max_body_bytes;
+  settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
+  http::Server server(settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
+                      logs.Make("http"));
+  auto port = server.Listen();
+  if (!port) return Die(port.error());
+  LogEvent(log, spdlog::level::info, "listening",
+           {{"address", listen->host + ":" + std::to_string(*port)},
+            {"ioThreads", io_threads},
+            {"workerThreads", workers},
+            {"version", kVersion}});
+  const bool clean = server.Run();
+  LogEvent(log, spdlog::level::info, "stopped", {{"clean", clean}});
+  return 0;
+}
+
+int RunMigrate(const config::ServeConfig& c) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  auto path = config::SqlitePath(c);
+  auto db = OpenDatabase(c, 1, logs);
+  if (!db) return Die(db.error());
+  std::printf("database %s is at schema version %d\n", path->c_str(),
+              (*db)->LatestSchemaVersion());
+  return 0;
+}
+
+int RunToken(const config::ServeConfig& c, const TokenOptions& o) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  if (o.role != "anon" && !domain::ParseRole(o.role)) {
+    return Die("--role must be user, authenticated, premium, test, admin or service_role");
+  }
+  std::optional<std::string> sub;
+  if (o.sub) {
+    sub = NormalizeUuid(*o.sub);
+    if (!sub) return Die("--sub must be a UUID");
+  } else if (o.role != "service_role") {
+    return Die("--sub is required (except for --role service_role)");
+  }
+  auto ttl = config::ParseDuration(o.ttl);
+  if (!ttl) return Die(ttl.error());
+  LogFactory logs(c.log_level == "info" ? "warn" : c.log_level);
+  auto secret = config::ResolveJwtSecret(c, logs.Make("app"));
+  if (!secret) return Die(secret.error());
+  const auto settings = JwtSettingsFor(c, std::move(*secret));
+  SystemClock clock;
+  std::printf("%s\n",
+              auth::SignJwt(settings, auth::MakeClaims(settings, sub, o.role, o.email,
+                                                       clock.NowSeconds(), *ttl))
+                  .c_str());
+  return 0;
+}
+
+}  // namespace assistantd::app

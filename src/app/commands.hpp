@@ -1,0 +1,24 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace assistantd::app {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+// Each returns the process exit code; failures print one clear line to stderr.
+int RunServe(const config::ServeConfig& config);
+int RunMigrate(const config::ServeConfig& config);
+
+struct TokenOptions {
+  std::optional<std::string> sub;
+  std::string role = "user";
+  std::string ttl = "1h";
+  std::optional<std::string> email;
+};
+int RunToken(const config::ServeConfig& config, const TokenOptions& options);
+
+}  // namespace assistantd::app

@@ -1,0 +1,126 @@
+// assistantd: command-line entry point. Parses flags (flag > environment > --config file)
+// and runs one subcommand.
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "app/commands.hpp"
+#include "config/config.hpp"
+
+namespace {
+
+using assistantd::config::ServeConfig;
+
+void AddStorageOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.add_option("--data-dir", c.data_dir, "Directory for the SQLite file and generated secrets")
+      ->envname("ASSISTANTD_DATA_DIR")
+      ->capture_default_str();
+  cmd.add_option("--database-url", c.database_url,
+                 "Database URL: sqlite:PATH (default: <data-dir>/assistantd.db)")
+      ->envname("ASSISTANTD_DATABASE_URL");
+  cmd.add_option("--log-level", c.log_level, "trace, debug, info, warn, error, critical, off")
+      ->envname("ASSISTANTD_LOG_LEVEL")
+      ->capture_default_str();
+}
+
+void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.add_option("--jwt-secret", c.jwt_secret,
+                 "HMAC secret for JWTs, at least 32 bytes (the Supabase JWT secret). Default: "
+                 "generated once into <data-dir>/jwt-secret")
+      ->envname("ASSISTANTD_JWT_SECRET");
+  cmd.add_option("--jwt-algorithm", c.jwt_algorithm,
+                 "The only JWT algorithm accepted: HS256, HS384 or HS512")
+      ->envname("ASSISTANTD_JWT_ALGORITHM")
+      ->capture_default_str();
+  cmd.add_option("--jwt-audience", c.jwt_audience,
+                 "Required aud claim; empty disables the check")
+      ->envname("ASSISTANTD_JWT_AUDIENCE")
+      ->capture_default_str();
+  cmd.add_option("--jwt-issuer", c.jwt_issuer, "Required iss claim, when set")
+      ->envname("ASSISTANTD_JWT_ISSUER");
+}
+
+// Applies --config FILE before CLI11 reads the environment, so flags > env > file.
+int PreloadConfigFile(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    std::string path;
+    if (arg == "--config" && i + 1 < argc) {
+      path = argv[i + 1];
+    } else if (arg.starts_with("--config=")) {
+      path = std::string(arg.substr(9));
+    } else {
+      continue;
+    }
+    if (auto r = assistantd::config::ApplyConfigFile(path); !r) {
+      std::fprintf(stderr, "assistantd: %s\n", r.error().message.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (const int rc = PreloadConfigFile(argc, argv); rc != 0) return rc;
+
+  CLI::App app{"assistantd: manage Vapi voice assistants behind JWT auth, with per-user "
+               "isolation, on embedded SQLite"};
+  app.require_subcommand(1);
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 "File of KEY=VALUE lines using the environment variable names "
+                 "(ASSISTANTD_LISTEN=…); flags and the environment take precedence");
+
+  ServeConfig c;
+  auto* serve = app.add_subcommand("serve", "Run the HTTP API");
+  serve->add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->envname("ASSISTANTD_LISTEN")
+      ->capture_default_str();
+  AddStorageOptions(*serve, c);
+  AddJwtOptions(*serve, c);
+  serve->add_option("--threads", c.threads, "I/O threads (default: one per core)")
+      ->envname("ASSISTANTD_THREADS");
+  serve->add_option("--worker-threads", c.worker_threads,
+                    "Request handler threads (default: max(4, 2 x threads))")
+      ->envname("ASSISTANTD_WORKER_THREADS");
+  serve->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413)")
+      ->envname("ASSISTANTD_MAX_BODY_BYTES")
+      ->capture_default_str();
+  serve->add_option("--shutdown-timeout", c.shutdown_timeout_seconds,
+                    "Seconds to drain in-flight requests on SIGTERM/SIGINT")
+      ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
+      ->capture_default_str();
+
+  auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
+  AddStorageOptions(*migrate, c);
+
+  assistantd::app::TokenOptions token_options;
+  auto* token = app.add_subcommand(
+      "token", "Print a signed JWT for the same configuration as serve (only the token)");
+  AddStorageOptions(*token, c);
+  AddJwtOptions(*token, c);
+  token->add_option("--sub", token_options.sub, "User id (UUID); optional for service_role");
+  token->add_option("--role", token_options.role,
+                    "user, authenticated, premium, test, admin or service_role")
+      ->capture_default_str();
+  token->add_option("--ttl", token_options.ttl, "Lifetime: 90s, 15m, 1h, 7d")
+      ->capture_default_str();
+  token->add_option("--email", token_options.email, "email claim");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*serve) return assistantd::app::RunServe(c);
+  if (*migrate) return assistantd::app::RunMigrate(c);
+  if (*token) return assistantd::app::RunToken(c, token_options);
+  if (*version) {
+    std::printf("assistantd %s\n", assistantd::app::kVersion);
+    return 0;
+  }
+  return 1;
+}

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+#include <tl/expected.hpp>
+
+namespace assistantd {
+
+// What went wrong, independent of transport. Exactly one place (http/error_mapping) turns it
+// into an HTTP status and the JSON error body.
+enum class ErrorCode {
+  kInvalidInput,
+  kUnauthenticated,
+  kForbidden,
+  kNotFound,
+  kMethodNotAllowed,
+  kConflict,
+  kPreconditionFailed,
+  kPayloadTooLarge,
+  kUnsupportedMediaType,
+  kQuotaExceeded,
+  kRateLimited,
+  kUpstreamFailed,
+  kUnavailable,
+  kInternal,
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string reason;   // stable machine-readable code on the wire, e.g. "validation_failed"
+  std::string message;  // safe to show to a client
+  nlohmann::json details = nlohmann::json::array();
+  std::string internal;  // for logs only; never sent to a client
+};
+
+template <class T>
+using Result = tl::expected<T, Error>;
+
+inline tl::unexpected<Error> Fail(ErrorCode code, std::string reason, std::string message,
+                                  nlohmann::json details = nlohmann::json::array(),
+                                  std::string internal = {}) {
+  return tl::unexpected<Error>(Error{code, std::move(reason), std::move(message),
+                                     std::move(details), std::move(internal)});
+}
+
+inline tl::unexpected<Error> Internal(std::string internal) {
+  return Fail(ErrorCode::kInternal, "internal_error", "Internal server error",
+              nlohmann::json::array(), std::move(internal));
+}
+
+}  // namespace assistantd

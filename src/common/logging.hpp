@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace assistantd {
+
+using Logger = std::shared_ptr<spdlog::logger>;
+
+// Makes named loggers that write one JSON object per line to stderr:
+// {"ts":"…","level":"info","logger":"http","msg":"…", …fields}.
+class LogFactory {
+ public:
+  // level: trace, debug, info, warn, error, critical or off.
+  explicit LogFactory(std::string_view level);
+  Logger Make(const std::string& name) const;
+
+ private:
+  spdlog::sink_ptr sink_;
+  spdlog::level::level_enum level_;
+};
+
+// True if `level` names a log level LogFactory accepts.
+bool IsValidLogLevel(std::string_view level);
+
+// Logs `msg` with extra structured fields. Field values must never contain secrets.
+void LogEvent(const Logger& logger, spdlog::level::level_enum level, std::string_view msg,
+              const nlohmann::json& fields = nlohmann::json::object());
+
+}  // namespace assistantd

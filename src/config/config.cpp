@@ -1,0 +1,190 @@
+#include "config/config.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <openssl/rand.h>
+
+#include "auth/jwt.hpp"
+
+namespace assistantd::config {
+namespace {
+
+tl::unexpected<Error> ConfigError(std::string message) {
+  return Fail(ErrorCode::kInvalidInput, "invalid_config", std::move(message));
+}
+
+std::string Trim(std::string s) {
+  const auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return {};
+  const auto last = s.find_last_not_of(" \t\r\n");
+  return s.substr(first, last - first + 1);
+}
+
+}  // namespace
+
+int DefaultThreads() {
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int>(n);
+}
+
+Result<ListenAddress> ParseListen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return ConfigError("--listen must be HOST:PORT, got \"" + text + "\"");
+  }
+  ListenAddress out;
+  out.host = text.substr(0, colon);
+  if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
+    out.host = out.host.substr(1, out.host.size() - 2);
+  }
+  if (out.host == "localhost") out.host = "127.0.0.1";
+  const std::string port = text.substr(colon + 1);
+  int value = -1;
+  const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (ec != std::errc() || ptr != port.data() + port.size() || value < 0 || value > 65535) {
+    return ConfigError("--listen port must be 0-65535, got \"" + port + "\"");
+  }
+  out.port = static_cast<uint16_t>(value);
+  return out;
+}
+
+Result<void> Validate(const ServeConfig& c) {
+  if (auto l = ParseListen(c.listen); !l) return tl::unexpected(l.error());
+  if (!IsValidLogLevel(c.log_level)) {
+    return ConfigError("--log-level must be trace, debug, info, warn, error, critical or off");
+  }
+  if (!auth::IsSupportedAlgorithm(c.jwt_algorithm)) {
+    return ConfigError("--jwt-algorithm must be HS256, HS384 or HS512");
+  }
+  if (!c.jwt_secret.empty() && c.jwt_secret.size() < auth::kMinSecretBytes) {
+    return ConfigError("the JWT secret must be at least 32 bytes (got " +
+                       std::to_string(c.jwt_secret.size()) + ")");
+  }
+  if (c.threads < 0 || c.threads > 256) return ConfigError("--threads must be 0-256");
+  if (c.worker_threads < 0 || c.worker_threads > 1024) {
+    return ConfigError("--worker-threads must be 0-1024");
+  }
+  if (c.max_body_bytes < 1024 || c.max_body_bytes > 64 * 1024 * 1024) {
+    return ConfigError("--max-body-bytes must be between 1024 and 67108864");
+  }
+  if (c.shutdown_timeout_seconds < 1 || c.shutdown_timeout_seconds > 600) {
+    return ConfigError("--shutdown-timeout must be 1-600 seconds");
+  }
+  if (auto p = SqlitePath(c); !p) return tl::unexpected(p.error());
+  return {};
+}
+
+Result<std::string> SqlitePath(const ServeConfig& c) {
+  const std::string& url = c.database_url;
+  if (url.empty()) return (std::filesystem::path(c.data_dir) / "assistantd.db").string();
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    return ConfigError("PostgreSQL is not supported by this build yet; use SQLite (the default)");
+  }
+  if (url.starts_with("sqlite:")) {
+    std::string path = url.substr(7);
+    if (path.starts_with("//")) path = path.substr(2);
+    if (path.empty()) return ConfigError("--database-url sqlite: needs a file path");
+    return path;
+  }
+  return ConfigError("--database-url must start with sqlite: (PostgreSQL comes later)");
+}
+
+Result<std::string> ResolveJwtSecret(const ServeConfig& c, const Logger& logger) {
+  if (!c.jwt_secret.empty()) return c.jwt_secret;
+  const auto path = std::filesystem::path(c.data_dir) / "jwt-secret";
+  std::error_code ec;
+  std::filesystem::create_directories(c.data_dir, ec);
+  if (ec) return ConfigError("cannot create data dir " + c.data_dir + ": " + ec.message());
+  if (!std::filesystem::exists(path)) {
+    unsigned char raw[32];
+    if (RAND_bytes(raw, sizeof raw) != 1) return ConfigError("no randomness for the JWT secret");
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string secret;
+    for (const unsigned char b : raw) {
+      secret += kHex[b >> 4];
+      secret += kHex[b & 15];
+    }
+    const std::string tmp = path.string() + ".tmp";
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) return ConfigError("cannot write " + tmp);
+    const auto written = ::write(fd, secret.data(), secret.size());
+    const bool ok = written == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
+    ::close(fd);
+    // link() fails if another process created the secret first: then we use theirs.
+    if (!ok || (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST)) {
+      ::unlink(tmp.c_str());
+      return ConfigError("cannot write the JWT secret to " + path.string());
+    }
+    ::unlink(tmp.c_str());
+    LogEvent(logger, spdlog::level::info, "generated a new JWT secret",
+             {{"path", path.string()}});
+  }
+  std::ifstream in(path);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  std::string secret = Trim(buf.str());
+  if (secret.size() < auth::kMinSecretBytes) {
+    return ConfigError("the JWT secret in " + path.string() + " is shorter than 32 bytes");
+  }
+  LogEvent(logger, spdlog::level::debug, "using the JWT secret from the data dir",
+           {{"path", path.string()}});
+  return secret;
+}
+
+Result<void> ApplyConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return ConfigError("cannot read config file " + path);
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return ConfigError(path + ":" + std::to_string(number) + ": expected KEY=VALUE");
+    }
+    const std::string key = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (value.size() >= 2 && (value.front() == '"' || value.front() == '\'') &&
+        value.back() == value.front()) {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (!key.starts_with("ASSISTANTD_") && key != "VAPI_API_KEY") {
+      return ConfigError(path + ":" + std::to_string(number) + ": unknown key " + key);
+    }
+    ::setenv(key.c_str(), value.c_str(), /*overwrite=*/0);
+  }
+  return {};
+}
+
+Result<int64_t> ParseDuration(const std::string& text) {
+  if (text.empty()) return ConfigError("empty duration");
+  int64_t unit = 1;
+  std::string digits = text;
+  switch (text.back()) {
+    case 's': unit = 1; digits.pop_back(); break;
+    case 'm': unit = 60; digits.pop_back(); break;
+    case 'h': unit = 3600; digits.pop_back(); break;
+    case 'd': unit = 86400; digits.pop_back(); break;
+    default: break;
+  }
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || ptr != digits.data() + digits.size() || value <= 0 ||
+      value > 10LL * 365 * 86400 / unit) {
+    return ConfigError("duration must look like 90s, 15m, 1h or 7d, got \"" + text + "\"");
+  }
+  return value * unit;
+}
+
+}  // namespace assistantd::config

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+
+namespace assistantd::config {
+
+// Everything `serve`, `migrate` and `token` read from flags, environment and --config file.
+struct ServeConfig {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string database_url;  // empty: SQLite at <data_dir>/assistantd.db
+  std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
+  std::string jwt_algorithm = "HS256";
+  std::string jwt_audience = "authenticated";  // empty: aud not checked
+  std::string jwt_issuer;                      // empty: iss not checked
+  std::string log_level = "info";
+  int threads = 0;         // io threads; 0: one per core
+  int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
+  size_t max_body_bytes = 1024 * 1024;
+  int shutdown_timeout_seconds = 10;
+};
+
+struct ListenAddress {
+  std::string host;
+  uint16_t port = 0;
+};
+
+// "HOST:PORT" or "[v6]:PORT"; port 0 picks a free one.
+Result<ListenAddress> ParseListen(const std::string& text);
+
+// Checks values that flags alone cannot constrain. Errors carry a one-line message.
+Result<void> Validate(const ServeConfig& config);
+
+// The SQLite file the configuration names ("sqlite:PATH", "sqlite://PATH" or empty for the
+// data dir default). A postgres:// URL is refused: that backend is not built yet.
+Result<std::string> SqlitePath(const ServeConfig& config);
+
+// The JWT secret: the configured one (at least 32 bytes), or the one generated into the data
+// dir on first use (256 random bits, hex, file mode 0600), logging where it lives.
+Result<std::string> ResolveJwtSecret(const ServeConfig& config, const Logger& logger);
+
+// Reads a --config file of KEY=VALUE lines (the environment variable names, '#' comments)
+// and exports each key not already set in the environment, so flags beat env beat file.
+Result<void> ApplyConfigFile(const std::string& path);
+
+// "90", "90s", "15m", "1h", "7d" → seconds.
+Result<int64_t> ParseDuration(const std::string& text);
+
+int DefaultThreads();
+
+}  // namespace assistantd::config

@@ -1,0 +1,96 @@
+#include "domain/assistant.hpp"
+
+#include "common/time_format.hpp"
+#include "domain/assistant_fields.hpp"
+
+namespace assistantd::domain {
+
+std::string_view ToString(SyncStatus status) {
+  switch (status) {
+    case SyncStatus::kPending: return "pending";
+    case SyncStatus::kSynced: return "synced";
+    case SyncStatus::kFailed: return "failed";
+    case SyncStatus::kDeleting: return "deleting";
+  }
+  return "pending";
+}
+
+std::optional<SyncStatus> ParseSyncStatus(std::string_view text) {
+  for (const auto s : {SyncStatus::kPending, SyncStatus::kSynced, SyncStatus::kFailed,
+                       SyncStatus::kDeleting}) {
+    if (ToString(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+bool Assistant::IsTest() const {
+  const auto it = fields.find("metadata");
+  if (it == fields.end() || !it->is_object()) return false;
+  const auto flag = it->find("is_test");
+  return flag != it->end() && flag->is_boolean() && flag->get<bool>();
+}
+
+nlohmann::json ToWire(const Assistant& a) {
+  nlohmann::json out = a.fields;
+  out["id"] = a.id;
+  out["userId"] = a.user_id;
+  out["vapiId"] = a.vapi_id ? nlohmann::json(*a.vapi_id) : nlohmann::json(nullptr);
+  out["syncStatus"] = ToString(a.sync_status);
+  out["syncError"] = a.sync_error ? nlohmann::json(*a.sync_error) : nlohmann::json(nullptr);
+  out["lastSyncedAt"] = a.last_synced_at_us ? nlohmann::json(FormatTimestamp(*a.last_synced_at_us))
+                                            : nlohmann::json(nullptr);
+  out["version"] = a.version;
+  out["createdAt"] = FormatTimestamp(a.created_at_us);
+  out["updatedAt"] = FormatTimestamp(a.updated_at_us);
+  return out;
+}
+
+nlohmann::json Project(const nlohmann::json& wire, const std::vector<std::string>& fields) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& f : fields) {
+    if (const auto it = wire.find(f); it != wire.end()) out[f] = *it;
+  }
+  return out;
+}
+
+Violations CheckBodyKeys(const nlohmann::json& body,
+                         const std::vector<std::string_view>& also_allowed) {
+  Violations out;
+  for (const auto& [key, value] : body.items()) {
+    bool extra = false;
+    for (const auto a : also_allowed) extra = extra || a == key;
+    if (extra || FindAssistantField(key)) continue;
+    if (IsServerOwnedField(key)) {
+      out.push_back({key, "is server-owned and cannot be written"});
+    } else {
+      out.push_back({key, "is not a known assistant field"});
+    }
+  }
+  return out;
+}
+
+Violations ValidateFields(const nlohmann::json& fields) {
+  Violations out;
+  for (const auto& [key, value] : fields.items()) {
+    if (const FieldSpec* spec = FindAssistantField(key)) Validate(spec->rule, value, key, out);
+  }
+  return out;
+}
+
+nlohmann::json FieldsFromCreate(const nlohmann::json& body) {
+  return ApplyMergePatch(nlohmann::json::object(), body);
+}
+
+nlohmann::json ApplyMergePatch(const nlohmann::json& current, const nlohmann::json& patch) {
+  nlohmann::json out = current;
+  out.merge_patch(patch);
+  return out;
+}
+
+nlohmann::json ViolationDetails(const Violations& violations) {
+  nlohmann::json details = nlohmann::json::array();
+  for (const auto& v : violations) details.push_back({{"field", v.field}, {"message", v.message}});
+  return details;
+}
+
+}  // namespace assistantd::domain

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "domain/rule.hpp"
+
+namespace assistantd::domain {
+
+// How a client-owned field is kept in a storage column.
+enum class StorageType { kText, kNumber, kBoolean, kJson };
+
+// One client-writable assistant field: its camelCase wire name, snake_case column, storage
+// type, whether it is part of the payload sent to Vapi, and its validation rule. This table is
+// the only place that knows the assistant's fields.
+struct FieldSpec {
+  std::string_view wire;
+  std::string_view column;
+  StorageType storage;
+  bool sent_to_vapi;
+  Rule rule;
+};
+
+// Server-owned fields: readable, never writable by clients.
+struct ServerFieldSpec {
+  std::string_view wire;
+  std::string_view column;
+};
+
+std::span<const FieldSpec> AssistantFields();
+std::span<const ServerFieldSpec> ServerOwnedFields();
+
+const FieldSpec* FindAssistantField(std::string_view wire);
+bool IsServerOwnedField(std::string_view wire);
+
+}  // namespace assistantd::domain

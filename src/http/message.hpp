@@ -1,0 +1,44 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+
+namespace assistantd::http {
+
+// Transport-neutral request: handlers never see Beast types.
+struct Request {
+  std::string method;
+  std::string target;  // as received: path and query
+  std::string path;    // target up to '?'
+  std::string query;   // after '?', still percent-encoded
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
+  std::string body;
+  std::string remote_ip;
+
+  // First header with this lower-case name.
+  std::optional<std::string_view> Header(std::string_view lower_name) const;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+
+  void SetHeader(std::string name, std::string value);
+  std::optional<std::string_view> Header(std::string_view name) const;
+
+  static Response Json(int status, const nlohmann::json& body);
+  static Response Empty(int status);
+};
+
+// Decoded query parameters in order. Fails on malformed percent-encoding.
+Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
+
+}  // namespace assistantd::http

@@ -1,0 +1,181 @@
+#include "http/pipeline.hpp"
+
+#include <chrono>
+#include <exception>
+
+#include "common/uuid.hpp"
+#include "http/error_mapping.hpp"
+
+namespace assistantd::http {
+namespace {
+
+constexpr const char* kAllowHeaders =
+    "authorization, x-client-info, apikey, content-type, x-supabase-api-version, x-region, "
+    "x-request-id, if-match, if-none-match, prefer";
+constexpr const char* kExposeHeaders =
+    "X-Request-Id, X-Supabase-Api-Version, RateLimit, RateLimit-Policy, Retry-After, ETag, "
+    "Location";
+
+bool IsJsonMediaType(std::string_view content_type) {
+  auto media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  std::string lower(media);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower == "application/json" ||
+         (lower.starts_with("application/") && lower.ends_with("+json"));
+}
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+}  // namespace
+
+std::string RequestIdFor(const Request& request) {
+  if (const auto id = request.Header("x-request-id"); id && !id->empty() && id->size() <= 128) {
+    bool ok = true;
+    for (const char c : *id) {
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
+                  c == '.' || c == ':');
+    }
+    if (ok) return std::string(*id);
+  }
+  return NewUuid();
+}
+
+void AddCorsHeaders(Response& response) {
+  response.SetHeader("Access-Control-Allow-Origin", "*");
+  response.SetHeader("Access-Control-Expose-Headers", kExposeHeaders);
+}
+
+Pipeline::Pipeline(const Router& router, Authenticator& authenticator, MetricsRegistry& metrics,
+                   Logger access_log, const Clock& clock)
+    : router_(router),
+      authenticator_(authenticator),
+      metrics_(metrics),
+      access_log_(std::move(access_log)),
+      clock_(clock) {
+  metrics_.DeclareCounter("assistantd_http_requests_total",
+                          "HTTP requests by method, route template and status");
+  metrics_.DeclareHistogram("assistantd_http_request_duration_seconds",
+                            "HTTP request latency by method and route template",
+                            LatencyBuckets());
+}
+
+Response Pipeline::Handle(const Request& request) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string request_id = RequestIdFor(request);
+  std::string route = "unmatched";
+  std::optional<std::string> user_id;
+  Response response;
+  try {
+    response = Dispatch(request, request_id, route, user_id);
+  } catch (const std::exception& e) {
+    response = ErrorResponse(Internal(std::string("unhandled exception: ") + e.what()).value(),
+                             request_id);
+    LogEvent(access_log_, spdlog::level::err, "unhandled exception",
+             {{"requestId", request_id}, {"error", e.what()}});
+  }
+  response.SetHeader("X-Request-Id", request_id);
+  AddCorsHeaders(response);
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const std::string status = std::to_string(response.status);
+  metrics_.Counter("assistantd_http_requests_total",
+                   {{"method", request.method}, {"route", route}, {"status", status}})
+      .Inc();
+  metrics_.Histogram("assistantd_http_request_duration_seconds",
+                     {{"method", request.method}, {"route", route}})
+      .Observe(seconds);
+  if (access_log_->should_log(spdlog::level::info)) {
+    nlohmann::json fields = {{"method", request.method},
+                             {"route", route},
+                             {"status", response.status},
+                             {"latencyUs", static_cast<int64_t>(seconds * 1e6)},
+                             {"requestId", request_id},
+                             {"remoteIp", request.remote_ip}};
+    fields["userId"] = user_id ? nlohmann::json(*user_id) : nlohmann::json(nullptr);
+    LogEvent(access_log_, spdlog::level::info, "request", fields);
+  }
+  return response;
+}
+
+Response Pipeline::Dispatch(const Request& request, const std::string& request_id,
+                            std::string& route, std::optional<std::string>& user_id) {
+  if (request.method == "OPTIONS") {
+    const RouteMatch m = router_.Match("GET", request.path);
+    if (!m.route && m.allowed.empty()) {
+      return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found",
+                                 "No such endpoint", nlohmann::json::array(), {}},
+                           request_id);
+    }
+    route = m.route ? m.route->pattern : "preflight";
+    // Supabase functions answer a preflight with 200 "ok".
+    Response r;
+    r.status = 200;
+    r.body = "ok";
+    r.SetHeader("Content-Type", "text/plain; charset=utf-8");
+    r.SetHeader("Access-Control-Allow-Headers", kAllowHeaders);
+    r.SetHeader("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+    r.SetHeader("Access-Control-Max-Age", "86400");
+    return r;
+  }
+
+  RouteMatch match = router_.Match(request.method, request.path);
+  if (!match.route) {
+    if (!match.allowed.empty()) {
+      Response r = ErrorResponse(Error{ErrorCode::kMethodNotAllowed, "method_not_allowed",
+                                       "Method " + request.method + " is not allowed here",
+                                       nlohmann::json::array(), {}},
+                                 request_id);
+      r.SetHeader("Allow", Join(match.allowed));
+      return r;
+    }
+    return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found", "No such endpoint",
+                               nlohmann::json::array(), {}},
+                         request_id);
+  }
+  const Route& r = *match.route;
+  route = r.pattern;
+
+  if ((request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
+      !request.body.empty()) {
+    const auto ct = request.Header("content-type");
+    if (!ct || !IsJsonMediaType(*ct)) {
+      return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType, "unsupported_media_type",
+                                 "Request bodies must be application/json",
+                                 nlohmann::json::array(), {}},
+                           request_id);
+    }
+  }
+
+  RequestContext ctx{request, std::move(match.params), request_id, std::nullopt};
+  if (r.access != Access::kPublic) {
+    auto principal = authenticator_.Authenticate(request);
+    if (!principal) return ErrorResponse(principal.error(), request_id);
+    ctx.principal = std::move(*principal);
+    user_id = ctx.principal->user_id;
+    if (r.access == Access::kAdmin && !domain::IsAdmin(*ctx.principal)) {
+      return ErrorResponse(Error{ErrorCode::kForbidden, "forbidden",
+                                 "This endpoint requires the admin role",
+                                 nlohmann::json::array(), {}},
+                           request_id);
+    }
+  }
+  auto result = r.handler(ctx);
+  if (!result) {
+    const Error& e = result.error();
+    if (e.code == ErrorCode::kInternal || !e.internal.empty()) {
+      LogEvent(access_log_, e.code == ErrorCode::kInternal ? spdlog::level::err : spdlog::level::warn,
+               "request failed",
+               {{"requestId", request_id}, {"reason", e.reason}, {"detail", e.internal}});
+    }
+    return ErrorResponse(e, request_id);
+  }
+  return std::move(*result);
+}
+
+}  // namespace assistantd::http

@@ -1,0 +1,47 @@
+#pragma once
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "domain/principal.hpp"
+#include "http/message.hpp"
+#include "http/router.hpp"
+
+namespace assistantd::http {
+
+// Establishes who is calling from a request's credentials.
+class Authenticator {
+ public:
+  virtual ~Authenticator() = default;
+  virtual Result<domain::Principal> Authenticate(const Request& request) = 0;
+};
+
+// The one request path every request takes, as a plain function of request → response:
+// request id, CORS, routing (404/405), media type, authentication and role guard, the
+// handler, the error mapping, metrics and the access log.
+class Pipeline {
+ public:
+  Pipeline(const Router& router, Authenticator& authenticator, MetricsRegistry& metrics,
+           Logger access_log, const Clock& clock);
+
+  Response Handle(const Request& request);
+
+ private:
+  Response Dispatch(const Request& request, const std::string& request_id, std::string& route,
+                    std::optional<std::string>& user_id);
+
+  const Router& router_;
+  Authenticator& authenticator_;
+  MetricsRegistry& metrics_;
+  Logger access_log_;
+  const Clock& clock_;
+};
+
+// The request id to use: the client's X-Request-Id if it is sane, else a new UUID.
+std::string RequestIdFor(const Request& request);
+
+// CORS headers of every response (as Supabase functions answer them).
+void AddCorsHeaders(Response& response);
+
+}  // namespace assistantd::http

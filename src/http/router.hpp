@@ -1,0 +1,57 @@
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/error.hpp"
+#include "domain/principal.hpp"
+#include "http/message.hpp"
+
+namespace assistantd::http {
+
+// What a handler gets: the request, its path parameters, its request id and, on
+// authenticated routes, the caller.
+struct RequestContext {
+  const Request& request;
+  std::vector<std::pair<std::string, std::string>> params;
+  std::string request_id;
+  std::optional<domain::Principal> principal;
+
+  std::string_view Param(std::string_view name) const;
+  // The caller on an authenticated route (the pipeline guarantees it is set there).
+  const domain::Principal& Caller() const { return *principal; }
+};
+
+using RouteHandler = std::function<Result<Response>(RequestContext&)>;
+
+enum class Access { kPublic, kAuthenticated, kAdmin };
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/v1/assistants/{id}"; also the metrics/log label
+  Access access = Access::kAuthenticated;
+  RouteHandler handler;
+  std::vector<std::string> segments;
+};
+
+struct RouteMatch {
+  const Route* route = nullptr;                                // set when matched
+  std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::string> allowed;                            // methods, when path matched only
+};
+
+// Matches method + path against patterns with {param} segments.
+class Router {
+ public:
+  void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
+  RouteMatch Match(std::string_view method, std::string_view path) const;
+
+ private:
+  std::vector<Route> routes_;
+};
+
+}  // namespace assistantd::http

@@ -1,0 +1,334 @@
+#include "http/server.hpp"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/uuid.hpp"
+#include "http/beast.hpp"
+#include "http/error_mapping.hpp"
+#include "http/pipeline.hpp"
+
+namespace assistantd::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+class Session;
+
+struct Server::State {
+  ServerSettings settings;
+  RequestHandler handler;
+  Logger logger;
+  asio::io_context ioc;
+  asio::thread_pool workers;
+  tcp::acceptor acceptor;
+  asio::signal_set signals;
+  asio::steady_timer deadline;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> forced{false};
+  std::mutex mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+
+  State(ServerSettings s, RequestHandler h, Logger l)
+      : settings(std::move(s)),
+        handler(std::move(h)),
+        logger(std::move(l)),
+        ioc(std::max(1, settings.io_threads)),
+        workers(static_cast<size_t>(std::max(1, settings.worker_threads))),
+        acceptor(asio::make_strand(ioc)),
+        signals(ioc, SIGINT, SIGTERM),
+        deadline(ioc) {}
+
+  void Register(Session* s, std::weak_ptr<Session> w) {
+    std::lock_guard lock(mu);
+    sessions.emplace(s, std::move(w));
+  }
+  void Unregister(Session* s);
+  void BeginShutdown();
+};
+
+namespace {
+
+Response ParseErrorResponse(ErrorCode code, std::string reason, std::string message) {
+  Response r = ErrorResponse(Error{code, std::move(reason), std::move(message),
+                                   nlohmann::json::array(), {}},
+                             NewUuid());
+  AddCorsHeaders(r);
+  return r;
+}
+
+}  // namespace
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<Server::State> state)
+      : stream_(std::move(socket)), state_(std::move(state)) {}
+
+  ~Session() { state_->Unregister(this); }
+
+  void Start() {
+    state_->Register(this, weak_from_this());
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Called from any thread at shutdown: an idle connection closes now, a busy one after its
+  // response.
+  void Shutdown() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->close_after_response_ = true;
+      if (!self->busy_) self->Close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (state_->stopping) return Close();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(state_->settings.max_header_bytes));
+    parser_->body_limit(state_->settings.max_body_bytes);
+    stream_.expires_after(state_->settings.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->OnHeader(ec);
+                             });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    const auto& req = parser_->get();
+    if (const auto length = parser_->content_length();
+        length && *length > state_->settings.max_body_bytes) {
+      return TooLarge();
+    }
+    stream_.expires_after(state_->settings.read_timeout);
+    if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
+                                                                         req.version());
+      bhttp::async_write(stream_, *cont,
+                         [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                           if (wec) return self->Close();
+                           self->ReadBody();
+                         });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->OnReadError(ec);
+                        self->Dispatch();
+                      });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    if (ec == bhttp::error::body_limit) return TooLarge();
+    if (ec == bhttp::error::header_limit) {
+      close_after_response_ = true;
+      return Write(ParseErrorResponse(ErrorCode::kInvalidInput, "headers_too_large",
+                                      "Request headers are too large"),
+                   431);
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || (!busy_ && buffer_.size() == 0)) {
+      return Close();
+    }
+    close_after_response_ = true;
+    Write(ParseErrorResponse(ErrorCode::kInvalidInput, "malformed_request",
+                             "The request is not valid HTTP/1.1"));
+  }
+
+  void TooLarge() {
+    close_after_response_ = true;
+    Write(ParseErrorResponse(ErrorCode::kPayloadTooLarge, "payload_too_large",
+                             "Request body exceeds " +
+                                 std::to_string(state_->settings.max_body_bytes) + " bytes"));
+  }
+
+  void Dispatch() {
+    busy_ = true;
+    auto msg = parser_->release();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    const auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    req.headers.reserve(16);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req.body = std::move(msg.body());
+    beast::error_code ec;
+    const auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) req.remote_ip = ep.address().to_string();
+    stream_.expires_never();
+    asio::post(state_->workers, [self = shared_from_this(), req = std::move(req)]() mutable {
+      Response res = self->state_->handler(req);
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+    });
+  }
+
+  void Write(Response res, int status_override = 0) {
+    auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
+    out->version(version_ ? version_ : 11);
+    out->result(static_cast<unsigned>(status_override ? status_override : res.status));
+    for (auto& [name, value] : res.headers) out->set(name, value);
+    const bool no_body = res.status == 204 || res.status == 304;
+    if (no_body) {
+      out->erase(bhttp::field::content_type);
+    } else {
+      out->body() = std::move(res.body);
+    }
+    const bool keep = keep_alive_ && !close_after_response_ && !state_->stopping;
+    out->keep_alive(keep);
+    out->prepare_payload();
+    stream_.expires_after(state_->settings.write_timeout);
+    bhttp::async_write(stream_, *out,
+                       [self = shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
+                         self->busy_ = false;
+                         if (ec || !keep) return self->Close();
+                         self->ReadHeader();
+                       });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<Server::State> state_;
+  bool busy_ = false;
+  bool keep_alive_ = false;
+  bool close_after_response_ = false;
+  unsigned version_ = 11;
+};
+
+void Server::State::Unregister(Session* s) {
+  bool drained = false;
+  {
+    std::lock_guard lock(mu);
+    sessions.erase(s);
+    drained = stopping && sessions.empty();
+  }
+  if (drained) {
+    asio::post(ioc, [this] {
+      deadline.cancel();
+      guard.reset();
+    });
+  }
+}
+
+void Server::State::BeginShutdown() {
+  if (stopping.exchange(true)) return;
+  LogEvent(logger, spdlog::level::info, "shutting down: draining connections");
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(mu);
+    for (auto& [ptr, weak] : sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->Shutdown();
+  if (live.empty()) {
+    guard.reset();
+    return;
+  }
+  deadline.expires_after(settings.shutdown_timeout);
+  deadline.async_wait([this](beast::error_code wait_ec) {
+    if (wait_ec) return;
+    forced = true;
+    LogEvent(logger, spdlog::level::warn, "shutdown deadline reached; closing connections");
+    ioc.stop();
+  });
+}
+
+namespace {
+
+void Accept(const std::shared_ptr<Server::State>& state) {
+  state->acceptor.async_accept(
+      asio::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
+        if (state->stopping) return;
+        if (!ec) {
+          socket.set_option(tcp::no_delay(true), ec);
+          std::make_shared<Session>(std::move(socket), state)->Start();
+        }
+        Accept(state);
+      });
+}
+
+}  // namespace
+
+Server::Server(ServerSettings settings, RequestHandler handler, Logger logger)
+    : state_(std::make_shared<State>(std::move(settings), std::move(handler), std::move(logger))) {}
+
+Server::~Server() {
+  state_->workers.join();
+}
+
+Result<uint16_t> Server::Listen() {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(state_->settings.host, ec);
+  if (ec) {
+    return Fail(ErrorCode::kInvalidInput, "bad_listen_address",
+                "invalid listen address " + state_->settings.host);
+  }
+  const tcp::endpoint endpoint(address, state_->settings.port);
+  auto& acceptor = state_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Fail(ErrorCode::kUnavailable, "listen_failed",
+                "cannot listen on " + state_->settings.host + ":" +
+                    std::to_string(state_->settings.port) + ": " + ec.message());
+  }
+  return acceptor.local_endpoint().port();
+}
+
+bool Server::Run() {
+  auto state = state_;
+  state->guard.emplace(asio::make_work_guard(state->ioc));
+  state->signals.async_wait([state](beast::error_code ec, int) {
+    if (!ec) state->BeginShutdown();
+  });
+  Accept(state);
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, state->settings.io_threads); ++i) {
+    threads.emplace_back([state] { state->ioc.run(); });
+  }
+  state->ioc.run();
+  for (auto& t : threads) t.join();
+  state->workers.join();
+  return !state->forced;
+}
+
+void Server::Stop() {
+  asio::post(state_->ioc, [state = state_] { state->BeginShutdown(); });
+}
+
+}  // namespace assistantd::http

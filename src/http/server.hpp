@@ -1,0 +1,53 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "http/message.hpp"
+
+namespace assistantd::http {
+
+struct ServerSettings {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;  // 0: an ephemeral port
+  int io_threads = 1;
+  int worker_threads = 4;  // run handlers (which may block on the database)
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 1024 * 1024;
+  std::chrono::seconds idle_timeout{60};   // waiting for / reading a request's header
+  std::chrono::seconds read_timeout{30};   // reading a request's body
+  std::chrono::seconds write_timeout{30};
+  std::chrono::seconds shutdown_timeout{10};
+};
+
+using RequestHandler = std::function<Response(const Request&)>;
+
+// HTTP/1.1 keep-alive server on Boost.Beast. Each connection reads one request at a time;
+// handlers run on a worker pool so a slow one never stalls other connections' I/O. On
+// SIGTERM/SIGINT (or Stop) it stops accepting, lets in-flight requests finish, closes idle
+// connections and returns from Run within shutdown_timeout.
+class Server {
+ public:
+  Server(ServerSettings settings, RequestHandler handler, Logger logger);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; returns the bound port (useful with port 0).
+  Result<uint16_t> Listen();
+  // Serves until stopped by a signal or Stop(). Returns true on a clean drain.
+  bool Run();
+  void Stop();
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace assistantd::http

@@ -1,0 +1,249 @@
+#include "storage/sqlite/sqlite_database.hpp"
+
+#include <chrono>
+
+#include "storage/migration.hpp"
+
+namespace assistantd::storage {
+
+// Generated from migrations/sqlite/*.sql by cmake/EmbedSql.cmake.
+namespace sqlite_migrations {
+std::span<const Migration> Migrations();
+}
+
+Error SqliteError(sqlite3* db, int rc, std::string_view what) {
+  const std::string internal =
+      std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error{ErrorCode::kUnavailable, "database_busy",
+                   "The database is busy; retry shortly", nlohmann::json::array(), internal};
+    case SQLITE_FULL:
+      return Error{ErrorCode::kUnavailable, "storage_full",
+                   "The server's storage is full; nothing was changed", nlohmann::json::array(),
+                   internal};
+    case SQLITE_READONLY:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return Error{ErrorCode::kUnavailable, "storage_unavailable",
+                   "The database is unavailable; nothing was changed", nlohmann::json::array(),
+                   internal};
+    case SQLITE_CONSTRAINT:
+      return Error{ErrorCode::kConflict, "conflict",
+                   "The change conflicts with the current state", nlohmann::json::array(),
+                   internal};
+    default:
+      return Error{ErrorCode::kInternal, "internal_error", "Internal server error",
+                   nlohmann::json::array(), internal};
+  }
+}
+
+SqliteStatement::~SqliteStatement() {
+  if (!stmt_) return;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+void SqliteStatement::Bind(int index, std::string_view text) {
+  sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+}
+void SqliteStatement::Bind(int index, int64_t value) { sqlite3_bind_int64(stmt_, index, value); }
+void SqliteStatement::Bind(int index, double value) { sqlite3_bind_double(stmt_, index, value); }
+void SqliteStatement::BindNull(int index) { sqlite3_bind_null(stmt_, index); }
+void SqliteStatement::Bind(int index, const std::optional<std::string>& text) {
+  if (text) {
+    Bind(index, std::string_view(*text));
+  } else {
+    BindNull(index);
+  }
+}
+
+Result<bool> SqliteStatement::Step() {
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return tl::unexpected(SqliteError(db_, sqlite3_extended_errcode(db_), "step"));
+}
+
+Result<void> SqliteStatement::Run() {
+  for (;;) {
+    auto row = Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return {};
+  }
+}
+
+bool SqliteStatement::IsNull(int col) const { return Type(col) == SQLITE_NULL; }
+int SqliteStatement::Type(int col) const { return sqlite3_column_type(stmt_, col); }
+int64_t SqliteStatement::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+double SqliteStatement::Double(int col) const { return sqlite3_column_double(stmt_, col); }
+std::string SqliteStatement::Text(int col) const {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+}
+std::optional<std::string> SqliteStatement::OptionalText(int col) const {
+  if (IsNull(col)) return std::nullopt;
+  return Text(col);
+}
+
+SqliteConnection::~SqliteConnection() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close_v2(db_);
+}
+
+Result<SqliteStatement> SqliteConnection::Prepare(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) return tl::unexpected(SqliteError(db_, rc, "prepare"));
+    it = cache_.emplace(sql, stmt).first;
+  }
+  return SqliteStatement(db_, it->second);
+}
+
+Result<void> SqliteConnection::Exec(const std::string& sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  sqlite3_free(err);
+  if (rc != SQLITE_OK) return tl::unexpected(SqliteError(db_, sqlite3_extended_errcode(db_), "exec"));
+  return {};
+}
+
+Result<SqliteTransaction> SqliteTransaction::Begin(SqliteConnection& conn) {
+  if (auto r = conn.Exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+  return SqliteTransaction(&conn);
+}
+
+SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
+    : conn_(std::exchange(other.conn_, nullptr)) {}
+
+SqliteTransaction::~SqliteTransaction() {
+  if (conn_) (void)conn_->Exec("ROLLBACK");
+}
+
+Result<void> SqliteTransaction::Commit() {
+  auto r = conn_->Exec("COMMIT");
+  if (r) conn_ = nullptr;
+  return r;
+}
+
+Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSettings& settings,
+                                                             Logger logger) {
+  std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(settings, std::move(logger)));
+  for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
+    auto conn = db->OpenConnection();
+    if (!conn) return tl::unexpected(conn.error());
+    db->idle_.push_back(std::move(*conn));
+  }
+  return db;
+}
+
+SqliteDatabase::~SqliteDatabase() = default;
+
+Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(settings_.path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                                 nullptr);
+  auto conn = std::make_unique<SqliteConnection>(raw);
+  if (rc != SQLITE_OK) {
+    return tl::unexpected(SqliteError(raw, rc, "open " + settings_.path));
+  }
+  sqlite3_busy_timeout(raw, settings_.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+  // synchronous=FULL: a commit is on disk before the client hears about it.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
+                             "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF"}) {
+    if (auto r = conn->Exec(pragma); !r) return tl::unexpected(r.error());
+  }
+  return conn;
+}
+
+SqliteDatabase::Lease::~Lease() {
+  if (!conn_) return;
+  {
+    std::lock_guard lock(owner_->mu_);
+    owner_->idle_.push_back(std::move(conn_));
+  }
+  owner_->cv_.notify_one();
+}
+
+SqliteDatabase::Lease SqliteDatabase::Acquire() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return !idle_.empty(); });
+  auto conn = std::move(idle_.back());
+  idle_.pop_back();
+  return Lease(this, std::move(conn));
+}
+
+Result<int> SqliteDatabase::AppliedVersion(SqliteConnection& conn) const {
+  if (auto r = conn.Exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+          "name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT");
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  auto stmt = conn.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  return static_cast<int>(stmt->Int(0));
+}
+
+Result<int> SqliteDatabase::Migrate() {
+  auto conn = Acquire();
+  auto applied = AppliedVersion(*conn);
+  if (!applied) return tl::unexpected(applied.error());
+  int count = 0;
+  for (const auto& m : sqlite_migrations::Migrations()) {
+    if (m.version <= *applied) continue;
+    auto tx = SqliteTransaction::Begin(*conn);
+    if (!tx) return tl::unexpected(tx.error());
+    if (auto r = conn->Exec(m.sql); !r) {
+      Error e = r.error();
+      e.internal = std::string("migration ") + m.name + ": " + e.internal;
+      return tl::unexpected(e);
+    }
+    auto ins = conn->Prepare(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    if (!ins) return tl::unexpected(ins.error());
+    ins->Bind(1, int64_t{m.version});
+    ins->Bind(2, std::string_view(m.name));
+    ins->Bind(3, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count()));
+    if (auto r = ins->Run(); !r) return tl::unexpected(r.error());
+    if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+    LogEvent(logger_, spdlog::level::info, "migration applied",
+             {{"version", m.version}, {"name", m.name}});
+    ++count;
+  }
+  return count;
+}
+
+Result<void> SqliteDatabase::CheckReady() {
+  auto conn = Acquire();
+  auto stmt = conn->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!stmt) {
+    return Fail(ErrorCode::kUnavailable, "migrations_pending", "Database is not migrated",
+                nlohmann::json::array(), stmt.error().internal);
+  }
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (stmt->Int(0) < LatestSchemaVersion()) {
+    return Fail(ErrorCode::kUnavailable, "migrations_pending", "Database migrations are pending");
+  }
+  return {};
+}
+
+int SqliteDatabase::LatestSchemaVersion() const {
+  int latest = 0;
+  for (const auto& m : sqlite_migrations::Migrations()) latest = std::max(latest, m.version);
+  return latest;
+}
+
+}  // namespace assistantd::storage

@@ -1,0 +1,143 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <sqlite3.h>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "storage/storage.hpp"
+
+namespace assistantd::storage {
+
+// Maps a SQLite result code to an Error; SQL text and messages stay in `internal`.
+Error SqliteError(sqlite3* db, int rc, std::string_view what);
+
+// A prepared statement borrowed from a connection's cache; reset when it goes out of scope.
+class SqliteStatement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  SqliteStatement(SqliteStatement&& other) noexcept
+      : db_(other.db_), stmt_(std::exchange(other.stmt_, nullptr)) {}
+  SqliteStatement(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(const SqliteStatement&) = delete;
+  SqliteStatement& operator=(SqliteStatement&&) = delete;
+  ~SqliteStatement();
+
+  void Bind(int index, std::string_view text);
+  void Bind(int index, int64_t value);
+  void Bind(int index, double value);
+  void BindNull(int index);
+  void Bind(int index, const std::optional<std::string>& text);
+
+  // true when a row is available, false when done.
+  Result<bool> Step();
+  // Steps to completion, expecting no rows.
+  Result<void> Run();
+
+  bool IsNull(int col) const;
+  int Type(int col) const;
+  int64_t Int(int col) const;
+  double Double(int col) const;
+  std::string Text(int col) const;
+  std::optional<std::string> OptionalText(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// One connection with its statement cache. Used by one thread at a time.
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+  ~SqliteConnection();
+
+  Result<SqliteStatement> Prepare(const std::string& sql);
+  Result<void> Exec(const std::string& sql);
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+  sqlite3* Raw() const { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+// A write transaction (BEGIN IMMEDIATE) that rolls back unless committed.
+class SqliteTransaction {
+ public:
+  static Result<SqliteTransaction> Begin(SqliteConnection& conn);
+  SqliteTransaction(SqliteTransaction&& other) noexcept;
+  SqliteTransaction(const SqliteTransaction&) = delete;
+  SqliteTransaction& operator=(const SqliteTransaction&) = delete;
+  ~SqliteTransaction();
+  Result<void> Commit();
+
+ private:
+  explicit SqliteTransaction(SqliteConnection* conn) : conn_(conn) {}
+  SqliteConnection* conn_;
+};
+
+struct SqliteSettings {
+  std::string path;
+  int pool_size = 4;
+  int busy_timeout_ms = 5000;
+};
+
+// The SQLite database file: a pool of connections (WAL, foreign keys on, busy timeout) and
+// the migration runner.
+class SqliteDatabase final : public Database {
+ public:
+  static Result<std::unique_ptr<SqliteDatabase>> Open(const SqliteSettings& settings,
+                                                      Logger logger);
+  ~SqliteDatabase() override;
+
+  class Lease {
+   public:
+    Lease(SqliteDatabase* owner, std::unique_ptr<SqliteConnection> conn)
+        : owner_(owner), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    SqliteConnection& operator*() const { return *conn_; }
+    SqliteConnection* operator->() const { return conn_.get(); }
+
+   private:
+    SqliteDatabase* owner_;
+    std::unique_ptr<SqliteConnection> conn_;
+  };
+
+  // Borrows a connection, waiting while all are in use.
+  Lease Acquire();
+
+  Result<int> Migrate() override;
+  Result<void> CheckReady() override;
+  int LatestSchemaVersion() const override;
+
+ private:
+  SqliteDatabase(SqliteSettings settings, Logger logger)
+      : settings_(std::move(settings)), logger_(std::move(logger)) {}
+  Result<std::unique_ptr<SqliteConnection>> OpenConnection() const;
+  Result<int> AppliedVersion(SqliteConnection& conn) const;
+
+  SqliteSettings settings_;
+  Logger logger_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_;
+};
+
+}  // namespace assistantd::storage

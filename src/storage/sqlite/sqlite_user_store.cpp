@@ -1,0 +1,90 @@
+#include "storage/sqlite/sqlite_user_store.hpp"
+
+namespace assistantd::storage {
+namespace {
+
+constexpr const char* kColumns = "id, email, role, created_at, updated_at";
+
+domain::User ReadUser(const SqliteStatement& stmt) {
+  domain::User u;
+  u.id = stmt.Text(0);
+  u.email = stmt.OptionalText(1);
+  u.role = domain::ParseRole(stmt.Text(2)).value_or(domain::Role::kUser);
+  u.created_at_us = stmt.Int(3);
+  u.updated_at_us = stmt.Int(4);
+  return u;
+}
+
+}  // namespace
+
+Result<void> SqliteUserStore::EnsureUser(const domain::User& user) {
+  auto conn = db_.Acquire();
+  {
+    // A read first: most calls find the user, and a read takes no write lock.
+    auto stmt = conn->Prepare("SELECT 1 FROM users WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(user.id));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) return {};
+  }
+  auto stmt = conn->Prepare(std::string("INSERT INTO users (") + kColumns +
+                            ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(user.id));
+  stmt->Bind(2, user.email);
+  stmt->Bind(3, ToString(user.role));
+  stmt->Bind(4, user.created_at_us);
+  stmt->Bind(5, user.updated_at_us);
+  return stmt->Run();
+}
+
+Result<std::optional<domain::User>> SqliteUserStore::GetUser(const std::string& id) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(std::string("SELECT ") + kColumns + " FROM users WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(id));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<domain::User>();
+  return std::optional<domain::User>(ReadUser(*stmt));
+}
+
+Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCursor>& after,
+                                            int limit) {
+  std::string sql = std::string("SELECT ") + kColumns + " FROM users";
+  if (after) sql += " WHERE (created_at, id) < (?, ?)";
+  sql += " ORDER BY created_at DESC, id DESC LIMIT ?";
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  int i = 1;
+  if (after) {
+    stmt->Bind(i++, after->created_at_us);
+    stmt->Bind(i++, std::string_view(after->id));
+  }
+  stmt->Bind(i, int64_t{limit} + 1);
+  UserPage page;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    page.items.push_back(ReadUser(*stmt));
+  }
+  if (page.items.size() > static_cast<size_t>(limit)) {
+    page.items.pop_back();
+    page.next = domain::ListCursor{page.items.back().created_at_us, page.items.back().id};
+  }
+  return page;
+}
+
+Result<bool> SqliteUserStore::DeleteUser(const std::string& id) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(id));
+  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  return conn->Changes() > 0;
+}
+
+}  // namespace assistantd::storage
