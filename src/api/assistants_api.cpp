@@ -54,10 +54,8 @@ Result<nlohmann::json> FieldsForCreate(const nlohmann::json& body, Role role) {
   }
   if (role == Role::kTest) {
     // The test role only ever owns test assistants.
-    if (!fields.contains("metadata") || !fields["metadata"].is_object()) {
-      fields["metadata"] = nlohmann::json::object();
-    }
-    fields["metadata"]["is_test"] = true;
+    if (!fields.contains("metadata")) fields["metadata"] = nlohmann::json::object();
+    if (fields["metadata"].is_object()) fields["metadata"]["is_test"] = true;
   }
   const auto violations = domain::ValidateFields(fields);
   if (!violations.empty()) return ValidationFailed(domain::ViolationDetails(violations));

@@ -70,12 +70,17 @@ int main(int argc, char** argv) {
   CLI::App app{"assistantd: manage Vapi voice assistants behind JWT auth, with per-user "
                "isolation, on embedded SQLite"};
   app.require_subcommand(1);
+  app.fallthrough();  // --config may also follow the subcommand
   std::string config_file;
   app.add_option("--config", config_file,
                  "File of KEY=VALUE lines using the environment variable names "
                  "(ASSISTANTD_LISTEN=…); flags and the environment take precedence");
 
+  // One config per subcommand: CLI11 applies environment values to every subcommand's
+  // options, so sharing one struct would let a non-invoked subcommand overwrite flags.
   ServeConfig c;
+  ServeConfig migrate_config;
+  ServeConfig token_config;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API");
   serve->add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
       ->envname("ASSISTANTD_LISTEN")
@@ -96,13 +101,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
-  AddStorageOptions(*migrate, c);
+  AddStorageOptions(*migrate, migrate_config);
 
   assistantd::app::TokenOptions token_options;
   auto* token = app.add_subcommand(
       "token", "Print a signed JWT for the same configuration as serve (only the token)");
-  AddStorageOptions(*token, c);
-  AddJwtOptions(*token, c);
+  AddStorageOptions(*token, token_config);
+  AddJwtOptions(*token, token_config);
   token->add_option("--sub", token_options.sub, "User id (UUID); optional for service_role");
   token->add_option("--role", token_options.role,
                     "user, authenticated, premium, test, admin or service_role")
@@ -116,8 +121,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) return assistantd::app::RunServe(c);
-  if (*migrate) return assistantd::app::RunMigrate(c);
-  if (*token) return assistantd::app::RunToken(c, token_options);
+  if (*migrate) return assistantd::app::RunMigrate(migrate_config);
+  if (*token) return assistantd::app::RunToken(token_config, token_options);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

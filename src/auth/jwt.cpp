@@ -181,11 +181,15 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
   return out;
 }
 
+std::string SignatureFor(const JwtSettings& settings, std::string_view signing_input) {
+  return Base64UrlEncode(Hmac(settings.secret, settings.algorithm, signing_input));
+}
+
 std::string SignJwt(const JwtSettings& settings, const nlohmann::json& claims) {
   const nlohmann::json header = {{"alg", settings.algorithm}, {"typ", "JWT"}};
-  std::string signing_input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
-  const std::string sig = Hmac(settings.secret, settings.algorithm, signing_input);
-  return signing_input + "." + Base64UrlEncode(sig);
+  const std::string signing_input =
+      Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
+  return signing_input + "." + SignatureFor(settings, signing_input);
 }
 
 nlohmann::json MakeClaims(const JwtSettings& settings, const std::optional<std::string>& sub,

@@ -50,6 +50,9 @@ class JwtVerifier {
   const Clock& clock_;
 };
 
+// The base64url signature of a JWS signing input ("header.payload").
+std::string SignatureFor(const JwtSettings& settings, std::string_view signing_input);
+
 // Signs claims with the configured secret and algorithm (for `assistantd token` and tests).
 std::string SignJwt(const JwtSettings& settings, const nlohmann::json& claims);
 

@@ -56,10 +56,13 @@ struct Server::State {
 
 namespace {
 
+// Errors found before a request reaches the pipeline (unparseable, too large).
 Response ParseErrorResponse(ErrorCode code, std::string reason, std::string message) {
+  const std::string request_id = NewUuid();
   Response r = ErrorResponse(Error{code, std::move(reason), std::move(message),
                                    nlohmann::json::array(), {}},
-                             NewUuid());
+                             request_id);
+  r.SetHeader("X-Request-Id", request_id);
   AddCorsHeaders(r);
   return r;
 }
@@ -151,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void TooLarge() {
     close_after_response_ = true;
+    linger_ = true;
     Write(ParseErrorResponse(ErrorCode::kPayloadTooLarge, "payload_too_large",
                              "Request body exceeds " +
                                  std::to_string(state_->settings.max_body_bytes) + " bytes"));
@@ -203,9 +207,31 @@ class Session : public std::enable_shared_from_this<Session> {
     bhttp::async_write(stream_, *out,
                        [self = shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
                          self->busy_ = false;
+                         if (!ec && !keep && self->linger_) return self->Linger();
                          if (ec || !keep) return self->Close();
                          self->ReadHeader();
                        });
+  }
+
+  // After refusing a request whose body is still arriving: stop sending, then read and
+  // discard what the client is still uploading (bounded in bytes and time) so it can read our
+  // answer instead of getting a connection reset.
+  void Linger() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return Close();
+    stream_.expires_after(std::chrono::seconds(5));
+    discard_.resize(64 * 1024);
+    DiscardSome();
+  }
+
+  void DiscardSome() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->discarded_ += n;
+                              if (ec || self->discarded_ > kMaxLingerBytes) return self->Close();
+                              self->DiscardSome();
+                            });
   }
 
   void Close() {
@@ -218,7 +244,11 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::State> state_;
+  static constexpr size_t kMaxLingerBytes = 64 * 1024 * 1024;
   bool busy_ = false;
+  bool linger_ = false;
+  std::string discard_;
+  size_t discarded_ = 0;
   bool keep_alive_ = false;
   bool close_after_response_ = false;
   unsigned version_ = 11;

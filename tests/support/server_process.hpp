@@ -1,0 +1,85 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace assistantd::testing {
+
+// A fresh temporary directory, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a program to completion with extra environment variables.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+// The real `build/assistantd serve` on 127.0.0.1:0 with its own data dir. Start() waits for
+// the "listening" log line (a readiness signal, not a sleep).
+class ServerProcess {
+ public:
+  struct Options {
+    std::vector<std::string> args = {};  // extra serve flags
+    std::map<std::string, std::string> env = {};
+    std::string data_dir = {};  // empty: a new temp dir owned by the process object
+  };
+
+  static std::unique_ptr<ServerProcess> Start(Options options);
+  ~ServerProcess();
+
+  uint16_t port() const { return port_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  // A token from `assistantd token` for this server's configuration.
+  std::string Token(const std::string& sub, const std::string& role = "user",
+                    const std::string& ttl = "1h") const;
+
+  // Sends `signal` and waits for exit; returns the exit code (or 128 + signal).
+  int Stop(int signal_number = 15);
+  // Everything the server wrote to stderr so far.
+  std::string Logs() const;
+
+ private:
+  ServerProcess() = default;
+  void DrainStderr(int fd);
+
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string data_dir_;
+  std::unique_ptr<TempDir> owned_dir_;
+  std::vector<std::string> base_args_;
+  std::map<std::string, std::string> env_;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string logs_;
+  bool eof_ = false;
+};
+
+// The path of the built assistantd binary.
+std::string AssistantdBinary();
+
+}  // namespace assistantd::testing

@@ -1,0 +1,116 @@
+#include <gtest/gtest.h>
+
+#include "common/base64url.hpp"
+#include "common/json_util.hpp"
+#include "common/metrics.hpp"
+#include "common/time_format.hpp"
+#include "common/uuid.hpp"
+
+namespace assistantd {
+namespace {
+
+TEST(Base64UrlTest, RoundTripsEveryLength) {
+  std::string bytes;
+  for (int i = 0; i < 64; ++i) {
+    EXPECT_EQ(Base64UrlDecode(Base64UrlEncode(bytes)), bytes);
+    bytes.push_back(static_cast<char>(i * 37));
+  }
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+}
+
+TEST(Base64UrlTest, RejectsPaddingForeignCharactersAndNonCanonicalBits) {
+  EXPECT_FALSE(Base64UrlDecode("YQ=="));
+  EXPECT_FALSE(Base64UrlDecode("Y+Q"));
+  EXPECT_FALSE(Base64UrlDecode("Y Q"));
+  EXPECT_FALSE(Base64UrlDecode("Y"));
+  EXPECT_TRUE(Base64UrlDecode("YQ"));
+  EXPECT_FALSE(Base64UrlDecode("YR"));  // trailing bits set
+}
+
+TEST(TimeFormatTest, FormatsUtcWithMilliseconds) {
+  EXPECT_EQ(FormatTimestamp(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatTimestamp(1767225600123456), "2026-01-01T00:00:00.123Z");
+}
+
+TEST(TimeFormatTest, ParsesRfc3339) {
+  EXPECT_EQ(ParseTimestamp("2026-01-01T00:00:00Z"), 1767225600000000);
+  EXPECT_EQ(ParseTimestamp("2026-01-01T00:00:00.5Z"), 1767225600500000);
+  EXPECT_EQ(ParseTimestamp("2026-01-01T02:00:00+02:00"), 1767225600000000);
+  EXPECT_EQ(ParseTimestamp("2026-01-01T00:00:00.123456789Z"), 1767225600123456);
+  EXPECT_EQ(ParseTimestamp(FormatTimestamp(1767225600123000)), 1767225600123000);
+}
+
+TEST(TimeFormatTest, RejectsMalformedTimestamps) {
+  for (const char* bad : {"", "2026-01-01", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
+                          "2026-01-01T24:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk",
+                          "2026-01-01T00:00:00.Z", "yesterday"}) {
+    EXPECT_FALSE(ParseTimestamp(bad)) << bad;
+  }
+}
+
+TEST(UuidTest, NewUuidsAreVersion4AndDistinct) {
+  const auto a = NewUuid();
+  const auto b = NewUuid();
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_EQ(NormalizeUuid(a), a);
+}
+
+TEST(UuidTest, NormalizesCaseAndRejectsOtherShapes) {
+  EXPECT_EQ(NormalizeUuid("6F1D2C6E-0B51-4A1E-9D6A-0A1B2C3D4E5F"),
+            "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f");
+  EXPECT_FALSE(NormalizeUuid("6f1d2c6e0b514a1e9d6a0a1b2c3d4e5f"));
+  EXPECT_FALSE(NormalizeUuid("6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5g"));
+  EXPECT_FALSE(NormalizeUuid("6f1d2c6e-0b51-4a1e-9d6a_0a1b2c3d4e5f"));
+}
+
+TEST(JsonUtilTest, AcceptsOrdinaryJson) {
+  auto v = ParseJsonStrict(R"({"a":[1,{"b":null}],"c":"\u00e9"})");
+  ASSERT_TRUE(v);
+  EXPECT_EQ((*v)["c"], "\xc3\xa9");
+}
+
+TEST(JsonUtilTest, RejectsDuplicatesAtAnyDepth) {
+  EXPECT_FALSE(ParseJsonStrict(R"({"a":1,"a":2})"));
+  EXPECT_FALSE(ParseJsonStrict(R"({"x":[{"a":1,"a":2}]})"));
+  EXPECT_TRUE(ParseJsonStrict(R"({"x":{"a":1},"y":{"a":2}})"));
+}
+
+TEST(JsonUtilTest, RejectsDeepNestingAndBadUtf8) {
+  EXPECT_FALSE(ParseJsonStrict(std::string(40, '[') + std::string(40, ']')));
+  EXPECT_TRUE(ParseJsonStrict(std::string(10, '[') + std::string(10, ']')));
+  const auto bad = ParseJsonStrict("\"\xff\"");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().reason, "invalid_json");
+}
+
+TEST(JsonUtilTest, Utf8LengthCountsCodePoints) {
+  EXPECT_EQ(Utf8Length("abc"), 3u);
+  EXPECT_EQ(Utf8Length("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"), 3u);
+}
+
+TEST(MetricsTest, RendersCountersAndHistograms) {
+  MetricsRegistry m;
+  m.DeclareCounter("c_total", "help c");
+  m.DeclareHistogram("h_seconds", "help h", {0.1, 1});
+  m.DeclareGauge("g", "help g", [] { return 7.0; });
+  m.Counter("c_total", {{"k", "v\"q"}}).Inc(3);
+  m.Histogram("h_seconds").Observe(0.05);
+  m.Histogram("h_seconds").Observe(5);
+  const auto text = m.Render();
+  EXPECT_NE(text.find("c_total{k=\"v\\\"q\"} 3"), std::string::npos) << text;
+  EXPECT_NE(text.find("h_seconds_bucket{le=\"0.1\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("h_seconds_bucket{le=\"+Inf\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("h_seconds_count 2"), std::string::npos);
+  EXPECT_NE(text.find("g 7"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE h_seconds histogram"), std::string::npos);
+}
+
+TEST(MetricsTest, UndeclaredMetricIsAProgrammingError) {
+  MetricsRegistry m;
+  EXPECT_THROW(m.Counter("nope"), std::logic_error);
+}
+
+}  // namespace
+}  // namespace assistantd

@@ -1,0 +1,54 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace assistantd::config {
+namespace {
+
+TEST(ConfigTest, ParsesListenAddresses) {
+  EXPECT_EQ(ParseListen("127.0.0.1:8080")->port, 8080);
+  EXPECT_EQ(ParseListen("localhost:0")->host, "127.0.0.1");
+  EXPECT_EQ(ParseListen("[::1]:9000")->host, "::1");
+  EXPECT_FALSE(ParseListen("8080"));
+  EXPECT_FALSE(ParseListen("host:99999"));
+  EXPECT_FALSE(ParseListen("host:http"));
+}
+
+TEST(ConfigTest, ParsesDurations) {
+  EXPECT_EQ(ParseDuration("90"), 90);
+  EXPECT_EQ(ParseDuration("15m"), 900);
+  EXPECT_EQ(ParseDuration("1h"), 3600);
+  EXPECT_EQ(ParseDuration("7d"), 604800);
+  EXPECT_FALSE(ParseDuration("0s"));
+  EXPECT_FALSE(ParseDuration("1w"));
+  EXPECT_FALSE(ParseDuration(""));
+}
+
+TEST(ConfigTest, ValidatesValues) {
+  ServeConfig c;
+  EXPECT_TRUE(Validate(c));
+  c.jwt_secret = std::string(31, 'x');
+  EXPECT_FALSE(Validate(c));
+  c.jwt_secret = std::string(32, 'x');
+  EXPECT_TRUE(Validate(c));
+  c.jwt_algorithm = "RS256";
+  EXPECT_FALSE(Validate(c));
+  c = ServeConfig{};
+  c.log_level = "loud";
+  EXPECT_FALSE(Validate(c));
+}
+
+TEST(ConfigTest, SqlitePathFromUrl) {
+  ServeConfig c;
+  c.data_dir = "/var/lib/x";
+  EXPECT_EQ(SqlitePath(c), "/var/lib/x/assistantd.db");
+  c.database_url = "sqlite:///tmp/a.db";
+  EXPECT_EQ(SqlitePath(c), "/tmp/a.db");
+  c.database_url = "sqlite:rel.db";
+  EXPECT_EQ(SqlitePath(c), "rel.db");
+  c.database_url = "mysql://x";
+  EXPECT_FALSE(SqlitePath(c));
+}
+
+}  // namespace
+}  // namespace assistantd::config
