@@ -1,0 +1,44 @@
+# assistantd — the two commands of the README.
+#   make run    install what is missing, build, start the service on ./data (SQLite)
+#   make test   install what is missing, build, run every test (ctest)
+# Other targets: build, dev-test (ASan+UBSan), bench, coverage, clean.
+
+SHELL := /bin/bash
+PRESET ?= ci
+BUILD_DIR := build
+LISTEN ?= 127.0.0.1:8080
+JOBS ?= $(shell nproc)
+
+.PHONY: run test build deps test-deps dev-test bench coverage clean
+
+deps:
+	@./scripts/install-deps.sh
+
+test-deps:
+	@./scripts/install-deps.sh --test
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET) -j $(JOBS)
+
+run: build
+	@./scripts/run.sh $(LISTEN)
+
+test: test-deps
+	@cmake --preset ci >/dev/null
+	@cmake --build --preset ci -j $(JOBS)
+	@cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure
+
+dev-test: test-deps
+	@cmake --preset dev >/dev/null
+	@cmake --build --preset dev -j $(JOBS)
+	@cd build-dev && ctest -j $(JOBS) --output-on-failure
+
+bench: deps
+	@./bench/run.sh
+
+coverage: test-deps
+	@./scripts/coverage.sh
+
+clean:
+	rm -rf build build-dev build-coverage

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Runs the benchmarks in one go on this machine and writes docs/benchmarks.md:
+#   1. the bare Boost.Beast keep-alive responder (the ceiling),
+#   2. assistantd GET /v1/assistants/{id},
+#   3. assistantd POST /v1/assistants (durable create),
+# each with wrk at 32 connections over loopback. Everything binds to 127.0.0.1 and stops by
+# itself. Knobs: DURATION (default 10s), CONNECTIONS (32), WRK_THREADS (2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+WRK_THREADS="${WRK_THREADS:-2}"
+CEILING_PORT="${CEILING_PORT:-18090}"
+APP_PORT="${APP_PORT:-18080}"
+
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder >/dev/null
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_for() {  # wait_for URL: poll until the server answers (bounded)
+  for _ in $(seq 1 100); do
+    curl -sf -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  echo "server at $1 did not start" >&2
+  exit 1
+}
+
+# run_wrk NAME SCRIPT URL → writes $work/NAME.txt
+run_wrk() {
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency ${2:+-s "$2"} "$3" >"$work/$1.txt" 2>"$work/$1.err"
+}
+
+rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+# pct FILE 50% → latency in ms
+pct() {
+  awk -v p="$2" '$1 == p {
+    v = $2; unit = v; gsub(/[0-9.]/, "", unit); gsub(/[a-z]/, "", v);
+    if (unit == "us") v = v / 1000; else if (unit == "s") v = v * 1000;
+    printf "%.2f", v }' "$1"
+}
+errors() { grep -c "unexpected status" "$1" || true; }
+
+./build/ceiling_responder "$CEILING_PORT" >/dev/null &
+pids+=($!)
+./build/assistantd serve --listen "127.0.0.1:$APP_PORT" --data-dir "$work/data" --log-level warn \
+  2>"$work/assistantd.log" &
+pids+=($!)
+wait_for "http://127.0.0.1:$CEILING_PORT/"
+wait_for "http://127.0.0.1:$APP_PORT/healthz"
+
+sub="$(cat /proc/sys/kernel/random/uuid)"
+export TOKEN
+TOKEN="$(./build/assistantd token --data-dir "$work/data" --sub "$sub" --ttl 1h)"
+id="$(curl -sf -X POST "http://127.0.0.1:$APP_PORT/v1/assistants" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"name":"Bench bot","firstMessage":"Hi"}' |
+  sed -E 's/.*"id":"([0-9a-f-]{36})".*/\1/')"
+export ASSISTANT_PATH="/v1/assistants/$id"
+
+run_wrk ceiling "" "http://127.0.0.1:$CEILING_PORT/"
+run_wrk get_by_id bench/get_by_id.lua "http://127.0.0.1:$APP_PORT"
+run_wrk create bench/create.lua "http://127.0.0.1:$APP_PORT"
+
+ceiling_rps="$(rps "$work/ceiling.txt")"
+row() {  # row LABEL NAME
+  local f="$work/$2.txt" r
+  r="$(rps "$f")"
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$r" "$(pct "$f" 50%)" "$(pct "$f" 99%)" \
+    "$(awk -v a="$r" -v b="$ceiling_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
+    "$(errors "$work/$2.err")"
+}
+
+{
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`bench/run.sh\` (\`make bench\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+  echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; release build; wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION over"
+  echo "loopback, all three measured in the same run. The load generator shares the two cores"
+  echo "with the server, as it does for the ceiling."
+  echo
+  echo "| target | req/s | p50 ms | p99 ms | vs ceiling | non-2xx |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  row "ceiling: bare Beast keep-alive responder" ceiling
+  row "assistantd GET /v1/assistants/{id}" get_by_id
+  row "assistantd POST /v1/assistants (durable create)" create
+  echo
+  echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
+  echo "  read on the worker pool, JSON rendering, access log (level warn here, see below)."
+  echo "- Create: validation of every field, one SQLite transaction committed with"
+  echo "  \`synchronous=FULL\` (fsync before the 201), so p99 includes the disk."
+  echo "- Logging: the run uses \`--log-level warn\`, which skips the per-request access log line;"
+  echo "  at \`info\` each request also writes one JSON line to stderr."
+  echo
+  echo "Targets (PRODUCT.md §4): GET by id ≥ 25% of the ceiling as a first milestone (50%"
+  echo "later), p99 < 3 ms for reads and < 10 ms for durable writes at 32 connections."
+} > docs/benchmarks.md
+cat docs/benchmarks.md
