@@ -143,6 +143,8 @@ SqliteAssistantStore::SqliteAssistantStore(SqliteDatabase& db) : db_(db) {
 
 Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a) {
   auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
   auto stmt = conn->Prepare(insert_sql_);
   if (!stmt) return tl::unexpected(stmt.error());
   int i = 1;
@@ -159,6 +161,7 @@ Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& 
     }
     return tl::unexpected(e);
   }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   return a;
 }
 
@@ -240,7 +243,7 @@ Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
     const std::string& id, const domain::AccessScope& scope, const Mutation& mutate) {
   auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(*conn);
+  auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
   auto current = GetWith(*conn, id, scope);
   if (!current) return tl::unexpected(current.error());
@@ -269,12 +272,18 @@ Result<bool> SqliteAssistantStore::Delete(const std::string& id,
   std::string sql = "DELETE FROM assistants WHERE id = ?";
   const auto binds = AppendScope(sql, scope);
   auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
   auto stmt = conn->Prepare(sql);
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));
-  for (size_t b = 0; b < binds.size(); ++b) stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
+  for (size_t b = 0; b < binds.size(); ++b) {
+    stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
+  }
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  return conn->Changes() > 0;
+  const bool deleted = conn->Changes() > 0;
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return deleted;
 }
 
 }  // namespace assistantd::storage

@@ -112,13 +112,14 @@ Result<void> SqliteConnection::Exec(const std::string& sql) {
   return {};
 }
 
-Result<SqliteTransaction> SqliteTransaction::Begin(SqliteConnection& conn) {
+Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDatabase& db, SqliteConnection& conn) {
+  auto lock = db.LockWriter();
   if (auto r = conn.Exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-  return SqliteTransaction(&conn);
+  return SqliteTransaction(std::move(lock), &conn);
 }
 
 SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
-    : conn_(std::exchange(other.conn_, nullptr)) {}
+    : lock_(std::move(other.lock_)), conn_(std::exchange(other.conn_, nullptr)) {}
 
 SqliteTransaction::~SqliteTransaction() {
   if (conn_) (void)conn_->Exec("ROLLBACK");
@@ -126,7 +127,10 @@ SqliteTransaction::~SqliteTransaction() {
 
 Result<void> SqliteTransaction::Commit() {
   auto r = conn_->Exec("COMMIT");
-  if (r) conn_ = nullptr;
+  if (r) {
+    conn_ = nullptr;
+    lock_.unlock();
+  }
   return r;
 }
 
@@ -201,7 +205,7 @@ Result<int> SqliteDatabase::Migrate() {
   int count = 0;
   for (const auto& m : sqlite_migrations::Migrations()) {
     if (m.version <= *applied) continue;
-    auto tx = SqliteTransaction::Begin(*conn);
+    auto tx = SqliteTransaction::Begin(*this, *conn);
     if (!tx) return tl::unexpected(tx.error());
     if (auto r = conn->Exec(m.sql); !r) {
       Error e = r.error();

@@ -74,10 +74,14 @@ class SqliteConnection {
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
-// A write transaction (BEGIN IMMEDIATE) that rolls back unless committed.
+class SqliteDatabase;
+
+// A write transaction (BEGIN IMMEDIATE) that rolls back unless committed. It holds the
+// database's in-process writer lock, so writers queue on a mutex instead of spinning in
+// SQLite's sleeping busy handler (which made write tail latency explode under load).
 class SqliteTransaction {
  public:
-  static Result<SqliteTransaction> Begin(SqliteConnection& conn);
+  static Result<SqliteTransaction> Begin(SqliteDatabase& db, SqliteConnection& conn);
   SqliteTransaction(SqliteTransaction&& other) noexcept;
   SqliteTransaction(const SqliteTransaction&) = delete;
   SqliteTransaction& operator=(const SqliteTransaction&) = delete;
@@ -85,7 +89,9 @@ class SqliteTransaction {
   Result<void> Commit();
 
  private:
-  explicit SqliteTransaction(SqliteConnection* conn) : conn_(conn) {}
+  SqliteTransaction(std::unique_lock<std::mutex> lock, SqliteConnection* conn)
+      : lock_(std::move(lock)), conn_(conn) {}
+  std::unique_lock<std::mutex> lock_;
   SqliteConnection* conn_;
 };
 
@@ -123,6 +129,9 @@ class SqliteDatabase final : public Database {
   // Borrows a connection, waiting while all are in use.
   Lease Acquire();
 
+  // Held by every write transaction of this process.
+  std::unique_lock<std::mutex> LockWriter() { return std::unique_lock(write_mu_); }
+
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
@@ -138,6 +147,7 @@ class SqliteDatabase final : public Database {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_;
+  std::mutex write_mu_;
 };
 
 }  // namespace assistantd::storage

@@ -28,6 +28,8 @@ Result<void> SqliteUserStore::EnsureUser(const domain::User& user) {
     if (!row) return tl::unexpected(row.error());
     if (*row) return {};
   }
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
   auto stmt = conn->Prepare(std::string("INSERT INTO users (") + kColumns +
                             ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
   if (!stmt) return tl::unexpected(stmt.error());
@@ -36,7 +38,8 @@ Result<void> SqliteUserStore::EnsureUser(const domain::User& user) {
   stmt->Bind(3, ToString(user.role));
   stmt->Bind(4, user.created_at_us);
   stmt->Bind(5, user.updated_at_us);
-  return stmt->Run();
+  if (auto r = stmt->Run(); !r) return r;
+  return tx->Commit();
 }
 
 Result<std::optional<domain::User>> SqliteUserStore::GetUser(const std::string& id) {
@@ -80,11 +83,15 @@ Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCurs
 
 Result<bool> SqliteUserStore::DeleteUser(const std::string& id) {
   auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
   auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  return conn->Changes() > 0;
+  const bool deleted = conn->Changes() > 0;
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return deleted;
 }
 
 }  // namespace assistantd::storage
