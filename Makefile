@@ -27,7 +27,8 @@ run: build
 test: test-deps
 	@cmake --preset ci >/dev/null
 	@cmake --build --preset ci -j $(JOBS)
-	@cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure
+	@set -o pipefail; cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure | tee ctest.log; \
+	  rc=$$?; grep -E '^[0-9]+% tests passed' ctest.log | tail -1; exit $$rc
 
 dev-test: test-deps
 	@cmake --preset dev >/dev/null

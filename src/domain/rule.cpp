@@ -55,15 +55,20 @@ bool KindMatches(JsonKind kind, const nlohmann::json& v) {
   return false;
 }
 
-void CheckRange(const Rule& rule, double value, const std::string& path, const char* what,
+// `unit` is empty for numbers, else what is counted ("characters", "items").
+void CheckRange(const Rule& rule, double value, const std::string& path, const std::string& unit,
                 Violations& out) {
-  if (rule.min && rule.max && (value < *rule.min || value > *rule.max)) {
-    out.push_back({path, std::string("must ") + what + " between " + FormatBound(*rule.min) +
-                             " and " + FormatBound(*rule.max)});
+  const std::string suffix = unit.empty() ? "" : " " + unit;
+  const bool has_min = rule.min && (unit.empty() || *rule.min > 0);
+  if (has_min && rule.max && (value < *rule.min || value > *rule.max)) {
+    out.push_back({path, (unit.empty() ? "must be between " : "must have between ") +
+                             FormatBound(*rule.min) + " and " + FormatBound(*rule.max) + suffix});
   } else if (rule.min && value < *rule.min) {
-    out.push_back({path, std::string("must ") + what + " at least " + FormatBound(*rule.min)});
+    out.push_back({path, (unit.empty() ? "must be at least " : "must have at least ") +
+                             FormatBound(*rule.min) + suffix});
   } else if (rule.max && value > *rule.max) {
-    out.push_back({path, std::string("must ") + what + " at most " + FormatBound(*rule.max)});
+    out.push_back({path, (unit.empty() ? "must be at most " : "must have at most ") +
+                             FormatBound(*rule.max) + suffix});
   }
 }
 
@@ -120,16 +125,16 @@ void Validate(const Rule& rule, const nlohmann::json& value, const std::string& 
         if (!found) out.push_back({path, "must be one of " + Join(rule.one_of)});
         return;
       }
-      CheckRange(rule, static_cast<double>(Utf8Length(s)), path, "have a length", out);
+      CheckRange(rule, static_cast<double>(Utf8Length(s)), path, "characters", out);
       if (rule.uri && !IsHttpUrl(s)) out.push_back({path, "must be an http(s) URL"});
       break;
     }
     case JsonKind::kNumber:
     case JsonKind::kInteger:
-      CheckRange(rule, value.get<double>(), path, "be", out);
+      CheckRange(rule, value.get<double>(), path, "", out);
       break;
     case JsonKind::kArray: {
-      CheckRange(rule, static_cast<double>(value.size()), path, "have a number of items", out);
+      CheckRange(rule, static_cast<double>(value.size()), path, "items", out);
       if (rule.items) {
         for (size_t i = 0; i < value.size(); ++i) {
           Validate(*rule.items, value[i], path + "[" + std::to_string(i) + "]", out);

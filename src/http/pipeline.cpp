@@ -60,7 +60,7 @@ Pipeline::Pipeline(const Router& router, Authenticator& authenticator, MetricsRe
   metrics_.DeclareCounter("assistantd_http_requests_total",
                           "HTTP requests by method, route template and status");
   metrics_.DeclareHistogram("assistantd_http_request_duration_seconds",
-                            "HTTP request latency by method and route template",
+                            "HTTP request latency by method, route template and status",
                             LatencyBuckets());
 }
 
@@ -88,7 +88,7 @@ Response Pipeline::Handle(const Request& request) {
                    {{"method", request.method}, {"route", route}, {"status", status}})
       .Inc();
   metrics_.Histogram("assistantd_http_request_duration_seconds",
-                     {{"method", request.method}, {"route", route}})
+                     {{"method", request.method}, {"route", route}, {"status", status}})
       .Observe(seconds);
   if (access_log_->should_log(spdlog::level::info)) {
     nlohmann::json fields = {{"method", request.method},

@@ -33,7 +33,7 @@ TEST_F(HttpBehaviourTest, MetricsCountRequestsByRouteAndStatus) {
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("assistantd_http_request_duration_seconds_bucket{method=\"GET\","
-                        "route=\"/v1/assistants/{id}\",le=\"+Inf\"}"),
+                        "route=\"/v1/assistants/{id}\",status=\"404\",le=\"+Inf\"}"),
             std::string::npos);
 }
 

@@ -187,42 +187,67 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Get(
   return GetWith(*conn, id, scope);
 }
 
-Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) {
-  std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE 1 = 1";
-  auto binds = AppendScope(sql, q.scope);
-  std::vector<int64_t> int_binds;  // bound after the text binds, in this order
+SqliteAssistantStore::ListStatement SqliteAssistantStore::BuildList(
+    const domain::ListQuery& q) const {
+  ListStatement out;
+  out.sql = "SELECT " + select_columns_ + " FROM assistants WHERE 1 = 1";
+  out.text_binds = AppendScope(out.sql, q.scope);
   std::string tail;
   if (q.sync_status) {
-    sql += " AND sync_status = ?";
-    binds.emplace_back(ToString(*q.sync_status));
+    out.sql += " AND sync_status = ?";
+    out.text_binds.emplace_back(ToString(*q.sync_status));
   }
   if (q.name_contains) {
-    sql += " AND name LIKE ? ESCAPE '\\'";
-    binds.push_back("%" + EscapeLike(*q.name_contains) + "%");
+    out.sql += " AND name LIKE ? ESCAPE '\\'";
+    out.text_binds.push_back("%" + EscapeLike(*q.name_contains) + "%");
   }
-  if (q.is_test) sql += *q.is_test ? " AND is_test = 1" : " AND is_test = 0";
+  if (q.is_test) out.sql += *q.is_test ? " AND is_test = 1" : " AND is_test = 0";
   if (q.created_after_us) {
     tail += " AND created_at > ?";
-    int_binds.push_back(*q.created_after_us);
+    out.int_binds.push_back(*q.created_after_us);
   }
   if (q.created_before_us) {
     tail += " AND created_at < ?";
-    int_binds.push_back(*q.created_before_us);
+    out.int_binds.push_back(*q.created_before_us);
   }
   if (q.after) {
     tail += " AND (created_at, id) < (?, ?)";
-    int_binds.push_back(q.after->created_at_us);
+    out.int_binds.push_back(q.after->created_at_us);
   }
-  sql += tail + " ORDER BY created_at DESC, id DESC LIMIT ?";
+  out.sql += tail + " ORDER BY created_at DESC, id DESC LIMIT ?";
+  return out;
+}
 
-  auto conn = db_.Acquire();
-  auto stmt = conn->Prepare(sql);
-  if (!stmt) return tl::unexpected(stmt.error());
+void SqliteAssistantStore::BindList(SqliteStatement& stmt, const ListStatement& list,
+                                    const domain::ListQuery& q) {
   int i = 1;
-  for (const auto& b : binds) stmt->Bind(i++, std::string_view(b));
-  for (const auto v : int_binds) stmt->Bind(i++, v);
-  if (q.after) stmt->Bind(i++, std::string_view(q.after->id));
-  stmt->Bind(i++, int64_t{q.limit} + 1);
+  for (const auto& b : list.text_binds) stmt.Bind(i++, std::string_view(b));
+  for (const auto v : list.int_binds) stmt.Bind(i++, v);
+  if (q.after) stmt.Bind(i++, std::string_view(q.after->id));
+  stmt.Bind(i, int64_t{q.limit} + 1);
+}
+
+Result<std::vector<std::string>> SqliteAssistantStore::ExplainList(const domain::ListQuery& q) {
+  const ListStatement list = BuildList(q);
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare("EXPLAIN QUERY PLAN " + list.sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  BindList(*stmt, list, q);
+  std::vector<std::string> plan;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return plan;
+    plan.push_back(stmt->Text(3));
+  }
+}
+
+Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) {
+  const ListStatement list = BuildList(q);
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(list.sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  BindList(*stmt, list, q);
 
   domain::ListPage page;
   for (;;) {

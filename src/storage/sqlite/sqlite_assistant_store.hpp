@@ -20,9 +20,23 @@ class SqliteAssistantStore final : public AssistantStore {
                                                   const Mutation& mutate) override;
   Result<bool> Delete(const std::string& id, const domain::AccessScope& scope) override;
 
+  // SQLite's query plan for the SQL List() runs for `query` (one line per plan step), so
+  // tests can check that listing uses an index instead of scanning the table.
+  Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);
+
  private:
   Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
                                                    const domain::AccessScope& scope);
+
+  // The list SQL and, in order, its text and integer parameters.
+  struct ListStatement {
+    std::string sql;
+    std::vector<std::string> text_binds;
+    std::vector<int64_t> int_binds;
+  };
+  ListStatement BuildList(const domain::ListQuery& query) const;
+  static void BindList(SqliteStatement& stmt, const ListStatement& list,
+                       const domain::ListQuery& query);
 
   SqliteDatabase& db_;
   std::string select_columns_;  // every column, in the order ReadRow expects
