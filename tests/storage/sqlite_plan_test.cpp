@@ -21,7 +21,10 @@ class SqlitePlanTest : public ::testing::Test {
     store_ = std::make_unique<SqliteAssistantStore>(*db_);
   }
 
+  // Owner-scoped lists must SEARCH an index on user_id (a SCAN of the created_at index would
+  // read other users' rows too); admin lists may SCAN an index in order, stopping at `limit`.
   void ExpectIndexed(const domain::ListQuery& q, const std::string& what) {
+    const bool owner_scoped = q.scope.owner_id.has_value();
     const auto plan = store_->ExplainList(q);
     ASSERT_TRUE(plan) << plan.error().internal;
     std::string text;
@@ -29,6 +32,9 @@ class SqlitePlanTest : public ::testing::Test {
     EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << what << ":\n" << text;
     for (const auto& step : *plan) {
       EXPECT_NE(step.find("USING"), std::string::npos) << what << ": full scan\n" << text;
+      if (owner_scoped) {
+        EXPECT_EQ(step.rfind("SEARCH assistants", 0), 0u) << what << ": not a search\n" << text;
+      }
     }
   }
 
