@@ -10,6 +10,6 @@ cmake --build --preset coverage -j "$(nproc)"
 find build-coverage -name '*.gcda' -delete
 (cd build-coverage && ctest -j "$(nproc)" --output-on-failure)
 gcovr --root . --filter 'src/' --object-directory build-coverage \
-  --txt-metric line --print-summary --txt build-coverage/coverage.txt \
+  --print-summary --txt build-coverage/coverage.txt \
   --html-details build-coverage/coverage.html | tail -3
 echo "details: build-coverage/coverage.txt, build-coverage/coverage.html"

@@ -38,10 +38,7 @@ Result<http::Response> AdminApi::ListUsers(http::RequestContext& ctx) {
                     {"createdAt", FormatTimestamp(u.created_at_us)},
                     {"updatedAt", FormatTimestamp(u.updated_at_us)}});
   }
-  return http::Response::Json(
-      200, {{"data", std::move(data)},
-            {"nextCursor", page->next ? nlohmann::json(domain::EncodeCursor(*page->next))
-                                      : nlohmann::json(nullptr)}});
+  return PageResponse(std::move(data), page->next);
 }
 
 Result<http::Response> AdminApi::DeleteUser(http::RequestContext& ctx) {

@@ -193,10 +193,7 @@ Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
     const auto wire = domain::ToWire(a);
     data.push_back(projection ? domain::Project(wire, *projection) : wire);
   }
-  return http::Response::Json(
-      200, {{"data", std::move(data)},
-            {"nextCursor", page->next ? nlohmann::json(domain::EncodeCursor(*page->next))
-                                      : nlohmann::json(nullptr)}});
+  return PageResponse(std::move(data), page->next);
 }
 
 Result<http::Response> AssistantsApi::Get(http::RequestContext& ctx) {

@@ -12,6 +12,13 @@ tl::unexpected<Error> ValidationFailed(nlohmann::json details) {
               std::move(details));
 }
 
+http::Response PageResponse(nlohmann::json data, const std::optional<domain::ListCursor>& next) {
+  return http::Response::Json(
+      200, {{"data", std::move(data)},
+            {"nextCursor", next ? nlohmann::json(domain::EncodeCursor(*next))
+                                : nlohmann::json(nullptr)}});
+}
+
 Result<nlohmann::json> ParseObjectBody(const http::Request& request) {
   auto body = ParseJsonStrict(request.body);
   if (!body) return body;

@@ -28,6 +28,9 @@ Result<int> ParseLimit(std::string_view value, int max);
 // `cursor`: an opaque cursor from a previous page.
 Result<domain::ListCursor> ParseCursor(std::string_view value);
 
+// A list answer: {"data": [...], "nextCursor": "..." | null}.
+http::Response PageResponse(nlohmann::json data, const std::optional<domain::ListCursor>& next);
+
 // Validation error with details.
 tl::unexpected<Error> ValidationFailed(nlohmann::json details);
 

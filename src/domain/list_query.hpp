@@ -39,4 +39,13 @@ struct ListPage {
   std::optional<ListCursor> next;
 };
 
+// Keyset paging: stores fetch `limit + 1` rows; this drops the extra one and returns the
+// cursor after the last kept row when there is more. T has `created_at_us` and `id`.
+template <class T>
+std::optional<ListCursor> TrimToPage(std::vector<T>& rows, int limit) {
+  if (rows.size() <= static_cast<size_t>(limit)) return std::nullopt;
+  rows.resize(static_cast<size_t>(limit));
+  return ListCursor{rows.back().created_at_us, rows.back().id};
+}
+
 }  // namespace assistantd::domain

@@ -176,7 +176,9 @@ std::string ServerProcess::Logs() const {
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
+    // Graceful, like an operator's stop (and it lets a coverage build write its data). The
+    // server bounds its own drain with --shutdown-timeout.
+    ::kill(pid_, SIGTERM);
     WaitExit(pid_);
   }
   if (reader_.joinable()) reader_.join();

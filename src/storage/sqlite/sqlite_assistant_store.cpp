@@ -258,10 +258,7 @@ Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) 
     if (!a) return tl::unexpected(a.error());
     page.items.push_back(std::move(*a));
   }
-  if (page.items.size() > static_cast<size_t>(q.limit)) {
-    page.items.pop_back();
-    page.next = domain::ListCursor{page.items.back().created_at_us, page.items.back().id};
-  }
+  page.next = domain::TrimToPage(page.items, q.limit);
   return page;
 }
 

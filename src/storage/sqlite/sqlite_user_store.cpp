@@ -74,10 +74,7 @@ Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCurs
     if (!*row) break;
     page.items.push_back(ReadUser(*stmt));
   }
-  if (page.items.size() > static_cast<size_t>(limit)) {
-    page.items.pop_back();
-    page.next = domain::ListCursor{page.items.back().created_at_us, page.items.back().id};
-  }
+  page.next = domain::TrimToPage(page.items, limit);
   return page;
 }
 
