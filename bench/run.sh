@@ -4,7 +4,8 @@
 #   2. assistantd GET /v1/assistants/{id},
 #   3. assistantd POST /v1/assistants (durable create),
 # each with wrk at 32 connections over loopback. Everything binds to 127.0.0.1 and stops by
-# itself. Knobs: DURATION (default 10s), CONNECTIONS (32), WRK_THREADS (2).
+# itself. Knobs: DURATION (default 10s), CONNECTIONS (32), WRK_THREADS (2), APP_FLAGS (extra
+# serve flags, e.g. "--threads 1").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10s}"
@@ -56,7 +57,7 @@ errors() { grep -c "unexpected status" "$1" || true; }
 # Port 0 everywhere: each server reports the port it got, so a busy port cannot mislead us.
 "$BIN"/ceiling_responder 0 >"$work/ceiling.log" &
 pids+=($!)
-"$BIN"/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" --log-level info \
+"$BIN"/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" --log-level info ${APP_FLAGS:-} \
   2>"$work/assistantd.log" &
 pids+=($!)
 CEILING="$(wait_for_line "$work/ceiling.log" 'on 127\.0\.0\.1:[0-9]+')"
