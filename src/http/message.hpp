@@ -26,7 +26,12 @@ struct Request {
   std::optional<std::string_view> Header(std::string_view lower_name) const;
 };
 
+// How the server ends an exchange. Production handlers always respond; the other two exist
+// for vapi-sim's fault injection (a peer that never answers, a peer that resets).
+enum class Disposition { kRespond, kHang, kReset };
+
 struct Response {
+  Disposition disposition = Disposition::kRespond;
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;

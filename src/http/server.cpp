@@ -190,6 +190,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(Response res, int status_override = 0) {
+    if (res.disposition == Disposition::kReset) return Reset();
+    if (res.disposition == Disposition::kHang) return Hang();
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
     out->version(version_ ? version_ : 11);
     out->result(static_cast<unsigned>(status_override ? status_override : res.status));
@@ -231,6 +233,24 @@ class Session : public std::enable_shared_from_this<Session> {
                               self->discarded_ += n;
                               if (ec || self->discarded_ > kMaxLingerBytes) return self->Close();
                               self->DiscardSome();
+                            });
+  }
+
+  // Abortive close: RST instead of FIN, as a crashed or misbehaving peer would.
+  void Reset() {
+    beast::error_code ec;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
+    stream_.close();
+  }
+
+  // Never answer: wait until the client gives up (or the server stops), then close.
+  void Hang() {
+    busy_ = false;
+    stream_.expires_after(std::chrono::minutes(10));
+    discard_.resize(4096);
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code, std::size_t) {
+                              self->Close();
                             });
   }
 

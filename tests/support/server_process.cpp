@@ -58,6 +58,7 @@ int WaitExit(pid_t pid) {
 }  // namespace
 
 std::string AssistantdBinary() { return ASSISTANTD_BINARY; }
+std::string VapiSimBinary() { return VAPI_SIM_BINARY; }
 
 TempDir::TempDir() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "assistantd-test-XXXXXX").string();
@@ -103,29 +104,40 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   std::vector<std::string> argv = {AssistantdBinary(), "serve", "--listen", "127.0.0.1:0",
                                    "--data-dir", p->data_dir_};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
+  Launch(*p, argv);
+  return p;
+}
 
+std::unique_ptr<ServerProcess> ServerProcess::StartVapiSim(std::vector<std::string> args) {
+  std::unique_ptr<ServerProcess> p(new ServerProcess());
+  std::vector<std::string> argv = {VapiSimBinary(), "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Launch(*p, argv);
+  return p;
+}
+
+void ServerProcess::Launch(ServerProcess& p, const std::vector<std::string>& argv) {
   int err_pipe[2];
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   const int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  p->pid_ = Spawn(argv, options.env, devnull, err_pipe[1]);
+  p.pid_ = Spawn(argv, p.env_, devnull, err_pipe[1]);
   ::close(devnull);
   ::close(err_pipe[1]);
-  p->reader_ = std::thread([raw = p.get(), fd = err_pipe[0]] { raw->DrainStderr(fd); });
+  p.reader_ = std::thread([raw = &p, fd = err_pipe[0]] { raw->DrainStderr(fd); });
 
   static const std::regex kListening(R"re("address":"127\.0\.0\.1:(\d+)")re");
-  std::unique_lock lock(p->mu_);
+  std::unique_lock lock(p.mu_);
   std::smatch m;
   // Bounded wait for the readiness line; a server that never gets there fails the test.
-  p->cv_.wait_for(lock, std::chrono::seconds(30), [&] {
-    return p->eof_ || std::regex_search(p->logs_, m, kListening);
+  p.cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+    return p.eof_ || std::regex_search(p.logs_, m, kListening);
   });
-  if (!std::regex_search(p->logs_, m, kListening)) {
-    const std::string logs = p->logs_;
+  if (!std::regex_search(p.logs_, m, kListening)) {
+    const std::string logs = p.logs_;
     lock.unlock();
-    throw std::runtime_error("assistantd did not start:\n" + logs);
+    throw std::runtime_error(argv[0] + " did not start:\n" + logs);
   }
-  p->port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
-  return p;
+  p.port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
 }
 
 void ServerProcess::DrainStderr(int fd) {

@@ -48,6 +48,8 @@ class ServerProcess {
   };
 
   static std::unique_ptr<ServerProcess> Start(Options options);
+  // build/vapi-sim on 127.0.0.1:0 with extra flags.
+  static std::unique_ptr<ServerProcess> StartVapiSim(std::vector<std::string> args = {});
   ~ServerProcess();
 
   uint16_t port() const { return port_; }
@@ -64,6 +66,8 @@ class ServerProcess {
 
  private:
   ServerProcess() = default;
+  // Spawns argv and waits for its "listening" log line.
+  static void Launch(ServerProcess& p, const std::vector<std::string>& argv);
   void DrainStderr(int fd);
 
   pid_t pid_ = -1;
@@ -79,7 +83,8 @@ class ServerProcess {
   bool eof_ = false;
 };
 
-// The path of the built assistantd binary.
+// The paths of the built binaries.
 std::string AssistantdBinary();
+std::string VapiSimBinary();
 
 }  // namespace assistantd::testing
