@@ -25,12 +25,14 @@ run: build
 	@./scripts/run.sh $(LISTEN)
 
 test: test-deps
+	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
 	@cmake --preset ci >/dev/null
 	@cmake --build --preset ci -j $(JOBS)
 	@set -o pipefail; cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure | tee ctest.log; \
 	  rc=$$?; grep -E '^[0-9]+% tests passed' ctest.log | tail -1; exit $$rc
 
 dev-test: test-deps
+	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
 	@cd build-dev && ctest -j $(JOBS) --output-on-failure

@@ -10,6 +10,9 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   packages+=(python3 python3-jwt)
+  # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
+  command -v node >/dev/null 2>&1 || packages+=(nodejs)
+  command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
 
 missing=()
