@@ -252,4 +252,17 @@ bool IsServerOwnedField(std::string_view wire) {
   return false;
 }
 
+nlohmann::json VapiPayload(const nlohmann::json& fields, const std::string& assistant_id) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : fields.items()) {
+    const FieldSpec* spec = FindAssistantField(key);
+    if (spec && spec->sent_to_vapi) out[key] = value;
+  }
+  if (!out.contains("metadata") || !out["metadata"].is_object()) {
+    out["metadata"] = nlohmann::json::object();
+  }
+  out["metadata"]["assistantdId"] = assistant_id;
+  return out;
+}
+
 }  // namespace assistantd::domain

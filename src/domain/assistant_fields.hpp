@@ -1,7 +1,10 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "domain/rule.hpp"
 
@@ -32,5 +35,14 @@ std::span<const ServerFieldSpec> ServerOwnedFields();
 
 const FieldSpec* FindAssistantField(std::string_view wire);
 bool IsServerOwnedField(std::string_view wire);
+
+}  // namespace assistantd::domain
+
+namespace assistantd::domain {
+
+// The body sent to Vapi for an assistant's client fields: only fields marked sent_to_vapi
+// (so the legacy endCallAfterSilence never leaves), none of ours, with `metadata` carrying
+// our id (`assistantdId`) so reconciliation can recognise the remote copy.
+nlohmann::json VapiPayload(const nlohmann::json& fields, const std::string& assistant_id);
 
 }  // namespace assistantd::domain
