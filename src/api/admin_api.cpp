@@ -44,9 +44,10 @@ Result<http::Response> AdminApi::ListUsers(http::RequestContext& ctx) {
 Result<http::Response> AdminApi::DeleteUser(http::RequestContext& ctx) {
   auto id = ParseIdParam(ctx.Param("id"), "User");
   if (!id) return tl::unexpected(id.error());
-  auto deleted = users_.DeleteUser(*id);
+  auto deleted = users_.DeleteUser(*id, clock_.NowMicros());
   if (!deleted) return tl::unexpected(deleted.error());
   authenticator_.Forget(*id);
+  notifier_.Notify();
   if (!*deleted) return Fail(ErrorCode::kNotFound, "not_found", "User not found");
   return http::Response::Empty(204);
 }

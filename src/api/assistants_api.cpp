@@ -124,6 +124,7 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   a.created_at_us = a.updated_at_us = clock_.NowMicros();
   auto created = store_.Create(a);
   if (!created) return tl::unexpected(created.error());
+  notifier_.Notify();
 
   http::Response res = AssistantResponse(201, *created, std::nullopt);
   std::string base = ctx.request.path;
@@ -243,6 +244,7 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
       });
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return NotFound();
+  notifier_.Notify();
   return AssistantResponse(200, **updated, std::nullopt);
 }
 
@@ -250,9 +252,10 @@ Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
   if (!id) return tl::unexpected(id.error());
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
-  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()));
+  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros());
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return NotFound();
+  notifier_.Notify();
   return http::Response::Empty(204);
 }
 

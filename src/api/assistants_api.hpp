@@ -4,14 +4,16 @@
 #include "common/clock.hpp"
 #include "http/router.hpp"
 #include "storage/storage.hpp"
+#include "sync/notifier.hpp"
 
 namespace assistantd::api {
 
 // The assistants resource (C1, C2, C4) under /v1/assistants and /functions/v1/assistants.
 class AssistantsApi {
  public:
-  AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users, const Clock& clock)
-      : store_(store), users_(users), clock_(clock) {}
+  AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
+                sync::SyncNotifier& notifier, const Clock& clock)
+      : store_(store), users_(users), notifier_(notifier), clock_(clock) {}
 
   void Register(http::Router& router);
 
@@ -24,6 +26,7 @@ class AssistantsApi {
  private:
   storage::AssistantStore& store_;
   TokenAuthenticator& users_;
+  sync::SyncNotifier& notifier_;
   const Clock& clock_;
 };
 

@@ -1,12 +1,15 @@
 #include "app/commands.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 
 #include "api/admin_api.hpp"
 #include "api/assistants_api.hpp"
 #include "api/health_api.hpp"
+#include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
@@ -17,7 +20,11 @@
 #include "http/server.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
+#include "sync/key_source.hpp"
+#include "sync/sync_worker.hpp"
+#include "vapi/curl_vapi_client.hpp"
 
 namespace assistantd::app {
 namespace {
@@ -85,14 +92,46 @@ int RunServe(const config::ServeConfig& c) {
   MetricsRegistry metrics;
   storage::SqliteAssistantStore assistants(**db);
   storage::SqliteUserStore users(**db);
+  storage::SqliteSyncStore sync_store(**db, assistants);
+  // Single node on SQLite: a job still marked running was interrupted by our own crash.
+  if (auto r = sync_store.RequeueRunning(clock.NowMicros()); !r) return Die(r.error());
+
+  vapi::CurlSettings vapi_settings;
+  vapi_settings.base_url = c.vapi_base_url;
+  vapi::CurlVapiClient vapi_client(vapi_settings, clock, logs.Make("vapi"));
+  const char* env_key = std::getenv("VAPI_API_KEY");
+  sync::EnvKeySource keys(env_key && *env_key ? std::optional<std::string>(env_key)
+                                              : std::nullopt);
+  sync::SyncSettings sync_settings;
+  sync_settings.workers = c.sync_workers;
+  sync_settings.max_attempts = c.sync_max_attempts;
+  sync::SyncWorker worker(sync_store, vapi_client, keys, clock, sync_settings, logs.Make("sync"),
+                          metrics);
+  const auto overview_gauge = [&sync_store](auto pick) {
+    return [&sync_store, pick] {
+      const auto o = sync_store.Overview();
+      return o ? pick(*o) : std::nan("");
+    };
+  };
+  metrics.DeclareGauge("assistantd_sync_queue_depth", "Sync jobs waiting to run",
+                       overview_gauge([](const storage::SyncOverview& o) {
+                         return static_cast<double>(o.queued + o.running);
+                       }));
+  metrics.DeclareGauge("assistantd_sync_dead_jobs", "Dead-lettered sync jobs",
+                       overview_gauge([](const storage::SyncOverview& o) {
+                         return static_cast<double>(o.dead);
+                       }));
+
   auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
   api::TokenAuthenticator authenticator(verifier, users, clock);
-  api::AssistantsApi assistants_api(assistants, authenticator, clock);
-  api::AdminApi admin_api(users, authenticator);
+  api::AssistantsApi assistants_api(assistants, authenticator, worker, clock);
+  api::AdminApi admin_api(users, authenticator, worker, clock);
+  api::SyncApi sync_api(assistants, sync_store, worker, clock);
   api::HealthApi health_api(**db, metrics);
 
   http::Router router;
   assistants_api.Register(router);
+  sync_api.Register(router);
   admin_api.Register(router);
   health_api.Register(router);
   http::Pipeline pipeline(router, authenticator, metrics, logs.Make("http"), clock);
@@ -112,8 +151,16 @@ int RunServe(const config::ServeConfig& c) {
            {{"address", listen->host + ":" + std::to_string(*port)},
             {"ioThreads", io_threads},
             {"workerThreads", workers},
+            {"syncWorkers", c.sync_workers},
+            {"vapiBaseUrl", c.vapi_base_url},
             {"version", kVersion}});
+  worker.Start();
+  if (!env_key || !*env_key) {
+    LogEvent(log, spdlog::level::warn,
+             "VAPI_API_KEY is not set: assistants stay pending until a key is configured");
+  }
   const bool clean = server.Run();
+  worker.Stop();
   LogEvent(log, spdlog::level::info, "stopped", {{"clean", clean}});
   return 0;
 }

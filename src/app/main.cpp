@@ -100,6 +100,20 @@ int main(int argc, char** argv) {
       ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
 
+  serve->add_option("--sync-workers", c.sync_workers,
+                    "Threads syncing assistants to Vapi (0 disables syncing)")
+      ->envname("ASSISTANTD_SYNC_WORKERS")
+      ->capture_default_str();
+  serve->add_option("--sync-max-attempts", c.sync_max_attempts,
+                    "Transient failures before a sync job is dead-lettered")
+      ->envname("ASSISTANTD_SYNC_MAX_ATTEMPTS")
+      ->capture_default_str();
+  serve->add_option("--vapi-base-url", c.vapi_base_url,
+                    "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
+                    "VAPI_API_KEY")
+      ->envname("ASSISTANTD_VAPI_BASE_URL")
+      ->capture_default_str();
+
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddStorageOptions(*migrate, migrate_config);
 

@@ -79,6 +79,13 @@ Result<void> Validate(const ServeConfig& c) {
   if (c.shutdown_timeout_seconds < 1 || c.shutdown_timeout_seconds > 600) {
     return ConfigError("--shutdown-timeout must be 1-600 seconds");
   }
+  if (c.sync_workers < 0 || c.sync_workers > 64) return ConfigError("--sync-workers must be 0-64");
+  if (c.sync_max_attempts < 1 || c.sync_max_attempts > 100) {
+    return ConfigError("--sync-max-attempts must be 1-100");
+  }
+  if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
+    return ConfigError("--vapi-base-url must be an http(s) URL");
+  }
   if (auto p = SqlitePath(c); !p) return tl::unexpected(p.error());
   return {};
 }

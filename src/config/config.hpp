@@ -23,6 +23,9 @@ struct ServeConfig {
   int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
   size_t max_body_bytes = 1024 * 1024;
   int shutdown_timeout_seconds = 10;
+  int sync_workers = 2;  // 0 disables syncing to Vapi
+  int sync_max_attempts = 8;
+  std::string vapi_base_url = "https://api.vapi.ai";
 };
 
 struct ListenAddress {

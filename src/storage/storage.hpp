@@ -37,8 +37,10 @@ class AssistantStore {
                                                           const domain::AccessScope& scope,
                                                           const Mutation& mutate) = 0;
 
-  // Deletes the assistant inside `scope`; false if there was none.
-  virtual Result<bool> Delete(const std::string& id, const domain::AccessScope& scope) = 0;
+  // Deletes the assistant inside `scope`: it disappears from the API at once and its sync
+  // job removes the remote copy, then the row. False if there was none.
+  virtual Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
+                              int64_t now_us) = 0;
 };
 
 struct UserPage {
@@ -55,8 +57,81 @@ class UserStore {
   virtual Result<std::optional<domain::User>> GetUser(const std::string& id) = 0;
   virtual Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after,
                                      int limit) = 0;
-  // Deletes the user and, by ON DELETE CASCADE, their assistants. False if absent.
-  virtual Result<bool> DeleteUser(const std::string& id) = 0;
+  // Deletes the user and, by ON DELETE CASCADE, their assistants, queueing the remote
+  // deletion of every assistant that may exist in Vapi. False if absent.
+  virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us) = 0;
+};
+
+// One outbox job: "make Vapi match assistant `assistant_id`'s current local state".
+struct SyncJob {
+  int64_t id = 0;
+  std::string assistant_id;
+  std::string user_id;
+  std::optional<std::string> vapi_id;  // remote id known when the job was (re)queued
+  std::string state;                   // queued, running, done, dead
+  int attempts = 0;
+  int64_t next_attempt_at_us = 0;
+  std::optional<int64_t> create_sent_at_us;  // a create of unknown outcome was sent then
+  std::optional<std::string> last_error;
+  int64_t created_at_us = 0;
+  int64_t updated_at_us = 0;
+};
+
+// One call (or decision) made for a job, kept for GET /v1/assistants/{id}/sync.
+struct SyncAttempt {
+  std::string operation;  // create, update, delete, search, none
+  std::string outcome;    // ok, retry, dead
+  std::optional<int> status;
+  std::optional<std::string> error;
+  int64_t started_at_us = 0;
+  int64_t finished_at_us = 0;
+};
+
+// What the worker concluded; the store applies it to the job and the assistant atomically.
+struct SyncOutcome {
+  enum class Kind { kSynced, kDeleted, kRetry, kDead };
+  Kind kind = Kind::kRetry;
+  std::optional<std::string> vapi_id;           // kSynced: the remote id now in use
+  int64_t synced_version = 0;                   // kSynced: the local version that was sent
+  int64_t next_attempt_at_us = 0;               // kRetry
+  bool count_attempt = true;                    // kRetry: false when nothing was tried (no key)
+  std::optional<int64_t> create_sent_at_us;     // kRetry: ambiguity marker to keep
+  std::string error;                            // kRetry, kDead
+  std::vector<SyncAttempt> attempts;            // to record
+};
+
+struct SyncOverview {
+  int64_t queued = 0;
+  int64_t running = 0;
+  int64_t dead = 0;
+  std::optional<int64_t> oldest_queued_at_us;
+};
+
+// The outbox as the sync worker and the sync endpoints use it. Jobs are written by
+// AssistantStore/UserStore in the same transaction as the change they describe.
+class SyncStore {
+ public:
+  virtual ~SyncStore() = default;
+  // Claims the most overdue job (queued and due, or running with an expired lease).
+  virtual Result<std::optional<SyncJob>> ClaimDue(int64_t now_us, int64_t lease_us) = 0;
+  // Records, before a create is sent, that its outcome may become unknown.
+  virtual Result<void> MarkCreateSent(int64_t job_id, int64_t at_us) = 0;
+  // The assistant as the worker sees it, including rows being deleted.
+  virtual Result<std::optional<domain::Assistant>> LoadForSync(const std::string& id) = 0;
+  virtual Result<void> Finish(const SyncJob& job, const SyncOutcome& outcome, int64_t now_us) = 0;
+  // Puts jobs whose worker died back in the queue (start-up of a single-node deployment).
+  virtual Result<int> RequeueRunning(int64_t now_us) = 0;
+
+  virtual Result<SyncOverview> Overview() = 0;
+  virtual Result<std::optional<SyncJob>> LatestJob(const std::string& assistant_id) = 0;
+  virtual Result<std::vector<SyncAttempt>> RecentAttempts(const std::string& assistant_id,
+                                                          int limit) = 0;
+  virtual Result<std::vector<SyncJob>> DeadJobs(int limit) = 0;
+  // Queues a fresh job for a visible assistant inside `scope`; false if not found.
+  virtual Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
+                              int64_t now_us) = 0;
+  // Moves a dead job back to the queue; false if there is no such dead job.
+  virtual Result<bool> RetryDead(int64_t job_id, int64_t now_us) = 0;
 };
 
 // Database-wide checks for /readyz and `assistantd migrate`.

@@ -32,7 +32,7 @@ TEST(CliTest, MigrateCreatesTheSchema) {
   TempDir dir;
   const auto r = RunCommand({AssistantdBinary(), "migrate", "--data-dir", dir.path()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("schema version 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("schema version 2"), std::string::npos) << r.out;  // 0002_sync_outbox
   // Running it again is a no-op.
   EXPECT_EQ(RunCommand({AssistantdBinary(), "migrate", "--data-dir", dir.path()}).exit_code, 0);
 }

@@ -98,8 +98,8 @@ TEST_P(StoreContractTest, ScopeHidesOtherOwnersRows) {
   });
   ASSERT_TRUE(upd);
   EXPECT_FALSE(*upd);
-  EXPECT_FALSE(*store().Delete(a.id, AccessScope{bob, false}));
-  EXPECT_TRUE(*store().Delete(a.id, AccessScope{alice, false}));
+  EXPECT_FALSE(*store().Delete(a.id, AccessScope{bob, false}, now_));
+  EXPECT_TRUE(*store().Delete(a.id, AccessScope{alice, false}, now_));
 }
 
 TEST_P(StoreContractTest, TestScopeSeesOnlyTestRows) {
@@ -250,9 +250,9 @@ TEST_P(StoreContractTest, CreateForMissingOwnerIsAConflict) {
 TEST_P(StoreContractTest, DeletingAUserCascades) {
   const auto alice = NewUser();
   const auto a = Make(alice);
-  EXPECT_TRUE(*backend_.users->DeleteUser(alice));
+  EXPECT_TRUE(*backend_.users->DeleteUser(alice, now_));
   EXPECT_FALSE(*store().Get(a.id, {}));
-  EXPECT_FALSE(*backend_.users->DeleteUser(alice));
+  EXPECT_FALSE(*backend_.users->DeleteUser(alice, now_));
   EXPECT_FALSE(*backend_.users->GetUser(alice));
 }
 

@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 
 #include "domain/assistant_fields.hpp"
+#include "storage/sqlite/sqlite_sync_store.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -102,9 +103,11 @@ Result<domain::Assistant> ReadRow(const SqliteStatement& stmt) {
   return a;
 }
 
-// Appends scope conditions; returns the values to bind, in order.
+// Appends scope conditions (rows being deleted are invisible to the API); returns the values
+// to bind, in order.
 std::vector<std::string> AppendScope(std::string& sql, const domain::AccessScope& scope) {
   std::vector<std::string> binds;
+  sql += " AND sync_status <> 'deleting'";
   if (scope.owner_id) {
     sql += " AND user_id = ?";
     binds.push_back(*scope.owner_id);
@@ -161,6 +164,9 @@ Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& 
     }
     return tl::unexpected(e);
   }
+  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us); !r) {
+    return tl::unexpected(r.error());
+  }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   return a;
 }
@@ -173,6 +179,19 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));
   for (size_t b = 0; b < binds.size(); ++b) stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<domain::Assistant>();
+  auto a = ReadRow(*stmt);
+  if (!a) return tl::unexpected(a.error());
+  return std::optional<domain::Assistant>(std::move(*a));
+}
+
+Result<std::optional<domain::Assistant>> SqliteAssistantStore::LoadAny(const std::string& id) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare("SELECT " + select_columns_ + " FROM assistants WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(id));
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<domain::Assistant>();
@@ -285,27 +304,34 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
   stmt->Bind(i++, a.updated_at_us);
   stmt->Bind(i++, std::string_view(a.id));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us); !r) {
+    return tl::unexpected(r.error());
+  }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   return std::optional<domain::Assistant>(std::move(a));
 }
 
 Result<bool> SqliteAssistantStore::Delete(const std::string& id,
-                                          const domain::AccessScope& scope) {
-  std::string sql = "DELETE FROM assistants WHERE id = ?";
-  const auto binds = AppendScope(sql, scope);
+                                          const domain::AccessScope& scope, int64_t now_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare(sql);
+  auto current = GetWith(*conn, id, scope);
+  if (!current) return tl::unexpected(current.error());
+  if (!*current) return false;
+  // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
+  auto stmt = conn->Prepare(
+      "UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, updated_at = ? "
+      "WHERE id = ?");
   if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(id));
-  for (size_t b = 0; b < binds.size(); ++b) {
-    stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
-  }
+  stmt->Bind(1, now_us);
+  stmt->Bind(2, std::string_view(id));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  const bool deleted = conn->Changes() > 0;
+  if (auto r = EnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us); !r) {
+    return tl::unexpected(r.error());
+  }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return deleted;
+  return true;
 }
 
 }  // namespace assistantd::storage

@@ -18,7 +18,12 @@ class SqliteAssistantStore final : public AssistantStore {
   Result<std::optional<domain::Assistant>> Update(const std::string& id,
                                                   const domain::AccessScope& scope,
                                                   const Mutation& mutate) override;
-  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope) override;
+  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
+                      int64_t now_us) override;
+
+  // The row with this id whatever its state (including rows being deleted), for the sync
+  // worker.
+  Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
 
   // SQLite's query plan for the SQL List() runs for `query` (one line per plan step), so
   // tests can check that listing uses an index instead of scanning the table.

@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_user_store.hpp"
 
+#include "storage/sqlite/sqlite_sync_store.hpp"
+
 namespace assistantd::storage {
 namespace {
 
@@ -78,10 +80,29 @@ Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCurs
   return page;
 }
 
-Result<bool> SqliteUserStore::DeleteUser(const std::string& id) {
+Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
+  {
+    // The cascade removes the rows; each assistant's job (carrying its remote id) removes the
+    // remote copy.
+    auto list = conn->Prepare("SELECT id, vapi_id FROM assistants WHERE user_id = ?");
+    if (!list) return tl::unexpected(list.error());
+    list->Bind(1, std::string_view(id));
+    std::vector<std::pair<std::string, std::optional<std::string>>> owned;
+    for (;;) {
+      auto row = list->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      owned.emplace_back(list->Text(0), list->OptionalText(1));
+    }
+    for (const auto& [assistant_id, vapi_id] : owned) {
+      if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us); !r) {
+        return tl::unexpected(r.error());
+      }
+    }
+  }
   auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));

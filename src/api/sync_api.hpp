@@ -1,0 +1,31 @@
+#pragma once
+
+#include "common/clock.hpp"
+#include "http/router.hpp"
+#include "storage/storage.hpp"
+#include "sync/notifier.hpp"
+
+namespace assistantd::api {
+
+// Sync status and control: GET/POST /v1/assistants/{id}/sync (and the /functions twin),
+// GET /v1/admin/sync, POST /v1/admin/sync/dead/{jobId}/retry.
+class SyncApi {
+ public:
+  SyncApi(storage::AssistantStore& assistants, storage::SyncStore& sync,
+          sync::SyncNotifier& notifier, const Clock& clock)
+      : assistants_(assistants), sync_(sync), notifier_(notifier), clock_(clock) {}
+
+  void Register(http::Router& router);
+  Result<http::Response> Status(http::RequestContext& ctx);
+  Result<http::Response> Resync(http::RequestContext& ctx);
+  Result<http::Response> Queue(http::RequestContext& ctx);
+  Result<http::Response> RetryDead(http::RequestContext& ctx);
+
+ private:
+  storage::AssistantStore& assistants_;
+  storage::SyncStore& sync_;
+  sync::SyncNotifier& notifier_;
+  const Clock& clock_;
+};
+
+}  // namespace assistantd::api

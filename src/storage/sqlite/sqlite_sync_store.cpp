@@ -1,0 +1,376 @@
+#include "storage/sqlite/sqlite_sync_store.hpp"
+
+namespace assistantd::storage {
+namespace {
+
+constexpr const char* kJobColumns =
+    "id, assistant_id, user_id, vapi_id, state, attempts, next_attempt_at, create_sent_at, "
+    "last_error, created_at, updated_at";
+
+SyncJob ReadJob(const SqliteStatement& s) {
+  SyncJob j;
+  j.id = s.Int(0);
+  j.assistant_id = s.Text(1);
+  j.user_id = s.Text(2);
+  j.vapi_id = s.OptionalText(3);
+  j.state = s.Text(4);
+  j.attempts = static_cast<int>(s.Int(5));
+  j.next_attempt_at_us = s.Int(6);
+  if (!s.IsNull(7)) j.create_sent_at_us = s.Int(7);
+  j.last_error = s.OptionalText(8);
+  j.created_at_us = s.Int(9);
+  j.updated_at_us = s.Int(10);
+  return j;
+}
+
+// Runs a statement that changes rows; returns how many.
+template <class Bind>
+Result<int64_t> Exec(SqliteConnection& conn, const std::string& sql, Bind&& bind) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  bind(*stmt);
+  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  return conn.Changes();
+}
+
+Result<std::vector<SyncJob>> QueryJobs(SqliteConnection& conn, const std::string& sql,
+                                       const std::function<void(SqliteStatement&)>& bind) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  bind(*stmt);
+  std::vector<SyncJob> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(ReadJob(*stmt));
+  }
+}
+
+}  // namespace
+
+Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id,
+                         const std::string& user_id, const std::optional<std::string>& vapi_id,
+                         int64_t now_us) {
+  // One open job per assistant: a later write joins the open job (the worker always syncs
+  // the latest state, so nothing is lost by coalescing).
+  auto r = Exec(conn,
+                "INSERT INTO sync_jobs (assistant_id, user_id, vapi_id, next_attempt_at, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (assistant_id) WHERE state IN ('queued', 'running') DO UPDATE SET "
+                "vapi_id = COALESCE(excluded.vapi_id, vapi_id), updated_at = excluded.updated_at",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, std::string_view(assistant_id));
+                  s.Bind(2, std::string_view(user_id));
+                  s.Bind(3, vapi_id);
+                  s.Bind(4, now_us);
+                  s.Bind(5, now_us);
+                  s.Bind(6, now_us);
+                });
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t lease_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto jobs = QueryJobs(
+      *conn,
+      std::string("UPDATE sync_jobs SET state = 'running', lease_until = ?, updated_at = ? "
+                  "WHERE id = (SELECT id FROM sync_jobs WHERE (state = 'queued' AND "
+                  "next_attempt_at <= ?) OR (state = 'running' AND lease_until < ?) "
+                  "ORDER BY next_attempt_at, id LIMIT 1) RETURNING ") +
+          kJobColumns,
+      [&](SqliteStatement& s) {
+        s.Bind(1, now_us + lease_us);
+        s.Bind(2, now_us);
+        s.Bind(3, now_us);
+        s.Bind(4, now_us);
+      });
+  if (!jobs) return tl::unexpected(jobs.error());
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  if (jobs->empty()) return std::optional<SyncJob>();
+  return std::optional<SyncJob>(std::move(jobs->front()));
+}
+
+Result<void> SqliteSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = Exec(*conn, "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, ?) WHERE id = ?",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, at_us);
+                  s.Bind(2, job_id);
+                });
+  if (!r) return tl::unexpected(r.error());
+  return tx->Commit();
+}
+
+Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std::string& id) {
+  return assistants_.LoadAny(id);
+}
+
+Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, int64_t now_us) {
+  using Kind = SyncOutcome::Kind;
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+
+  // The assistant's state now: it may have changed while Vapi was being called.
+  std::optional<int64_t> version;
+  std::string status;
+  {
+    auto stmt = conn->Prepare("SELECT version, sync_status FROM assistants WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(job.assistant_id));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) {
+      version = stmt->Int(0);
+      status = stmt->Text(1);
+    }
+  }
+  const bool deleting = version && status == "deleting";
+
+  // requeue: run the job again now (the local state moved on); done: close it.
+  auto close_job = [&](const char* state, const std::optional<std::string>& error,
+                       const std::optional<std::string>& vapi_id, bool requeue,
+                       std::optional<int64_t> next_at, bool count_attempt,
+                       std::optional<int64_t> create_sent_at) {
+    return Exec(*conn,
+                "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
+                "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
+                "lease_until = NULL, create_sent_at = ?, updated_at = ? WHERE id = ?",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, std::string_view(state));
+                  s.Bind(2, error);
+                  s.Bind(3, vapi_id);
+                  s.Bind(4, int64_t{requeue ? 1 : 0});
+                  s.Bind(5, int64_t{count_attempt ? 1 : 0});
+                  s.Bind(6, next_at.value_or(now_us));
+                  if (create_sent_at) {
+                    s.Bind(7, *create_sent_at);
+                  } else {
+                    s.BindNull(7);
+                  }
+                  s.Bind(8, now_us);
+                  s.Bind(9, job.id);
+                });
+  };
+  auto set_assistant = [&](const char* sql, const std::function<void(SqliteStatement&)>& bind) {
+    return Exec(*conn, sql, bind);
+  };
+
+  Result<int64_t> r = 0;
+  switch (o.kind) {
+    case Kind::kSynced: {
+      if (!version || deleting) {
+        // Deleted while we were creating/updating: remember the remote id and go delete it.
+        r = close_job("queued", std::nullopt, o.vapi_id, true, now_us, false, std::nullopt);
+        if (r && version) {
+          r = set_assistant("UPDATE assistants SET vapi_id = ? WHERE id = ?",
+                            [&](SqliteStatement& s) {
+                              s.Bind(1, o.vapi_id);
+                              s.Bind(2, std::string_view(job.assistant_id));
+                            });
+        }
+        break;
+      }
+      const bool current = *version == o.synced_version;
+      r = set_assistant(
+          "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
+          "last_synced_at = ? WHERE id = ?",
+          [&](SqliteStatement& s) {
+            s.Bind(1, o.vapi_id);
+            s.Bind(2, std::string_view(current ? "synced" : "pending"));
+            s.Bind(3, now_us);
+            s.Bind(4, std::string_view(job.assistant_id));
+          });
+      if (r) {
+        r = current ? close_job("done", std::nullopt, o.vapi_id, false, std::nullopt, false,
+                                std::nullopt)
+                    : close_job("queued", std::nullopt, o.vapi_id, true, now_us, false,
+                                std::nullopt);
+      }
+      break;
+    }
+    case Kind::kDeleted:
+      r = set_assistant("DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
+                        [&](SqliteStatement& s) { s.Bind(1, std::string_view(job.assistant_id)); });
+      if (r) r = close_job("done", std::nullopt, std::nullopt, false, std::nullopt, false, std::nullopt);
+      break;
+    case Kind::kRetry:
+      r = close_job("queued", o.error, std::nullopt, false, o.next_attempt_at_us, o.count_attempt,
+                    o.create_sent_at_us);
+      if (r && version) {
+        r = set_assistant("UPDATE assistants SET sync_error = ? WHERE id = ?",
+                          [&](SqliteStatement& s) {
+                            s.Bind(1, std::string_view(o.error));
+                            s.Bind(2, std::string_view(job.assistant_id));
+                          });
+      }
+      break;
+    case Kind::kDead:
+      r = close_job("dead", o.error, std::nullopt, false, std::nullopt, true, o.create_sent_at_us);
+      if (r && version) {
+        r = set_assistant(
+            deleting ? "UPDATE assistants SET sync_error = ? WHERE id = ?"
+                     : "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?",
+            [&](SqliteStatement& s) {
+              s.Bind(1, std::string_view(o.error));
+              s.Bind(2, std::string_view(job.assistant_id));
+            });
+      }
+      break;
+  }
+  if (!r) return tl::unexpected(r.error());
+
+  for (const auto& a : o.attempts) {
+    auto ins = Exec(*conn,
+                    "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, "
+                    "error, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [&](SqliteStatement& s) {
+                      s.Bind(1, job.id);
+                      s.Bind(2, std::string_view(job.assistant_id));
+                      s.Bind(3, std::string_view(a.operation));
+                      s.Bind(4, std::string_view(a.outcome));
+                      if (a.status) {
+                        s.Bind(5, int64_t{*a.status});
+                      } else {
+                        s.BindNull(5);
+                      }
+                      s.Bind(6, a.error);
+                      s.Bind(7, a.started_at_us);
+                      s.Bind(8, a.finished_at_us);
+                    });
+    if (!ins) return tl::unexpected(ins.error());
+  }
+  return tx->Commit();
+}
+
+Result<int> SqliteSyncStore::RequeueRunning(int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = Exec(*conn,
+                "UPDATE sync_jobs SET state = 'queued', lease_until = NULL, next_attempt_at = ?, "
+                "updated_at = ? WHERE state = 'running'",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, now_us);
+                  s.Bind(2, now_us);
+                });
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return static_cast<int>(*r);
+}
+
+Result<SyncOverview> SqliteSyncStore::Overview() {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(
+      "SELECT COALESCE(SUM(state = 'queued'), 0), COALESCE(SUM(state = 'running'), 0), "
+      "COALESCE(SUM(state = 'dead'), 0), MIN(CASE WHEN state = 'queued' THEN created_at END) "
+      "FROM sync_jobs WHERE state <> 'done'");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  SyncOverview o;
+  o.queued = stmt->Int(0);
+  o.running = stmt->Int(1);
+  o.dead = stmt->Int(2);
+  if (!stmt->IsNull(3)) o.oldest_queued_at_us = stmt->Int(3);
+  return o;
+}
+
+Result<std::optional<SyncJob>> SqliteSyncStore::LatestJob(const std::string& assistant_id) {
+  auto conn = db_.Acquire();
+  auto jobs = QueryJobs(*conn,
+                        std::string("SELECT ") + kJobColumns +
+                            " FROM sync_jobs WHERE assistant_id = ? ORDER BY id DESC LIMIT 1",
+                        [&](SqliteStatement& s) { s.Bind(1, std::string_view(assistant_id)); });
+  if (!jobs) return tl::unexpected(jobs.error());
+  if (jobs->empty()) return std::optional<SyncJob>();
+  return std::optional<SyncJob>(jobs->front());
+}
+
+Result<std::vector<SyncAttempt>> SqliteSyncStore::RecentAttempts(const std::string& assistant_id,
+                                                                 int limit) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(
+      "SELECT operation, outcome, status, error, started_at, finished_at FROM sync_attempts "
+      "WHERE assistant_id = ? ORDER BY id DESC LIMIT ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(assistant_id));
+  stmt->Bind(2, int64_t{limit});
+  std::vector<SyncAttempt> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    SyncAttempt a;
+    a.operation = stmt->Text(0);
+    a.outcome = stmt->Text(1);
+    if (!stmt->IsNull(2)) a.status = static_cast<int>(stmt->Int(2));
+    a.error = stmt->OptionalText(3);
+    a.started_at_us = stmt->Int(4);
+    a.finished_at_us = stmt->Int(5);
+    out.push_back(std::move(a));
+  }
+}
+
+Result<std::vector<SyncJob>> SqliteSyncStore::DeadJobs(int limit) {
+  auto conn = db_.Acquire();
+  return QueryJobs(*conn,
+                   std::string("SELECT ") + kJobColumns +
+                       " FROM sync_jobs WHERE state = 'dead' ORDER BY id DESC LIMIT ?",
+                   [&](SqliteStatement& s) { s.Bind(1, int64_t{limit}); });
+}
+
+Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
+                                     const domain::AccessScope& scope, int64_t now_us) {
+  auto found = assistants_.Get(assistant_id, scope);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return false;
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  if (auto r = EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us); !r) {
+    return tl::unexpected(r.error());
+  }
+  auto r = Exec(*conn,
+                "UPDATE assistants SET sync_status = 'pending' WHERE id = ? AND "
+                "sync_status <> 'deleting'",
+                [&](SqliteStatement& s) { s.Bind(1, std::string_view(assistant_id)); });
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return true;
+}
+
+Result<bool> SqliteSyncStore::RetryDead(int64_t job_id, int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  // Refused (0 rows) while another open job exists for the same assistant.
+  auto r = Exec(*conn,
+                "UPDATE sync_jobs SET state = 'queued', attempts = 0, next_attempt_at = ?, "
+                "updated_at = ? WHERE id = ? AND state = 'dead' AND NOT EXISTS (SELECT 1 FROM "
+                "sync_jobs o WHERE o.assistant_id = sync_jobs.assistant_id AND o.state IN "
+                "('queued', 'running'))",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, now_us);
+                  s.Bind(2, now_us);
+                  s.Bind(3, job_id);
+                });
+  if (!r) return tl::unexpected(r.error());
+  if (*r > 0) {
+    auto a = Exec(*conn,
+                  "UPDATE assistants SET sync_status = 'pending' WHERE id = (SELECT assistant_id "
+                  "FROM sync_jobs WHERE id = ?) AND sync_status = 'failed'",
+                  [&](SqliteStatement& s) { s.Bind(1, job_id); });
+    if (!a) return tl::unexpected(a.error());
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return *r > 0;
+}
+
+}  // namespace assistantd::storage

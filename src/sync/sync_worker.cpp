@@ -1,0 +1,257 @@
+#include "sync/sync_worker.hpp"
+
+#include <chrono>
+#include <set>
+
+#include "common/time_format.hpp"
+#include "domain/assistant_fields.hpp"
+
+namespace assistantd::sync {
+namespace {
+
+using storage::SyncAttempt;
+using storage::SyncJob;
+using storage::SyncOutcome;
+using Kind = storage::SyncOutcome::Kind;
+
+constexpr int kMaxSearchPages = 50;
+constexpr int kSearchPageSize = 100;
+
+}  // namespace
+
+SyncWorker::SyncWorker(storage::SyncStore& store, vapi::VapiClient& vapi, KeySource& keys,
+                       const Clock& clock, SyncSettings settings, Logger logger,
+                       MetricsRegistry& metrics)
+    : store_(store),
+      vapi_(vapi),
+      keys_(keys),
+      clock_(clock),
+      settings_(settings),
+      logger_(std::move(logger)),
+      metrics_(metrics) {
+  metrics_.DeclareCounter("assistantd_sync_jobs_total", "Sync job runs by outcome");
+  metrics_.DeclareCounter("assistantd_vapi_calls_total", "Calls to Vapi by operation and result");
+  metrics_.DeclareHistogram("assistantd_vapi_request_duration_seconds",
+                            "Vapi call latency by operation", LatencyBuckets());
+}
+
+SyncWorker::~SyncWorker() { Stop(); }
+
+double SyncWorker::Draw() {
+  std::lock_guard lock(mu_);
+  return std::uniform_real_distribution<double>(0, 1)(rng_);
+}
+
+bool SyncWorker::RunOnce() {
+  auto job = store_.ClaimDue(clock_.NowMicros(), settings_.lease_us);
+  if (!job) {
+    LogEvent(logger_, spdlog::level::warn, "cannot claim sync jobs", {{"error", job.error().internal}});
+    return false;
+  }
+  if (!*job) return false;
+  const SyncOutcome outcome = Process(**job);
+  static constexpr const char* kNames[] = {"synced", "deleted", "retry", "dead"};
+  const char* name = kNames[static_cast<int>(outcome.kind)];
+  metrics_.Counter("assistantd_sync_jobs_total", {{"outcome", name}}).Inc();
+  if (auto r = store_.Finish(**job, outcome, clock_.NowMicros()); !r) {
+    // The lease expires and the job runs again: its effects are idempotent by design.
+    LogEvent(logger_, spdlog::level::err, "cannot record sync outcome",
+             {{"jobId", (*job)->id}, {"error", r.error().internal}});
+  }
+  LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
+           "sync job finished",
+           {{"jobId", (*job)->id}, {"assistantId", (*job)->assistant_id}, {"outcome", name},
+            {"attempt", (*job)->attempts + 1}, {"error", outcome.error}});
+  return true;
+}
+
+SyncOutcome SyncWorker::Fail(const SyncJob& job, const vapi::VapiFailure& failure,
+                             SyncOutcome out) {
+  out.error = failure.reason;
+  if (failure.kind == vapi::FailureKind::kPermanent) {
+    out.kind = Kind::kDead;
+  } else if (job.attempts + 1 >= settings_.max_attempts) {
+    out.kind = Kind::kDead;
+    out.error = "gave up after " + std::to_string(job.attempts + 1) + " attempts: " + failure.reason;
+  } else {
+    out.kind = Kind::kRetry;
+    out.next_attempt_at_us =
+        clock_.NowMicros() +
+        BackoffDelayUs(settings_.backoff, job.attempts, Draw(), failure.retry_after_seconds);
+  }
+  if (!out.attempts.empty()) {
+    out.attempts.back().outcome = out.kind == Kind::kDead ? "dead" : "retry";
+  }
+  return out;
+}
+
+vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& job) {
+  vapi::ListParams params;
+  params.limit = kSearchPageSize;
+  params.created_at_ge = FormatTimestamp(*job.create_sent_at_us - settings_.search_skew_us);
+  std::set<std::string> seen;
+  std::vector<nlohmann::json> matches;
+  for (int page = 0; page < kMaxSearchPages; ++page) {
+    auto list = vapi_.ListAssistants(key, params);
+    if (!list) return list;
+    if (!list->is_array()) {
+      return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kTransient, 200,
+                                              "Vapi list answer is not an array", {}, false});
+    }
+    bool fresh = false;
+    std::string oldest;
+    for (const auto& a : *list) {
+      const std::string id = a.value("id", "");
+      if (id.empty() || !seen.insert(id).second) continue;
+      fresh = true;
+      const std::string created = a.value("createdAt", "");
+      if (oldest.empty() || created < oldest) oldest = created;
+      const auto meta = a.find("metadata");
+      if (meta != a.end() && meta->is_object() && meta->value("assistantdId", "") == job.assistant_id) {
+        matches.push_back(a);
+      }
+    }
+    if (!fresh || static_cast<int>(list->size()) < params.limit || oldest.empty()) break;
+    params.created_at_le = oldest;  // next page: older (timestamps can tie, hence `seen`)
+  }
+  if (matches.empty()) return nlohmann::json(nullptr);
+  // Keep the oldest copy; any other is a duplicate left by an earlier ambiguous create.
+  std::sort(matches.begin(), matches.end(), [](const auto& x, const auto& y) {
+    return x.value("createdAt", "") < y.value("createdAt", "");
+  });
+  for (size_t i = 1; i < matches.size(); ++i) {
+    const auto r = vapi_.DeleteAssistant(key, matches[i]["id"].get<std::string>());
+    LogEvent(logger_, spdlog::level::warn, "deleted a duplicate remote assistant",
+             {{"assistantId", job.assistant_id}, {"vapiId", matches[i]["id"]}, {"ok", r.has_value()}});
+  }
+  return matches.front();
+}
+
+SyncOutcome SyncWorker::Process(const SyncJob& job) {
+  SyncOutcome out;
+  out.create_sent_at_us = job.create_sent_at_us;
+  int64_t started = clock_.NowMicros();
+  const auto record = [&](const char* op, const char* outcome, std::optional<int> status,
+                          std::optional<std::string> error) {
+    const int64_t now = clock_.NowMicros();
+    out.attempts.push_back(SyncAttempt{op, outcome, status, std::move(error), started, now});
+    metrics_.Counter("assistantd_vapi_calls_total", {{"operation", op}, {"result", outcome}}).Inc();
+    if (std::string_view(op) != "none") {
+      metrics_.Histogram("assistantd_vapi_request_duration_seconds", {{"operation", op}})
+          .Observe(static_cast<double>(now - started) / 1e6);
+    }
+    started = now;
+  };
+  const auto fail = [&](const char* op, const vapi::VapiFailure& f) {
+    record(op, "retry", f.status ? std::optional<int>(f.status) : std::nullopt, f.reason);
+    return Fail(job, f, std::move(out));
+  };
+
+  const auto key = keys_.KeyFor(job);
+  if (!key) {
+    // Nothing was tried, so this never dead-letters: the job waits for a key.
+    out.kind = Kind::kRetry;
+    out.count_attempt = false;
+    out.error = "No Vapi API key is configured";
+    out.next_attempt_at_us = clock_.NowMicros() + settings_.backoff.cap_us / 4;
+    return out;
+  }
+  const auto loaded = store_.LoadForSync(job.assistant_id);
+  if (!loaded) {
+    out.kind = Kind::kRetry;
+    out.count_attempt = false;
+    out.error = "Local database unavailable";
+    out.next_attempt_at_us = clock_.NowMicros() + settings_.backoff.base_us;
+    return out;
+  }
+  const auto& a = *loaded;
+  const bool gone = !a || a->sync_status == domain::SyncStatus::kDeleting;
+  std::optional<std::string> vapi_id = a && a->vapi_id ? a->vapi_id : job.vapi_id;
+
+  if (!vapi_id && job.create_sent_at_us) {
+    // An earlier create may have landed even though we never heard back.
+    auto found = FindRemote(*key, job);
+    if (!found) return fail("search", found.error());
+    if (!found->is_null()) {
+      vapi_id = (*found)["id"].get<std::string>();
+      record("search", "ok", 200, "found the remote copy of an earlier create");
+    } else {
+      record("search", "ok", 200, std::nullopt);
+    }
+    out.create_sent_at_us.reset();
+  }
+
+  if (gone) {
+    if (vapi_id) {
+      auto r = vapi_.DeleteAssistant(*key, *vapi_id);
+      if (!r && r.error().status != 404) return fail("delete", r.error());
+      record("delete", "ok", r ? 200 : 404, std::nullopt);
+    } else {
+      record("none", "ok", std::nullopt, "never reached Vapi: nothing to delete remotely");
+    }
+    out.kind = Kind::kDeleted;
+    return out;
+  }
+
+  const auto payload = domain::VapiPayload(a->fields, a->id);
+  if (vapi_id) {
+    auto r = vapi_.UpdateAssistant(*key, *vapi_id, payload);
+    if (r) {
+      record("update", "ok", 200, std::nullopt);
+      out.kind = Kind::kSynced;
+      out.vapi_id = vapi_id;
+      out.synced_version = a->version;
+      return out;
+    }
+    if (r.error().status != 404) return fail("update", r.error());
+    // Deleted in Vapi behind our back: create it again.
+    record("update", "retry", 404, "remote copy missing; creating it again");
+  }
+
+  const int64_t sent_at = clock_.NowMicros();
+  if (auto m = store_.MarkCreateSent(job.id, sent_at); !m) {
+    out.kind = Kind::kRetry;
+    out.count_attempt = false;
+    out.error = "Local database unavailable";
+    out.next_attempt_at_us = clock_.NowMicros() + settings_.backoff.base_us;
+    return out;
+  }
+  auto r = vapi_.CreateAssistant(*key, payload);
+  if (r && r->is_object() && r->contains("id") && (*r)["id"].is_string()) {
+    record("create", "ok", 201, std::nullopt);
+    out.kind = Kind::kSynced;
+    out.vapi_id = (*r)["id"].get<std::string>();
+    out.synced_version = a->version;
+    return out;
+  }
+  const vapi::VapiFailure failure =
+      r ? vapi::VapiFailure{vapi::FailureKind::kTransient, 201, "Vapi create answer has no id", {}, true}
+        : r.error();
+  if (failure.outcome_unknown) out.create_sent_at_us = sent_at;
+  return fail("create", failure);
+}
+
+void SyncWorker::Start() {
+  stopping_ = false;
+  for (int i = 0; i < settings_.workers; ++i) {
+    threads_.emplace_back([this] {
+      while (!stopping_) {
+        if (RunOnce()) continue;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, std::chrono::microseconds(settings_.idle_poll_us),
+                     [this] { return stopping_.load(); });
+      }
+    });
+  }
+}
+
+void SyncWorker::Stop() {
+  stopping_ = true;
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+void SyncWorker::Notify() { cv_.notify_all(); }
+
+}  // namespace assistantd::sync
