@@ -108,6 +108,14 @@ int main(int argc, char** argv) {
                     "Transient failures before a sync job is dead-lettered")
       ->envname("ASSISTANTD_SYNC_MAX_ATTEMPTS")
       ->capture_default_str();
+  serve->add_option("--sync-backoff-base-ms", c.sync_backoff_base_ms,
+                    "First retry waits up to this long (full-jitter exponential backoff)")
+      ->envname("ASSISTANTD_SYNC_BACKOFF_BASE_MS")
+      ->capture_default_str();
+  serve->add_option("--sync-backoff-cap-ms", c.sync_backoff_cap_ms,
+                    "Longest wait between two attempts of a sync job")
+      ->envname("ASSISTANTD_SYNC_BACKOFF_CAP_MS")
+      ->capture_default_str();
   serve->add_option("--vapi-base-url", c.vapi_base_url,
                     "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
                     "VAPI_API_KEY")

@@ -83,6 +83,10 @@ Result<void> Validate(const ServeConfig& c) {
   if (c.sync_max_attempts < 1 || c.sync_max_attempts > 100) {
     return ConfigError("--sync-max-attempts must be 1-100");
   }
+  if (c.sync_backoff_base_ms < 1 || c.sync_backoff_cap_ms < c.sync_backoff_base_ms ||
+      c.sync_backoff_cap_ms > 3600000) {
+    return ConfigError("--sync-backoff-base-ms must be >= 1 and <= --sync-backoff-cap-ms (<= 1 h)");
+  }
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }

@@ -25,6 +25,8 @@ struct ServeConfig {
   int shutdown_timeout_seconds = 10;
   int sync_workers = 2;  // 0 disables syncing to Vapi
   int sync_max_attempts = 8;
+  int sync_backoff_base_ms = 500;    // full-jitter exponential backoff: first ceiling
+  int sync_backoff_cap_ms = 60000;   // largest wait between attempts
   std::string vapi_base_url = "https://api.vapi.ai";
 };
 

@@ -1,0 +1,238 @@
+// The outbox and worker end to end: the real assistantd syncing to the real vapi-sim.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <chrono>
+#include <functional>
+#include <set>
+
+#include "common/uuid.hpp"
+#include "support/http_client.hpp"
+#include "support/server_process.hpp"
+
+namespace assistantd::testing {
+namespace {
+
+using nlohmann::json;
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim_ = ServerProcess::StartVapiSim({"--api-key", "vk"});
+    control_ = std::make_unique<HttpClient>(sim_->port());
+    server_ = StartServer("vk");
+    user_ = NewUuid();
+    token_ = server_->Token(user_);
+  }
+
+  std::unique_ptr<ServerProcess> StartServer(const std::string& key,
+                                             const std::string& data_dir = "") {
+    ServerProcess::Options o;
+    o.args = {"--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port()) + "/v1",
+              "--sync-workers", "2", "--sync-backoff-base-ms", "20", "--sync-backoff-cap-ms",
+              "200", "--sync-max-attempts", "60"};
+    if (!key.empty()) o.env["VAPI_API_KEY"] = key;
+    o.data_dir = data_dir.empty() ? dir_.path() : data_dir;
+    auto s = ServerProcess::Start(o);
+    api_ = std::make_unique<HttpClient>(s->port());
+    return s;
+  }
+
+  json Create(const json& body) {
+    const auto r = api_->Call("POST", "/v1/assistants", token_, body.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.Json();
+  }
+  json SyncStatus(const std::string& id) {
+    return api_->Call("GET", "/v1/assistants/" + id + "/sync", token_).Json();
+  }
+  // Polls (no sleeping) until `done` holds, for at most a minute.
+  json WaitSync(const std::string& id, const std::function<bool(const json&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    json s;
+    do {
+      s = SyncStatus(id);
+      if (done(s)) return s;
+    } while (std::chrono::steady_clock::now() < deadline);
+    ADD_FAILURE() << "sync did not settle: " << s.dump();
+    return s;
+  }
+  json WaitSynced(const std::string& id) {
+    return WaitSync(id, [](const json& s) { return s["syncStatus"] == "synced"; });
+  }
+  json SimState() { return control_->Send("GET", "/__sim/state").Json(); }
+  void Faults(const json& f) {
+    ASSERT_EQ(control_->Send("PUT", "/__sim/faults", f.dump(), {{"Content-Type", "application/json"}})
+                  .status,
+              200);
+  }
+  // Remote copies per assistantdId.
+  std::map<std::string, int> RemoteCopies() {
+    std::map<std::string, int> out;
+    for (const auto& a : SimState()) ++out[a["metadata"]["assistantdId"].get<std::string>()];
+    return out;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<ServerProcess> sim_;
+  std::unique_ptr<HttpClient> control_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<HttpClient> api_;
+  std::string user_;
+  std::string token_;
+};
+
+TEST_F(SyncTest, CreateReachesVapiWithOnlyVapiFields) {
+  const auto a = Create({{"name", "Synced"}, {"endCallAfterSilence", true},
+                         {"silenceTimeoutSeconds", 30}});
+  const auto s = WaitSynced(a["id"]);
+  const auto state = SimState();
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0]["id"], s["vapiId"]);
+  EXPECT_EQ(state[0]["name"], "Synced");
+  EXPECT_EQ(state[0]["silenceTimeoutSeconds"], 30);
+  EXPECT_FALSE(state[0].contains("endCallAfterSilence"));
+  EXPECT_EQ(state[0]["metadata"]["assistantdId"], a["id"]);
+  const auto got = api_->Call("GET", "/v1/assistants/" + a["id"].get<std::string>(), token_).Json();
+  EXPECT_EQ(got["syncStatus"], "synced");
+  EXPECT_TRUE(got["lastSyncedAt"].is_string());
+  EXPECT_TRUE(got["syncError"].is_null());
+}
+
+TEST_F(SyncTest, UpdatesFollowAndDeleteRemovesTheRemoteCopy) {
+  const auto a = Create({{"name", "v1"}});
+  const std::string id = a["id"];
+  WaitSynced(id);
+  ASSERT_EQ(api_->Call("PATCH", "/v1/assistants/" + id, token_, R"({"name":"v2"})").status, 200);
+  WaitSync(id, [](const json& s) { return s["syncStatus"] == "synced" && s["version"] == 2; });
+  EXPECT_EQ(SimState()[0]["name"], "v2");
+  EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + id, token_).status, 204);
+  EXPECT_EQ(api_->Call("GET", "/v1/assistants/" + id, token_).status, 404);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_TRUE(SimState().empty());
+  EXPECT_EQ(api_->Call("GET", "/v1/assistants/" + id + "/sync", token_).status, 404);
+}
+
+TEST_F(SyncTest, PermanentFailureMarksTheAssistantFailedWithTheReason) {
+  server_ = StartServer("wrong-key");
+  const auto a = Create({{"name", "Rejected"}});
+  const auto s = WaitSync(a["id"], [](const json& x) { return x["syncStatus"] == "failed"; });
+  EXPECT_NE(s["syncError"].get<std::string>().find("401"), std::string::npos) << s.dump();
+  EXPECT_EQ(s["job"]["state"], "dead");
+  const auto admin = server_->Token(NewUuid(), "admin");
+  const auto q = api_->Call("GET", "/v1/admin/sync", admin).Json();
+  EXPECT_EQ(q["dead"], 1);
+  // Deleting an assistant that never reached Vapi makes no remote call.
+  EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + a["id"].get<std::string>(), token_).status, 204);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (api_->Call("GET", "/v1/admin/sync", admin).Json()["queued"] != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+  }
+  const auto stats = control_->Send("GET", "/__sim/stats").Json();
+  EXPECT_FALSE(stats["byMethod"].contains("DELETE")) << stats.dump();
+}
+
+TEST_F(SyncTest, DeadJobCanBeRetriedOnceTheCauseIsFixed) {
+  server_ = StartServer("wrong-key");
+  const auto a = Create({{"name", "Later"}});
+  const auto s = WaitSync(a["id"], [](const json& x) { return x["syncStatus"] == "failed"; });
+  const int64_t job = s["job"]["id"];
+  server_->Stop();
+  server_ = StartServer("vk");
+  const auto admin = server_->Token(NewUuid(), "admin");
+  EXPECT_EQ(api_->Call("POST", "/v1/admin/sync/dead/" + std::to_string(job) + "/retry", admin).status,
+            202);
+  WaitSynced(a["id"]);
+  EXPECT_EQ(api_->Call("POST", "/v1/admin/sync/dead/999999/retry", admin).status, 404);
+  EXPECT_EQ(api_->Call("GET", "/v1/admin/sync", token_).status, 403);
+}
+
+TEST_F(SyncTest, NoKeyLeavesAssistantsPendingWithAReason) {
+  server_ = StartServer("");
+  const auto a = Create({{"name", "Keyless"}});
+  const auto s = WaitSync(a["id"], [](const json& x) { return !x["syncError"].is_null(); });
+  EXPECT_EQ(s["syncStatus"], "pending");
+  EXPECT_NE(s["syncError"].get<std::string>().find("No Vapi API key"), std::string::npos);
+  EXPECT_TRUE(SimState().empty());
+}
+
+TEST_F(SyncTest, TransientFailuresAreRetriedUntilEverythingConverges) {
+  Faults({{"failRate", 0.5}, {"failStatuses", {500, 502, 503, 429}}, {"retryAfterSeconds", 0},
+          {"seed", 7}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(Create({{"name", "n" + std::to_string(i)}})["id"]);
+  for (const auto& id : ids) WaitSynced(id);
+  const auto copies = RemoteCopies();
+  EXPECT_EQ(copies.size(), ids.size());
+  for (const auto& id : ids) EXPECT_EQ(copies.at(id), 1) << id;
+}
+
+TEST_F(SyncTest, LostCreateAnswersNeverMakeDuplicates) {
+  // Every create is stored by "Vapi" but answered 500 until the fault is lifted.
+  Faults({{"commitThenFailRate", 1}});
+  const auto a = Create({{"name", "Ghost"}});
+  const std::string id = a["id"];
+  WaitSync(id, [](const json& s) { return !s["attempts"].empty(); });
+  Faults({{"commitThenFailRate", 0}});
+  const auto s = WaitSynced(id);
+  const auto state = SimState();
+  ASSERT_EQ(state.size(), 1u) << state.dump();
+  EXPECT_EQ(state[0]["id"], s["vapiId"]);
+}
+
+TEST_F(SyncTest, ManyLostAnswersUnderLoadStillGiveExactlyOneCopyEach) {
+  Faults({{"commitThenFailRate", 0.3}, {"resetRate", 0.1}, {"seed", 11}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(Create({{"name", "c" + std::to_string(i)}})["id"]);
+  for (const auto& id : ids) WaitSynced(id);
+  const auto copies = RemoteCopies();
+  EXPECT_EQ(copies.size(), ids.size());
+  for (const auto& [id, n] : copies) EXPECT_EQ(n, 1) << id;
+}
+
+TEST_F(SyncTest, ForcedResyncRecreatesARemoteCopyDeletedOutOfBand) {
+  const auto a = Create({{"name", "Restored"}});
+  const auto first = WaitSynced(a["id"]);
+  ASSERT_EQ(control_->Send("POST", "/__sim/reset").status, 200);
+  const auto r = api_->Call("POST", "/v1/assistants/" + a["id"].get<std::string>() + "/sync", token_);
+  EXPECT_EQ(r.status, 202);
+  const auto s = WaitSync(a["id"], [&](const json& x) {
+    return x["syncStatus"] == "synced" && x["vapiId"] != first["vapiId"];
+  });
+  ASSERT_EQ(SimState().size(), 1u);
+  EXPECT_EQ(SimState()[0]["id"], s["vapiId"]);
+}
+
+TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
+  const auto a = Create({{"name", "Owned"}});
+  WaitSynced(a["id"]);
+  const auto admin = server_->Token(NewUuid(), "admin");
+  EXPECT_EQ(api_->Call("DELETE", "/v1/admin/users/" + user_, admin).status, 204);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) {
+  }
+  EXPECT_TRUE(SimState().empty());
+}
+
+TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {
+  // Slow Vapi so the crash lands while calls are in flight.
+  Faults({{"latencyMs", 20}, {"commitThenFailRate", 0.2}, {"seed", 3}});
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 30; ++i) {
+    const auto r = api_->Call("POST", "/v1/assistants", token_, json{{"name", "k" + std::to_string(i)}}.dump());
+    if (r.status == 201) acknowledged.push_back(r.Json()["id"]);
+  }
+  ASSERT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
+  Faults({{"latencyMs", 0}, {"commitThenFailRate", 0}});
+  server_ = StartServer("vk");
+  for (const auto& id : acknowledged) WaitSynced(id);
+  const auto copies = RemoteCopies();
+  EXPECT_EQ(copies.size(), acknowledged.size());
+  for (const auto& [id, n] : copies) EXPECT_EQ(n, 1) << id;
+}
+
+}  // namespace
+}  // namespace assistantd::testing
