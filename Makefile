@@ -1,6 +1,7 @@
 # assistantd — the two commands of the README.
 #   make run    install what is missing, build, start the service on ./data (SQLite)
 #   make test   install what is missing, build, run every test (ctest)
+#   make demo   offline demo: assistantd syncing to vapi-sim (no internet, no Vapi account)
 # Other targets: build, dev-test (ASan+UBSan), bench, coverage, clean.
 
 SHELL := /bin/bash
@@ -9,7 +10,7 @@ BUILD_DIR := build
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: run test build deps test-deps dev-test bench coverage clean
+.PHONY: run demo test build deps test-deps dev-test bench coverage clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -23,6 +24,9 @@ build: deps
 
 run: build
 	@./scripts/run.sh $(LISTEN)
+
+demo: build
+	@./scripts/demo.sh
 
 test: test-deps
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null

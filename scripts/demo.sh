@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The offline demo: vapi-sim stands in for Vapi, assistantd syncs to it. No internet, no Vapi
+# account. Shows an assistant going from pending to synced, then stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_addr() {  # wait_addr LOGFILE: the address a server logged it listens on
+  for _ in $(seq 1 100); do
+    if grep -qE '"address":"127\.0\.0\.1:[0-9]+"' "$1" 2>/dev/null; then
+      grep -oE '127\.0\.0\.1:[0-9]+' "$1" | head -1
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "did not start:" >&2; cat "$1" >&2; exit 1
+}
+
+./build/vapi-sim --listen 127.0.0.1:0 --api-key demo-key --latency-ms 300 2>"$work/sim.log" &
+pids+=($!)
+sim="$(wait_addr "$work/sim.log")"
+VAPI_API_KEY=demo-key ./build/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" \
+  --vapi-base-url "http://$sim" 2>"$work/assistantd.log" &
+pids+=($!)
+app="$(wait_addr "$work/assistantd.log")"
+echo "vapi-sim on http://$sim (300 ms latency), assistantd on http://$app"
+
+token="$(./build/assistantd token --data-dir "$work/data" --sub "$(cat /proc/sys/kernel/random/uuid)")"
+created="$(curl -s -X POST "http://$app/v1/assistants" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' \
+  -d '{"name":"Demo bot","firstMessage":"Hello!","endCallAfterSilence":true}')"
+id="$(echo "$created" | sed -nE 's/.*"id":"([0-9a-f-]{36})".*/\1/p')"
+echo
+echo "created $id: syncStatus $(echo "$created" | sed -nE 's/.*"syncStatus":"([a-z]+)".*/\1/p')"
+for _ in $(seq 1 50); do
+  status="$(curl -s "http://$app/v1/assistants/$id/sync" -H "Authorization: Bearer $token")"
+  echo "$status" | grep -q '"syncStatus":"synced"' && break
+  sleep 0.2
+done
+echo "now:      $(echo "$status" | sed -nE 's/.*("syncStatus":"[a-z]+").*("vapiId":"[0-9a-f-]+").*/\1 \2/p')"
+echo
+echo "what vapi-sim holds (note: no endCallAfterSilence, our id in metadata):"
+curl -s "http://$sim/__sim/state"
+echo
