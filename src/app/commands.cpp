@@ -107,6 +107,8 @@ int RunServe(const config::ServeConfig& c) {
   sync_settings.max_attempts = c.sync_max_attempts;
   sync_settings.backoff.base_us = int64_t{c.sync_backoff_base_ms} * 1000;
   sync_settings.backoff.cap_us = int64_t{c.sync_backoff_cap_ms} * 1000;
+  sync_settings.breaker_threshold = c.breaker_threshold;
+  sync_settings.breaker_open_us = int64_t{c.breaker_open_ms} * 1000;
   sync::SyncWorker worker(sync_store, vapi_client, keys, clock, sync_settings, logs.Make("sync"),
                           metrics);
   const auto overview_gauge = [&sync_store](auto pick) {

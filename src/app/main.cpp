@@ -116,6 +116,14 @@ int main(int argc, char** argv) {
                     "Longest wait between two attempts of a sync job")
       ->envname("ASSISTANTD_SYNC_BACKOFF_CAP_MS")
       ->capture_default_str();
+  serve->add_option("--breaker-threshold", c.breaker_threshold,
+                    "Consecutive transient Vapi failures that open the circuit breaker")
+      ->envname("ASSISTANTD_BREAKER_THRESHOLD")
+      ->capture_default_str();
+  serve->add_option("--breaker-open-ms", c.breaker_open_ms,
+                    "How long the breaker stays open before one probe call")
+      ->envname("ASSISTANTD_BREAKER_OPEN_MS")
+      ->capture_default_str();
   serve->add_option("--vapi-base-url", c.vapi_base_url,
                     "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
                     "VAPI_API_KEY")

@@ -87,6 +87,10 @@ Result<void> Validate(const ServeConfig& c) {
       c.sync_backoff_cap_ms > 3600000) {
     return ConfigError("--sync-backoff-base-ms must be >= 1 and <= --sync-backoff-cap-ms (<= 1 h)");
   }
+  if (c.breaker_threshold < 1 || c.breaker_threshold > 1000 || c.breaker_open_ms < 1 ||
+      c.breaker_open_ms > 3600000) {
+    return ConfigError("--breaker-threshold must be 1-1000 and --breaker-open-ms 1-3600000");
+  }
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }

@@ -27,6 +27,8 @@ struct ServeConfig {
   int sync_max_attempts = 8;
   int sync_backoff_base_ms = 500;    // full-jitter exponential backoff: first ceiling
   int sync_backoff_cap_ms = 60000;   // largest wait between attempts
+  int breaker_threshold = 5;         // consecutive transient Vapi failures that open it
+  int breaker_open_ms = 10000;       // how long it stays open before one probe
   std::string vapi_base_url = "https://api.vapi.ai";
 };
 

@@ -28,11 +28,15 @@ SyncWorker::SyncWorker(storage::SyncStore& store, vapi::VapiClient& vapi, KeySou
       clock_(clock),
       settings_(settings),
       logger_(std::move(logger)),
-      metrics_(metrics) {
+      metrics_(metrics),
+      breaker_(settings_.breaker_threshold, settings_.breaker_open_us, clock) {
   metrics_.DeclareCounter("assistantd_sync_jobs_total", "Sync job runs by outcome");
   metrics_.DeclareCounter("assistantd_vapi_calls_total", "Calls to Vapi by operation and result");
   metrics_.DeclareHistogram("assistantd_vapi_request_duration_seconds",
                             "Vapi call latency by operation", LatencyBuckets());
+  metrics_.DeclareGauge("assistantd_sync_circuit_state",
+                        "Vapi circuit breaker: 0 closed, 1 half-open, 2 open",
+                        [this] { return static_cast<double>(breaker_.state()); });
 }
 
 SyncWorker::~SyncWorker() { Stop(); }
@@ -43,13 +47,26 @@ double SyncWorker::Draw() {
 }
 
 bool SyncWorker::RunOnce() {
+  // While Vapi is down, leave jobs queued instead of failing them one by one.
+  if (!breaker_.Allow()) return false;
   auto job = store_.ClaimDue(clock_.NowMicros(), settings_.lease_us);
+  if (!job || !*job) breaker_.ReleaseProbe();  // no call was made
   if (!job) {
     LogEvent(logger_, spdlog::level::warn, "cannot claim sync jobs", {{"error", job.error().internal}});
     return false;
   }
   if (!*job) return false;
   const SyncOutcome outcome = Process(**job);
+  bool transient = false;
+  for (const auto& a : outcome.attempts) {
+    transient = transient || (a.outcome != "ok" && (!a.status || *a.status >= 500 ||
+                                                    *a.status == 429 || *a.status == 408));
+  }
+  if (transient) {
+    breaker_.OnFailure();
+  } else {
+    breaker_.OnSuccess();
+  }
   static constexpr const char* kNames[] = {"synced", "deleted", "retry", "dead"};
   const char* name = kNames[static_cast<int>(outcome.kind)];
   metrics_.Counter("assistantd_sync_jobs_total", {{"outcome", name}}).Inc();

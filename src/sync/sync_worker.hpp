@@ -12,6 +12,7 @@
 #include "common/metrics.hpp"
 #include "storage/storage.hpp"
 #include "sync/backoff.hpp"
+#include "sync/circuit_breaker.hpp"
 #include "sync/key_source.hpp"
 #include "sync/notifier.hpp"
 #include "vapi/vapi_client.hpp"
@@ -25,6 +26,8 @@ struct SyncSettings {
   int64_t idle_poll_us = 200'000;      // how often an idle worker looks for due jobs
   int64_t search_skew_us = 300'000'000;  // clock skew allowed when searching a lost create
   BackoffSettings backoff;
+  int breaker_threshold = 5;             // consecutive transient failures that open it
+  int64_t breaker_open_us = 10'000'000;  // how long it stays open before a probe
 };
 
 // Runs outbox jobs: brings Vapi in line with each assistant's current local state (create,
@@ -46,6 +49,8 @@ class SyncWorker final : public SyncNotifier {
   // Wakes idle workers (after a write queued a job).
   void Notify() override;
 
+  CircuitBreaker::State BreakerState() { return breaker_.state(); }
+
  private:
   storage::SyncOutcome Process(const storage::SyncJob& job);
   storage::SyncOutcome Fail(const storage::SyncJob& job, const vapi::VapiFailure& failure,
@@ -66,6 +71,7 @@ class SyncWorker final : public SyncNotifier {
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_{std::random_device{}()};
+  CircuitBreaker breaker_;
 };
 
 }  // namespace assistantd::sync

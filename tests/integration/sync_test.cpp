@@ -27,11 +27,12 @@ class SyncTest : public ::testing::Test {
   }
 
   std::unique_ptr<ServerProcess> StartServer(const std::string& key,
-                                             const std::string& data_dir = "") {
+                                             const std::string& data_dir = "",
+                                             const std::string& breaker_open_ms = "50") {
     ServerProcess::Options o;
     o.args = {"--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port()) + "/v1",
               "--sync-workers", "2", "--sync-backoff-base-ms", "20", "--sync-backoff-cap-ms",
-              "200", "--sync-max-attempts", "60"};
+              "200", "--sync-max-attempts", "60", "--breaker-open-ms", breaker_open_ms};
     if (!key.empty()) o.env["VAPI_API_KEY"] = key;
     o.data_dir = data_dir.empty() ? dir_.path() : data_dir;
     auto s = ServerProcess::Start(o);
@@ -215,6 +216,25 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
   while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) {
   }
   EXPECT_TRUE(SimState().empty());
+}
+
+TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
+  server_ = StartServer("vk", "", "600000");  // stays open for the rest of the test
+  Faults({{"failRate", 1}, {"failStatuses", {503}}});
+  Create({{"name", "Patient"}});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string metrics;
+  do {
+    metrics = api_->Send("GET", "/metrics").body;
+  } while (metrics.find("assistantd_sync_circuit_state 2") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_NE(metrics.find("assistantd_sync_circuit_state 2"), std::string::npos);
+  // Five failed calls opened it (the default threshold); no call goes out while open, so a
+  // second look at the counters finds the same total.
+  EXPECT_EQ(control_->Send("GET", "/__sim/stats").Json()["total"], 5);
+  Create({{"name", "Queued behind the breaker"}});
+  api_->Send("GET", "/metrics");
+  EXPECT_EQ(control_->Send("GET", "/__sim/stats").Json()["total"], 5);
 }
 
 TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {
