@@ -1,6 +1,11 @@
 #include "storage/sqlite/sqlite_database.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "storage/migration.hpp"
 
@@ -112,14 +117,18 @@ Result<void> SqliteConnection::Exec(const std::string& sql) {
   return {};
 }
 
-Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDatabase& db, SqliteConnection& conn) {
+Result<SqliteTransaction> SqliteTransaction::Begin(SqliteDatabase& db, SqliteConnection& conn,
+                                                   Durability durability) {
   auto lock = db.LockWriter();
   if (auto r = conn.Exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-  return SqliteTransaction(std::move(lock), &conn);
+  return SqliteTransaction(&db, std::move(lock), &conn, durability);
 }
 
 SqliteTransaction::SqliteTransaction(SqliteTransaction&& other) noexcept
-    : lock_(std::move(other.lock_)), conn_(std::exchange(other.conn_, nullptr)) {}
+    : db_(other.db_),
+      lock_(std::move(other.lock_)),
+      conn_(std::exchange(other.conn_, nullptr)),
+      durability_(other.durability_) {}
 
 SqliteTransaction::~SqliteTransaction() {
   if (conn_) (void)conn_->Exec("ROLLBACK");
@@ -127,11 +136,39 @@ SqliteTransaction::~SqliteTransaction() {
 
 Result<void> SqliteTransaction::Commit() {
   auto r = conn_->Exec("COMMIT");
-  if (r) {
-    conn_ = nullptr;
-    lock_.unlock();
+  if (!r) return r;
+  conn_ = nullptr;
+  lock_.unlock();  // the next writer may start while we wait for the disk
+  if (durability_ == Durability::kDurable) return db_->SyncWal();
+  return {};
+}
+
+Result<void> SqliteDatabase::SyncWal() {
+  std::unique_lock lock(sync_mu_);
+  const uint64_t mine = ++commit_seq_;  // our commit's frames are already written to the WAL
+  while (synced_seq_ < mine) {
+    if (sync_in_progress_) {
+      sync_cv_.wait(lock);
+      continue;
+    }
+    sync_in_progress_ = true;
+    const uint64_t target = commit_seq_;  // every commit registered so far is in the WAL
+    if (wal_fd_ < 0) wal_fd_ = ::open((settings_.path + "-wal").c_str(), O_RDWR | O_CLOEXEC);
+    const int fd = wal_fd_;
+    lock.unlock();
+    const int rc = fd < 0 ? -1 : ::fdatasync(fd);
+    const int err = errno;
+    lock.lock();
+    sync_in_progress_ = false;
+    sync_cv_.notify_all();
+    if (rc != 0) {
+      return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                  "The change could not be made durable", nlohmann::json::array(),
+                  std::string("fdatasync of the WAL failed: ") + std::strerror(err));
+    }
+    synced_seq_ = std::max(synced_seq_, target);
   }
-  return r;
+  return {};
 }
 
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSettings& settings,
@@ -145,7 +182,9 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   return db;
 }
 
-SqliteDatabase::~SqliteDatabase() = default;
+SqliteDatabase::~SqliteDatabase() {
+  if (wal_fd_ >= 0) ::close(wal_fd_);
+}
 
 Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const {
   sqlite3* raw = nullptr;
@@ -159,9 +198,10 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   }
   sqlite3_busy_timeout(raw, settings_.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
-  // synchronous=FULL: a commit is on disk before the client hears about it.
+  // synchronous=NORMAL: a commit writes its WAL frames to the OS; SqliteTransaction then
+  // waits for SyncWal's shared fdatasync before a durable write is acknowledged.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                             "PRAGMA synchronous=FULL", "PRAGMA trusted_schema=OFF"}) {
+                             "PRAGMA synchronous=NORMAL", "PRAGMA trusted_schema=OFF"}) {
     if (auto r = conn->Exec(pragma); !r) return tl::unexpected(r.error());
   }
   return conn;

@@ -76,12 +76,18 @@ class SqliteConnection {
 
 class SqliteDatabase;
 
+// kDurable: Commit() returns once the transaction is on disk. kRelaxed: it survives a crash
+// of the process but may be lost with the machine's power (for bookkeeping that is safe to
+// redo).
+enum class Durability { kDurable, kRelaxed };
+
 // A write transaction (BEGIN IMMEDIATE) that rolls back unless committed. It holds the
 // database's in-process writer lock, so writers queue on a mutex instead of spinning in
 // SQLite's sleeping busy handler (which made write tail latency explode under load).
 class SqliteTransaction {
  public:
-  static Result<SqliteTransaction> Begin(SqliteDatabase& db, SqliteConnection& conn);
+  static Result<SqliteTransaction> Begin(SqliteDatabase& db, SqliteConnection& conn,
+                                         Durability durability = Durability::kDurable);
   SqliteTransaction(SqliteTransaction&& other) noexcept;
   SqliteTransaction(const SqliteTransaction&) = delete;
   SqliteTransaction& operator=(const SqliteTransaction&) = delete;
@@ -89,10 +95,13 @@ class SqliteTransaction {
   Result<void> Commit();
 
  private:
-  SqliteTransaction(std::unique_lock<std::mutex> lock, SqliteConnection* conn)
-      : lock_(std::move(lock)), conn_(conn) {}
+  SqliteTransaction(SqliteDatabase* db, std::unique_lock<std::mutex> lock, SqliteConnection* conn,
+                    Durability durability)
+      : db_(db), lock_(std::move(lock)), conn_(conn), durability_(durability) {}
+  SqliteDatabase* db_;
   std::unique_lock<std::mutex> lock_;
   SqliteConnection* conn_;
+  Durability durability_;
 };
 
 struct SqliteSettings {
@@ -132,6 +141,11 @@ class SqliteDatabase final : public Database {
   // Held by every write transaction of this process.
   std::unique_lock<std::mutex> LockWriter() { return std::unique_lock(write_mu_); }
 
+  // Group commit: makes every transaction committed before the call durable with one fsync
+  // of the WAL shared by all concurrent callers. Connections run with synchronous=NORMAL
+  // (WAL frames reach the OS at commit), so this fsync is what puts them on disk.
+  Result<void> SyncWal();
+
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
@@ -148,6 +162,13 @@ class SqliteDatabase final : public Database {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_;
   std::mutex write_mu_;
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t commit_seq_ = 0;   // durable commits registered
+  uint64_t synced_seq_ = 0;   // registered commits known to be on disk
+  bool sync_in_progress_ = false;
+  int wal_fd_ = -1;
 };
 
 }  // namespace assistantd::storage

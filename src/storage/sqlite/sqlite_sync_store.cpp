@@ -73,7 +73,9 @@ Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id
 
 Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t lease_us) {
   auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
+  // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
+  // job runs again (every job's effect is idempotent). They need not wait for the disk.
+  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
   auto jobs = QueryJobs(
       *conn,
@@ -114,7 +116,9 @@ Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std:
 Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, int64_t now_us) {
   using Kind = SyncOutcome::Kind;
   auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
+  // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
+  // job runs again (every job's effect is idempotent). They need not wait for the disk.
+  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
 
   // The assistant's state now: it may have changed while Vapi was being called.
