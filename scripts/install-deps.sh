@@ -6,7 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libexpected-dev libssl-dev libcurl4-openssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libexpected-dev libssl-dev libcurl4-openssl-dev libsodium-dev libgtest-dev libgmock-dev
+  libbenchmark-dev
   wrk sqlite3
 )
 if [ "${1:-}" = "--test" ]; then

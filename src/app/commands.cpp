@@ -9,6 +9,7 @@
 #include "api/admin_api.hpp"
 #include "api/assistants_api.hpp"
 #include "api/health_api.hpp"
+#include "api/keys_api.hpp"
 #include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
 #include "auth/jwt.hpp"
@@ -20,6 +21,7 @@
 #include "http/server.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_key_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "sync/key_source.hpp"
@@ -82,6 +84,9 @@ int RunServe(const config::ServeConfig& c) {
   const auto listen = config::ParseListen(c.listen);
   auto secret = config::ResolveJwtSecret(c, log);
   if (!secret) return Die(secret.error());
+  auto master_key = config::ResolveMasterKey(c, log);
+  if (!master_key) return Die(master_key.error());
+  const auth::SecretBox box(std::move(*master_key));
 
   const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
   const int workers = WorkerThreads(c, io_threads);
@@ -99,9 +104,12 @@ int RunServe(const config::ServeConfig& c) {
   vapi::CurlSettings vapi_settings;
   vapi_settings.base_url = c.vapi_base_url;
   vapi::CurlVapiClient vapi_client(vapi_settings, clock, logs.Make("vapi"));
+  storage::SqliteKeyStore key_store(**db);
   const char* env_key = std::getenv("VAPI_API_KEY");
-  sync::EnvKeySource keys(env_key && *env_key ? std::optional<std::string>(env_key)
-                                              : std::nullopt);
+  sync::StoredKeySource keys(key_store, box,
+                             env_key && *env_key ? std::optional<std::string>(env_key)
+                                                 : std::nullopt,
+                             logs.Make("sync"));
   sync::SyncSettings sync_settings;
   sync_settings.workers = c.sync_workers;
   sync_settings.max_attempts = c.sync_max_attempts;
@@ -131,11 +139,13 @@ int RunServe(const config::ServeConfig& c) {
   api::AssistantsApi assistants_api(assistants, authenticator, worker, clock);
   api::AdminApi admin_api(users, authenticator, worker, clock);
   api::SyncApi sync_api(assistants, sync_store, worker, clock);
+  api::KeysApi keys_api(key_store, box, clock);
   api::HealthApi health_api(**db, metrics);
 
   http::Router router;
   assistants_api.Register(router);
   sync_api.Register(router);
+  keys_api.Register(router);
   admin_api.Register(router);
   health_api.Register(router);
   http::Pipeline pipeline(router, authenticator, metrics, logs.Make("http"), clock);
@@ -160,8 +170,9 @@ int RunServe(const config::ServeConfig& c) {
             {"version", kVersion}});
   worker.Start();
   if (!env_key || !*env_key) {
-    LogEvent(log, spdlog::level::warn,
-             "VAPI_API_KEY is not set: assistants stay pending until a key is configured");
+    LogEvent(log, spdlog::level::info,
+             "VAPI_API_KEY is not set: assistants sync with a stored key (PUT /v1/config/vapi-key) "
+             "or stay pending until one is configured");
   }
   const bool clean = server.Run();
   worker.Stop();

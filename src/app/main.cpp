@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddStorageOptions(*serve, c);
   AddJwtOptions(*serve, c);
+  serve->add_option("--master-key", c.master_key,
+                    "64 hex characters sealing stored Vapi keys. Default: generated once into "
+                    "<data-dir>/master-key")
+      ->envname("ASSISTANTD_MASTER_KEY");
   serve->add_option("--threads", c.threads, "I/O threads (default: one per core)")
       ->envname("ASSISTANTD_THREADS");
   serve->add_option("--worker-threads", c.worker_threads,

@@ -94,6 +94,9 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }
+  if (!c.master_key.empty() && c.master_key.size() != 64) {
+    return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
+  }
   if (auto p = SqlitePath(c); !p) return tl::unexpected(p.error());
   return {};
 }
@@ -113,15 +116,19 @@ Result<std::string> SqlitePath(const ServeConfig& c) {
   return ConfigError("--database-url must start with sqlite: (PostgreSQL comes later)");
 }
 
-Result<std::string> ResolveJwtSecret(const ServeConfig& c, const Logger& logger) {
-  if (!c.jwt_secret.empty()) return c.jwt_secret;
-  const auto path = std::filesystem::path(c.data_dir) / "jwt-secret";
+namespace {
+
+// 256 random bits as hex, created once at <dir>/<name> (mode 0600, written atomically; if
+// another process wins the race its value is used), then read back.
+Result<std::string> LoadOrCreateSecretFile(const std::string& dir, const std::string& name,
+                                           const Logger& logger) {
+  const auto path = std::filesystem::path(dir) / name;
   std::error_code ec;
-  std::filesystem::create_directories(c.data_dir, ec);
-  if (ec) return ConfigError("cannot create data dir " + c.data_dir + ": " + ec.message());
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return ConfigError("cannot create data dir " + dir + ": " + ec.message());
   if (!std::filesystem::exists(path)) {
     unsigned char raw[32];
-    if (RAND_bytes(raw, sizeof raw) != 1) return ConfigError("no randomness for the JWT secret");
+    if (RAND_bytes(raw, sizeof raw) != 1) return ConfigError("no randomness for " + name);
     static constexpr char kHex[] = "0123456789abcdef";
     std::string secret;
     for (const unsigned char b : raw) {
@@ -134,25 +141,53 @@ Result<std::string> ResolveJwtSecret(const ServeConfig& c, const Logger& logger)
     const auto written = ::write(fd, secret.data(), secret.size());
     const bool ok = written == static_cast<ssize_t>(secret.size()) && ::fsync(fd) == 0;
     ::close(fd);
-    // link() fails if another process created the secret first: then we use theirs.
     if (!ok || (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST)) {
       ::unlink(tmp.c_str());
-      return ConfigError("cannot write the JWT secret to " + path.string());
+      return ConfigError("cannot write " + path.string());
     }
     ::unlink(tmp.c_str());
-    LogEvent(logger, spdlog::level::info, "generated a new JWT secret",
-             {{"path", path.string()}});
+    LogEvent(logger, spdlog::level::info, "generated a new secret", {{"path", path.string()}});
   }
   std::ifstream in(path);
   std::stringstream buf;
   buf << in.rdbuf();
-  std::string secret = Trim(buf.str());
-  if (secret.size() < auth::kMinSecretBytes) {
-    return ConfigError("the JWT secret in " + path.string() + " is shorter than 32 bytes");
+  return Trim(buf.str());
+}
+
+std::optional<std::string> DecodeHex32(const std::string& hex) {
+  if (hex.size() != 64) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < 64; i += 2) {
+    int v = 0;
+    const auto [p, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + i + 2) return std::nullopt;
+    out += static_cast<char>(v);
   }
-  LogEvent(logger, spdlog::level::debug, "using the JWT secret from the data dir",
-           {{"path", path.string()}});
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> ResolveJwtSecret(const ServeConfig& c, const Logger& logger) {
+  if (!c.jwt_secret.empty()) return c.jwt_secret;
+  auto secret = LoadOrCreateSecretFile(c.data_dir, "jwt-secret", logger);
+  if (!secret) return secret;
+  if (secret->size() < auth::kMinSecretBytes) {
+    return ConfigError("the JWT secret in " + c.data_dir + "/jwt-secret is shorter than 32 bytes");
+  }
   return secret;
+}
+
+Result<std::string> ResolveMasterKey(const ServeConfig& c, const Logger& logger) {
+  std::string hex = c.master_key;
+  if (hex.empty()) {
+    auto stored = LoadOrCreateSecretFile(c.data_dir, "master-key", logger);
+    if (!stored) return stored;
+    hex = *stored;
+  }
+  auto key = DecodeHex32(hex);
+  if (!key) return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
+  return *key;
 }
 
 Result<void> ApplyConfigFile(const std::string& path) {

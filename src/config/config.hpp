@@ -15,6 +15,7 @@ struct ServeConfig {
   std::string data_dir = "./data";
   std::string database_url;  // empty: SQLite at <data_dir>/assistantd.db
   std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
+  std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
   std::string jwt_algorithm = "HS256";
   std::string jwt_audience = "authenticated";  // empty: aud not checked
   std::string jwt_issuer;                      // empty: iss not checked
@@ -50,6 +51,10 @@ Result<std::string> SqlitePath(const ServeConfig& config);
 // The JWT secret: the configured one (at least 32 bytes), or the one generated into the data
 // dir on first use (256 random bits, hex, file mode 0600), logging where it lives.
 Result<std::string> ResolveJwtSecret(const ServeConfig& config, const Logger& logger);
+
+// The 32-byte master key sealing stored secrets: the configured one (64 hex characters) or
+// the one generated into the data dir on first use (file mode 0600).
+Result<std::string> ResolveMasterKey(const ServeConfig& config, const Logger& logger);
 
 // Reads a --config file of KEY=VALUE lines (the environment variable names, '#' comments)
 // and exports each key not already set in the environment, so flags beat env beat file.

@@ -134,6 +134,24 @@ class SyncStore {
   virtual Result<bool> RetryDead(int64_t job_id, int64_t now_us) = 0;
 };
 
+// A Vapi API key as stored: sealed (encrypted) and the masked tail.
+struct StoredKey {
+  std::string sealed;
+  std::string last4;
+  int64_t updated_at_us = 0;
+};
+
+inline constexpr const char* kGlobalKeyOwner = "global";
+
+// Stored Vapi API keys, per user (owner = user id) and global (owner = "global").
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  virtual Result<void> PutKey(const std::string& owner, const StoredKey& key) = 0;
+  virtual Result<std::optional<StoredKey>> GetKey(const std::string& owner) = 0;
+  virtual Result<bool> DeleteKey(const std::string& owner) = 0;
+};
+
 // Database-wide checks for /readyz and `assistantd migrate`.
 class Database {
  public:

@@ -3,6 +3,8 @@
 #include <optional>
 #include <string>
 
+#include "auth/secret_box.hpp"
+#include "common/logging.hpp"
 #include "storage/storage.hpp"
 
 namespace assistantd::sync {
@@ -14,14 +16,24 @@ class KeySource {
   virtual std::optional<std::string> KeyFor(const storage::SyncJob& job) = 0;
 };
 
-// The process-wide key from the environment (VAPI_API_KEY), the last step of C6's order.
-class EnvKeySource final : public KeySource {
+// C6's order, after the per-request key: the owner's stored key, the global stored key, the
+// process-wide key from the environment (VAPI_API_KEY). Stored keys are opened with the
+// master key at each use and never logged.
+class StoredKeySource final : public KeySource {
  public:
-  explicit EnvKeySource(std::optional<std::string> key) : key_(std::move(key)) {}
-  std::optional<std::string> KeyFor(const storage::SyncJob&) override { return key_; }
+  StoredKeySource(storage::KeyStore& keys, const auth::SecretBox& box,
+                  std::optional<std::string> env_key, Logger logger)
+      : keys_(keys), box_(box), env_key_(std::move(env_key)), logger_(std::move(logger)) {}
+
+  std::optional<std::string> KeyFor(const storage::SyncJob& job) override;
 
  private:
-  std::optional<std::string> key_;
+  std::optional<std::string> Stored(const std::string& owner);
+
+  storage::KeyStore& keys_;
+  const auth::SecretBox& box_;
+  std::optional<std::string> env_key_;
+  Logger logger_;
 };
 
 }  // namespace assistantd::sync

@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <set>
 
@@ -16,10 +18,12 @@ namespace {
 
 using nlohmann::json;
 
+constexpr const char* kStoredKey = "stored-key-7f3a9c";
+
 class SyncTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sim_ = ServerProcess::StartVapiSim({"--api-key", "vk"});
+    sim_ = ServerProcess::StartVapiSim({"--api-key", "vk", "--api-key", kStoredKey});
     control_ = std::make_unique<HttpClient>(sim_->port());
     server_ = StartServer("vk");
     user_ = NewUuid();
@@ -235,6 +239,56 @@ TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
   Create({{"name", "Queued behind the breaker"}});
   api_->Send("GET", "/metrics");
   EXPECT_EQ(control_->Send("GET", "/__sim/stats").Json()["total"], 5);
+}
+
+TEST_F(SyncTest, AUsersStoredKeyIsUsedAndNeverShown) {
+  server_ = StartServer("");  // no VAPI_API_KEY: only the stored key can work
+  const auto put = api_->Call("PUT", "/v1/config/vapi-key", token_,
+                              json{{"apiKey", kStoredKey}}.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.Json()["masked"], "••••3a9c");  // the last 4 of kStoredKey
+  const auto a = Create({{"name", "Own key"}});
+  WaitSynced(a["id"]);
+  // The remote copy lives in the organisation of the stored key.
+  ASSERT_EQ(SimState().size(), 1u);
+  const auto got = api_->Call("GET", "/v1/config/vapi-key", token_);
+  EXPECT_EQ(got.Json()["configured"], true);
+  for (const auto& body : {put.body, got.body, SyncStatus(a["id"]).dump()}) {
+    EXPECT_EQ(body.find(kStoredKey), std::string::npos) << body;
+  }
+  EXPECT_EQ(server_->Logs().find(kStoredKey), std::string::npos);
+  // At rest the key is sealed: the database files never hold it in clear.
+  for (const char* file : {"/assistantd.db", "/assistantd.db-wal"}) {
+    std::ifstream in(dir_.path() + file, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(kStoredKey), std::string::npos) << file;
+  }
+  EXPECT_EQ(api_->Call("DELETE", "/v1/config/vapi-key", token_).status, 204);
+  EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key", token_).Json()["configured"], false);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/config/vapi-key", token_).status, 404);
+}
+
+TEST_F(SyncTest, TheGlobalKeyIsForAdminsAndServesEveryone) {
+  server_ = StartServer("");
+  const auto admin = server_->Token(NewUuid(), "admin");
+  const auto body = json{{"apiKey", kStoredKey}}.dump();
+  EXPECT_EQ(api_->Call("PUT", "/v1/config/vapi-key?scope=global", token_, body).status, 403);
+  ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key?scope=global", admin, body).status, 200);
+  const auto a = Create({{"name", "Global key"}});
+  WaitSynced(a["id"]);
+  EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key?scope=global", admin).Json()["scope"], "global");
+}
+
+TEST_F(SyncTest, BadKeyBodiesAreRefused) {
+  for (const auto& body : {json{{"apiKey", "short"}}, json{{"apiKey", 12345678}},
+                           json{{"apiKey", "has spaces in it"}}, json{{"key", kStoredKey}},
+                           json{{"apiKey", kStoredKey}, {"extra", 1}}}) {
+    const auto r = api_->Call("PUT", "/v1/config/vapi-key", token_, body.dump());
+    EXPECT_EQ(r.status, 400) << body.dump();
+    EXPECT_EQ(r.Json()["error"]["code"], "validation_failed");
+  }
+  EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key?scope=team", token_).status, 400);
+  EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key", token_).Json()["configured"], false);
 }
 
 TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {

@@ -38,6 +38,7 @@ class SqliteStatement {
   void Bind(int index, double value);
   void BindNull(int index);
   void Bind(int index, const std::optional<std::string>& text);
+  void BindBlob(int index, std::string_view bytes);
 
   // true when a row is available, false when done.
   Result<bool> Step();
@@ -50,6 +51,7 @@ class SqliteStatement {
   double Double(int col) const;
   std::string Text(int col) const;
   std::optional<std::string> OptionalText(int col) const;
+  std::string Blob(int col) const;
 
  private:
   sqlite3* db_;

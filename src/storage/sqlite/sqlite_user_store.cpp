@@ -103,6 +103,12 @@ Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) 
       }
     }
   }
+  {
+    auto key = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
+    if (!key) return tl::unexpected(key.error());
+    key->Bind(1, std::string_view(id));
+    if (auto r = key->Run(); !r) return tl::unexpected(r.error());
+  }
   auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));
