@@ -15,7 +15,8 @@ using storage::SyncOutcome;
 using Kind = storage::SyncOutcome::Kind;
 
 constexpr int kMaxSearchPages = 50;
-constexpr int kSearchPageSize = 100;
+// Vapi's largest page: a search is usually one call, so a flaky Vapi rarely fails it midway.
+constexpr int kSearchPageSize = 1000;
 
 }  // namespace
 
@@ -105,7 +106,11 @@ SyncOutcome SyncWorker::Fail(const SyncJob& job, const vapi::VapiFailure& failur
 vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& job) {
   vapi::ListParams params;
   params.limit = kSearchPageSize;
+  // The lost create happened after it was sent and before its answer was due (plus clock
+  // skew between us and Vapi on both sides).
   params.created_at_ge = FormatTimestamp(*job.create_sent_at_us - settings_.search_skew_us);
+  params.created_at_le = FormatTimestamp(*job.create_sent_at_us + settings_.search_skew_us +
+                                         settings_.create_timeout_us);
   std::set<std::string> seen;
   std::vector<nlohmann::json> matches;
   for (int page = 0; page < kMaxSearchPages; ++page) {

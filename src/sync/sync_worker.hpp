@@ -24,7 +24,8 @@ struct SyncSettings {
   int max_attempts = 8;                // transient failures before the dead letter
   int64_t lease_us = 60'000'000;       // a claimed job returns to the queue after this
   int64_t idle_poll_us = 200'000;      // how often an idle worker looks for due jobs
-  int64_t search_skew_us = 300'000'000;  // clock skew allowed when searching a lost create
+  int64_t search_skew_us = 120'000'000;   // clock skew allowed when searching a lost create
+  int64_t create_timeout_us = 30'000'000;  // the Vapi client's total timeout per call
   BackoffSettings backoff;
   int breaker_threshold = 5;             // consecutive transient failures that open it
   int64_t breaker_open_us = 10'000'000;  // how long it stays open before a probe

@@ -15,7 +15,7 @@ struct CurlSettings {
   std::string base_url = "https://api.vapi.ai";
   long connect_timeout_ms = 5000;
   long total_timeout_ms = 30000;
-  size_t max_response_bytes = 4 * 1024 * 1024;
+  size_t max_response_bytes = 32 * 1024 * 1024;  // a 1,000-assistant list page fits
 };
 
 // VapiClient on libcurl: Bearer auth, connect and total timeouts, TLS verification on, no

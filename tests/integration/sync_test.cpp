@@ -8,6 +8,7 @@
 #include <iterator>
 #include <functional>
 #include <set>
+#include <thread>
 
 #include "common/uuid.hpp"
 #include "support/http_client.hpp"
@@ -52,13 +53,16 @@ class SyncTest : public ::testing::Test {
   json SyncStatus(const std::string& id) {
     return api_->Call("GET", "/v1/assistants/" + id + "/sync", token_).Json();
   }
-  // Polls (no sleeping) until `done` holds, for at most a minute.
+  // Polls an observable condition, pausing briefly between looks so the poller does not
+  // starve the server of CPU; gives up after a minute.
+  static void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
   json WaitSync(const std::string& id, const std::function<bool(const json&)>& done) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     json s;
     do {
       s = SyncStatus(id);
       if (done(s)) return s;
+      Pause();
     } while (std::chrono::steady_clock::now() < deadline);
     ADD_FAILURE() << "sync did not settle: " << s.dump();
     return s;
@@ -115,8 +119,7 @@ TEST_F(SyncTest, UpdatesFollowAndDeleteRemovesTheRemoteCopy) {
   EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + id, token_).status, 204);
   EXPECT_EQ(api_->Call("GET", "/v1/assistants/" + id, token_).status, 404);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) {
-  }
+  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) Pause();
   EXPECT_TRUE(SimState().empty());
   EXPECT_EQ(api_->Call("GET", "/v1/assistants/" + id + "/sync", token_).status, 404);
 }
@@ -135,6 +138,7 @@ TEST_F(SyncTest, PermanentFailureMarksTheAssistantFailedWithTheReason) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (api_->Call("GET", "/v1/admin/sync", admin).Json()["queued"] != 0 &&
          std::chrono::steady_clock::now() < deadline) {
+    Pause();
   }
   const auto stats = control_->Send("GET", "/__sim/stats").Json();
   EXPECT_FALSE(stats["byMethod"].contains("DELETE")) << stats.dump();
@@ -217,8 +221,7 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
   const auto admin = server_->Token(NewUuid(), "admin");
   EXPECT_EQ(api_->Call("DELETE", "/v1/admin/users/" + user_, admin).status, 204);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) {
-  }
+  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) Pause();
   EXPECT_TRUE(SimState().empty());
 }
 
@@ -229,6 +232,7 @@ TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::string metrics;
   do {
+    Pause();
     metrics = api_->Send("GET", "/metrics").body;
   } while (metrics.find("assistantd_sync_circuit_state 2") == std::string::npos &&
            std::chrono::steady_clock::now() < deadline);
@@ -289,6 +293,54 @@ TEST_F(SyncTest, BadKeyBodiesAreRefused) {
   }
   EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key?scope=team", token_).status, 400);
   EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key", token_).Json()["configured"], false);
+}
+
+// The acceptance check: 1,000 assistants created, then updated, under 30% injected
+// transient failures end with exactly one matching remote copy each, all synced.
+TEST_F(SyncTest, ThousandAssistantsUnderThirtyPercentFailuresConverge) {
+  Faults({{"failRate", 0.3}, {"failStatuses", {500, 502, 503, 429}}, {"retryAfterSeconds", 0},
+          {"seed", 1000}});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) ids.push_back(Create({{"name", "a" + std::to_string(i)}})["id"]);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(api_->Call("PATCH", "/v1/assistants/" + ids[i], token_,
+                         json{{"name", "b" + std::to_string(i)}}.dump())
+                  .status,
+              200);
+  }
+  const auto admin = server_->Token(NewUuid(), "admin");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  json q;
+  do {
+    Pause();
+    q = api_->Call("GET", "/v1/admin/sync", admin).Json();
+  } while ((q["queued"] != 0 || q["running"] != 0) && std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(q["queued"], 0) << q.dump();
+  EXPECT_EQ(q["dead"], 0) << q.dump();
+
+  std::map<std::string, std::string> local;  // id → name, all synced at version 2
+  std::string cursor;
+  for (;;) {
+    const auto page = api_->Call("GET", "/v1/assistants?limit=100" +
+                                            (cursor.empty() ? "" : "&cursor=" + cursor),
+                                 token_).Json();
+    for (const auto& a : page["data"]) {
+      EXPECT_EQ(a["syncStatus"], "synced") << a.dump();
+      EXPECT_EQ(a["version"], 2);
+      local[a["id"]] = a["name"];
+    }
+    if (page["nextCursor"].is_null()) break;
+    cursor = page["nextCursor"];
+  }
+  ASSERT_EQ(local.size(), 1000u);
+  std::map<std::string, int> copies;
+  for (const auto& r : SimState()) {
+    const std::string ours = r["metadata"]["assistantdId"];
+    ++copies[ours];
+    EXPECT_EQ(r["name"], local[ours]) << ours;
+  }
+  EXPECT_EQ(copies.size(), 1000u);
+  for (const auto& [id, n] : copies) EXPECT_EQ(n, 1) << id;
 }
 
 TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {

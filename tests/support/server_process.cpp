@@ -181,6 +181,13 @@ int ServerProcess::Stop(int signal_number) {
   return code;
 }
 
+bool ServerProcess::WaitForLog(const std::string& text) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, std::chrono::seconds(30),
+                      [&] { return eof_ || logs_.find(text) != std::string::npos; }) &&
+         logs_.find(text) != std::string::npos;
+}
+
 std::string ServerProcess::Logs() const {
   std::lock_guard lock(mu_);
   return logs_;

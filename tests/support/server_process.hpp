@@ -63,6 +63,9 @@ class ServerProcess {
   int Stop(int signal_number = 15);
   // Everything the server wrote to stderr so far.
   std::string Logs() const;
+  // Waits until the server's stderr contains `text` (woken by the reader as output arrives);
+  // false if it has not after 30 s or the server exited.
+  bool WaitForLog(const std::string& text);
 
  private:
   ServerProcess() = default;
