@@ -64,6 +64,14 @@ Result<nlohmann::json> FieldsForCreate(const nlohmann::json& body, Role role) {
 
 }  // namespace
 
+Result<std::optional<std::string>> AssistantsApi::SealedRequestKey(const http::Request& request,
+                                                                   nlohmann::json* body) const {
+  auto key = TakeRequestVapiKey(request, body);
+  if (!key) return tl::unexpected(key.error());
+  if (!*key) return std::optional<std::string>();
+  return std::optional<std::string>(box_.Seal(**key));
+}
+
 void AssistantsApi::Register(http::Router& router) {
   for (const std::string prefix : {"/v1/assistants", "/functions/v1/assistants"}) {
     const auto access = http::Access::kAuthenticated;
@@ -79,6 +87,8 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
+  auto job_key = SealedRequestKey(ctx.request, &*body);
+  if (!job_key) return tl::unexpected(job_key.error());
   const auto& caller = ctx.Caller();
 
   // Unknown/read-only keys and invalid values are reported together.
@@ -122,7 +132,7 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   a.user_id = *owner;
   a.fields = std::move(*fields);
   a.created_at_us = a.updated_at_us = clock_.NowMicros();
-  auto created = store_.Create(a);
+  auto created = store_.Create(a, *job_key);
   if (!created) return tl::unexpected(created.error());
   notifier_.Notify();
 
@@ -220,6 +230,8 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
+  auto job_key = SealedRequestKey(ctx.request, &*body);
+  if (!job_key) return tl::unexpected(job_key.error());
   if (const auto v = domain::CheckBodyKeys(*body); !v.empty()) {
     return ValidationFailed(domain::ViolationDetails(v));
   }
@@ -241,7 +253,8 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
         next.sync_error.reset();
         next.updated_at_us = now;
         return next;
-      });
+      },
+      *job_key);
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return NotFound();
   notifier_.Notify();
@@ -252,7 +265,9 @@ Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
   if (!id) return tl::unexpected(id.error());
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
-  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros());
+  auto job_key = SealedRequestKey(ctx.request, nullptr);
+  if (!job_key) return tl::unexpected(job_key.error());
+  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), *job_key);
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return NotFound();
   notifier_.Notify();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "api/token_authenticator.hpp"
+#include "auth/secret_box.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
 #include "storage/storage.hpp"
@@ -12,8 +13,8 @@ namespace assistantd::api {
 class AssistantsApi {
  public:
   AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
-                sync::SyncNotifier& notifier, const Clock& clock)
-      : store_(store), users_(users), notifier_(notifier), clock_(clock) {}
+                sync::SyncNotifier& notifier, const auth::SecretBox& box, const Clock& clock)
+      : store_(store), users_(users), notifier_(notifier), box_(box), clock_(clock) {}
 
   void Register(http::Router& router);
 
@@ -27,7 +28,12 @@ class AssistantsApi {
   storage::AssistantStore& store_;
   TokenAuthenticator& users_;
   sync::SyncNotifier& notifier_;
+  const auth::SecretBox& box_;
   const Clock& clock_;
+
+  // The sealed per-request key (header or body, removed from `body`), if one was given.
+  Result<std::optional<std::string>> SealedRequestKey(const http::Request& request,
+                                                      nlohmann::json* body) const;
 };
 
 }  // namespace assistantd::api

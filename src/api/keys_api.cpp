@@ -68,9 +68,7 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
     details.push_back({{"field", "apiKey"}, {"message", "is required and must be a string"}});
   } else {
     key = it->get<std::string>();
-    bool printable = key.size() >= 8 && key.size() <= 256;
-    for (const char c : key) printable = printable && c > 0x20 && c < 0x7f;
-    if (!printable) {
+    if (!IsPlausibleVapiKey(key)) {
       details.push_back({{"field", "apiKey"},
                          {"message", "must be 8-256 printable ASCII characters without spaces"}});
     }

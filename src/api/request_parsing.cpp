@@ -19,6 +19,40 @@ http::Response PageResponse(nlohmann::json data, const std::optional<domain::Lis
                                 : nlohmann::json(nullptr)}});
 }
 
+bool IsPlausibleVapiKey(std::string_view key) {
+  bool ok = key.size() >= 8 && key.size() <= 256;
+  for (const char c : key) ok = ok && c > 0x20 && c < 0x7f;
+  return ok;
+}
+
+Result<std::optional<std::string>> TakeRequestVapiKey(const http::Request& request,
+                                                      nlohmann::json* body) {
+  std::optional<std::string> key;
+  std::string field = "X-Vapi-API-Key";
+  if (const auto header = request.Header("x-vapi-api-key")) key = std::string(*header);
+  if (body) {
+    for (const auto name : kVapiKeyFields) {
+      const auto it = body->find(name);
+      if (it == body->end()) continue;
+      if (!key) {
+        if (!it->is_string()) {
+          return ValidationFailed(nlohmann::json::array(
+              {{{"field", name}, {"message", "must be a string"}}}));
+        }
+        key = it->get<std::string>();
+        field = std::string(name);
+      }
+      body->erase(it);
+    }
+  }
+  if (key && !IsPlausibleVapiKey(*key)) {
+    return ValidationFailed(nlohmann::json::array(
+        {{{"field", field},
+          {"message", "must be 8-256 printable ASCII characters without spaces"}}}));
+  }
+  return key;
+}
+
 Result<nlohmann::json> ParseObjectBody(const http::Request& request) {
   auto body = ParseJsonStrict(request.body);
   if (!body) return body;

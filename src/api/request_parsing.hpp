@@ -31,6 +31,17 @@ Result<domain::ListCursor> ParseCursor(std::string_view value);
 // A list answer: {"data": [...], "nextCursor": "..." | null}.
 http::Response PageResponse(nlohmann::json data, const std::optional<domain::ListCursor>& next);
 
+// Body fields that carry a per-request Vapi key (never stored in the assistant).
+inline constexpr std::string_view kVapiKeyFields[] = {"vapiApiKey", "vapi_api_key"};
+
+// The per-request Vapi key: the X-Vapi-API-Key header, else a vapiApiKey / vapi_api_key body
+// member (removed from `body`). nullopt when none; an invalid key is a validation error.
+Result<std::optional<std::string>> TakeRequestVapiKey(const http::Request& request,
+                                                      nlohmann::json* body);
+
+// Checks a Vapi API key's shape: 8-256 printable ASCII characters without spaces.
+bool IsPlausibleVapiKey(std::string_view key);
+
 // Validation error with details.
 tl::unexpected<Error> ValidationFailed(nlohmann::json details);
 

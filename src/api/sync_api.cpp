@@ -75,7 +75,10 @@ Result<http::Response> SyncApi::Status(http::RequestContext& ctx) {
 Result<http::Response> SyncApi::Resync(http::RequestContext& ctx) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
   if (!id) return tl::unexpected(id.error());
-  auto queued = sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros());
+  auto key = TakeRequestVapiKey(ctx.request, nullptr);
+  if (!key) return tl::unexpected(key.error());
+  const auto job_key = *key ? std::optional<std::string>(box_.Seal(**key)) : std::nullopt;
+  auto queued = sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), job_key);
   if (!queued) return tl::unexpected(queued.error());
   if (!*queued) return Fail(ErrorCode::kNotFound, "not_found", "Assistant not found");
   notifier_.Notify();

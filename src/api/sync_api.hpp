@@ -1,5 +1,6 @@
 #pragma once
 
+#include "auth/secret_box.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
 #include "storage/storage.hpp"
@@ -12,8 +13,8 @@ namespace assistantd::api {
 class SyncApi {
  public:
   SyncApi(storage::AssistantStore& assistants, storage::SyncStore& sync,
-          sync::SyncNotifier& notifier, const Clock& clock)
-      : assistants_(assistants), sync_(sync), notifier_(notifier), clock_(clock) {}
+          sync::SyncNotifier& notifier, const auth::SecretBox& box, const Clock& clock)
+      : assistants_(assistants), sync_(sync), notifier_(notifier), box_(box), clock_(clock) {}
 
   void Register(http::Router& router);
   Result<http::Response> Status(http::RequestContext& ctx);
@@ -25,6 +26,7 @@ class SyncApi {
   storage::AssistantStore& assistants_;
   storage::SyncStore& sync_;
   sync::SyncNotifier& notifier_;
+  const auth::SecretBox& box_;
   const Clock& clock_;
 };
 

@@ -136,9 +136,9 @@ int RunServe(const config::ServeConfig& c) {
 
   auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
   api::TokenAuthenticator authenticator(verifier, users, clock);
-  api::AssistantsApi assistants_api(assistants, authenticator, worker, clock);
+  api::AssistantsApi assistants_api(assistants, authenticator, worker, box, clock);
   api::AdminApi admin_api(users, authenticator, worker, clock);
-  api::SyncApi sync_api(assistants, sync_store, worker, clock);
+  api::SyncApi sync_api(assistants, sync_store, worker, box, clock);
   api::KeysApi keys_api(key_store, box, clock);
   api::HealthApi health_api(**db, metrics);
 

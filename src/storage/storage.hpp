@@ -20,8 +20,10 @@ class AssistantStore {
   virtual ~AssistantStore() = default;
 
   // Inserts a new assistant whose id, owner, fields and timestamps the caller has set.
-  // kConflict if its owner no longer exists.
-  virtual Result<domain::Assistant> Create(const domain::Assistant& assistant) = 0;
+  // kConflict if its owner no longer exists. Every write queues the assistant's sync job in
+  // the same transaction; `job_key` (a sealed per-request Vapi key) travels with it.
+  virtual Result<domain::Assistant> Create(const domain::Assistant& assistant,
+                                           const std::optional<std::string>& job_key) = 0;
 
   // The assistant with this id inside `scope`, or nullopt (outside the scope = not found).
   virtual Result<std::optional<domain::Assistant>> Get(const std::string& id,
@@ -33,14 +35,14 @@ class AssistantStore {
   // Reads the assistant inside `scope`, lets `mutate` compute its new state and writes it, in
   // one transaction. nullopt if not found. The store sets version and updated_at.
   using Mutation = std::function<Result<domain::Assistant>(const domain::Assistant& current)>;
-  virtual Result<std::optional<domain::Assistant>> Update(const std::string& id,
-                                                          const domain::AccessScope& scope,
-                                                          const Mutation& mutate) = 0;
+  virtual Result<std::optional<domain::Assistant>> Update(
+      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
+      const std::optional<std::string>& job_key) = 0;
 
   // Deletes the assistant inside `scope`: it disappears from the API at once and its sync
   // job removes the remote copy, then the row. False if there was none.
   virtual Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
-                              int64_t now_us) = 0;
+                              int64_t now_us, const std::optional<std::string>& job_key) = 0;
 };
 
 struct UserPage {
@@ -75,6 +77,7 @@ struct SyncJob {
   std::optional<std::string> last_error;
   int64_t created_at_us = 0;
   int64_t updated_at_us = 0;
+  std::optional<std::string> api_key_sealed;  // a per-request key, until the job completes
 };
 
 // One call (or decision) made for a job, kept for GET /v1/assistants/{id}/sync.
@@ -129,7 +132,7 @@ class SyncStore {
   virtual Result<std::vector<SyncJob>> DeadJobs(int limit) = 0;
   // Queues a fresh job for a visible assistant inside `scope`; false if not found.
   virtual Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
-                              int64_t now_us) = 0;
+                              int64_t now_us, const std::optional<std::string>& job_key) = 0;
   // Moves a dead job back to the queue; false if there is no such dead job.
   virtual Result<bool> RetryDead(int64_t job_id, int64_t now_us) = 0;
 };

@@ -20,6 +20,11 @@ std::optional<std::string> StoredKeySource::Stored(const std::string& owner) {
 }
 
 std::optional<std::string> StoredKeySource::KeyFor(const storage::SyncJob& job) {
+  if (job.api_key_sealed) {
+    if (auto given = box_.Open(*job.api_key_sealed)) return given;
+    LogEvent(logger_, spdlog::level::err, "a job's Vapi key does not open with the master key",
+             {{"jobId", job.id}});
+  }
   if (auto own = Stored(job.user_id)) return own;
   if (auto global = Stored(storage::kGlobalKeyOwner)) return global;
   return env_key_;

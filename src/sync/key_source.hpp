@@ -16,8 +16,8 @@ class KeySource {
   virtual std::optional<std::string> KeyFor(const storage::SyncJob& job) = 0;
 };
 
-// C6's order, after the per-request key: the owner's stored key, the global stored key, the
-// process-wide key from the environment (VAPI_API_KEY). Stored keys are opened with the
+// C6's order: the key given with the request (sealed on the job), the owner's stored key, the
+// global stored key, the process-wide key from the environment (VAPI_API_KEY). Stored keys are opened with the
 // master key at each use and never logged.
 class StoredKeySource final : public KeySource {
  public:

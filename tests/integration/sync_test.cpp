@@ -283,6 +283,42 @@ TEST_F(SyncTest, TheGlobalKeyIsForAdminsAndServesEveryone) {
   EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key?scope=global", admin).Json()["scope"], "global");
 }
 
+TEST_F(SyncTest, AKeyGivenWithTheRequestServesItsJobAndIsThenErased) {
+  server_ = StartServer("");  // no stored key, no VAPI_API_KEY
+  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Header key"})",
+                            {{"X-Vapi-API-Key", kStoredKey}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const std::string id = r.Json()["id"];
+  WaitSynced(id);
+  // In the body (either spelling) it is taken out before validation, never stored as a field.
+  const auto p = api_->Call("PATCH", "/v1/assistants/" + id, token_,
+                            json{{"name", "Body key"}, {"vapi_api_key", kStoredKey}}.dump());
+  ASSERT_EQ(p.status, 200) << p.body;
+  EXPECT_FALSE(p.Json().contains("vapi_api_key"));
+  WaitSync(id, [](const json& x) { return x["syncStatus"] == "synced" && x["version"] == 2; });
+  EXPECT_EQ(SimState()[0]["name"], "Body key");
+  // Jobs that completed keep no key, sealed or not; nothing shows it anywhere.
+  const auto left = RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db",
+                                "SELECT COUNT(*) FROM sync_jobs WHERE api_key_sealed IS NOT NULL"});
+  EXPECT_EQ(left.out, "0\n") << left.err;
+  EXPECT_EQ(server_->Logs().find(kStoredKey), std::string::npos);
+  EXPECT_EQ(SyncStatus(id).dump().find(kStoredKey), std::string::npos);
+  // Without any key the next change waits, as before.
+  api_->Call("PATCH", "/v1/assistants/" + id, token_, R"({"name":"No key"})");
+  const auto s = WaitSync(id, [](const json& x) { return !x["syncError"].is_null(); });
+  EXPECT_EQ(s["syncStatus"], "pending");
+}
+
+TEST_F(SyncTest, AMalformedRequestKeyIsRefusedAndChangesNothing) {
+  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"x"})",
+                            {{"X-Vapi-API-Key", "no"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.Json()["error"]["details"][0]["field"], "X-Vapi-API-Key");
+  const auto b = api_->Call("POST", "/v1/assistants", token_, R"({"name":"x","vapiApiKey":42})");
+  EXPECT_EQ(b.status, 400);
+  EXPECT_EQ(api_->Call("GET", "/v1/assistants", token_).Json()["data"].size(), 0u);
+}
+
 TEST_F(SyncTest, BadKeyBodiesAreRefused) {
   for (const auto& body : {json{{"apiKey", "short"}}, json{{"apiKey", 12345678}},
                            json{{"apiKey", "has spaces in it"}}, json{{"key", kStoredKey}},

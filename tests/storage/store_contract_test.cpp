@@ -55,12 +55,17 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     a.user_id = owner;
     a.fields = std::move(fields);
     a.created_at_us = a.updated_at_us = ++now_;
-    auto r = backend_.assistants->Create(a);
+    auto r = backend_.assistants->Create(a, std::nullopt);
     EXPECT_TRUE(r) << (r ? "" : r.error().internal);
     return a;
   }
 
   AssistantStore& store() { return *backend_.assistants; }
+  // An update without a per-request Vapi key.
+  Result<std::optional<Assistant>> Upd(const std::string& id, const AccessScope& scope,
+                                       const AssistantStore::Mutation& mutate) {
+    return store().Update(id, scope, mutate, std::nullopt);
+  }
 
   Backend backend_;
   int64_t now_ = 1767225600000000;
@@ -93,13 +98,13 @@ TEST_P(StoreContractTest, ScopeHidesOtherOwnersRows) {
   const auto a = Make(alice);
   EXPECT_FALSE(*store().Get(a.id, AccessScope{bob, false}));
   EXPECT_TRUE(*store().Get(a.id, AccessScope{alice, false}));
-  auto upd = store().Update(a.id, AccessScope{bob, false}, [](const Assistant& c) {
+  auto upd = Upd(a.id, AccessScope{bob, false}, [](const Assistant& c) {
     return Result<Assistant>(c);
   });
   ASSERT_TRUE(upd);
   EXPECT_FALSE(*upd);
-  EXPECT_FALSE(*store().Delete(a.id, AccessScope{bob, false}, now_));
-  EXPECT_TRUE(*store().Delete(a.id, AccessScope{alice, false}, now_));
+  EXPECT_FALSE(*store().Delete(a.id, AccessScope{bob, false}, now_, std::nullopt));
+  EXPECT_TRUE(*store().Delete(a.id, AccessScope{alice, false}, now_, std::nullopt));
 }
 
 TEST_P(StoreContractTest, TestScopeSeesOnlyTestRows) {
@@ -140,7 +145,7 @@ TEST_P(StoreContractTest, TiesInCreatedAtAreOrderedById) {
     a.id = NewUuid();
     a.user_id = alice;
     a.created_at_us = a.updated_at_us = now_;
-    ASSERT_TRUE(store().Create(a));
+    ASSERT_TRUE(store().Create(a, std::nullopt));
     ids.push_back(a.id);
   }
   std::sort(ids.rbegin(), ids.rend());
@@ -183,7 +188,7 @@ TEST_P(StoreContractTest, ListFilters) {
 TEST_P(StoreContractTest, UpdateBumpsVersionAndKeepsIdentity) {
   const auto alice = NewUser();
   const auto a = Make(alice, {{"name", "old"}});
-  auto r = store().Update(a.id, {}, [](const Assistant& c) {
+  auto r = Upd(a.id, {}, [](const Assistant& c) {
     Assistant n = c;
     n.fields["name"] = "new";
     n.user_id = "someone-else";  // ignored: identity is the store's
@@ -201,7 +206,7 @@ TEST_P(StoreContractTest, UpdateBumpsVersionAndKeepsIdentity) {
 TEST_P(StoreContractTest, FailedMutationChangesNothing) {
   const auto alice = NewUser();
   const auto a = Make(alice, {{"name", "keep"}});
-  auto r = store().Update(a.id, {}, [](const Assistant&) -> Result<Assistant> {
+  auto r = Upd(a.id, {}, [](const Assistant&) -> Result<Assistant> {
     return Fail(ErrorCode::kInvalidInput, "validation_failed", "no");
   });
   ASSERT_FALSE(r);
@@ -221,7 +226,7 @@ TEST_P(StoreContractTest, ConcurrentUpdatesAreSerialised) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {
-        auto r = store().Update(a.id, {}, [](const Assistant& c) {
+        auto r = Upd(a.id, {}, [](const Assistant& c) {
           Assistant n = c;
           n.fields["maxDurationSeconds"] = c.fields["maxDurationSeconds"].get<int>() + 1;
           return Result<Assistant>(n);
@@ -241,7 +246,7 @@ TEST_P(StoreContractTest, CreateForMissingOwnerIsAConflict) {
   Assistant a;
   a.id = NewUuid();
   a.user_id = NewUuid();
-  const auto r = store().Create(a);
+  const auto r = store().Create(a, std::nullopt);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kConflict);
   EXPECT_EQ(r.error().reason, "owner_not_found");

@@ -144,7 +144,8 @@ SqliteAssistantStore::SqliteAssistantStore(SqliteDatabase& db) : db_(db) {
                 "version = ?, updated_at = ? WHERE id = ?";
 }
 
-Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a) {
+Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a,
+                                                       const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
@@ -164,7 +165,7 @@ Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& 
     }
     return tl::unexpected(e);
   }
-  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us); !r) {
+  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
     return tl::unexpected(r.error());
   }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
@@ -282,7 +283,8 @@ Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) 
 }
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
-    const std::string& id, const domain::AccessScope& scope, const Mutation& mutate) {
+    const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
+    const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
@@ -304,7 +306,7 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
   stmt->Bind(i++, a.updated_at_us);
   stmt->Bind(i++, std::string_view(a.id));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us); !r) {
+  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
     return tl::unexpected(r.error());
   }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
@@ -312,7 +314,8 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
 }
 
 Result<bool> SqliteAssistantStore::Delete(const std::string& id,
-                                          const domain::AccessScope& scope, int64_t now_us) {
+                                          const domain::AccessScope& scope, int64_t now_us,
+                                          const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
@@ -327,7 +330,8 @@ Result<bool> SqliteAssistantStore::Delete(const std::string& id,
   stmt->Bind(1, now_us);
   stmt->Bind(2, std::string_view(id));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  if (auto r = EnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us); !r) {
+  if (auto r = EnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
+      !r) {
     return tl::unexpected(r.error());
   }
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());

@@ -11,15 +11,16 @@ class SqliteAssistantStore final : public AssistantStore {
  public:
   explicit SqliteAssistantStore(SqliteDatabase& db);
 
-  Result<domain::Assistant> Create(const domain::Assistant& assistant) override;
+  Result<domain::Assistant> Create(const domain::Assistant& assistant,
+                                   const std::optional<std::string>& job_key) override;
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
-  Result<std::optional<domain::Assistant>> Update(const std::string& id,
-                                                  const domain::AccessScope& scope,
-                                                  const Mutation& mutate) override;
-  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
-                      int64_t now_us) override;
+  Result<std::optional<domain::Assistant>> Update(
+      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
+      const std::optional<std::string>& job_key) override;
+  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
+                      const std::optional<std::string>& job_key) override;
 
   // The row with this id whatever its state (including rows being deleted), for the sync
   // worker.

@@ -5,7 +5,7 @@ namespace {
 
 constexpr const char* kJobColumns =
     "id, assistant_id, user_id, vapi_id, state, attempts, next_attempt_at, create_sent_at, "
-    "last_error, created_at, updated_at";
+    "last_error, created_at, updated_at, api_key_sealed";
 
 SyncJob ReadJob(const SqliteStatement& s) {
   SyncJob j;
@@ -20,6 +20,7 @@ SyncJob ReadJob(const SqliteStatement& s) {
   j.last_error = s.OptionalText(8);
   j.created_at_us = s.Int(9);
   j.updated_at_us = s.Int(10);
+  if (!s.IsNull(11)) j.api_key_sealed = s.Blob(11);
   return j;
 }
 
@@ -51,14 +52,16 @@ Result<std::vector<SyncJob>> QueryJobs(SqliteConnection& conn, const std::string
 
 Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id,
                          const std::string& user_id, const std::optional<std::string>& vapi_id,
-                         int64_t now_us) {
+                         int64_t now_us, const std::optional<std::string>& job_key) {
   // One open job per assistant: a later write joins the open job (the worker always syncs
-  // the latest state, so nothing is lost by coalescing).
+  // the latest state, so nothing is lost by coalescing). A newer per-request key replaces
+  // the one the job carries.
   auto r = Exec(conn,
                 "INSERT INTO sync_jobs (assistant_id, user_id, vapi_id, next_attempt_at, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "created_at, updated_at, api_key_sealed) VALUES (?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (assistant_id) WHERE state IN ('queued', 'running') DO UPDATE SET "
-                "vapi_id = COALESCE(excluded.vapi_id, vapi_id), updated_at = excluded.updated_at",
+                "vapi_id = COALESCE(excluded.vapi_id, vapi_id), updated_at = excluded.updated_at, "
+                "api_key_sealed = COALESCE(excluded.api_key_sealed, api_key_sealed)",
                 [&](SqliteStatement& s) {
                   s.Bind(1, std::string_view(assistant_id));
                   s.Bind(2, std::string_view(user_id));
@@ -66,6 +69,11 @@ Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id
                   s.Bind(4, now_us);
                   s.Bind(5, now_us);
                   s.Bind(6, now_us);
+                  if (job_key) {
+                    s.BindBlob(7, *job_key);
+                  } else {
+                    s.BindNull(7);
+                  }
                 });
   if (!r) return tl::unexpected(r.error());
   return {};
@@ -145,7 +153,10 @@ Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, i
     return Exec(*conn,
                 "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
                 "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
-                "lease_until = NULL, create_sent_at = ?, updated_at = ? WHERE id = ?",
+                "lease_until = NULL, create_sent_at = ?, updated_at = ?, "
+                // A per-request key lives only as long as its job.
+                "api_key_sealed = CASE WHEN ?1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed "
+                "END WHERE id = ?",
                 [&](SqliteStatement& s) {
                   s.Bind(1, std::string_view(state));
                   s.Bind(2, error);
@@ -331,14 +342,17 @@ Result<std::vector<SyncJob>> SqliteSyncStore::DeadJobs(int limit) {
 }
 
 Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
-                                     const domain::AccessScope& scope, int64_t now_us) {
+                                     const domain::AccessScope& scope, int64_t now_us,
+                                     const std::optional<std::string>& job_key) {
   auto found = assistants_.Get(assistant_id, scope);
   if (!found) return tl::unexpected(found.error());
   if (!*found) return false;
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  if (auto r = EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us); !r) {
+  if (auto r = EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us,
+                           job_key);
+      !r) {
     return tl::unexpected(r.error());
   }
   auto r = Exec(*conn,

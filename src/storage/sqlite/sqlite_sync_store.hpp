@@ -13,7 +13,7 @@ namespace assistantd::storage {
 // transaction on `conn`.
 Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id,
                          const std::string& user_id, const std::optional<std::string>& vapi_id,
-                         int64_t now_us);
+                         int64_t now_us, const std::optional<std::string>& job_key = std::nullopt);
 
 class SqliteSyncStore final : public SyncStore {
  public:
@@ -31,7 +31,7 @@ class SqliteSyncStore final : public SyncStore {
                                                   int limit) override;
   Result<std::vector<SyncJob>> DeadJobs(int limit) override;
   Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
-                      int64_t now_us) override;
+                      int64_t now_us, const std::optional<std::string>& job_key) override;
   Result<bool> RetryDead(int64_t job_id, int64_t now_us) override;
 
  private:
