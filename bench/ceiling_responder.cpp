@@ -71,9 +71,9 @@ int main(int argc, char** argv) {
   asio::io_context ioc(threads);
   tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   Accept(acceptor, ioc);
-  std::printf("ceiling responder on 127.0.0.1:%u with %d threads\n",
-              static_cast<unsigned>(acceptor.local_endpoint().port()), threads);
-  std::fflush(stdout);
+  // The same readiness line as assistantd and vapi-sim, so scripts wait for all alike.
+  std::fprintf(stderr, "{\"msg\":\"listening\",\"address\":\"127.0.0.1:%u\",\"threads\":%d}\n",
+               static_cast<unsigned>(acceptor.local_endpoint().port()), threads);
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&] { ioc.run(); });
   ioc.run();

@@ -16,28 +16,7 @@ BIN=build-release
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim >/dev/null
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# wait_for_line FILE REGEX: wait (bounded) until a process logs its bound address; prints it.
-wait_for_line() {
-  for _ in $(seq 1 100); do
-    if grep -qE "$2" "$1" 2>/dev/null; then
-      grep -oE "$2" "$1" | head -1 | grep -oE '127\.0\.0\.1:[0-9]+'
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "process did not start; its log:" >&2
-  cat "$1" >&2
-  exit 1
-}
+source scripts/lib.sh
 
 # run_wrk NAME SCRIPT URL → writes $work/NAME.txt
 run_wrk() {
@@ -55,13 +34,11 @@ pct() {
 errors() { grep -c "unexpected status" "$1" || true; }
 
 # Port 0 everywhere: each server reports the port it got, so a busy port cannot mislead us.
-"$BIN"/ceiling_responder 0 >"$work/ceiling.log" &
-pids+=($!)
-"$BIN"/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" --log-level info ${APP_FLAGS:-} \
-  2>"$work/assistantd.log" &
-pids+=($!)
-CEILING="$(wait_for_line "$work/ceiling.log" 'on 127\.0\.0\.1:[0-9]+')"
-APP="$(wait_for_line "$work/assistantd.log" '"address":"127\.0\.0\.1:[0-9]+"')"
+start_bg "$work/ceiling.log" "$BIN"/ceiling_responder 0
+start_bg "$work/assistantd.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+  --data-dir "$work/data" --log-level info ${APP_FLAGS:-}
+CEILING="$(wait_addr "$work/ceiling.log")"
+APP="$(wait_addr "$work/assistantd.log")"
 
 sub="$(cat /proc/sys/kernel/random/uuid)"
 export TOKEN

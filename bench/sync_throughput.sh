@@ -8,33 +8,14 @@ cd "$(dirname "$0")/.."
 BIN="${BIN:-build-release}"
 WORKERS="${WORKERS:-4}"
 BACKLOG_SECONDS="${BACKLOG_SECONDS:-3}"
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-wait_addr() {
-  for _ in $(seq 1 100); do
-    if grep -qE '"address":"127\.0\.0\.1:[0-9]+"' "$1" 2>/dev/null; then
-      grep -oE '"address":"127\.0\.0\.1:[0-9]+"' "$1" | head -1 | grep -oE '127\.0\.0\.1:[0-9]+'
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "did not start:" >&2; cat "$1" >&2; exit 1
-}
+source scripts/lib.sh
 
-"$BIN"/vapi-sim --listen 127.0.0.1:0 --api-key bench >/dev/null 2>"$work/sim.log" &
-pids+=($!)
+start_bg "$work/sim.log" "$BIN"/vapi-sim --listen 127.0.0.1:0 --api-key bench
 sim="$(wait_addr "$work/sim.log")"
 
-serve() {  # serve WORKERS LOG: starts assistantd in the background (not in a subshell)
-  VAPI_API_KEY=bench "$BIN"/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" \
-    --vapi-base-url "http://$sim" --sync-workers "$1" >/dev/null 2>"$2" &
-  pids+=($!)
+serve() {  # serve WORKERS LOG
+  start_bg "$2" env VAPI_API_KEY=bench "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+    --data-dir "$work/data" --vapi-base-url "http://$sim" --sync-workers "$1"
 }
 
 serve 0 "$work/fill.log"

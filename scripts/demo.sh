@@ -3,32 +3,12 @@
 # account. Shows an assistant going from pending to synced, then stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib.sh
 
-wait_addr() {  # wait_addr LOGFILE: the address a server logged it listens on
-  for _ in $(seq 1 100); do
-    if grep -qE '"address":"127\.0\.0\.1:[0-9]+"' "$1" 2>/dev/null; then
-      grep -oE '127\.0\.0\.1:[0-9]+' "$1" | head -1
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "did not start:" >&2; cat "$1" >&2; exit 1
-}
-
-./build/vapi-sim --listen 127.0.0.1:0 --api-key demo-key --latency-ms 300 2>"$work/sim.log" &
-pids+=($!)
+start_bg "$work/sim.log" ./build/vapi-sim --listen 127.0.0.1:0 --api-key demo-key --latency-ms 300
 sim="$(wait_addr "$work/sim.log")"
-VAPI_API_KEY=demo-key ./build/assistantd serve --listen 127.0.0.1:0 --data-dir "$work/data" \
-  --vapi-base-url "http://$sim" 2>"$work/assistantd.log" &
-pids+=($!)
+start_bg "$work/assistantd.log" env VAPI_API_KEY=demo-key ./build/assistantd serve \
+  --listen 127.0.0.1:0 --data-dir "$work/data" --vapi-base-url "http://$sim"
 app="$(wait_addr "$work/assistantd.log")"
 echo "vapi-sim on http://$sim (300 ms latency), assistantd on http://$app"
 

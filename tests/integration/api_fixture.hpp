@@ -11,11 +11,16 @@
 
 namespace assistantd::testing {
 
-// One real server per test suite; each test makes its own users (fresh UUIDs), so tests do
-// not see each other's assistants.
+// One real server per test suite (syncing off); each test makes its own users (fresh UUIDs),
+// so tests do not see each other's assistants.
 class ApiTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { server_ = ServerProcess::Start({}).release(); }
+  // Syncing is off here: these suites check the API, and a worker writing syncError
+  // concurrently would race their whole-object comparisons. tests/integration/sync_test.cpp
+  // covers syncing.
+  static void SetUpTestSuite() {
+    server_ = ServerProcess::Start({.args = {"--sync-workers", "0"}}).release();
+  }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;

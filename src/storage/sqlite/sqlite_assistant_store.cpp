@@ -173,13 +173,15 @@ Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& 
 }
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
-    SqliteConnection& conn, const std::string& id, const domain::AccessScope& scope) {
+    SqliteConnection& conn, const std::string& id, const domain::AccessScope* scope) {
   std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE id = ?";
-  const auto binds = AppendScope(sql, scope);
+  const auto binds = scope ? AppendScope(sql, *scope) : std::vector<std::string>();
   auto stmt = conn.Prepare(sql);
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(id));
-  for (size_t b = 0; b < binds.size(); ++b) stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
+  for (size_t b = 0; b < binds.size(); ++b) {
+    stmt->Bind(static_cast<int>(b + 2), std::string_view(binds[b]));
+  }
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<domain::Assistant>();
@@ -190,21 +192,13 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::LoadAny(const std::string& id) {
   auto conn = db_.Acquire();
-  auto stmt = conn->Prepare("SELECT " + select_columns_ + " FROM assistants WHERE id = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(id));
-  auto row = stmt->Step();
-  if (!row) return tl::unexpected(row.error());
-  if (!*row) return std::optional<domain::Assistant>();
-  auto a = ReadRow(*stmt);
-  if (!a) return tl::unexpected(a.error());
-  return std::optional<domain::Assistant>(std::move(*a));
+  return GetWith(*conn, id, nullptr);
 }
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::Get(
     const std::string& id, const domain::AccessScope& scope) {
   auto conn = db_.Acquire();
-  return GetWith(*conn, id, scope);
+  return GetWith(*conn, id, &scope);
 }
 
 SqliteAssistantStore::ListStatement SqliteAssistantStore::BuildList(
@@ -288,7 +282,7 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  auto current = GetWith(*conn, id, scope);
+  auto current = GetWith(*conn, id, &scope);
   if (!current) return tl::unexpected(current.error());
   if (!*current) return std::optional<domain::Assistant>();
   auto next = mutate(**current);
@@ -319,7 +313,7 @@ Result<bool> SqliteAssistantStore::Delete(const std::string& id,
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  auto current = GetWith(*conn, id, scope);
+  auto current = GetWith(*conn, id, &scope);
   if (!current) return tl::unexpected(current.error());
   if (!*current) return false;
   // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.

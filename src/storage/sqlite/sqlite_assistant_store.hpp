@@ -31,8 +31,9 @@ class SqliteAssistantStore final : public AssistantStore {
   Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);
 
  private:
+  // The row inside `scope` (visible rows only), or any row when `scope` is null.
   Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
-                                                   const domain::AccessScope& scope);
+                                                   const domain::AccessScope* scope);
 
   // The list SQL and, in order, its text and integer parameters.
   struct ListStatement {
