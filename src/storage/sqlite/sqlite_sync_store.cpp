@@ -81,6 +81,19 @@ Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id
 
 Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t lease_us) {
   auto conn = db_.Acquire();
+  {
+    // Idle workers poll often: look with a plain read first, and take the writer lock only
+    // when something is due.
+    auto peek = conn->Prepare(
+        "SELECT 1 FROM sync_jobs WHERE (state = 'queued' AND next_attempt_at <= ?) OR "
+        "(state = 'running' AND lease_until < ?) LIMIT 1");
+    if (!peek) return tl::unexpected(peek.error());
+    peek->Bind(1, now_us);
+    peek->Bind(2, now_us);
+    auto row = peek->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<SyncJob>();
+  }
   // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
   // job runs again (every job's effect is idempotent). They need not wait for the disk.
   auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
