@@ -39,6 +39,8 @@ void SyncApi::Register(http::Router& router) {
   router.Add("GET", "/v1/admin/sync", http::Access::kAdmin, [this](auto& ctx) { return Queue(ctx); });
   router.Add("POST", "/v1/admin/sync/dead/{jobId}/retry", http::Access::kAdmin,
              [this](auto& ctx) { return RetryDead(ctx); });
+  router.Add("POST", "/v1/admin/reconcile", http::Access::kAdmin,
+             [this](auto& ctx) { return Reconcile(ctx); });
 }
 
 Result<http::Response> SyncApi::Status(http::RequestContext& ctx) {
@@ -119,6 +121,29 @@ Result<http::Response> SyncApi::RetryDead(http::RequestContext& ctx) {
   }
   notifier_.Notify();
   return http::Response::Json(202, {{"id", job_id}, {"state", "queued"}});
+}
+
+Result<http::Response> SyncApi::Reconcile(http::RequestContext& ctx) {
+  bool options[2] = {false, false};  // dryRun, repairDrift; an empty body keeps both off
+  if (!ctx.request.body.empty()) {
+    auto body = ParseObjectBody(ctx.request);
+    if (!body) return tl::unexpected(body.error());
+    nlohmann::json details = nlohmann::json::array();
+    for (const auto& [name, value] : body->items()) {
+      const int which = name == "dryRun" ? 0 : name == "repairDrift" ? 1 : -1;
+      if (which < 0) {
+        details.push_back({{"field", name}, {"message", "is not a reconcile option"}});
+      } else if (!value.is_boolean()) {
+        details.push_back({{"field", name}, {"message", "must be a boolean"}});
+      } else {
+        options[which] = value.get<bool>();
+      }
+    }
+    if (!details.empty()) return ValidationFailed(std::move(details));
+  }
+  auto summary = reconcile_(options[0], options[1]);
+  if (!summary) return tl::unexpected(summary.error());
+  return http::Response::Json(200, std::move(*summary));
 }
 
 }  // namespace assistantd::api

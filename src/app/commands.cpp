@@ -25,6 +25,7 @@
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "sync/key_source.hpp"
+#include "sync/reconciler.hpp"
 #include "sync/sync_worker.hpp"
 #include "vapi/curl_vapi_client.hpp"
 
@@ -75,6 +76,65 @@ Result<std::unique_ptr<storage::SqliteDatabase>> OpenDatabase(const config::Serv
   return db;
 }
 
+std::optional<std::string> EnvVapiKey() {
+  const char* key = std::getenv("VAPI_API_KEY");
+  return key && *key ? std::optional<std::string>(key) : std::nullopt;
+}
+
+sync::SyncSettings SyncSettingsFor(const config::ServeConfig& c, std::string instance_id) {
+  sync::SyncSettings s;
+  s.workers = c.sync_workers;
+  s.max_attempts = c.sync_max_attempts;
+  s.backoff.base_us = int64_t{c.sync_backoff_base_ms} * 1000;
+  s.backoff.cap_us = int64_t{c.sync_backoff_cap_ms} * 1000;
+  s.breaker_threshold = c.breaker_threshold;
+  s.breaker_open_us = int64_t{c.breaker_open_ms} * 1000;
+  s.instance_id = std::move(instance_id);
+  return s;
+}
+
+vapi::CurlSettings CurlSettingsFor(const config::ServeConfig& c) {
+  vapi::CurlSettings s;
+  s.base_url = c.vapi_base_url;
+  return s;
+}
+
+// The sync engine over an open database, as `serve` and `reconcile` both use it.
+struct SyncStack {
+  SyncStack(const config::ServeConfig& c, storage::SqliteDatabase& db, const auth::SecretBox& box,
+            const Clock& clock, const LogFactory& logs, MetricsRegistry& metrics,
+            const std::string& instance_id)
+      : assistants(db),
+        sync_store(db, assistants),
+        key_store(db),
+        vapi_client(CurlSettingsFor(c), clock, logs.Make("vapi")),
+        has_env_key(EnvVapiKey().has_value()),
+        keys(key_store, box, EnvVapiKey(), logs.Make("sync")),
+        worker(sync_store, vapi_client, keys, clock, SyncSettingsFor(c, instance_id),
+               logs.Make("sync"), metrics),
+        reconciler(sync_store, vapi_client, keys, worker, clock, instance_id,
+                   logs.Make("reconcile"), metrics) {}
+
+  static Result<std::unique_ptr<SyncStack>> Make(const config::ServeConfig& c,
+                                                 storage::SqliteDatabase& db,
+                                                 const auth::SecretBox& box, const Clock& clock,
+                                                 const LogFactory& logs, MetricsRegistry& metrics) {
+    storage::SqliteAssistantStore probe_assistants(db);
+    auto instance = storage::SqliteSyncStore(db, probe_assistants).InstanceId();
+    if (!instance) return tl::unexpected(instance.error());
+    return std::make_unique<SyncStack>(c, db, box, clock, logs, metrics, *instance);
+  }
+
+  storage::SqliteAssistantStore assistants;
+  storage::SqliteSyncStore sync_store;
+  storage::SqliteKeyStore key_store;
+  vapi::CurlVapiClient vapi_client;
+  bool has_env_key;
+  sync::StoredKeySource keys;
+  sync::SyncWorker worker;
+  sync::Reconciler reconciler;
+};
+
 }  // namespace
 
 int RunServe(const config::ServeConfig& c) {
@@ -88,6 +148,8 @@ int RunServe(const config::ServeConfig& c) {
   if (!master_key) return Die(master_key.error());
   const auth::SecretBox box(std::move(*master_key));
 
+  const auto reconcile_interval = config::ParseInterval(c.reconcile_interval);
+  if (!reconcile_interval) return Die(reconcile_interval.error());
   const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
   const int workers = WorkerThreads(c, io_threads);
   auto db = OpenDatabase(c, workers, logs);
@@ -95,30 +157,15 @@ int RunServe(const config::ServeConfig& c) {
 
   SystemClock clock;
   MetricsRegistry metrics;
-  storage::SqliteAssistantStore assistants(**db);
+  auto stack = SyncStack::Make(c, **db, box, clock, logs, metrics);
+  if (!stack) return Die(stack.error());
+  auto& assistants = (*stack)->assistants;
+  auto& sync_store = (*stack)->sync_store;
+  auto& key_store = (*stack)->key_store;
+  auto& worker = (*stack)->worker;
   storage::SqliteUserStore users(**db);
-  storage::SqliteSyncStore sync_store(**db, assistants);
   // Single node on SQLite: a job still marked running was interrupted by our own crash.
   if (auto r = sync_store.RequeueRunning(clock.NowMicros()); !r) return Die(r.error());
-
-  vapi::CurlSettings vapi_settings;
-  vapi_settings.base_url = c.vapi_base_url;
-  vapi::CurlVapiClient vapi_client(vapi_settings, clock, logs.Make("vapi"));
-  storage::SqliteKeyStore key_store(**db);
-  const char* env_key = std::getenv("VAPI_API_KEY");
-  sync::StoredKeySource keys(key_store, box,
-                             env_key && *env_key ? std::optional<std::string>(env_key)
-                                                 : std::nullopt,
-                             logs.Make("sync"));
-  sync::SyncSettings sync_settings;
-  sync_settings.workers = c.sync_workers;
-  sync_settings.max_attempts = c.sync_max_attempts;
-  sync_settings.backoff.base_us = int64_t{c.sync_backoff_base_ms} * 1000;
-  sync_settings.backoff.cap_us = int64_t{c.sync_backoff_cap_ms} * 1000;
-  sync_settings.breaker_threshold = c.breaker_threshold;
-  sync_settings.breaker_open_us = int64_t{c.breaker_open_ms} * 1000;
-  sync::SyncWorker worker(sync_store, vapi_client, keys, clock, sync_settings, logs.Make("sync"),
-                          metrics);
   const auto overview_gauge = [&sync_store](auto pick) {
     return [&sync_store, pick] {
       const auto o = sync_store.Overview();
@@ -138,7 +185,11 @@ int RunServe(const config::ServeConfig& c) {
   api::TokenAuthenticator authenticator(verifier, users, clock);
   api::AssistantsApi assistants_api(assistants, authenticator, worker, box, clock);
   api::AdminApi admin_api(users, authenticator, worker, clock);
-  api::SyncApi sync_api(assistants, sync_store, worker, box, clock);
+  auto& reconciler = (*stack)->reconciler;
+  api::SyncApi sync_api(assistants, sync_store, worker, box, clock,
+                        [&reconciler](bool dry_run, bool repair_drift) {
+                          return reconciler.Run({dry_run, repair_drift});
+                        });
   api::KeysApi keys_api(key_store, box, clock);
   api::HealthApi health_api(**db, metrics);
 
@@ -169,15 +220,46 @@ int RunServe(const config::ServeConfig& c) {
             {"vapiBaseUrl", c.vapi_base_url},
             {"version", kVersion}});
   worker.Start();
-  if (!env_key || !*env_key) {
+  reconciler.StartPeriodic(*reconcile_interval * 1'000'000, {false, c.reconcile_repair_drift});
+  if (!(*stack)->has_env_key) {
     LogEvent(log, spdlog::level::info,
              "VAPI_API_KEY is not set: assistants sync with a stored key (PUT /v1/config/vapi-key) "
              "or stay pending until one is configured");
   }
   const bool clean = server.Run();
+  reconciler.Stop();
   worker.Stop();
   LogEvent(log, spdlog::level::info, "stopped", {{"clean", clean}});
   return 0;
+}
+
+int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  const Logger log = logs.Make("app");
+  auto master_key = config::ResolveMasterKey(c, log);
+  if (!master_key) return Die(master_key.error());
+  const auth::SecretBox box(std::move(*master_key));
+  auto db = OpenDatabase(c, 2, logs);
+  if (!db) return Die(db.error());
+  SystemClock clock;
+  MetricsRegistry metrics;
+  auto stack = SyncStack::Make(c, **db, box, clock, logs, metrics);
+  if (!stack) return Die(stack.error());
+  auto summary = (*stack)->reconciler.Run({o.dry_run, o.repair_drift});
+  if (!summary) return Die(summary.error());
+  if (!o.dry_run) {
+    // Run the jobs just queued (and any other due job) now, with the same engine as serve;
+    // jobs that must wait for a retry are left to serve's workers.
+    int64_t ran = 0;
+    while ((*stack)->worker.RunOnce()) ++ran;
+    auto overview = (*stack)->sync_store.Overview();
+    if (!overview) return Die(overview.error());
+    (*summary)["jobsRun"] = ran;
+    (*summary)["jobsLeftQueued"] = overview->queued + overview->running;
+  }
+  std::printf("%s\n", summary->dump(2).c_str());
+  return (*summary)["complete"].get<bool>() ? 0 : 2;
 }
 
 int RunMigrate(const config::ServeConfig& c) {

@@ -21,4 +21,11 @@ struct TokenOptions {
 };
 int RunToken(const config::ServeConfig& config, const TokenOptions& options);
 
+struct ReconcileOptions {
+  bool dry_run = false;
+  bool repair_drift = false;
+};
+// Prints the summary as JSON; exit code 2 when some organisation could not be fully checked.
+int RunReconcile(const config::ServeConfig& config, const ReconcileOptions& options);
+
 }  // namespace assistantd::app

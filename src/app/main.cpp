@@ -25,6 +25,18 @@ void AddStorageOptions(CLI::App& cmd, ServeConfig& c) {
       ->capture_default_str();
 }
 
+void AddVapiOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.add_option("--master-key", c.master_key,
+                 "64 hex characters sealing stored Vapi keys. Default: generated once into "
+                 "<data-dir>/master-key")
+      ->envname("ASSISTANTD_MASTER_KEY");
+  cmd.add_option("--vapi-base-url", c.vapi_base_url,
+                 "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
+                 "VAPI_API_KEY")
+      ->envname("ASSISTANTD_VAPI_BASE_URL")
+      ->capture_default_str();
+}
+
 void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--jwt-secret", c.jwt_secret,
                  "HMAC secret for JWTs, at least 32 bytes (the Supabase JWT secret). Default: "
@@ -87,10 +99,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddStorageOptions(*serve, c);
   AddJwtOptions(*serve, c);
-  serve->add_option("--master-key", c.master_key,
-                    "64 hex characters sealing stored Vapi keys. Default: generated once into "
-                    "<data-dir>/master-key")
-      ->envname("ASSISTANTD_MASTER_KEY");
+  AddVapiOptions(*serve, c);
   serve->add_option("--threads", c.threads, "I/O threads (default: one per core)")
       ->envname("ASSISTANTD_THREADS");
   serve->add_option("--worker-threads", c.worker_threads,
@@ -128,11 +137,13 @@ int main(int argc, char** argv) {
                     "How long the breaker stays open before one probe call")
       ->envname("ASSISTANTD_BREAKER_OPEN_MS")
       ->capture_default_str();
-  serve->add_option("--vapi-base-url", c.vapi_base_url,
-                    "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
-                    "VAPI_API_KEY")
-      ->envname("ASSISTANTD_VAPI_BASE_URL")
+  serve->add_option("--reconcile-interval", c.reconcile_interval,
+                    "Run reconciliation with Vapi this often (off, or 30m, 1h, 1d)")
+      ->envname("ASSISTANTD_RECONCILE_INTERVAL")
       ->capture_default_str();
+  serve->add_flag("--reconcile-repair-drift", c.reconcile_repair_drift,
+                  "Periodic reconciliation also undoes fields changed in Vapi out of band")
+      ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddStorageOptions(*migrate, migrate_config);
@@ -150,6 +161,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   token->add_option("--email", token_options.email, "email claim");
 
+  ServeConfig reconcile_config;
+  assistantd::app::ReconcileOptions reconcile_options;
+  auto* reconcile = app.add_subcommand(
+      "reconcile",
+      "Compare Vapi with the database: re-create missing copies, delete orphans and duplicates "
+      "this installation made, report drift; prints a JSON summary");
+  AddStorageOptions(*reconcile, reconcile_config);
+  AddVapiOptions(*reconcile, reconcile_config);
+  reconcile->add_flag("--dry-run", reconcile_options.dry_run, "Report only; change nothing");
+  reconcile->add_flag("--repair-drift", reconcile_options.repair_drift,
+                      "Also sync assistants whose Vapi copy was changed out of band");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -157,6 +180,7 @@ int main(int argc, char** argv) {
   if (*serve) return assistantd::app::RunServe(c);
   if (*migrate) return assistantd::app::RunMigrate(migrate_config);
   if (*token) return assistantd::app::RunToken(token_config, token_options);
+  if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

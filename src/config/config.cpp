@@ -94,6 +94,9 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }
+  if (auto i = ParseInterval(c.reconcile_interval); !i) {
+    return ConfigError("--reconcile-interval must be off or a duration like 30m, 1h or 1d");
+  }
   if (!c.master_key.empty() && c.master_key.size() != 64) {
     return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
   }
@@ -235,6 +238,11 @@ Result<int64_t> ParseDuration(const std::string& text) {
     return ConfigError("duration must look like 90s, 15m, 1h or 7d, got \"" + text + "\"");
   }
   return value * unit;
+}
+
+Result<int64_t> ParseInterval(const std::string& text) {
+  if (text == "off" || text == "0") return 0;
+  return ParseDuration(text);
 }
 
 }  // namespace assistantd::config

@@ -31,6 +31,8 @@ struct ServeConfig {
   int breaker_threshold = 5;         // consecutive transient Vapi failures that open it
   int breaker_open_ms = 10000;       // how long it stays open before one probe
   std::string vapi_base_url = "https://api.vapi.ai";
+  std::string reconcile_interval = "off";  // periodic reconciliation: off, or 30m, 1h, ...
+  bool reconcile_repair_drift = false;     // periodic runs also undo remote drift
 };
 
 struct ListenAddress {
@@ -62,6 +64,9 @@ Result<void> ApplyConfigFile(const std::string& path);
 
 // "90", "90s", "15m", "1h", "7d" → seconds.
 Result<int64_t> ParseDuration(const std::string& text);
+
+// ParseDuration, or 0 for "off" / "0" (a disabled periodic task).
+Result<int64_t> ParseInterval(const std::string& text);
 
 int DefaultThreads();
 

@@ -252,7 +252,7 @@ bool IsServerOwnedField(std::string_view wire) {
   return false;
 }
 
-nlohmann::json VapiPayload(const nlohmann::json& fields, const std::string& assistant_id) {
+nlohmann::json VapiPayload(const nlohmann::json& fields, const RemoteTag& tag) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& [key, value] : fields.items()) {
     const FieldSpec* spec = FindAssistantField(key);
@@ -261,8 +261,23 @@ nlohmann::json VapiPayload(const nlohmann::json& fields, const std::string& assi
   if (!out.contains("metadata") || !out["metadata"].is_object()) {
     out["metadata"] = nlohmann::json::object();
   }
-  out["metadata"]["assistantdId"] = assistant_id;
+  out["metadata"]["assistantdId"] = tag.assistant_id;
+  if (!tag.instance_id.empty()) out["metadata"]["assistantdInstance"] = tag.instance_id;
   return out;
+}
+
+RemoteTag ReadRemoteTag(const nlohmann::json& remote) {
+  RemoteTag tag;
+  if (!remote.is_object()) return tag;
+  const auto meta = remote.find("metadata");
+  if (meta == remote.end() || !meta->is_object()) return tag;
+  const auto text = [&](const char* name) {
+    const auto it = meta->find(name);
+    return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  tag.assistant_id = text("assistantdId");
+  tag.instance_id = text("assistantdInstance");
+  return tag;
 }
 
 }  // namespace assistantd::domain

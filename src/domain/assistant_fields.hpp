@@ -40,9 +40,19 @@ bool IsServerOwnedField(std::string_view wire);
 
 namespace assistantd::domain {
 
+// What marks a remote copy as ours, in its Vapi `metadata`: our assistant id
+// (`assistantdId`) and this installation's id (`assistantdInstance`).
+struct RemoteTag {
+  std::string assistant_id;
+  std::string instance_id;
+};
+
 // The body sent to Vapi for an assistant's client fields: only fields marked sent_to_vapi
 // (so the legacy endCallAfterSilence never leaves), none of ours, with `metadata` carrying
-// our id (`assistantdId`) so reconciliation can recognise the remote copy.
-nlohmann::json VapiPayload(const nlohmann::json& fields, const std::string& assistant_id);
+// the tag so reconciliation can recognise the remote copy.
+nlohmann::json VapiPayload(const nlohmann::json& fields, const RemoteTag& tag);
+
+// The tag of a remote assistant (empty members when absent).
+RemoteTag ReadRemoteTag(const nlohmann::json& remote);
 
 }  // namespace assistantd::domain

@@ -103,6 +103,13 @@ struct SyncOutcome {
   std::vector<SyncAttempt> attempts;            // to record
 };
 
+// An assistant as reconciliation sees it: whatever its state, and whether a sync job for it
+// is still open (such assistants are left to their job).
+struct ScannedAssistant {
+  domain::Assistant assistant;
+  bool open_job = false;
+};
+
 struct SyncOverview {
   int64_t queued = 0;
   int64_t running = 0;
@@ -135,6 +142,13 @@ class SyncStore {
                               int64_t now_us, const std::optional<std::string>& job_key) = 0;
   // Moves a dead job back to the queue; false if there is no such dead job.
   virtual Result<bool> RetryDead(int64_t job_id, int64_t now_us) = 0;
+
+  // Every assistant (any owner, any state) with an id after `after_id`, in id order.
+  virtual Result<std::vector<ScannedAssistant>> ScanAssistants(const std::string& after_id,
+                                                               int limit) = 0;
+  virtual Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) = 0;
+  // This database's installation id (tagged on every remote copy).
+  virtual Result<std::string> InstanceId() = 0;
 };
 
 // A Vapi API key as stored: sealed (encrypted) and the masked tail.

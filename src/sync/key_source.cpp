@@ -25,7 +25,15 @@ std::optional<std::string> StoredKeySource::KeyFor(const storage::SyncJob& job) 
     LogEvent(logger_, spdlog::level::err, "a job's Vapi key does not open with the master key",
              {{"jobId", job.id}});
   }
-  if (auto own = Stored(job.user_id)) return own;
+  return KeyForOwner(job.user_id);
+}
+
+std::optional<std::string> StoredKeySource::KeyForOwner(const std::string& user_id) {
+  if (auto own = Stored(user_id)) return own;
+  return DefaultKey();
+}
+
+std::optional<std::string> StoredKeySource::DefaultKey() {
   if (auto global = Stored(storage::kGlobalKeyOwner)) return global;
   return env_key_;
 }

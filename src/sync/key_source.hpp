@@ -14,6 +14,10 @@ class KeySource {
  public:
   virtual ~KeySource() = default;
   virtual std::optional<std::string> KeyFor(const storage::SyncJob& job) = 0;
+  // The key an owner's assistants use when no key comes with the request.
+  virtual std::optional<std::string> KeyForOwner(const std::string& user_id) = 0;
+  // The key of owners without one of their own (global, then environment).
+  virtual std::optional<std::string> DefaultKey() = 0;
 };
 
 // C6's order: the key given with the request (sealed on the job), the owner's stored key, the
@@ -26,6 +30,8 @@ class StoredKeySource final : public KeySource {
       : keys_(keys), box_(box), env_key_(std::move(env_key)), logger_(std::move(logger)) {}
 
   std::optional<std::string> KeyFor(const storage::SyncJob& job) override;
+  std::optional<std::string> KeyForOwner(const std::string& user_id) override;
+  std::optional<std::string> DefaultKey() override;
 
  private:
   std::optional<std::string> Stored(const std::string& owner);

@@ -1,10 +1,10 @@
 #include "sync/sync_worker.hpp"
 
 #include <chrono>
-#include <set>
 
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
+#include "vapi/vapi_list.hpp"
 
 namespace assistantd::sync {
 namespace {
@@ -111,31 +111,14 @@ vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& j
   params.created_at_ge = FormatTimestamp(*job.create_sent_at_us - settings_.search_skew_us);
   params.created_at_le = FormatTimestamp(*job.create_sent_at_us + settings_.search_skew_us +
                                          settings_.create_timeout_us);
-  std::set<std::string> seen;
   std::vector<nlohmann::json> matches;
-  for (int page = 0; page < kMaxSearchPages; ++page) {
-    auto list = vapi_.ListAssistants(key, params);
-    if (!list) return list;
-    if (!list->is_array()) {
-      return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kTransient, 200,
-                                              "Vapi list answer is not an array", {}, false});
-    }
-    bool fresh = false;
-    std::string oldest;
-    for (const auto& a : *list) {
-      const std::string id = a.value("id", "");
-      if (id.empty() || !seen.insert(id).second) continue;
-      fresh = true;
-      const std::string created = a.value("createdAt", "");
-      if (oldest.empty() || created < oldest) oldest = created;
-      const auto meta = a.find("metadata");
-      if (meta != a.end() && meta->is_object() && meta->value("assistantdId", "") == job.assistant_id) {
-        matches.push_back(a);
-      }
-    }
-    if (!fresh || static_cast<int>(list->size()) < params.limit || oldest.empty()) break;
-    params.created_at_le = oldest;  // next page: older (timestamps can tie, hence `seen`)
-  }
+  auto listed = vapi::ForEachRemoteAssistant(vapi_, key, params, kMaxSearchPages,
+                                             [&](const nlohmann::json& a) {
+                                               if (domain::ReadRemoteTag(a).assistant_id == job.assistant_id) {
+                                                 matches.push_back(a);
+                                               }
+                                             });
+  if (!listed) return tl::unexpected(listed.error());
   if (matches.empty()) return nlohmann::json(nullptr);
   // Keep the oldest copy; any other is a duplicate left by an earlier ambiguous create.
   std::sort(matches.begin(), matches.end(), [](const auto& x, const auto& y) {
@@ -215,7 +198,7 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
     return out;
   }
 
-  const auto payload = domain::VapiPayload(a->fields, a->id);
+  const auto payload = domain::VapiPayload(a->fields, {a->id, settings_.instance_id});
   if (vapi_id) {
     auto r = vapi_.UpdateAssistant(*key, *vapi_id, payload);
     if (r) {

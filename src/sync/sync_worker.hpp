@@ -29,6 +29,7 @@ struct SyncSettings {
   BackoffSettings backoff;
   int breaker_threshold = 5;             // consecutive transient failures that open it
   int64_t breaker_open_us = 10'000'000;  // how long it stays open before a probe
+  std::string instance_id;               // tagged on remote copies (SyncStore::InstanceId)
 };
 
 // Runs outbox jobs: brings Vapi in line with each assistant's current local state (create,

@@ -11,86 +11,12 @@
 #include <thread>
 
 #include "common/uuid.hpp"
-#include "support/http_client.hpp"
-#include "support/server_process.hpp"
+#include "integration/sync_fixture.hpp"
 
 namespace assistantd::testing {
 namespace {
 
 using nlohmann::json;
-
-constexpr const char* kStoredKey = "stored-key-7f3a9c";
-
-class SyncTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    sim_ = ServerProcess::StartVapiSim({"--api-key", "vk", "--api-key", kStoredKey});
-    control_ = std::make_unique<HttpClient>(sim_->port());
-    server_ = StartServer("vk");
-    user_ = NewUuid();
-    token_ = server_->Token(user_);
-  }
-
-  std::unique_ptr<ServerProcess> StartServer(const std::string& key,
-                                             const std::string& data_dir = "",
-                                             const std::string& breaker_open_ms = "50") {
-    ServerProcess::Options o;
-    o.args = {"--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port()) + "/v1",
-              "--sync-workers", "2", "--sync-backoff-base-ms", "20", "--sync-backoff-cap-ms",
-              "200", "--sync-max-attempts", "60", "--breaker-open-ms", breaker_open_ms};
-    if (!key.empty()) o.env["VAPI_API_KEY"] = key;
-    o.data_dir = data_dir.empty() ? dir_.path() : data_dir;
-    auto s = ServerProcess::Start(o);
-    api_ = std::make_unique<HttpClient>(s->port());
-    return s;
-  }
-
-  json Create(const json& body) {
-    const auto r = api_->Call("POST", "/v1/assistants", token_, body.dump());
-    EXPECT_EQ(r.status, 201) << r.body;
-    return r.Json();
-  }
-  json SyncStatus(const std::string& id) {
-    return api_->Call("GET", "/v1/assistants/" + id + "/sync", token_).Json();
-  }
-  // Polls an observable condition, pausing briefly between looks so the poller does not
-  // starve the server of CPU; gives up after a minute.
-  static void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(2)); }
-  json WaitSync(const std::string& id, const std::function<bool(const json&)>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    json s;
-    do {
-      s = SyncStatus(id);
-      if (done(s)) return s;
-      Pause();
-    } while (std::chrono::steady_clock::now() < deadline);
-    ADD_FAILURE() << "sync did not settle: " << s.dump();
-    return s;
-  }
-  json WaitSynced(const std::string& id) {
-    return WaitSync(id, [](const json& s) { return s["syncStatus"] == "synced"; });
-  }
-  json SimState() { return control_->Send("GET", "/__sim/state").Json(); }
-  void Faults(const json& f) {
-    ASSERT_EQ(control_->Send("PUT", "/__sim/faults", f.dump(), {{"Content-Type", "application/json"}})
-                  .status,
-              200);
-  }
-  // Remote copies per assistantdId.
-  std::map<std::string, int> RemoteCopies() {
-    std::map<std::string, int> out;
-    for (const auto& a : SimState()) ++out[a["metadata"]["assistantdId"].get<std::string>()];
-    return out;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<ServerProcess> sim_;
-  std::unique_ptr<HttpClient> control_;
-  std::unique_ptr<ServerProcess> server_;
-  std::unique_ptr<HttpClient> api_;
-  std::string user_;
-  std::string token_;
-};
 
 TEST_F(SyncTest, CreateReachesVapiWithOnlyVapiFields) {
   const auto a = Create({{"name", "Synced"}, {"endCallAfterSilence", true},
@@ -226,7 +152,7 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
 }
 
 TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
-  server_ = StartServer("vk", "", "600000");  // stays open for the rest of the test
+  server_ = StartServer("vk", "", {{"--breaker-open-ms", "600000"}});  // stays open for the rest of the test
   Faults({{"failRate", 1}, {"failStatuses", {503}}});
   Create({{"name", "Patient"}});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

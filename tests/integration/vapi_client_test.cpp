@@ -44,7 +44,7 @@ class VapiClientTest : public ::testing::Test {
 TEST_F(VapiClientTest, RoundTripThroughAV1BaseUrl) {
   auto c = Client("/v1/");
   const json fields = {{"name", "Client"}, {"endCallAfterSilence", true}, {"maxDurationSeconds", 60}};
-  const auto created = c->CreateAssistant("k", domain::VapiPayload(fields, "ours-1"));
+  const auto created = c->CreateAssistant("k", domain::VapiPayload(fields, {"ours-1", ""}));
   ASSERT_TRUE(created) << created.error().reason;
   const std::string id = (*created)["id"];
   EXPECT_EQ((*created)["metadata"]["assistantdId"], "ours-1");
@@ -124,7 +124,7 @@ TEST_F(VapiClientTest, HangEndsAtTheClientTimeout) {
 
 TEST_F(VapiClientTest, CommitThenFailLooksLikeA500ButTheAssistantExists) {
   Faults({{"commitThenFailRate", 1}});
-  const auto r = Client()->CreateAssistant("k", domain::VapiPayload(json::object(), "dup-1"));
+  const auto r = Client()->CreateAssistant("k", domain::VapiPayload(json::object(), {"dup-1", ""}));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().status, 500);
   EXPECT_TRUE(r.error().outcome_unknown);

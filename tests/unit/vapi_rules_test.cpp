@@ -46,11 +46,22 @@ TEST(VapiPayloadTest, SendsOnlyVapiFieldsAndTagsOurId) {
                                  {"endCallAfterSilence", true},
                                  {"silenceTimeoutSeconds", 30},
                                  {"metadata", {{"team", "x"}}}};
-  const auto p = domain::VapiPayload(fields, "our-id");
+  const auto p = domain::VapiPayload(fields, {"our-id", "inst"});
   EXPECT_FALSE(p.contains("endCallAfterSilence"));
   EXPECT_EQ(p["silenceTimeoutSeconds"], 30);
-  EXPECT_EQ(p["metadata"], (nlohmann::json{{"team", "x"}, {"assistantdId", "our-id"}}));
-  EXPECT_EQ(domain::VapiPayload(nlohmann::json::object(), "i")["metadata"]["assistantdId"], "i");
+  EXPECT_EQ(p["metadata"], (nlohmann::json{
+                               {"team", "x"}, {"assistantdId", "our-id"}, {"assistantdInstance", "inst"}}));
+  EXPECT_EQ(domain::VapiPayload(nlohmann::json::object(), {"i", ""})["metadata"],
+            (nlohmann::json{{"assistantdId", "i"}}));
+}
+
+TEST(VapiPayloadTest, ReadsTheTagBackAndToleratesForeignShapes) {
+  const auto tag = domain::ReadRemoteTag(domain::VapiPayload({{"name", "n"}}, {"a1", "i1"}));
+  EXPECT_EQ(tag.assistant_id, "a1");
+  EXPECT_EQ(tag.instance_id, "i1");
+  EXPECT_EQ(domain::ReadRemoteTag({{"metadata", {{"assistantdId", 7}}}}).assistant_id, "");
+  EXPECT_EQ(domain::ReadRemoteTag({{"metadata", "x"}}).assistant_id, "");
+  EXPECT_EQ(domain::ReadRemoteTag(nlohmann::json::array()).instance_id, "");
 }
 
 }  // namespace

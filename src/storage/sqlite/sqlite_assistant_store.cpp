@@ -190,6 +190,30 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
   return std::optional<domain::Assistant>(std::move(*a));
 }
 
+Result<std::vector<ScannedAssistant>> SqliteAssistantStore::Scan(const std::string& after_id,
+                                                                 int limit,
+                                                                 const std::string* only_id) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(
+      "SELECT " + select_columns_ +
+      ", EXISTS (SELECT 1 FROM sync_jobs j WHERE j.assistant_id = assistants.id AND j.state IN "
+      "('queued', 'running')) FROM assistants WHERE " +
+      (only_id ? "id = ?" : "id > ?") + " ORDER BY id LIMIT ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(only_id ? *only_id : after_id));
+  stmt->Bind(2, int64_t{limit});
+  const int open_column = ServerColumn(8);
+  std::vector<ScannedAssistant> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    auto a = ReadRow(*stmt);
+    if (!a) return tl::unexpected(a.error());
+    out.push_back({std::move(*a), stmt->Int(open_column) != 0});
+  }
+}
+
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::LoadAny(const std::string& id) {
   auto conn = db_.Acquire();
   return GetWith(*conn, id, nullptr);

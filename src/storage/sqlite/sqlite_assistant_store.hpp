@@ -26,6 +26,11 @@ class SqliteAssistantStore final : public AssistantStore {
   // worker.
   Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
 
+  // Rows (any owner, any state) whose id is after `after_id` (or equals `only_id`), in id
+  // order, each with whether it has an open sync job.
+  Result<std::vector<ScannedAssistant>> Scan(const std::string& after_id, int limit,
+                                             const std::string* only_id = nullptr);
+
   // SQLite's query plan for the SQL List() runs for `query` (one line per plan step), so
   // tests can check that listing uses an index instead of scanning the table.
   Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);

@@ -404,4 +404,26 @@ Result<bool> SqliteSyncStore::RetryDead(int64_t job_id, int64_t now_us) {
   return *r > 0;
 }
 
+Result<std::vector<ScannedAssistant>> SqliteSyncStore::ScanAssistants(const std::string& after_id,
+                                                                     int limit) {
+  return assistants_.Scan(after_id, limit);
+}
+
+Result<std::optional<ScannedAssistant>> SqliteSyncStore::ScanAssistant(const std::string& id) {
+  auto rows = assistants_.Scan(id, 1, &id);
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) return std::optional<ScannedAssistant>();
+  return std::optional<ScannedAssistant>(std::move(rows->front()));
+}
+
+Result<std::string> SqliteSyncStore::InstanceId() {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare("SELECT instance_id FROM instance WHERE singleton = 1");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return Internal("the instance table is empty");
+  return stmt->Text(0);
+}
+
 }  // namespace assistantd::storage

@@ -33,6 +33,10 @@ class SqliteSyncStore final : public SyncStore {
   Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
                       int64_t now_us, const std::optional<std::string>& job_key) override;
   Result<bool> RetryDead(int64_t job_id, int64_t now_us) override;
+  Result<std::vector<ScannedAssistant>> ScanAssistants(const std::string& after_id,
+                                                       int limit) override;
+  Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) override;
+  Result<std::string> InstanceId() override;
 
  private:
   SqliteDatabase& db_;
