@@ -1,5 +1,8 @@
 #include "api/assistants_api.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
@@ -136,10 +139,42 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   if (!created) return tl::unexpected(created.error());
   notifier_.Notify();
 
-  http::Response res = AssistantResponse(201, *created, std::nullopt);
+  auto res = WriteResponse(ctx, 201, *created);
+  if (!res) return res;
   std::string base = ctx.request.path;
   if (base.ends_with('/')) base.pop_back();
-  res.SetHeader("Location", base + "/" + created->id);
+  res->SetHeader("Location", base + "/" + created->id);
+  return res;
+}
+
+std::optional<storage::SyncJob> AssistantsApi::AwaitSync(const std::string& id, int seconds) {
+  // The worker signals each recorded outcome; the 100 ms cap also notices jobs finished by
+  // another process (`assistantd reconcile`, another instance).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  for (;;) {
+    const uint64_t seen = notifier_.OutcomeGeneration();
+    auto job = sync_.LatestJob(id);
+    if (!job || !*job) return std::nullopt;
+    if ((*job)->state != "queued" && (*job)->state != "running") return **job;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return **job;
+    notifier_.WaitForOutcome(
+        seen, std::min<std::chrono::microseconds>(
+                  std::chrono::duration_cast<std::chrono::microseconds>(deadline - now),
+                  std::chrono::milliseconds(100)));
+  }
+}
+
+Result<http::Response> AssistantsApi::WriteResponse(http::RequestContext& ctx, int status,
+                                                    const Assistant& written) {
+  const auto wait = PreferredWaitSeconds(ctx.request);
+  if (!wait) return AssistantResponse(status, written, std::nullopt);
+  AwaitSync(written.id, *wait);
+  auto now = store_.Get(written.id, domain::ScopeFor(ctx.Caller()));
+  if (!now) return tl::unexpected(now.error());
+  // Deleted meanwhile by another request: the state this write produced is all there is.
+  auto res = AssistantResponse(status, *now ? **now : written, std::nullopt);
+  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*wait));
   return res;
 }
 
@@ -258,7 +293,7 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return NotFound();
   notifier_.Notify();
-  return AssistantResponse(200, **updated, std::nullopt);
+  return WriteResponse(ctx, 200, **updated);
 }
 
 Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
@@ -271,7 +306,21 @@ Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return NotFound();
   notifier_.Notify();
-  return http::Response::Empty(204);
+  const auto wait = PreferredWaitSeconds(ctx.request);
+  if (!wait) return http::Response::Empty(204);
+  // The outcome of the remote deletion: deleted, failed (dead letter) or still deleting.
+  const auto job = AwaitSync(*id, *wait);
+  std::string status = "deleting";
+  if (job && job->state == "done") status = "deleted";
+  if (job && job->state == "dead") status = "failed";
+  auto res = http::Response::Json(
+      200, {{"id", *id},
+            {"syncStatus", status},
+            {"syncError", job && job->last_error && status != "deleted"
+                              ? nlohmann::json(*job->last_error)
+                              : nlohmann::json(nullptr)}});
+  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*wait));
+  return res;
 }
 
 }  // namespace assistantd::api

@@ -12,9 +12,9 @@ namespace assistantd::api {
 // The assistants resource (C1, C2, C4) under /v1/assistants and /functions/v1/assistants.
 class AssistantsApi {
  public:
-  AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
+  AssistantsApi(storage::AssistantStore& store, storage::SyncStore& sync, TokenAuthenticator& users,
                 sync::SyncNotifier& notifier, const auth::SecretBox& box, const Clock& clock)
-      : store_(store), users_(users), notifier_(notifier), box_(box), clock_(clock) {}
+      : store_(store), sync_(sync), users_(users), notifier_(notifier), box_(box), clock_(clock) {}
 
   void Register(http::Router& router);
 
@@ -26,6 +26,7 @@ class AssistantsApi {
 
  private:
   storage::AssistantStore& store_;
+  storage::SyncStore& sync_;
   TokenAuthenticator& users_;
   sync::SyncNotifier& notifier_;
   const auth::SecretBox& box_;
@@ -34,6 +35,13 @@ class AssistantsApi {
   // The sealed per-request key (header or body, removed from `body`), if one was given.
   Result<std::optional<std::string>> SealedRequestKey(const http::Request& request,
                                                       nlohmann::json* body) const;
+
+  // `Prefer: wait=N`: waits up to N seconds until the assistant's sync job is no longer open
+  // and returns that job (nullopt if there is none or it could not be read).
+  std::optional<storage::SyncJob> AwaitSync(const std::string& id, int seconds);
+  // The response to a write, refreshed after waiting when the client asked to.
+  Result<http::Response> WriteResponse(http::RequestContext& ctx, int status,
+                                       const domain::Assistant& written);
 };
 
 }  // namespace assistantd::api

@@ -1,5 +1,7 @@
 #include "api/request_parsing.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "common/json_util.hpp"
@@ -51,6 +53,45 @@ Result<std::optional<std::string>> TakeRequestVapiKey(const http::Request& reque
           {"message", "must be 8-256 printable ASCII characters without spaces"}}}));
   }
   return key;
+}
+
+std::optional<int> PreferredWaitSeconds(const http::Request& request) {
+  const auto header = request.Header("prefer");
+  if (!header) return std::nullopt;
+  const auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  std::string_view rest = *header;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    item = trim(item.substr(0, item.find(';')));  // parameters after ';' do not apply to wait
+    const size_t eq = item.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = trim(item.substr(0, eq));
+    std::string_view value = trim(item.substr(eq + 1));
+    if (name.size() != 4 || !std::equal(name.begin(), name.end(), "wait", [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+      continue;
+    }
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    int64_t seconds = 0;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (ec == std::errc::result_out_of_range && !value.empty() && value.front() != '-') {
+      return kMaxPreferWaitSeconds;
+    }
+    if (ec != std::errc() || ptr != value.data() + value.size() || seconds <= 0) {
+      return std::nullopt;
+    }
+    return static_cast<int>(std::min<int64_t>(seconds, kMaxPreferWaitSeconds));
+  }
+  return std::nullopt;
 }
 
 Result<nlohmann::json> ParseObjectBody(const http::Request& request) {

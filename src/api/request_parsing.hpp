@@ -15,6 +15,11 @@ namespace assistantd::api {
 // The request body as a JSON object (strict parsing: no duplicates, bounded depth).
 Result<nlohmann::json> ParseObjectBody(const http::Request& request);
 
+// RFC 7240 `Prefer: wait=N` in seconds, capped at kMaxPreferWaitSeconds; nullopt when absent,
+// zero or malformed (preferences a server does not understand are ignored, per the RFC).
+inline constexpr int kMaxPreferWaitSeconds = 10;
+std::optional<int> PreferredWaitSeconds(const http::Request& request);
+
 // A path id that must be a UUID; returns its canonical form.
 Result<std::string> ParseIdParam(std::string_view value, std::string_view what);
 

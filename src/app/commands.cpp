@@ -183,7 +183,7 @@ int RunServe(const config::ServeConfig& c) {
 
   auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
   api::TokenAuthenticator authenticator(verifier, users, clock);
-  api::AssistantsApi assistants_api(assistants, authenticator, worker, box, clock);
+  api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box, clock);
   api::AdminApi admin_api(users, authenticator, worker, clock);
   auto& reconciler = (*stack)->reconciler;
   api::SyncApi sync_api(assistants, sync_store, worker, box, clock,

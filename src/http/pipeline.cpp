@@ -11,10 +11,10 @@ namespace {
 
 constexpr const char* kAllowHeaders =
     "authorization, x-client-info, apikey, content-type, x-supabase-api-version, x-region, "
-    "x-request-id, if-match, if-none-match, prefer";
+    "x-request-id, if-match, if-none-match, prefer, x-vapi-api-key";
 constexpr const char* kExposeHeaders =
     "X-Request-Id, X-Supabase-Api-Version, RateLimit, RateLimit-Policy, Retry-After, ETag, "
-    "Location";
+    "Location, Preference-Applied";
 
 bool IsJsonMediaType(std::string_view content_type) {
   auto media = content_type.substr(0, content_type.find(';'));

@@ -76,6 +76,11 @@ bool SyncWorker::RunOnce() {
     LogEvent(logger_, spdlog::level::err, "cannot record sync outcome",
              {{"jobId", (*job)->id}, {"error", r.error().internal}});
   }
+  {
+    std::lock_guard lock(outcome_mu_);
+    ++outcome_generation_;
+  }
+  outcome_cv_.notify_all();
   LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
            "sync job finished",
            {{"jobId", (*job)->id}, {"assistantId", (*job)->assistant_id}, {"outcome", name},
@@ -152,15 +157,6 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
     return Fail(job, f, std::move(out));
   };
 
-  const auto key = keys_.KeyFor(job);
-  if (!key) {
-    // Nothing was tried, so this never dead-letters: the job waits for a key.
-    out.kind = Kind::kRetry;
-    out.count_attempt = false;
-    out.error = "No Vapi API key is configured";
-    out.next_attempt_at_us = clock_.NowMicros() + settings_.backoff.cap_us / 4;
-    return out;
-  }
   const auto loaded = store_.LoadForSync(job.assistant_id);
   if (!loaded) {
     out.kind = Kind::kRetry;
@@ -172,7 +168,22 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
   const auto& a = *loaded;
   const bool gone = !a || a->sync_status == domain::SyncStatus::kDeleting;
   std::optional<std::string> vapi_id = a && a->vapi_id ? a->vapi_id : job.vapi_id;
+  if (gone && !vapi_id && !job.create_sent_at_us) {
+    // Never reached Vapi (no create was ever sent): nothing to delete, no key needed.
+    record("none", "ok", std::nullopt, "never reached Vapi: nothing to delete remotely");
+    out.kind = Kind::kDeleted;
+    return out;
+  }
 
+  const auto key = keys_.KeyFor(job);
+  if (!key) {
+    // Nothing was tried, so this never dead-letters: the job waits for a key.
+    out.kind = Kind::kRetry;
+    out.count_attempt = false;
+    out.error = "No Vapi API key is configured";
+    out.next_attempt_at_us = clock_.NowMicros() + settings_.backoff.cap_us / 4;
+    return out;
+  }
   if (!vapi_id && job.create_sent_at_us) {
     // An earlier create may have landed even though we never heard back.
     auto found = FindRemote(*key, job);
@@ -258,5 +269,15 @@ void SyncWorker::Stop() {
 }
 
 void SyncWorker::Notify() { cv_.notify_all(); }
+
+uint64_t SyncWorker::OutcomeGeneration() {
+  std::lock_guard lock(outcome_mu_);
+  return outcome_generation_;
+}
+
+void SyncWorker::WaitForOutcome(uint64_t seen, std::chrono::microseconds timeout) {
+  std::unique_lock lock(outcome_mu_);
+  outcome_cv_.wait_for(lock, timeout, [&] { return outcome_generation_ != seen; });
+}
 
 }  // namespace assistantd::sync

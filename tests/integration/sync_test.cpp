@@ -322,5 +322,59 @@ TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {
   for (const auto& [id, n] : copies) EXPECT_EQ(n, 1) << id;
 }
 
+TEST_F(SyncTest, PreferWaitReturnsTheSyncOutcomeOfEachWrite) {
+  const std::map<std::string, std::string> wait = {{"Prefer", "return=representation, wait=10"}};
+  const auto created = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Waited"})", wait);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.Header("preference-applied"), "wait=10");
+  const auto a = created.Json();
+  EXPECT_EQ(a["syncStatus"], "synced") << a.dump();
+  ASSERT_TRUE(a["vapiId"].is_string());
+  EXPECT_EQ(SimState()[0]["id"], a["vapiId"]);
+  const std::string path = "/v1/assistants/" + a["id"].get<std::string>();
+
+  const auto patched = api_->Call("PATCH", path, token_, R"({"name":"Waited 2"})", wait);
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.Json()["syncStatus"], "synced");
+  EXPECT_EQ(patched.Json()["version"], 2);
+  EXPECT_EQ(SimState()[0]["name"], "Waited 2");
+
+  const auto deleted = api_->Call("DELETE", path, token_, "", {{"Prefer", "wait=5"}});
+  ASSERT_EQ(deleted.status, 200) << deleted.body;
+  EXPECT_EQ(deleted.Json(), (json{{"id", a["id"]}, {"syncStatus", "deleted"}, {"syncError", nullptr}}));
+  EXPECT_EQ(deleted.Header("preference-applied"), "wait=5");
+  EXPECT_TRUE(SimState().empty());
+
+  // Without the preference nothing waits and nothing changes in the answers.
+  const auto plain = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Plain"})");
+  EXPECT_FALSE(plain.HasHeader("preference-applied"));
+  EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + plain.Json()["id"].get<std::string>(), token_)
+                .status,
+            204);
+}
+
+TEST_F(SyncTest, PreferWaitReportsAPermanentFailure) {
+  server_ = StartServer("wrong-key");
+  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Refused"})",
+                            {{"Prefer", "wait=10"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.Json()["syncStatus"], "failed");
+  EXPECT_NE(r.Json()["syncError"].get<std::string>().find("401"), std::string::npos) << r.body;
+}
+
+TEST_F(SyncTest, PreferWaitAnswersWithThePendingStateWhenTimeRunsOut) {
+  server_ = StartServer("");  // no key anywhere: the job cannot finish
+  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"No key"})",
+                            {{"Prefer", "wait=1"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.Json()["syncStatus"], "pending");
+  EXPECT_EQ(r.Header("preference-applied"), "wait=1");
+  const auto d = api_->Call("DELETE", "/v1/assistants/" + r.Json()["id"].get<std::string>(),
+                            token_, "", {{"Prefer", "wait=1"}});
+  // It never reached Vapi, so its deletion completes without any key.
+  ASSERT_EQ(d.status, 200) << d.body;
+  EXPECT_EQ(d.Json()["syncStatus"], "deleted");
+}
+
 }  // namespace
 }  // namespace assistantd::testing
