@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 
 #include "app/commands.hpp"
@@ -74,9 +76,19 @@ int PreloadConfigFile(int argc, char** argv) {
   return 0;
 }
 
+// glibc hands freed memory back to the kernel eagerly: with its default (dynamic) thresholds
+// the worker threads' arenas were trimmed again and again, each trim a madvise() and a TLB
+// shootdown on every core — 19% of assistantd's CPU while syncing (perf). Keep up to 64 MiB
+// free per arena and never mmap blocks under 4 MiB (sync throughput 483 → 1,050 jobs/s).
+void TuneMalloc() {
+  mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  TuneMalloc();
   if (const int rc = PreloadConfigFile(argc, argv); rc != 0) return rc;
 
   CLI::App app{"assistantd: manage Vapi voice assistants behind JWT auth, with per-user "

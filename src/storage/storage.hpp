@@ -122,9 +122,13 @@ struct SyncOverview {
 class SyncStore {
  public:
   virtual ~SyncStore() = default;
-  // Claims the most overdue job (queued and due, or running with an expired lease).
+  // Claims the most overdue job (queued and due, or running with an expired lease). A job
+  // with no remote id yet is about to be created: its claim durably records that intent, and
+  // if the job is claimed again without an outcome recorded in between (a crash), the intent
+  // comes back as create_sent_at, so the worker searches Vapi before creating again.
   virtual Result<std::optional<SyncJob>> ClaimDue(int64_t now_us, int64_t lease_us) = 0;
-  // Records, before a create is sent, that its outcome may become unknown.
+  // Records, before a create is sent, that its outcome may become unknown — for creates the
+  // claim did not foresee (the remote copy it knew of turned out to be gone).
   virtual Result<void> MarkCreateSent(int64_t job_id, int64_t at_us) = 0;
   // The assistant as the worker sees it, including rows being deleted.
   virtual Result<std::optional<domain::Assistant>> LoadForSync(const std::string& id) = 0;

@@ -225,7 +225,9 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
   }
 
   const int64_t sent_at = clock_.NowMicros();
-  if (auto m = store_.MarkCreateSent(job.id, sent_at); !m) {
+  // A job claimed without a remote id had its create intent recorded by the claim; one that
+  // expected to update records it now.
+  if (auto m = job.vapi_id ? store_.MarkCreateSent(job.id, sent_at) : Result<void>{}; !m) {
     out.kind = Kind::kRetry;
     out.count_attempt = false;
     out.error = "Local database unavailable";

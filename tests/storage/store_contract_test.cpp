@@ -9,6 +9,7 @@
 #include "common/uuid.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "support/server_process.hpp"
 
@@ -24,6 +25,7 @@ struct Backend {
   std::unique_ptr<Database> db;
   std::unique_ptr<AssistantStore> assistants;
   std::unique_ptr<UserStore> users;
+  std::unique_ptr<SyncStore> sync;
 };
 
 Backend MakeSqlite() {
@@ -33,7 +35,9 @@ Backend MakeSqlite() {
   auto db = SqliteDatabase::Open({b.dir->path() + "/t.db", 4, 5000}, logs.Make("storage"));
   if (!db) throw std::runtime_error(db.error().internal);
   if (!(*db)->Migrate()) throw std::runtime_error("migrate failed");
-  b.assistants = std::make_unique<SqliteAssistantStore>(**db);
+  auto assistants = std::make_unique<SqliteAssistantStore>(**db);
+  b.sync = std::make_unique<SqliteSyncStore>(**db, *assistants);
+  b.assistants = std::move(assistants);
   b.users = std::make_unique<SqliteUserStore>(**db);
   b.db = std::move(*db);
   return b;
@@ -61,6 +65,12 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   }
 
   AssistantStore& store() { return *backend_.assistants; }
+  SyncStore& sync() { return *backend_.sync; }
+  std::optional<SyncJob> Claim(int64_t at) {
+    auto job = sync().ClaimDue(at, 60'000'000);
+    EXPECT_TRUE(job) << (job ? "" : job.error().internal);
+    return job ? *job : std::nullopt;
+  }
   // An update without a per-request Vapi key.
   Result<std::optional<Assistant>> Upd(const std::string& id, const AccessScope& scope,
                                        const AssistantStore::Mutation& mutate) {
@@ -287,6 +297,105 @@ TEST_P(StoreContractTest, MigrationsAreIdempotentAndReadyAfter) {
   EXPECT_EQ(*backend_.db->Migrate(), 0);
   EXPECT_TRUE(backend_.db->CheckReady());
   EXPECT_GE(backend_.db->LatestSchemaVersion(), 1);
+}
+
+TEST_P(StoreContractTest, SyncJobsCoalesceAndAreClaimedInDueOrder) {
+  const auto owner = NewUser();
+  const auto a = Make(owner, {{"name", "a"}});
+  ASSERT_TRUE(Upd(a.id, {}, [](const Assistant& c) -> Result<Assistant> {
+    Assistant n = c;
+    n.fields["name"] = "a2";
+    return n;
+  }));
+  const auto b = Make(owner);
+  const auto first = Claim(now_ + 1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->assistant_id, a.id);  // one job for both writes, due first
+  EXPECT_EQ(first->state, "running");
+  const auto second = Claim(now_ + 1);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->assistant_id, b.id);
+  EXPECT_FALSE(Claim(now_ + 1));  // both leased
+  // An expired lease makes a job claimable again.
+  const auto again = sync().ClaimDue(now_ + 1 + 60'000'001, 60'000'000);
+  ASSERT_TRUE(again && *again);
+}
+
+TEST_P(StoreContractTest, AnInterruptedCreateIsClaimedAgainAsSearchFirst) {
+  const auto a = Make(NewUser());
+  const int64_t t1 = now_ + 10;
+  const auto claimed = Claim(t1);
+  ASSERT_TRUE(claimed);
+  EXPECT_FALSE(claimed->create_sent_at_us);  // a first create searches nothing
+  // The worker dies after perhaps sending the create; start-up requeues its job.
+  ASSERT_TRUE(sync().RequeueRunning(t1 + 5));
+  const auto retried = Claim(t1 + 10);
+  ASSERT_TRUE(retried);
+  EXPECT_EQ(retried->create_sent_at_us, t1);
+}
+
+TEST_P(StoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
+  const auto a = Make(NewUser());
+  const int64_t t1 = now_ + 10;
+  const auto claimed = Claim(t1);
+  ASSERT_TRUE(claimed);
+  SyncOutcome retry;
+  retry.kind = SyncOutcome::Kind::kRetry;
+  retry.next_attempt_at_us = t1 + 1;
+  retry.error = "Vapi answered 400 before creating anything";
+  ASSERT_TRUE(sync().Finish(*claimed, retry, t1 + 1));
+  const auto next = Claim(t1 + 2);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->attempts, 1);
+  EXPECT_FALSE(next->create_sent_at_us);
+  SyncOutcome synced;
+  synced.kind = SyncOutcome::Kind::kSynced;
+  synced.vapi_id = "remote-1";
+  synced.synced_version = 1;
+  ASSERT_TRUE(sync().Finish(*next, synced, t1 + 3));
+  const auto job = sync().LatestJob(a.id);
+  ASSERT_TRUE(job && *job);
+  EXPECT_EQ((*job)->state, "done");
+  EXPECT_EQ((*job)->vapi_id, "remote-1");
+  EXPECT_FALSE(Claim(t1 + 4));
+}
+
+TEST_P(StoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
+  const auto owner = NewUser();
+  const auto a = Make(owner);
+  const auto b = Make(owner);
+  const auto claimed = Claim(now_ + 1);
+  ASSERT_TRUE(claimed);
+  SyncOutcome synced;
+  synced.kind = SyncOutcome::Kind::kSynced;
+  synced.vapi_id = "remote-x";
+  synced.synced_version = 1;
+  ASSERT_TRUE(sync().Finish(*claimed, synced, now_ + 2));
+  std::vector<ScannedAssistant> all;
+  std::string after;
+  for (;;) {
+    auto page = sync().ScanAssistants(after, 1);
+    ASSERT_TRUE(page);
+    if (page->empty()) break;
+    after = page->back().assistant.id;
+    all.insert(all.end(), page->begin(), page->end());
+  }
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_LT(all[0].assistant.id, all[1].assistant.id);
+  for (const auto& s : all) {
+    const bool was_claimed = s.assistant.id == claimed->assistant_id;
+    EXPECT_EQ(s.open_job, !was_claimed) << s.assistant.id;
+    EXPECT_EQ(s.assistant.vapi_id.has_value(), was_claimed);
+  }
+  const auto one = sync().ScanAssistant(b.id);
+  ASSERT_TRUE(one && *one);
+  EXPECT_EQ((*one)->assistant.id, b.id);
+  EXPECT_FALSE(*sync().ScanAssistant(NewUuid()));
+  const auto instance = sync().InstanceId();
+  ASSERT_TRUE(instance);
+  EXPECT_EQ(instance->size(), 32u);
+  EXPECT_EQ(*sync().InstanceId(), *instance);
+  (void)a;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite"));

@@ -94,6 +94,8 @@ class SqliteTransaction {
   SqliteTransaction(const SqliteTransaction&) = delete;
   SqliteTransaction& operator=(const SqliteTransaction&) = delete;
   ~SqliteTransaction();
+  // Decided after the statements ran (a claim is durable only when it records a create intent).
+  void SetDurability(Durability durability) { durability_ = durability; }
   Result<void> Commit();
 
  private:

@@ -94,24 +94,29 @@ Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t
     if (!row) return tl::unexpected(row.error());
     if (!*row) return std::optional<SyncJob>();
   }
-  // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
-  // job runs again (every job's effect is idempotent). They need not wait for the disk.
+  // A claim is bookkeeping that is safe to redo (if a power loss drops it, the job simply runs
+  // again), except when it records the intent to create: that must be on disk before the
+  // create is sent, or a lost answer plus a power cut could make a second copy.
   auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
   auto jobs = QueryJobs(
       *conn,
-      std::string("UPDATE sync_jobs SET state = 'running', lease_until = ?, updated_at = ? "
-                  "WHERE id = (SELECT id FROM sync_jobs WHERE (state = 'queued' AND "
-                  "next_attempt_at <= ?) OR (state = 'running' AND lease_until < ?) "
-                  "ORDER BY next_attempt_at, id LIMIT 1) RETURNING ") +
+      // A job whose worker died first, else the most overdue queued one: two single-row index
+      // searches (one OR'd query made SQLite collect and sort every due job per claim). An
+      // intent left by an interrupted claim becomes create_sent_at ("search before creating").
+      std::string("UPDATE sync_jobs SET state = 'running', lease_until = ?1, updated_at = ?2, "
+                  "create_sent_at = COALESCE(create_sent_at, create_intent_at), "
+                  "create_intent_at = CASE WHEN vapi_id IS NULL THEN ?2 END "
+                  "WHERE id = COALESCE((SELECT id FROM sync_jobs WHERE state = 'running' AND "
+                  "lease_until < ?2 LIMIT 1), (SELECT id FROM sync_jobs WHERE state = 'queued' "
+                  "AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT 1)) RETURNING ") +
           kJobColumns,
       [&](SqliteStatement& s) {
         s.Bind(1, now_us + lease_us);
         s.Bind(2, now_us);
-        s.Bind(3, now_us);
-        s.Bind(4, now_us);
       });
   if (!jobs) return tl::unexpected(jobs.error());
+  if (!jobs->empty() && !jobs->front().vapi_id) tx->SetDurability(Durability::kDurable);
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   if (jobs->empty()) return std::optional<SyncJob>();
   return std::optional<SyncJob>(std::move(jobs->front()));
@@ -166,7 +171,7 @@ Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, i
     return Exec(*conn,
                 "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
                 "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
-                "lease_until = NULL, create_sent_at = ?, updated_at = ?, "
+                "lease_until = NULL, create_sent_at = ?, create_intent_at = NULL, updated_at = ?, "
                 // A per-request key lives only as long as its job.
                 "api_key_sealed = CASE WHEN ?1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed "
                 "END WHERE id = ?",
