@@ -29,3 +29,25 @@ echo
 echo "what vapi-sim holds (note: no endCallAfterSilence, our id in metadata):"
 curl -s "http://$sim/__sim/state"
 echo
+
+echo
+echo "an update that waits for its own sync outcome (Prefer: wait=5):"
+curl -s -X PATCH "http://$app/v1/assistants/$id" -H "Authorization: Bearer $token" \
+  -H 'Content-Type: application/json' -H 'Prefer: wait=5' -d '{"name":"Demo bot v2"}' |
+  sed -nE 's/.*("name":"[^"]*").*("syncStatus":"[a-z]+").*/  \1 \2/p'
+echo
+
+echo
+vapi_id="$(echo "$status" | sed -nE 's/.*"vapiId":"([0-9a-f-]+)".*/\1/p')"
+echo "someone deletes $vapi_id in Vapi's dashboard; reconciliation notices and re-creates it:"
+curl -s -o /dev/null -X DELETE "http://$sim/assistant/$vapi_id" -H "Authorization: Bearer demo-key"
+admin="$(./build/assistantd token --data-dir "$work/data" --sub "$(cat /proc/sys/kernel/random/uuid)" --role admin)"
+curl -s -X POST "http://$app/v1/admin/reconcile" -H "Authorization: Bearer $admin" |
+  sed -nE 's/.*"missing":(\{[^}]*\}).*/  missing: \1/p'
+echo
+for _ in $(seq 1 50); do
+  status="$(curl -s "http://$app/v1/assistants/$id/sync" -H "Authorization: Bearer $token")"
+  echo "$status" | grep -q '"syncStatus":"synced"' && ! echo "$status" | grep -q "$vapi_id" && break
+  sleep 0.2
+done
+echo "  now: $(echo "$status" | sed -nE 's/.*("syncStatus":"[a-z]+").*("vapiId":"[0-9a-f-]+").*/\1 \2/p')"
