@@ -132,7 +132,11 @@ class SyncStore {
   virtual Result<void> MarkCreateSent(int64_t job_id, int64_t at_us) = 0;
   // The assistant as the worker sees it, including rows being deleted.
   virtual Result<std::optional<domain::Assistant>> LoadForSync(const std::string& id) = 0;
-  virtual Result<void> Finish(const SyncJob& job, const SyncOutcome& outcome, int64_t now_us) = 0;
+  // Records a job's outcome and, given a lease, claims the next due job in the same
+  // transaction (a busy worker then writes once per job instead of twice).
+  virtual Result<std::optional<SyncJob>> Finish(const SyncJob& job, const SyncOutcome& outcome,
+                                                int64_t now_us,
+                                                std::optional<int64_t> claim_lease_us = {}) = 0;
   // Puts jobs whose worker died back in the queue (start-up of a single-node deployment).
   virtual Result<int> RequeueRunning(int64_t now_us) = 0;
 

@@ -50,41 +50,51 @@ double SyncWorker::Draw() {
 bool SyncWorker::RunOnce() {
   // While Vapi is down, leave jobs queued instead of failing them one by one.
   if (!breaker_.Allow()) return false;
-  auto job = store_.ClaimDue(clock_.NowMicros(), settings_.lease_us);
-  if (!job || !*job) breaker_.ReleaseProbe();  // no call was made
-  if (!job) {
-    LogEvent(logger_, spdlog::level::warn, "cannot claim sync jobs", {{"error", job.error().internal}});
+  auto claimed = store_.ClaimDue(clock_.NowMicros(), settings_.lease_us);
+  if (!claimed || !*claimed) breaker_.ReleaseProbe();  // no call was made
+  if (!claimed) {
+    LogEvent(logger_, spdlog::level::warn, "cannot claim sync jobs",
+             {{"error", claimed.error().internal}});
     return false;
   }
-  if (!*job) return false;
-  const SyncOutcome outcome = Process(**job);
-  bool transient = false;
-  for (const auto& a : outcome.attempts) {
-    transient = transient || (a.outcome != "ok" && (!a.status || *a.status >= 500 ||
-                                                    *a.status == 429 || *a.status == 408));
+  std::optional<SyncJob> job = std::move(*claimed);
+  if (!job) return false;
+  // While jobs are due, each outcome is recorded in the same transaction that claims the next.
+  while (job) {
+    const SyncOutcome outcome = Process(*job);
+    bool transient = false;
+    for (const auto& a : outcome.attempts) {
+      transient = transient || (a.outcome != "ok" && (!a.status || *a.status >= 500 ||
+                                                      *a.status == 429 || *a.status == 408));
+    }
+    if (transient) {
+      breaker_.OnFailure();
+    } else {
+      breaker_.OnSuccess();
+    }
+    static constexpr const char* kNames[] = {"synced", "deleted", "retry", "dead"};
+    const char* name = kNames[static_cast<int>(outcome.kind)];
+    metrics_.Counter("assistantd_sync_jobs_total", {{"outcome", name}}).Inc();
+    const bool chain = !stopping_ && breaker_.Allow();
+    auto next = store_.Finish(*job, outcome, clock_.NowMicros(),
+                              chain ? std::optional<int64_t>(settings_.lease_us) : std::nullopt);
+    if (chain && (!next || !*next)) breaker_.ReleaseProbe();
+    if (!next) {
+      // The lease expires and the job runs again: its effects are idempotent by design.
+      LogEvent(logger_, spdlog::level::err, "cannot record sync outcome",
+               {{"jobId", job->id}, {"error", next.error().internal}});
+    }
+    {
+      std::lock_guard lock(outcome_mu_);
+      ++outcome_generation_;
+    }
+    outcome_cv_.notify_all();
+    LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
+             "sync job finished",
+             {{"jobId", job->id}, {"assistantId", job->assistant_id}, {"outcome", name},
+              {"attempt", job->attempts + 1}, {"error", outcome.error}});
+    job = next ? std::move(*next) : std::nullopt;
   }
-  if (transient) {
-    breaker_.OnFailure();
-  } else {
-    breaker_.OnSuccess();
-  }
-  static constexpr const char* kNames[] = {"synced", "deleted", "retry", "dead"};
-  const char* name = kNames[static_cast<int>(outcome.kind)];
-  metrics_.Counter("assistantd_sync_jobs_total", {{"outcome", name}}).Inc();
-  if (auto r = store_.Finish(**job, outcome, clock_.NowMicros()); !r) {
-    // The lease expires and the job runs again: its effects are idempotent by design.
-    LogEvent(logger_, spdlog::level::err, "cannot record sync outcome",
-             {{"jobId", (*job)->id}, {"error", r.error().internal}});
-  }
-  {
-    std::lock_guard lock(outcome_mu_);
-    ++outcome_generation_;
-  }
-  outcome_cv_.notify_all();
-  LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
-           "sync job finished",
-           {{"jobId", (*job)->id}, {"assistantId", (*job)->assistant_id}, {"outcome", name},
-            {"attempt", (*job)->attempts + 1}, {"error", outcome.error}});
   return true;
 }
 

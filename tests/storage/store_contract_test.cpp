@@ -360,6 +360,28 @@ TEST_P(StoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
   EXPECT_FALSE(Claim(t1 + 4));
 }
 
+TEST_P(StoreContractTest, RecordingAnOutcomeCanClaimTheNextJobInTheSameWrite) {
+  const auto owner = NewUser();
+  const auto a = Make(owner);
+  const auto b = Make(owner);
+  const auto first = Claim(now_ + 1);
+  ASSERT_TRUE(first);
+  SyncOutcome synced;
+  synced.kind = SyncOutcome::Kind::kSynced;
+  synced.vapi_id = "remote-a";
+  synced.synced_version = 1;
+  auto next = sync().Finish(*first, synced, now_ + 2, 60'000'000);
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ((*next)->assistant_id, b.id);
+  EXPECT_EQ((*next)->state, "running");
+  synced.vapi_id = "remote-b";
+  next = sync().Finish(**next, synced, now_ + 3, 60'000'000);
+  ASSERT_TRUE(next);
+  EXPECT_FALSE(*next);  // nothing else due
+  EXPECT_EQ((*sync().LatestJob(a.id))->state, "done");
+  EXPECT_EQ((*sync().LatestJob(b.id))->state, "done");
+}
+
 TEST_P(StoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
   const auto owner = NewUser();
   const auto a = Make(owner);

@@ -48,6 +48,34 @@ Result<std::vector<SyncJob>> QueryJobs(SqliteConnection& conn, const std::string
   }
 }
 
+// Claims the next due job inside the caller's transaction. A claim is bookkeeping that is
+// safe to redo (if a power loss drops it, the job simply runs again), except when it records
+// the intent to create: then the transaction is made durable, since that must be on disk
+// before the create is sent, or a lost answer plus a power cut could make a second copy.
+Result<std::optional<SyncJob>> ClaimIn(SqliteConnection& conn, SqliteTransaction& tx,
+                                       int64_t now_us, int64_t lease_us) {
+  auto jobs = QueryJobs(
+      conn,
+      // A job whose worker died first, else the most overdue queued one: two single-row index
+      // searches (one OR'd query made SQLite collect and sort every due job per claim). An
+      // intent left by an interrupted claim becomes create_sent_at ("search before creating").
+      std::string("UPDATE sync_jobs SET state = 'running', lease_until = ?1, updated_at = ?2, "
+                  "create_sent_at = COALESCE(create_sent_at, create_intent_at), "
+                  "create_intent_at = CASE WHEN vapi_id IS NULL THEN ?2 END "
+                  "WHERE id = COALESCE((SELECT id FROM sync_jobs WHERE state = 'running' AND "
+                  "lease_until < ?2 LIMIT 1), (SELECT id FROM sync_jobs WHERE state = 'queued' "
+                  "AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT 1)) RETURNING ") +
+          kJobColumns,
+      [&](SqliteStatement& s) {
+        s.Bind(1, now_us + lease_us);
+        s.Bind(2, now_us);
+      });
+  if (!jobs) return tl::unexpected(jobs.error());
+  if (jobs->empty()) return std::optional<SyncJob>();
+  if (!jobs->front().vapi_id) tx.SetDurability(Durability::kDurable);
+  return std::optional<SyncJob>(std::move(jobs->front()));
+}
+
 }  // namespace
 
 Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id,
@@ -94,32 +122,12 @@ Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t
     if (!row) return tl::unexpected(row.error());
     if (!*row) return std::optional<SyncJob>();
   }
-  // A claim is bookkeeping that is safe to redo (if a power loss drops it, the job simply runs
-  // again), except when it records the intent to create: that must be on disk before the
-  // create is sent, or a lost answer plus a power cut could make a second copy.
   auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
-  auto jobs = QueryJobs(
-      *conn,
-      // A job whose worker died first, else the most overdue queued one: two single-row index
-      // searches (one OR'd query made SQLite collect and sort every due job per claim). An
-      // intent left by an interrupted claim becomes create_sent_at ("search before creating").
-      std::string("UPDATE sync_jobs SET state = 'running', lease_until = ?1, updated_at = ?2, "
-                  "create_sent_at = COALESCE(create_sent_at, create_intent_at), "
-                  "create_intent_at = CASE WHEN vapi_id IS NULL THEN ?2 END "
-                  "WHERE id = COALESCE((SELECT id FROM sync_jobs WHERE state = 'running' AND "
-                  "lease_until < ?2 LIMIT 1), (SELECT id FROM sync_jobs WHERE state = 'queued' "
-                  "AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT 1)) RETURNING ") +
-          kJobColumns,
-      [&](SqliteStatement& s) {
-        s.Bind(1, now_us + lease_us);
-        s.Bind(2, now_us);
-      });
-  if (!jobs) return tl::unexpected(jobs.error());
-  if (!jobs->empty() && !jobs->front().vapi_id) tx->SetDurability(Durability::kDurable);
+  auto job = ClaimIn(*conn, *tx, now_us, lease_us);
+  if (!job) return job;
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  if (jobs->empty()) return std::optional<SyncJob>();
-  return std::optional<SyncJob>(std::move(jobs->front()));
+  return job;
 }
 
 Result<void> SqliteSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
@@ -139,7 +147,9 @@ Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std:
   return assistants_.LoadAny(id);
 }
 
-Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, int64_t now_us) {
+Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
+                                                       int64_t now_us,
+                                                       std::optional<int64_t> claim_lease_us) {
   using Kind = SyncOutcome::Kind;
   auto conn = db_.Acquire();
   // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
@@ -279,7 +289,14 @@ Result<void> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o, i
                     });
     if (!ins) return tl::unexpected(ins.error());
   }
-  return tx->Commit();
+  std::optional<SyncJob> next;
+  if (claim_lease_us) {
+    auto claimed = ClaimIn(*conn, *tx, now_us, *claim_lease_us);
+    if (!claimed) return tl::unexpected(claimed.error());
+    next = std::move(*claimed);
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return next;
 }
 
 Result<int> SqliteSyncStore::RequeueRunning(int64_t now_us) {

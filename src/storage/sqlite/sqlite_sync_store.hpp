@@ -23,7 +23,9 @@ class SqliteSyncStore final : public SyncStore {
   Result<std::optional<SyncJob>> ClaimDue(int64_t now_us, int64_t lease_us) override;
   Result<void> MarkCreateSent(int64_t job_id, int64_t at_us) override;
   Result<std::optional<domain::Assistant>> LoadForSync(const std::string& id) override;
-  Result<void> Finish(const SyncJob& job, const SyncOutcome& outcome, int64_t now_us) override;
+  Result<std::optional<SyncJob>> Finish(const SyncJob& job, const SyncOutcome& outcome,
+                                        int64_t now_us,
+                                        std::optional<int64_t> claim_lease_us) override;
   Result<int> RequeueRunning(int64_t now_us) override;
   Result<SyncOverview> Overview() override;
   Result<std::optional<SyncJob>> LatestJob(const std::string& assistant_id) override;
