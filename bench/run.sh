@@ -33,6 +33,13 @@ pct() {
 }
 errors() { grep -c "unexpected status" "$1" || true; }
 
+# Sync throughput against vapi-sim (no faults), with its own servers; three runs, as the
+# spread on a shared 2-core machine is wide. First, before the HTTP load leaves the disk busy
+# writing back.
+sync_lines=""
+for _ in 1 2 3; do
+  sync_lines+="    $(BIN="$BIN" WORKERS=4 ./bench/sync_throughput.sh)"$'\n'
+done
 # Port 0 everywhere: each server reports the port it got, so a busy port cannot mislead us.
 start_bg "$work/ceiling.log" "$BIN"/ceiling_responder 0
 start_bg "$work/assistantd.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
@@ -53,12 +60,6 @@ run_wrk ceiling "" "http://$CEILING/"
 run_wrk get_by_id bench/get_by_id.lua "http://$APP"
 run_wrk create bench/create.lua "http://$APP"
 
-# Sync throughput against vapi-sim (no faults), with its own servers; three runs, as the
-# spread on a shared 2-core machine is wide.
-sync_lines=""
-for _ in 1 2 3; do
-  sync_lines+="    $(BIN="$BIN" WORKERS=4 ./bench/sync_throughput.sh)"$'\n'
-done
 # Hand-written notes (from "## Notes" on) survive a re-run.
 notes="$(sed -n '/^## Notes/,$p' docs/benchmarks.md 2>/dev/null || true)"
 

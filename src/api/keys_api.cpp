@@ -76,6 +76,13 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
   if (!details.empty()) return ValidationFailed(std::move(details));
   const storage::StoredKey stored{box_.Seal(key), key.substr(key.size() - 4), clock_.NowMicros()};
   if (auto r = keys_.PutKey(scope->owner, stored); !r) return tl::unexpected(r.error());
+  const bool global = scope->owner == storage::kGlobalKeyOwner;
+  if (auto r = sync_.WakeQueued(global ? std::nullopt : std::optional<std::string>(scope->owner),
+                                clock_.NowMicros());
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  notifier_.Notify();
   return KeyView(200, *scope, stored);
 }
 

@@ -4,15 +4,18 @@
 #include "common/clock.hpp"
 #include "http/router.hpp"
 #include "storage/storage.hpp"
+#include "sync/notifier.hpp"
 
 namespace assistantd::api {
 
 // PUT/GET/DELETE /v1/config/vapi-key: a user's own Vapi key, or with ?scope=global (admins)
-// the global one. Write-only: reads answer only a masked form.
+// the global one. Write-only: reads answer only a masked form. Storing a key makes the sync
+// jobs it serves due at once (those waiting for a key no longer wait for their next retry).
 class KeysApi {
  public:
-  KeysApi(storage::KeyStore& keys, const auth::SecretBox& box, const Clock& clock)
-      : keys_(keys), box_(box), clock_(clock) {}
+  KeysApi(storage::KeyStore& keys, storage::SyncStore& sync, sync::SyncNotifier& notifier,
+          const auth::SecretBox& box, const Clock& clock)
+      : keys_(keys), sync_(sync), notifier_(notifier), box_(box), clock_(clock) {}
 
   void Register(http::Router& router);
   Result<http::Response> Put(http::RequestContext& ctx);
@@ -21,6 +24,8 @@ class KeysApi {
 
  private:
   storage::KeyStore& keys_;
+  storage::SyncStore& sync_;
+  sync::SyncNotifier& notifier_;
   const auth::SecretBox& box_;
   const Clock& clock_;
 };

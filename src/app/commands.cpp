@@ -190,7 +190,7 @@ int RunServe(const config::ServeConfig& c) {
                         [&reconciler](bool dry_run, bool repair_drift) {
                           return reconciler.Run({dry_run, repair_drift});
                         });
-  api::KeysApi keys_api(key_store, box, clock);
+  api::KeysApi keys_api(key_store, sync_store, worker, box, clock);
   api::HealthApi health_api(**db, metrics);
 
   http::Router router;

@@ -148,6 +148,8 @@ class SyncStore {
   // Queues a fresh job for a visible assistant inside `scope`; false if not found.
   virtual Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
                               int64_t now_us, const std::optional<std::string>& job_key) = 0;
+  // Makes the queued jobs of `user_id` (of everyone when nullopt) due now; returns how many.
+  virtual Result<int> WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) = 0;
   // Moves a dead job back to the queue; false if there is no such dead job.
   virtual Result<bool> RetryDead(int64_t job_id, int64_t now_us) = 0;
 

@@ -94,6 +94,19 @@ TEST_F(SyncTest, NoKeyLeavesAssistantsPendingWithAReason) {
   EXPECT_TRUE(SimState().empty());
 }
 
+TEST_F(SyncTest, StoringAKeyStartsTheJobsThatWereWaitingForOne) {
+  // Without a key a job waits a quarter of the backoff cap (here 15 minutes) before it looks
+  // again; storing a key must not leave it waiting that long.
+  server_ = StartServer("", "", {{"--sync-backoff-cap-ms", "3600000"}});
+  const auto a = Create({{"name", "Waiting for a key"}});
+  WaitSync(a["id"], [](const json& x) { return !x["syncError"].is_null(); });
+  ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump())
+                .status,
+            200);
+  const auto s = WaitSynced(a["id"]);
+  EXPECT_EQ(SimState()[0]["id"], s["vapiId"]);
+}
+
 TEST_F(SyncTest, TransientFailuresAreRetriedUntilEverythingConverges) {
   Faults({{"failRate", 0.5}, {"failStatuses", {500, 502, 503, 429}}, {"retryAfterSeconds", 0},
           {"seed", 7}});

@@ -399,6 +399,23 @@ Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
   return true;
 }
 
+Result<int> SqliteSyncStore::WakeQueued(const std::optional<std::string>& user_id,
+                                        int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = Exec(*conn,
+                "UPDATE sync_jobs SET next_attempt_at = ?1 WHERE state = 'queued' AND "
+                "next_attempt_at > ?1 AND (?2 IS NULL OR user_id = ?2)",
+                [&](SqliteStatement& s) {
+                  s.Bind(1, now_us);
+                  s.Bind(2, user_id);
+                });
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return static_cast<int>(*r);
+}
+
 Result<bool> SqliteSyncStore::RetryDead(int64_t job_id, int64_t now_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
