@@ -164,6 +164,22 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
   EXPECT_TRUE(SimState().empty());
 }
 
+TEST_F(SyncTest, ADeletedUsersOwnKeyStillServesTheirRemoteDeletions) {
+  server_ = StartServer("");  // the user's stored key is the only key
+  ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump())
+                .status,
+            200);
+  const auto a = Create({{"name", "Owned, own key"}});
+  WaitSynced(a["id"]);
+  const auto admin = server_->Token(NewUuid(), "admin");
+  EXPECT_EQ(api_->Call("DELETE", "/v1/admin/users/" + user_, admin).status, 204);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!SimState().empty() && std::chrono::steady_clock::now() < deadline) Pause();
+  EXPECT_TRUE(SimState().empty());
+  const auto q = api_->Call("GET", "/v1/admin/sync", admin).Json();
+  EXPECT_EQ(q["queued"], 0);
+}
+
 TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
   server_ = StartServer("vk", "", {{"--breaker-open-ms", "600000"}});  // stays open for the rest of the test
   Faults({{"failRate", 1}, {"failStatuses", {503}}});

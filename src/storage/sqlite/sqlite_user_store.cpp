@@ -84,6 +84,17 @@ Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) 
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
+  // The user's stored Vapi key goes with the user, but the remote deletions still need it:
+  // each job carries it (sealed as stored), and it is erased when the job completes.
+  std::optional<std::string> own_key;
+  {
+    auto key = conn->Prepare("SELECT sealed FROM vapi_keys WHERE owner = ?");
+    if (!key) return tl::unexpected(key.error());
+    key->Bind(1, std::string_view(id));
+    auto row = key->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) own_key = key->Blob(0);
+  }
   {
     // The cascade removes the rows; each assistant's job (carrying its remote id) removes the
     // remote copy.
@@ -98,7 +109,7 @@ Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) 
       owned.emplace_back(list->Text(0), list->OptionalText(1));
     }
     for (const auto& [assistant_id, vapi_id] : owned) {
-      if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us); !r) {
+      if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us, own_key); !r) {
         return tl::unexpected(r.error());
       }
     }
