@@ -1,6 +1,7 @@
 # assistantd — the two commands of the README.
 #   make run    install what is missing, build, start the service on ./data (SQLite)
-#   make test   install what is missing, build, run every test (ctest)
+#   make test   install what is missing, build, start a throwaway PostgreSQL, run every test
+#               (ctest), stop what it started
 #   make demo   offline demo: assistantd syncing to vapi-sim (no internet, no Vapi account)
 # Other targets: build, dev-test (ASan+UBSan), bench, coverage, clean.
 
@@ -32,14 +33,15 @@ test: test-deps
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
 	@cmake --preset ci >/dev/null
 	@cmake --build --preset ci -j $(JOBS)
-	@set -o pipefail; cd $(BUILD_DIR) && ctest -j $(JOBS) --output-on-failure | tee ctest.log; \
-	  rc=$$?; grep -E '^[0-9]+% tests passed' ctest.log | tail -1; exit $$rc
+	@./scripts/with-test-services.sh bash -c 'set -o pipefail; cd $(BUILD_DIR) && \
+	  ctest -j $(JOBS) --output-on-failure | tee ctest.log; rc=$$?; \
+	  grep -E "^[0-9]+% tests passed" ctest.log | tail -1; exit $$rc'
 
 dev-test: test-deps
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
 	@cmake --preset dev >/dev/null
 	@cmake --build --preset dev -j $(JOBS)
-	@cd build-dev && ctest -j $(JOBS) --output-on-failure
+	@./scripts/with-test-services.sh bash -c 'cd build-dev && ctest -j $(JOBS) --output-on-failure'
 
 bench: deps
 	@./bench/run.sh

@@ -10,7 +10,7 @@ fi
 cmake --preset coverage >/dev/null
 cmake --build --preset coverage -j "$(nproc)"
 find build-coverage -name '*.gcda' -delete
-(cd build-coverage && ctest -j "$(nproc)" --output-on-failure)
+./scripts/with-test-services.sh bash -c 'cd build-coverage && ctest -j "$(nproc)" --output-on-failure'
 gcovr --root . --filter 'src/' --object-directory build-coverage \
   --print-summary --gcov-ignore-parse-errors --txt build-coverage/coverage.txt \
   --html-details build-coverage/coverage.html | tail -3

@@ -3,10 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <thread>
+
+#include <libpq-fe.h>
 
 #include "common/logging.hpp"
 #include "common/uuid.hpp"
+#include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/postgres/pg_database.hpp"
+#include "storage/postgres/pg_user_store.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
@@ -22,6 +28,8 @@ using nlohmann::json;
 
 struct Backend {
   std::unique_ptr<testing::TempDir> dir;
+  std::string pg_admin_url;  // PostgreSQL: the server, to drop the test database afterwards
+  std::string pg_database;
   std::unique_ptr<Database> db;
   std::unique_ptr<AssistantStore> assistants;
   std::unique_ptr<UserStore> users;
@@ -43,9 +51,50 @@ Backend MakeSqlite() {
   return b;
 }
 
+// Runs one statement as the test cluster's superuser (database administration).
+void PgAdmin(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  PGresult* r = PQexec(conn, sql.c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const std::string error = PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  if (!ok) throw std::runtime_error(sql + ": " + error);
+}
+
+// A fresh database on the test cluster `make test` starts (scripts/test-services.sh).
+Backend MakePostgres() {
+  const char* admin = std::getenv("ASSISTANTD_TEST_PG_URL");
+  if (!admin || !*admin) {
+    throw std::runtime_error(
+        "ASSISTANTD_TEST_PG_URL is not set: run `make test`, which starts a PostgreSQL test "
+        "cluster, or export a superuser URL");
+  }
+  Backend b;
+  b.pg_admin_url = admin;
+  b.pg_database = "contract_" + NewUuid().substr(0, 8) + NewUuid().substr(0, 8);
+  PgAdmin(b.pg_admin_url, "CREATE DATABASE " + b.pg_database);
+  const std::string url =
+      b.pg_admin_url.substr(0, b.pg_admin_url.rfind('/') + 1) + b.pg_database;
+  LogFactory logs("off");
+  auto db = PgDatabase::Open({url, 4}, logs.Make("storage"));
+  if (!db) throw std::runtime_error(db.error().internal);
+  if (auto m = (*db)->Migrate(); !m) throw std::runtime_error(m.error().internal);
+  b.assistants = std::make_unique<PgAssistantStore>(**db);
+  b.users = std::make_unique<PgUserStore>(**db);
+  b.db = std::move(*db);
+  return b;
+}
+
 class StoreContractTest : public ::testing::TestWithParam<std::string> {
  protected:
-  void SetUp() override { backend_ = MakeSqlite(); }
+  void SetUp() override { backend_ = GetParam() == "postgres" ? MakePostgres() : MakeSqlite(); }
+  void TearDown() override {
+    const std::string admin = backend_.pg_admin_url;
+    const std::string database = backend_.pg_database;
+    backend_ = Backend{};  // closes the pool
+    if (!database.empty()) PgAdmin(admin, "DROP DATABASE " + database + " WITH (FORCE)");
+  }
 
   std::string NewUser(domain::Role role = domain::Role::kUser) {
     const std::string id = NewUuid();
@@ -293,13 +342,16 @@ TEST_P(StoreContractTest, UsersPage) {
   EXPECT_FALSE(second->next);
 }
 
+// The outbox part of the contract (PostgreSQL's SyncStore is not built yet).
+class SyncStoreContractTest : public StoreContractTest {};
+
 TEST_P(StoreContractTest, MigrationsAreIdempotentAndReadyAfter) {
   EXPECT_EQ(*backend_.db->Migrate(), 0);
   EXPECT_TRUE(backend_.db->CheckReady());
   EXPECT_GE(backend_.db->LatestSchemaVersion(), 1);
 }
 
-TEST_P(StoreContractTest, SyncJobsCoalesceAndAreClaimedInDueOrder) {
+TEST_P(SyncStoreContractTest, SyncJobsCoalesceAndAreClaimedInDueOrder) {
   const auto owner = NewUser();
   const auto a = Make(owner, {{"name", "a"}});
   ASSERT_TRUE(Upd(a.id, {}, [](const Assistant& c) -> Result<Assistant> {
@@ -321,7 +373,7 @@ TEST_P(StoreContractTest, SyncJobsCoalesceAndAreClaimedInDueOrder) {
   ASSERT_TRUE(again && *again);
 }
 
-TEST_P(StoreContractTest, AnInterruptedCreateIsClaimedAgainAsSearchFirst) {
+TEST_P(SyncStoreContractTest, AnInterruptedCreateIsClaimedAgainAsSearchFirst) {
   const auto a = Make(NewUser());
   const int64_t t1 = now_ + 10;
   const auto claimed = Claim(t1);
@@ -334,7 +386,7 @@ TEST_P(StoreContractTest, AnInterruptedCreateIsClaimedAgainAsSearchFirst) {
   EXPECT_EQ(retried->create_sent_at_us, t1);
 }
 
-TEST_P(StoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
+TEST_P(SyncStoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
   const auto a = Make(NewUser());
   const int64_t t1 = now_ + 10;
   const auto claimed = Claim(t1);
@@ -360,7 +412,7 @@ TEST_P(StoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
   EXPECT_FALSE(Claim(t1 + 4));
 }
 
-TEST_P(StoreContractTest, RecordingAnOutcomeCanClaimTheNextJobInTheSameWrite) {
+TEST_P(SyncStoreContractTest, RecordingAnOutcomeCanClaimTheNextJobInTheSameWrite) {
   const auto owner = NewUser();
   const auto a = Make(owner);
   const auto b = Make(owner);
@@ -382,7 +434,7 @@ TEST_P(StoreContractTest, RecordingAnOutcomeCanClaimTheNextJobInTheSameWrite) {
   EXPECT_EQ((*sync().LatestJob(b.id))->state, "done");
 }
 
-TEST_P(StoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
+TEST_P(SyncStoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
   const auto owner = NewUser();
   const auto a = Make(owner);
   const auto b = Make(owner);
@@ -420,7 +472,8 @@ TEST_P(StoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
   (void)a;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite"));
 
 }  // namespace
 }  // namespace assistantd::storage

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Throwaway servers for `make test`: a PostgreSQL cluster in a temporary directory on a free
+# loopback port. Never touches a system cluster.
+#
+#   scripts/test-services.sh start DIR   initdb + start; writes DIR/env (export lines:
+#                                        ASSISTANTD_TEST_PG_URL, a superuser URL)
+#   scripts/test-services.sh stop DIR    stops what `start` started (safe to call twice)
+#
+# initdb refuses to run as root, so as root the cluster belongs to `nobody`.
+set -euo pipefail
+
+cmd="${1:?usage: test-services.sh start|stop DIR}"
+dir="${2:?usage: test-services.sh start|stop DIR}"
+
+pg_bin() {
+  local bin
+  bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -n "$bin" ] || { echo "PostgreSQL server binaries not found (apt install postgresql)" >&2; exit 1; }
+  echo "$bin"
+}
+
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u nobody -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+case "$cmd" in
+  start)
+    bin="$(pg_bin)"
+    mkdir -p "$dir/pg"
+    [ "$(id -u)" -eq 0 ] && chown -R nobody "$dir"
+    as_owner "$bin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/pg/initdb.log" 2>&1 ||
+      { cat "$dir/pg/initdb.log" >&2; exit 1; }
+    port="$(free_port)"
+    # A test cluster: loopback only, its socket in its own directory, no fsync (it is thrown
+    # away), enough connections for parallel suites.
+    as_owner "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 start -o \
+      "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+      >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
+    echo "export ASSISTANTD_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres" >"$dir/env"
+    echo "PostgreSQL test cluster on 127.0.0.1:$port ($dir/pg)"
+    ;;
+  stop)
+    if [ -f "$dir/pg/data/postmaster.pid" ]; then
+      as_owner "$(pg_bin)/pg_ctl" -D "$dir/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$dir"
+    ;;
+  *)
+    echo "usage: test-services.sh start|stop DIR" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,309 @@
+#include "storage/postgres/pg_assistant_store.hpp"
+
+#include "domain/assistant_fields.hpp"
+
+namespace assistantd::storage {
+namespace {
+
+using domain::AssistantFields;
+using domain::StorageType;
+
+constexpr const char* kServerColumns =
+    "is_test, vapi_id, sync_status, sync_error, assistantd_us(last_synced_at), version, "
+    "assistantd_us(created_at), assistantd_us(updated_at)";
+
+std::string Param(int n) { return "$" + std::to_string(n); }
+
+std::optional<std::string> FieldParam(const domain::FieldSpec& spec, const nlohmann::json& fields) {
+  const auto it = fields.find(spec.wire);
+  if (it == fields.end() || it->is_null()) return std::nullopt;
+  switch (spec.storage) {
+    case StorageType::kText:
+      return it->get<std::string>();
+    case StorageType::kBoolean:
+      return it->get<bool>() ? "true" : "false";
+    case StorageType::kNumber:
+    case StorageType::kJson:
+      return it->dump();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> OptionalInt(const std::optional<int64_t>& v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+// The client fields and the server columns up to `version`, in the order of the INSERT and
+// UPDATE column lists.
+void AppendMutableParams(PgParams& params, const domain::Assistant& a) {
+  for (const auto& spec : AssistantFields()) params.push_back(FieldParam(spec, a.fields));
+  params.emplace_back(a.IsTest() ? "true" : "false");
+  params.push_back(a.vapi_id);
+  params.emplace_back(std::string(ToString(a.sync_status)));
+  params.push_back(a.sync_error);
+  params.push_back(OptionalInt(a.last_synced_at_us));
+  params.emplace_back(std::to_string(a.version));
+}
+
+// Appends the scope's conditions (rows being deleted are invisible to the API).
+void AppendScope(std::string& sql, PgParams& params, const domain::AccessScope& scope) {
+  sql += " AND sync_status <> 'deleting'";
+  if (scope.owner_id) {
+    params.push_back(*scope.owner_id);
+    sql += " AND user_id = " + Param(static_cast<int>(params.size())) + "::uuid";
+  }
+  if (scope.test_only) sql += " AND is_test";
+}
+
+std::string EscapeLike(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json ClaimsFor(const domain::AccessScope& scope) {
+  if (!scope.owner_id) return ServiceClaims();
+  return UserClaims(*scope.owner_id, scope.test_only ? "test" : "authenticated");
+}
+
+Result<domain::Assistant> ReadAssistant(const PgResult& r, int row, int first) {
+  domain::Assistant a;
+  a.id = r.Text(row, first);
+  a.user_id = r.Text(row, first + 1);
+  int col = first + 2;
+  for (const auto& spec : AssistantFields()) {
+    const int c = col++;
+    if (r.IsNull(row, c)) continue;
+    const std::string key(spec.wire);
+    switch (spec.storage) {
+      case StorageType::kText:
+        a.fields[key] = r.Text(row, c);
+        break;
+      case StorageType::kBoolean:
+        a.fields[key] = r.Bool(row, c);
+        break;
+      case StorageType::kNumber:
+      case StorageType::kJson: {
+        auto parsed = nlohmann::json::parse(r.Text(row, c), nullptr, /*allow_exceptions=*/false);
+        if (parsed.is_discarded()) return Internal("corrupt value in column " + std::string(spec.column));
+        a.fields[key] = std::move(parsed);
+        break;
+      }
+    }
+  }
+  ++col;  // is_test: derived from metadata
+  a.vapi_id = r.OptionalText(row, col++);
+  a.sync_status =
+      domain::ParseSyncStatus(r.Text(row, col++)).value_or(domain::SyncStatus::kPending);
+  a.sync_error = r.OptionalText(row, col++);
+  a.last_synced_at_us = r.OptionalInt(row, col++);
+  a.version = r.Int(row, col++);
+  a.created_at_us = r.Int(row, col++);
+  a.updated_at_us = r.Int(row, col++);
+  return a;
+}
+
+Result<void> PgEnqueueSync(PgConnection& conn, const std::string& assistant_id,
+                           const std::string& user_id, const std::optional<std::string>& vapi_id,
+                           int64_t now_us, const std::optional<std::string>& job_key) {
+  // One open job per assistant: a later write joins it (see EnqueueSync for SQLite).
+  auto r = conn.Exec(
+      "INSERT INTO sync_jobs (assistant_id, user_id, vapi_id, next_attempt_at, created_at, "
+      "updated_at, api_key_sealed) VALUES ($1::uuid, $2::uuid, $3, assistantd_ts($4), "
+      "assistantd_ts($4), assistantd_ts($4), $5::bytea) "
+      "ON CONFLICT (assistant_id) WHERE state IN ('queued', 'running') DO UPDATE SET "
+      "vapi_id = COALESCE(excluded.vapi_id, sync_jobs.vapi_id), updated_at = excluded.updated_at, "
+      "api_key_sealed = COALESCE(excluded.api_key_sealed, sync_jobs.api_key_sealed)",
+      {assistant_id, user_id, vapi_id, std::to_string(now_us),
+       job_key ? std::optional<std::string>(PgBytea(*job_key)) : std::nullopt});
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+PgAssistantStore::PgAssistantStore(PgDatabase& db) : db_(db) {
+  std::string field_columns;
+  std::string values;
+  std::string assignments;
+  int n = 3;
+  for (const auto& spec : AssistantFields()) {
+    field_columns += std::string(spec.column) + ", ";
+    values += Param(n) + ", ";
+    assignments += std::string(spec.column) + " = " + Param(n - 2) + ", ";
+    ++n;
+  }
+  select_columns_ = "id::text, user_id::text, " + field_columns + kServerColumns;
+  // After the fields: is_test, vapi_id, sync_status, sync_error, last_synced_at, version,
+  // then created_at and updated_at.
+  insert_sql_ = "INSERT INTO assistants (id, user_id, " + field_columns +
+                "is_test, vapi_id, sync_status, sync_error, last_synced_at, version, created_at, "
+                "updated_at) VALUES ($1::uuid, $2::uuid, " + values + Param(n) + ", " +
+                Param(n + 1) + ", " + Param(n + 2) + ", " + Param(n + 3) + ", assistantd_ts(" +
+                Param(n + 4) + "), " + Param(n + 5) + ", assistantd_ts(" + Param(n + 6) +
+                "), assistantd_ts(" + Param(n + 7) + "))";
+  const int m = n - 2;  // the UPDATE's first server parameter
+  update_sql_ = "UPDATE assistants SET " + assignments + "is_test = " + Param(m) +
+                ", vapi_id = " + Param(m + 1) + ", sync_status = " + Param(m + 2) +
+                ", sync_error = " + Param(m + 3) + ", last_synced_at = assistantd_ts(" +
+                Param(m + 4) + "), version = " + Param(m + 5) + ", updated_at = assistantd_ts(" +
+                Param(m + 6) + ") WHERE id = " + Param(m + 7) + "::uuid";
+}
+
+Result<domain::Assistant> PgAssistantStore::Create(const domain::Assistant& a,
+                                                   const std::optional<std::string>& job_key) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
+  if (!tx) return tl::unexpected(tx.error());
+  PgParams params = {a.id, a.user_id};
+  AppendMutableParams(params, a);
+  params.emplace_back(std::to_string(a.created_at_us));
+  params.emplace_back(std::to_string(a.updated_at_us));
+  if (auto r = conn->Exec(insert_sql_, params); !r) {
+    Error e = r.error();
+    if (e.code == ErrorCode::kConflict) {
+      e.reason = "owner_not_found";
+      e.message = "The assistant's owner does not exist";
+    }
+    return tl::unexpected(e);
+  }
+  if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return a;
+}
+
+Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(
+    PgConnection& conn, const std::string& id, const domain::AccessScope* scope, bool lock) {
+  std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE id = $1::uuid";
+  PgParams params = {id};
+  if (scope) AppendScope(sql, params, *scope);
+  if (lock) sql += " FOR UPDATE";
+  auto r = conn.Exec(sql, params);
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return std::optional<domain::Assistant>();
+  auto a = ReadAssistant(*r, 0);
+  if (!a) return tl::unexpected(a.error());
+  return std::optional<domain::Assistant>(std::move(*a));
+}
+
+Result<std::optional<domain::Assistant>> PgAssistantStore::LoadAny(const std::string& id) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto a = GetWith(*conn, id, nullptr, false);
+  if (!a) return a;
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return a;
+}
+
+Result<std::optional<domain::Assistant>> PgAssistantStore::Get(const std::string& id,
+                                                               const domain::AccessScope& scope) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
+  if (!tx) return tl::unexpected(tx.error());
+  auto a = GetWith(*conn, id, &scope, false);
+  if (!a) return a;
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return a;
+}
+
+Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
+  std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE true";
+  PgParams params;
+  AppendScope(sql, params, q.scope);
+  const auto next = [&](std::string value) {
+    params.emplace_back(std::move(value));
+    return Param(static_cast<int>(params.size()));
+  };
+  if (q.sync_status) sql += " AND sync_status = " + next(std::string(ToString(*q.sync_status)));
+  if (q.name_contains) {
+    sql += " AND name ILIKE " + next("%" + EscapeLike(*q.name_contains) + "%") + " ESCAPE '\\'";
+  }
+  if (q.is_test) sql += *q.is_test ? " AND is_test" : " AND NOT is_test";
+  if (q.created_after_us) {
+    sql += " AND created_at > assistantd_ts(" + next(std::to_string(*q.created_after_us)) + ")";
+  }
+  if (q.created_before_us) {
+    sql += " AND created_at < assistantd_ts(" + next(std::to_string(*q.created_before_us)) + ")";
+  }
+  if (q.after) {
+    const std::string at = next(std::to_string(q.after->created_at_us));
+    sql += " AND (created_at, id) < (assistantd_ts(" + at + "), " + next(q.after->id) + "::uuid)";
+  }
+  sql += " ORDER BY created_at DESC, id DESC LIMIT " + next(std::to_string(q.limit + 1));
+
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ClaimsFor(q.scope));
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(sql, params);
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  domain::ListPage page;
+  for (int row = 0; row < r->Rows(); ++row) {
+    auto a = ReadAssistant(*r, row);
+    if (!a) return tl::unexpected(a.error());
+    page.items.push_back(std::move(*a));
+  }
+  page.next = domain::TrimToPage(page.items, q.limit);
+  return page;
+}
+
+Result<std::optional<domain::Assistant>> PgAssistantStore::Update(
+    const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
+    const std::optional<std::string>& job_key) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
+  if (!tx) return tl::unexpected(tx.error());
+  // FOR UPDATE: concurrent patches of one assistant apply one after the other.
+  auto current = GetWith(*conn, id, &scope, true);
+  if (!current) return tl::unexpected(current.error());
+  if (!*current) return std::optional<domain::Assistant>();
+  auto next = mutate(**current);
+  if (!next) return tl::unexpected(next.error());
+  domain::Assistant& a = *next;
+  a.id = (*current)->id;
+  a.user_id = (*current)->user_id;
+  a.created_at_us = (*current)->created_at_us;
+  a.version = (*current)->version + 1;
+  PgParams params;
+  AppendMutableParams(params, a);
+  params.emplace_back(std::to_string(a.updated_at_us));
+  params.push_back(a.id);
+  if (auto r = conn->Exec(update_sql_, params); !r) return tl::unexpected(r.error());
+  if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return std::optional<domain::Assistant>(std::move(a));
+}
+
+Result<bool> PgAssistantStore::Delete(const std::string& id, const domain::AccessScope& scope,
+                                      int64_t now_us, const std::optional<std::string>& job_key) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
+  if (!tx) return tl::unexpected(tx.error());
+  auto current = GetWith(*conn, id, &scope, true);
+  if (!current) return tl::unexpected(current.error());
+  if (!*current) return false;
+  // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
+  if (auto r = conn->Exec(
+          "UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
+          "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
+          {std::to_string(now_us), id});
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = PgEnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return true;
+}
+
+}  // namespace assistantd::storage

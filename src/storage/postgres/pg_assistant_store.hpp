@@ -1,0 +1,57 @@
+#pragma once
+
+#include <string>
+
+#include "storage/postgres/pg_database.hpp"
+#include "storage/storage.hpp"
+
+namespace assistantd::storage {
+
+// Queues (or coalesces into the open) sync job for an assistant, inside the caller's
+// transaction on `conn` (the PostgreSQL twin of EnqueueSync).
+Result<void> PgEnqueueSync(PgConnection& conn, const std::string& assistant_id,
+                           const std::string& user_id, const std::optional<std::string>& vapi_id,
+                           int64_t now_us, const std::optional<std::string>& job_key);
+
+// The claims a scope runs with under row-level security: an owner's (as `test` when confined
+// to test rows) or, for admins, the service's.
+nlohmann::json ClaimsFor(const domain::AccessScope& scope);
+
+class PgAssistantStore final : public AssistantStore {
+ public:
+  explicit PgAssistantStore(PgDatabase& db);
+
+  Result<domain::Assistant> Create(const domain::Assistant& assistant,
+                                   const std::optional<std::string>& job_key) override;
+  Result<std::optional<domain::Assistant>> Get(const std::string& id,
+                                               const domain::AccessScope& scope) override;
+  Result<domain::ListPage> List(const domain::ListQuery& query) override;
+  Result<std::optional<domain::Assistant>> Update(
+      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
+      const std::optional<std::string>& job_key) override;
+  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
+                      const std::optional<std::string>& job_key) override;
+
+  // The row whatever its state, for the sync worker (runs with the service's claims).
+  Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
+
+  // Every column, in the order ReadAssistant expects (for other PostgreSQL stores).
+  const std::string& SelectColumns() const { return select_columns_; }
+
+ private:
+  // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
+  // inside the caller's transaction; `lock` adds FOR UPDATE.
+  Result<std::optional<domain::Assistant>> GetWith(PgConnection& conn, const std::string& id,
+                                                   const domain::AccessScope* scope, bool lock);
+
+  PgDatabase& db_;
+  std::string select_columns_;
+  std::string insert_sql_;
+  std::string update_sql_;
+};
+
+// Reads the assistant in row `row` of a result selected with SelectColumns(), starting at
+// column `first`.
+Result<domain::Assistant> ReadAssistant(const PgResult& result, int row, int first = 0);
+
+}  // namespace assistantd::storage

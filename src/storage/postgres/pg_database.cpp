@@ -1,0 +1,290 @@
+#include "storage/postgres/pg_database.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "storage/migration.hpp"
+
+namespace assistantd::storage {
+
+// Generated from migrations/postgres/*.sql by cmake/EmbedSql.cmake.
+namespace postgres_migrations {
+std::span<const Migration> Migrations();
+}
+
+namespace {
+
+// Any number that identifies "assistantd migrations" among advisory locks.
+constexpr int64_t kMigrationLock = 0x61737369'7374616e;
+
+std::string_view SqlState(const PGresult* result) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  return state ? std::string_view(state) : std::string_view();
+}
+
+}  // namespace
+
+std::string PgBytea(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\\x";
+  out.reserve(2 + bytes.size() * 2);
+  for (const unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 0xf];
+  }
+  return out;
+}
+
+int64_t PgResult::Affected() const {
+  const char* n = PQcmdTuples(result_.get());
+  int64_t v = 0;
+  if (n && *n) std::from_chars(n, n + std::strlen(n), v);
+  return v;
+}
+
+std::string PgResult::Text(int row, int col) const {
+  return std::string(PQgetvalue(result_.get(), row, col),
+                     static_cast<size_t>(PQgetlength(result_.get(), row, col)));
+}
+
+std::optional<std::string> PgResult::OptionalText(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return Text(row, col);
+}
+
+int64_t PgResult::Int(int row, int col) const {
+  const char* v = PQgetvalue(result_.get(), row, col);
+  int64_t out = 0;
+  std::from_chars(v, v + PQgetlength(result_.get(), row, col), out);
+  return out;
+}
+
+std::optional<int64_t> PgResult::OptionalInt(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return Int(row, col);
+}
+
+bool PgResult::Bool(int row, int col) const { return PQgetvalue(result_.get(), row, col)[0] == 't'; }
+
+std::string PgResult::Bytes(int row, int col) const {
+  size_t size = 0;
+  unsigned char* raw = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(result_.get(), row, col)), &size);
+  if (!raw) return {};
+  std::string out(reinterpret_cast<const char*>(raw), size);
+  PQfreemem(raw);
+  return out;
+}
+
+Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
+  const char* message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
+  std::string internal = std::string(what) + ": " + (message ? message : "");
+  while (!internal.empty() && (internal.back() == '\n' || internal.back() == ' ')) internal.pop_back();
+  const std::string_view state = SqlState(result);
+  const auto make = [&](ErrorCode code, const char* reason, const char* text) {
+    return Error{code, reason, text, nlohmann::json::array(), internal};
+  };
+  if (PQstatus(conn) != CONNECTION_OK || state.starts_with("08") || state.starts_with("57P")) {
+    return make(ErrorCode::kUnavailable, "storage_unavailable",
+                "The database is unavailable; nothing was changed");
+  }
+  if (state == "40001" || state == "40P01" || state == "55P03") {
+    return make(ErrorCode::kUnavailable, "database_busy", "The database is busy; retry shortly");
+  }
+  if (state == "53100") {
+    return make(ErrorCode::kUnavailable, "storage_full",
+                "The server's storage is full; nothing was changed");
+  }
+  if (state.starts_with("23")) {
+    return make(ErrorCode::kConflict, "conflict", "The change conflicts with the current state");
+  }
+  if (state == "42501") {
+    // Row-level security refused a row the service's own checks let through.
+    return make(ErrorCode::kNotFound, "not_found", "Not found");
+  }
+  return make(ErrorCode::kInternal, "internal_error", "Internal server error");
+}
+
+PgConnection::~PgConnection() { PQfinish(conn_); }
+
+Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const std::string name = "s" + std::to_string(prepared_.size());
+    PGresult* prepared = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+      Error e = PgError(conn_, prepared, "prepare");
+      PQclear(prepared);
+      return tl::unexpected(std::move(e));
+    }
+    PQclear(prepared);
+    it = prepared_.emplace(sql, name).first;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* result = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()),
+                                    values.data(), nullptr, nullptr, 0);
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    Error e = PgError(conn_, result, "statement");
+    PQclear(result);
+    return tl::unexpected(std::move(e));
+  }
+  return PgResult(result);
+}
+
+Result<void> PgConnection::ExecScript(const std::string& sql) {
+  PGresult* result = PQexec(conn_, sql.c_str());
+  const auto status = PQresultStatus(result);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    Error e = PgError(conn_, result, "script");
+    PQclear(result);
+    return tl::unexpected(std::move(e));
+  }
+  PQclear(result);
+  return {};
+}
+
+bool PgConnection::Reset() {
+  PQreset(conn_);
+  prepared_.clear();
+  return Healthy();
+}
+
+nlohmann::json UserClaims(const std::string& user_id, std::string_view role) {
+  return {{"sub", user_id}, {"role", role}};
+}
+
+nlohmann::json ServiceClaims() { return {{"role", "service_role"}}; }
+
+Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::json& claims) {
+  if (auto r = conn.ExecScript("BEGIN; SET LOCAL ROLE assistantd_app"); !r) {
+    (void)conn.ExecScript("ROLLBACK");
+    return tl::unexpected(r.error());
+  }
+  if (auto r = conn.Exec("SELECT set_config('request.jwt.claims', $1, true)", {claims.dump()});
+      !r) {
+    (void)conn.ExecScript("ROLLBACK");
+    return tl::unexpected(r.error());
+  }
+  return PgTransaction(&conn);
+}
+
+PgTransaction::~PgTransaction() {
+  if (conn_) (void)conn_->ExecScript("ROLLBACK");
+}
+
+Result<void> PgTransaction::Commit() {
+  auto r = conn_->ExecScript("COMMIT");
+  conn_ = nullptr;
+  return r;
+}
+
+Result<std::unique_ptr<PgConnection>> PgDatabase::Connect() const {
+  PGconn* raw = PQconnectdb(settings_.url.c_str());
+  auto conn = std::make_unique<PgConnection>(raw);
+  if (!raw || PQstatus(raw) != CONNECTION_OK) {
+    return tl::unexpected(PgError(raw, nullptr, "connect"));
+  }
+  return conn;
+}
+
+Result<std::unique_ptr<PgDatabase>> PgDatabase::Open(const PgSettings& settings, Logger logger) {
+  std::unique_ptr<PgDatabase> db(new PgDatabase(settings, std::move(logger)));
+  for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
+    auto conn = db->Connect();
+    if (!conn) return tl::unexpected(conn.error());
+    db->idle_.push_back(std::move(*conn));
+  }
+  return db;
+}
+
+PgDatabase::Lease::~Lease() {
+  if (!conn_) return;
+  {
+    std::lock_guard lock(owner_->mu_);
+    owner_->idle_.push_back(std::move(conn_));
+  }
+  owner_->cv_.notify_one();
+}
+
+PgDatabase::Lease PgDatabase::Acquire() {
+  std::unique_ptr<PgConnection> conn;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return !idle_.empty(); });
+    conn = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  if (!conn->Healthy() && !conn->Reset()) {
+    LogEvent(logger_, spdlog::level::warn, "cannot reconnect to PostgreSQL");
+  }
+  return Lease(this, std::move(conn));
+}
+
+Result<int> PgDatabase::Migrate() {
+  auto conn = Acquire();
+  if (auto r = conn->ExecScript(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, "
+          "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())");
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  // Several instances may start at once: one migrates, the others wait and find it done.
+  if (auto r = conn->Exec("SELECT pg_advisory_lock($1)", {std::to_string(kMigrationLock)}); !r) {
+    return tl::unexpected(r.error());
+  }
+  const auto unlock = [&] {
+    (void)conn->Exec("SELECT pg_advisory_unlock($1)", {std::to_string(kMigrationLock)});
+  };
+  auto applied = conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!applied) {
+    unlock();
+    return tl::unexpected(applied.error());
+  }
+  const int64_t current = applied->Int(0, 0);
+  int count = 0;
+  for (const auto& m : postgres_migrations::Migrations()) {
+    if (m.version <= current) continue;
+    auto r = conn->ExecScript("BEGIN;\n" + std::string(m.sql) +
+                              "\nINSERT INTO schema_migrations (version, name) VALUES (" +
+                              std::to_string(m.version) + ", '" + m.name + "');\nCOMMIT;");
+    if (!r) {
+      (void)conn->ExecScript("ROLLBACK");
+      unlock();
+      Error e = r.error();
+      e.message = std::string("Migration ") + m.name + " failed";
+      return tl::unexpected(e);
+    }
+    ++count;
+  }
+  unlock();
+  return count;
+}
+
+Result<void> PgDatabase::CheckReady() {
+  auto conn = Acquire();
+  auto r = conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!r) {
+    Error e = r.error();
+    if (e.code != ErrorCode::kUnavailable) {
+      return Fail(ErrorCode::kUnavailable, "migrations_pending", "Database is not migrated",
+                  nlohmann::json::array(), e.internal);
+    }
+    return tl::unexpected(e);
+  }
+  if (r->Int(0, 0) < LatestSchemaVersion()) {
+    return Fail(ErrorCode::kUnavailable, "migrations_pending", "Database migrations are pending");
+  }
+  return {};
+}
+
+int PgDatabase::LatestSchemaVersion() const {
+  int latest = 0;
+  for (const auto& m : postgres_migrations::Migrations()) latest = std::max(latest, m.version);
+  return latest;
+}
+
+}  // namespace assistantd::storage

@@ -1,0 +1,146 @@
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <libpq-fe.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "storage/storage.hpp"
+
+namespace assistantd::storage {
+
+// Statement parameters in PostgreSQL's text format; nullopt is NULL.
+using PgParams = std::vector<std::optional<std::string>>;
+
+// bytea in the text format's hex form ("\x…").
+std::string PgBytea(std::string_view bytes);
+
+// The rows of one statement (text format). Owns the PGresult.
+class PgResult {
+ public:
+  explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
+  int Rows() const { return PQntuples(result_.get()); }
+  int64_t Affected() const;
+  bool IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
+  std::string Text(int row, int col) const;
+  std::optional<std::string> OptionalText(int row, int col) const;
+  int64_t Int(int row, int col) const;
+  std::optional<int64_t> OptionalInt(int row, int col) const;
+  bool Bool(int row, int col) const;
+  std::string Bytes(int row, int col) const;  // a bytea column, decoded
+
+ private:
+  std::unique_ptr<PGresult, decltype(&PQclear)> result_;
+};
+
+// Maps a failed statement (or a lost connection) to an Error; SQL and server messages stay in
+// `internal`.
+Error PgError(PGconn* conn, const PGresult* result, std::string_view what);
+
+// One connection with its prepared statements. Used by one thread at a time.
+class PgConnection {
+ public:
+  explicit PgConnection(PGconn* conn) : conn_(conn) {}
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+  ~PgConnection();
+
+  // Runs one statement, prepared on first use and reused after.
+  Result<PgResult> Exec(const std::string& sql, const PgParams& params = {});
+  // Runs a script of several statements (migrations, transaction control).
+  Result<void> ExecScript(const std::string& sql);
+
+  bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  // Reconnects after the server went away; prepared statements are forgotten.
+  bool Reset();
+
+ private:
+  PGconn* conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
+};
+
+struct PgSettings {
+  std::string url;  // postgres://…
+  int pool_size = 8;
+};
+
+class PgDatabase;
+
+// A transaction as the application role (`assistantd_app`: owns nothing, cannot bypass
+// row-level security) with the request's JWT claims in `request.jwt.claims`, so the policies
+// apply on top of the service's own checks. Rolls back unless committed.
+class PgTransaction {
+ public:
+  static Result<PgTransaction> Begin(PgConnection& conn, const nlohmann::json& claims);
+  PgTransaction(PgTransaction&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
+  PgTransaction(const PgTransaction&) = delete;
+  PgTransaction& operator=(const PgTransaction&) = delete;
+  PgTransaction& operator=(PgTransaction&&) = delete;
+  ~PgTransaction();
+  Result<void> Commit();
+
+ private:
+  explicit PgTransaction(PgConnection* conn) : conn_(conn) {}
+  PgConnection* conn_;
+};
+
+// The claims a store runs with: a user's (sub + role) or the service's own (service_role).
+nlohmann::json UserClaims(const std::string& user_id, std::string_view role);
+nlohmann::json ServiceClaims();
+
+// The PostgreSQL database: a pool of connections that reconnect by themselves, and the
+// migration runner.
+class PgDatabase final : public Database {
+ public:
+  // Connects the whole pool; an unreachable server is one clear error.
+  static Result<std::unique_ptr<PgDatabase>> Open(const PgSettings& settings, Logger logger);
+  ~PgDatabase() override = default;
+
+  class Lease {
+   public:
+    Lease(PgDatabase* owner, std::unique_ptr<PgConnection> conn)
+        : owner_(owner), conn_(std::move(conn)) {}
+    Lease(Lease&&) = default;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    PgConnection& operator*() const { return *conn_; }
+    PgConnection* operator->() const { return conn_.get(); }
+
+   private:
+    PgDatabase* owner_;
+    std::unique_ptr<PgConnection> conn_;
+  };
+
+  // Borrows a connection (waiting while all are in use), reconnecting it if the server
+  // restarted since it was last used.
+  Lease Acquire();
+
+  Result<int> Migrate() override;
+  Result<void> CheckReady() override;
+  int LatestSchemaVersion() const override;
+
+ private:
+  PgDatabase(PgSettings settings, Logger logger)
+      : settings_(std::move(settings)), logger_(std::move(logger)) {}
+  Result<std::unique_ptr<PgConnection>> Connect() const;
+
+  PgSettings settings_;
+  Logger logger_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;
+};
+
+}  // namespace assistantd::storage
