@@ -472,8 +472,68 @@ TEST_P(SyncStoreContractTest, ReconciliationScanSeesEveryRowAndItsOpenJob) {
   (void)a;
 }
 
+// Row-level security on its own: plain SQL as the application role, with the service's
+// checks out of the way. Only the policies stand between one user and another's rows.
+class PgRowLevelSecurityTest : public StoreContractTest {
+ protected:
+  // Runs `sql` in a transaction as assistantd_app with `claims`; returns the rows affected or
+  // read, or -1 when PostgreSQL refused the statement.
+  int64_t AsApp(const json& claims, const std::string& sql) {
+    auto* pg = dynamic_cast<PgDatabase*>(backend_.db.get());
+    auto conn = pg->Acquire();
+    auto tx = PgTransaction::Begin(*conn, claims);
+    EXPECT_TRUE(tx);
+    auto r = conn->Exec(sql);
+    if (!r) return -1;
+    EXPECT_TRUE(tx->Commit());
+    return r->Rows() > 0 ? r->Rows() : r->Affected();
+  }
+};
+
+TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
+  const auto alice = NewUser();
+  const auto bob = NewUser();
+  const auto bobs = Make(bob, {{"name", "Bob's"}});
+  const auto bobs_test = Make(bob, {{"metadata", {{"is_test", true}}}});
+  Make(alice, {{"name", "Alice's"}});
+  const json as_alice = UserClaims(alice, "authenticated");
+
+  EXPECT_EQ(AsApp(as_alice, "SELECT id FROM assistants"), 1);  // only her own
+  EXPECT_EQ(AsApp(as_alice, "SELECT id FROM assistants WHERE user_id = '" + bob + "'"), 0);
+  EXPECT_EQ(AsApp(as_alice, "UPDATE assistants SET name = 'taken' WHERE id = '" + bobs.id + "'"), 0);
+  EXPECT_EQ(AsApp(as_alice, "DELETE FROM assistants WHERE user_id = '" + bob + "'"), 0);
+  // Writing a row for someone else is refused outright.
+  EXPECT_EQ(AsApp(as_alice, "INSERT INTO assistants (id, user_id, created_at, updated_at) VALUES ('" +
+                                NewUuid() + "', '" + bob + "', now(), now())"),
+            -1);
+  EXPECT_EQ(AsApp(as_alice, "UPDATE assistants SET user_id = '" + bob + "'"), -1);
+  ASSERT_EQ(AsApp(ServiceClaims(), "INSERT INTO vapi_keys VALUES ('" + bob +
+                                       "', '\\x00', 'abcd', now())"),
+            1);
+  EXPECT_EQ(AsApp(as_alice, "SELECT owner FROM vapi_keys"), 0);
+  EXPECT_EQ(AsApp(UserClaims(bob, "authenticated"), "SELECT owner FROM vapi_keys"), 1);
+  EXPECT_EQ(AsApp(json::object(), "SELECT id FROM assistants"), 0);  // no claims, no rows
+
+  // The test role reaches only its own test rows.
+  const json bob_as_test = UserClaims(bob, "test");
+  EXPECT_EQ(AsApp(bob_as_test, "SELECT id FROM assistants"), 1);
+  EXPECT_EQ(AsApp(bob_as_test, "SELECT id FROM assistants WHERE id = '" + bobs.id + "'"), 0);
+  EXPECT_EQ(AsApp(bob_as_test, "UPDATE assistants SET is_test = false WHERE id = '" +
+                                   bobs_test.id + "'"),
+            -1);
+
+  // Admins and the service see everything; so does nothing else.
+  EXPECT_EQ(AsApp(UserClaims(alice, "admin"), "SELECT id FROM assistants"), 3);
+  EXPECT_EQ(AsApp(ServiceClaims(), "SELECT id FROM assistants"), 3);
+  // Forced: the table owner is subject to the policies too (only a superuser bypasses).
+  EXPECT_EQ(AsApp(as_alice, "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'assistants' "
+                            "AND relforcerowsecurity"),
+            1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Backends, PgRowLevelSecurityTest, ::testing::Values("postgres"));
 
 }  // namespace
 }  // namespace assistantd::storage
