@@ -12,6 +12,7 @@
 #include "common/uuid.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
 #include "storage/postgres/pg_database.hpp"
+#include "storage/postgres/pg_sync_store.hpp"
 #include "storage/postgres/pg_user_store.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
@@ -80,7 +81,9 @@ Backend MakePostgres() {
   auto db = PgDatabase::Open({url, 4}, logs.Make("storage"));
   if (!db) throw std::runtime_error(db.error().internal);
   if (auto m = (*db)->Migrate(); !m) throw std::runtime_error(m.error().internal);
-  b.assistants = std::make_unique<PgAssistantStore>(**db);
+  auto assistants = std::make_unique<PgAssistantStore>(**db);
+  b.sync = std::make_unique<PgSyncStore>(**db, *assistants);
+  b.assistants = std::move(assistants);
   b.users = std::make_unique<PgUserStore>(**db);
   b.db = std::move(*db);
   return b;
@@ -342,7 +345,7 @@ TEST_P(StoreContractTest, UsersPage) {
   EXPECT_FALSE(second->next);
 }
 
-// The outbox part of the contract (PostgreSQL's SyncStore is not built yet).
+// The outbox part of the contract.
 class SyncStoreContractTest : public StoreContractTest {};
 
 TEST_P(StoreContractTest, MigrationsAreIdempotentAndReadyAfter) {
@@ -532,7 +535,7 @@ TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));
-INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, PgRowLevelSecurityTest, ::testing::Values("postgres"));
 
 }  // namespace

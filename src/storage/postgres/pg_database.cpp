@@ -159,8 +159,12 @@ nlohmann::json UserClaims(const std::string& user_id, std::string_view role) {
 
 nlohmann::json ServiceClaims() { return {{"role", "service_role"}}; }
 
-Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::json& claims) {
-  if (auto r = conn.ExecScript("BEGIN; SET LOCAL ROLE assistantd_app"); !r) {
+Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::json& claims,
+                                           bool relaxed) {
+  if (auto r = conn.ExecScript(relaxed ? "BEGIN; SET LOCAL ROLE assistantd_app; "
+                                         "SET LOCAL synchronous_commit = off"
+                                       : "BEGIN; SET LOCAL ROLE assistantd_app");
+      !r) {
     (void)conn.ExecScript("ROLLBACK");
     return tl::unexpected(r.error());
   }
@@ -170,6 +174,10 @@ Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::j
     return tl::unexpected(r.error());
   }
   return PgTransaction(&conn);
+}
+
+Result<void> PgTransaction::SetDurable() {
+  return conn_->ExecScript("SET LOCAL synchronous_commit = on");
 }
 
 PgTransaction::~PgTransaction() {

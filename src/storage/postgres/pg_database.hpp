@@ -30,6 +30,7 @@ class PgResult {
  public:
   explicit PgResult(PGresult* result) : result_(result, &PQclear) {}
   int Rows() const { return PQntuples(result_.get()); }
+  int Columns() const { return PQnfields(result_.get()); }
   int64_t Affected() const;
   bool IsNull(int row, int col) const { return PQgetisnull(result_.get(), row, col) != 0; }
   std::string Text(int row, int col) const;
@@ -81,7 +82,11 @@ class PgDatabase;
 // apply on top of the service's own checks. Rolls back unless committed.
 class PgTransaction {
  public:
-  static Result<PgTransaction> Begin(PgConnection& conn, const nlohmann::json& claims);
+  // `relaxed`: bookkeeping that is safe to redo commits without waiting for the WAL flush
+  // (synchronous_commit off; still crash-consistent). SetDurable() turns that back on.
+  static Result<PgTransaction> Begin(PgConnection& conn, const nlohmann::json& claims,
+                                     bool relaxed = false);
+  Result<void> SetDurable();
   PgTransaction(PgTransaction&& other) noexcept : conn_(std::exchange(other.conn_, nullptr)) {}
   PgTransaction(const PgTransaction&) = delete;
   PgTransaction& operator=(const PgTransaction&) = delete;

@@ -1,0 +1,437 @@
+#include "storage/postgres/pg_sync_store.hpp"
+
+namespace assistantd::storage {
+namespace {
+
+constexpr const char* kJobColumns =
+    "id, assistant_id::text, user_id::text, vapi_id, state, attempts, "
+    "assistantd_us(next_attempt_at), assistantd_us(create_sent_at), last_error, "
+    "assistantd_us(created_at), assistantd_us(updated_at), api_key_sealed";
+
+SyncJob ReadJob(const PgResult& r, int row) {
+  SyncJob j;
+  j.id = r.Int(row, 0);
+  j.assistant_id = r.Text(row, 1);
+  j.user_id = r.Text(row, 2);
+  j.vapi_id = r.OptionalText(row, 3);
+  j.state = r.Text(row, 4);
+  j.attempts = static_cast<int>(r.Int(row, 5));
+  j.next_attempt_at_us = r.Int(row, 6);
+  j.create_sent_at_us = r.OptionalInt(row, 7);
+  j.last_error = r.OptionalText(row, 8);
+  j.created_at_us = r.Int(row, 9);
+  j.updated_at_us = r.Int(row, 10);
+  if (!r.IsNull(row, 11)) j.api_key_sealed = r.Bytes(row, 11);
+  return j;
+}
+
+std::vector<SyncJob> ReadJobs(const PgResult& r) {
+  std::vector<SyncJob> out;
+  for (int row = 0; row < r.Rows(); ++row) out.push_back(ReadJob(r, row));
+  return out;
+}
+
+std::optional<std::string> Micros(const std::optional<int64_t>& v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+// Claims the next due job inside the caller's transaction (see SqliteSyncStore: an expired
+// lease first, else the most overdue queued job; a job about to be created records its
+// intent and makes the transaction durable). SKIP LOCKED: instances never wait for or take
+// a job another instance is claiming.
+Result<std::optional<SyncJob>> ClaimIn(PgConnection& conn, PgTransaction& tx, int64_t now_us,
+                                       int64_t lease_us) {
+  auto r = conn.Exec(
+      std::string(
+          "UPDATE sync_jobs SET state = 'running', lease_until = assistantd_ts($1), "
+          "updated_at = assistantd_ts($2), "
+          "create_sent_at = COALESCE(create_sent_at, create_intent_at), "
+          "create_intent_at = CASE WHEN vapi_id IS NULL THEN assistantd_ts($2) END "
+          "WHERE id = COALESCE("
+          "(SELECT id FROM sync_jobs WHERE state = 'running' AND lease_until < assistantd_ts($2) "
+          "LIMIT 1 FOR UPDATE SKIP LOCKED), "
+          "(SELECT id FROM sync_jobs WHERE state = 'queued' AND next_attempt_at <= "
+          "assistantd_ts($2) ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)) "
+          "RETURNING ") +
+          kJobColumns,
+      {std::to_string(now_us + lease_us), std::to_string(now_us)});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return std::optional<SyncJob>();
+  SyncJob job = ReadJob(*r, 0);
+  if (!job.vapi_id) {
+    if (auto d = tx.SetDurable(); !d) return tl::unexpected(d.error());
+  }
+  return std::optional<SyncJob>(std::move(job));
+}
+
+}  // namespace
+
+Result<std::optional<SyncJob>> PgSyncStore::ClaimDue(int64_t now_us, int64_t lease_us) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
+  if (!tx) return tl::unexpected(tx.error());
+  auto job = ClaimIn(*conn, *tx, now_us, lease_us);
+  if (!job) return job;
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return job;
+}
+
+Result<void> PgSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, assistantd_ts($1)) "
+      "WHERE id = $2",
+      {std::to_string(at_us), std::to_string(job_id)});
+  if (!r) return tl::unexpected(r.error());
+  return tx->Commit();
+}
+
+Result<std::optional<domain::Assistant>> PgSyncStore::LoadForSync(const std::string& id) {
+  return assistants_.LoadAny(id);
+}
+
+Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
+                                                   int64_t now_us,
+                                                   std::optional<int64_t> claim_lease_us) {
+  using Kind = SyncOutcome::Kind;
+  auto conn = db_.Acquire();
+  // Outcomes are bookkeeping that is safe to redo (see SqliteSyncStore::Finish).
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
+  if (!tx) return tl::unexpected(tx.error());
+
+  // The assistant's state now (locked): it may have changed while Vapi was being called.
+  auto current = conn->Exec(
+      "SELECT version, sync_status FROM assistants WHERE id = $1::uuid FOR UPDATE",
+      {job.assistant_id});
+  if (!current) return tl::unexpected(current.error());
+  std::optional<int64_t> version;
+  std::string status;
+  if (current->Rows() > 0) {
+    version = current->Int(0, 0);
+    status = current->Text(0, 1);
+  }
+  const bool deleting = version && status == "deleting";
+
+  const auto close_job = [&](const char* state, const std::optional<std::string>& error,
+                             const std::optional<std::string>& vapi_id, bool requeue,
+                             std::optional<int64_t> next_at, bool count_attempt,
+                             std::optional<int64_t> create_sent_at) {
+    return conn->Exec(
+        "UPDATE sync_jobs SET state = $1, last_error = $2, vapi_id = COALESCE($3, vapi_id), "
+        "attempts = CASE WHEN $4::boolean THEN 0 ELSE attempts + $5::integer END, "
+        "next_attempt_at = assistantd_ts($6), lease_until = NULL, "
+        "create_sent_at = assistantd_ts($7), create_intent_at = NULL, "
+        "updated_at = assistantd_ts($8), "
+        // A per-request key lives only as long as its job.
+        "api_key_sealed = CASE WHEN $1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed END "
+        "WHERE id = $9",
+        {state, error, vapi_id, requeue ? "true" : "false", count_attempt ? "1" : "0",
+         std::to_string(next_at.value_or(now_us)), Micros(create_sent_at),
+         std::to_string(now_us), std::to_string(job.id)});
+  };
+  const auto set_assistant = [&](const std::string& sql, const PgParams& params) {
+    return conn->Exec(sql, params);
+  };
+
+  Result<PgResult> r = tl::unexpected(Error{});
+  switch (o.kind) {
+    case Kind::kSynced: {
+      if (!version || deleting) {
+        // Deleted while we were creating/updating: remember the remote id and go delete it.
+        r = close_job("queued", std::nullopt, o.vapi_id, true, now_us, false, std::nullopt);
+        if (r && version) {
+          r = set_assistant("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid",
+                            {o.vapi_id, job.assistant_id});
+        }
+        break;
+      }
+      const bool up_to_date = *version == o.synced_version;
+      r = set_assistant(
+          "UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
+          "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
+          {o.vapi_id, up_to_date ? "synced" : "pending", std::to_string(now_us),
+           job.assistant_id});
+      if (r) {
+        r = up_to_date ? close_job("done", std::nullopt, o.vapi_id, false, std::nullopt, false,
+                                   std::nullopt)
+                       : close_job("queued", std::nullopt, o.vapi_id, true, now_us, false,
+                                   std::nullopt);
+      }
+      break;
+    }
+    case Kind::kDeleted:
+      r = set_assistant(
+          "DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'",
+          {job.assistant_id});
+      if (r) r = close_job("done", std::nullopt, std::nullopt, false, std::nullopt, false, std::nullopt);
+      break;
+    case Kind::kRetry:
+      r = close_job("queued", o.error, std::nullopt, false, o.next_attempt_at_us, o.count_attempt,
+                    o.create_sent_at_us);
+      if (r && version) {
+        r = set_assistant("UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
+                          {o.error, job.assistant_id});
+      }
+      break;
+    case Kind::kDead:
+      r = close_job("dead", o.error, std::nullopt, false, std::nullopt, true, o.create_sent_at_us);
+      if (r && version) {
+        r = set_assistant(
+            deleting ? "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid"
+                     : "UPDATE assistants SET sync_status = 'failed', sync_error = $1 WHERE "
+                       "id = $2::uuid",
+            {o.error, job.assistant_id});
+      }
+      break;
+  }
+  if (!r) return tl::unexpected(r.error());
+
+  for (const auto& a : o.attempts) {
+    auto ins = conn->Exec(
+        "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, error, "
+        "started_at, finished_at) VALUES ($1, $2::uuid, $3, $4, $5::integer, $6, "
+        "assistantd_ts($7), assistantd_ts($8))",
+        {std::to_string(job.id), job.assistant_id, a.operation, a.outcome,
+         a.status ? std::optional<std::string>(std::to_string(*a.status)) : std::nullopt, a.error,
+         std::to_string(a.started_at_us), std::to_string(a.finished_at_us)});
+    if (!ins) return tl::unexpected(ins.error());
+  }
+  std::optional<SyncJob> next;
+  if (claim_lease_us) {
+    auto claimed = ClaimIn(*conn, *tx, now_us, *claim_lease_us);
+    if (!claimed) return tl::unexpected(claimed.error());
+    next = std::move(*claimed);
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return next;
+}
+
+Result<int> PgSyncStore::RequeueRunning(int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "UPDATE sync_jobs SET state = 'queued', lease_until = NULL, next_attempt_at = "
+      "assistantd_ts($1), updated_at = assistantd_ts($1) WHERE state = 'running'",
+      {std::to_string(now_us)});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return static_cast<int>(r->Affected());
+}
+
+Result<SyncOverview> PgSyncStore::Overview() {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = "
+      "'running'), count(*) FILTER (WHERE state = 'dead'), assistantd_us(min(created_at) "
+      "FILTER (WHERE state = 'queued')) FROM sync_jobs WHERE state <> 'done'");
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  SyncOverview o;
+  o.queued = r->Int(0, 0);
+  o.running = r->Int(0, 1);
+  o.dead = r->Int(0, 2);
+  o.oldest_queued_at_us = r->OptionalInt(0, 3);
+  return o;
+}
+
+Result<std::optional<SyncJob>> PgSyncStore::LatestJob(const std::string& assistant_id) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(std::string("SELECT ") + kJobColumns +
+                          " FROM sync_jobs WHERE assistant_id = $1::uuid ORDER BY id DESC LIMIT 1",
+                      {assistant_id});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  if (r->Rows() == 0) return std::optional<SyncJob>();
+  return std::optional<SyncJob>(ReadJob(*r, 0));
+}
+
+Result<std::vector<SyncAttempt>> PgSyncStore::RecentAttempts(const std::string& assistant_id,
+                                                             int limit) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "SELECT operation, outcome, status, error, assistantd_us(started_at), "
+      "assistantd_us(finished_at) FROM sync_attempts WHERE assistant_id = $1::uuid "
+      "ORDER BY id DESC LIMIT $2",
+      {assistant_id, std::to_string(limit)});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  std::vector<SyncAttempt> out;
+  for (int row = 0; row < r->Rows(); ++row) {
+    SyncAttempt a;
+    a.operation = r->Text(row, 0);
+    a.outcome = r->Text(row, 1);
+    if (const auto s = r->OptionalInt(row, 2)) a.status = static_cast<int>(*s);
+    a.error = r->OptionalText(row, 3);
+    a.started_at_us = r->Int(row, 4);
+    a.finished_at_us = r->Int(row, 5);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Result<std::vector<SyncJob>> PgSyncStore::DeadJobs(int limit) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(std::string("SELECT ") + kJobColumns +
+                          " FROM sync_jobs WHERE state = 'dead' ORDER BY id DESC LIMIT $1",
+                      {std::to_string(limit)});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return ReadJobs(*r);
+}
+
+Result<bool> PgSyncStore::Resync(const std::string& assistant_id, const domain::AccessScope& scope,
+                                 int64_t now_us, const std::optional<std::string>& job_key) {
+  auto found = assistants_.Get(assistant_id, scope);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return false;
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  if (auto r = PgEnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us,
+                             job_key);
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = conn->Exec(
+          "UPDATE assistants SET sync_status = 'pending' WHERE id = $1::uuid AND "
+          "sync_status <> 'deleting'",
+          {assistant_id});
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return true;
+}
+
+Result<int> PgSyncStore::WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "UPDATE sync_jobs SET next_attempt_at = assistantd_ts($1) WHERE state = 'queued' AND "
+      "next_attempt_at > assistantd_ts($1) AND ($2::uuid IS NULL OR user_id = $2::uuid)",
+      {std::to_string(now_us), user_id});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return static_cast<int>(r->Affected());
+}
+
+Result<bool> PgSyncStore::RetryDead(int64_t job_id, int64_t now_us) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  // Refused (0 rows) while another open job exists for the same assistant.
+  auto r = conn->Exec(
+      "UPDATE sync_jobs SET state = 'queued', attempts = 0, next_attempt_at = assistantd_ts($1), "
+      "updated_at = assistantd_ts($1) WHERE id = $2 AND state = 'dead' AND NOT EXISTS (SELECT 1 "
+      "FROM sync_jobs o WHERE o.assistant_id = sync_jobs.assistant_id AND o.state IN ('queued', "
+      "'running'))",
+      {std::to_string(now_us), std::to_string(job_id)});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Affected() > 0) {
+    auto a = conn->Exec(
+        "UPDATE assistants SET sync_status = 'pending' WHERE id = (SELECT assistant_id FROM "
+        "sync_jobs WHERE id = $1) AND sync_status = 'failed'",
+        {std::to_string(job_id)});
+    if (!a) return tl::unexpected(a.error());
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return r->Affected() > 0;
+}
+
+Result<std::vector<ScannedAssistant>> PgSyncStore::Scan(const std::string& where,
+                                                        const PgParams& params) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec("SELECT " + assistants_.SelectColumns() +
+                          ", EXISTS (SELECT 1 FROM sync_jobs j WHERE j.assistant_id = "
+                          "assistants.id AND j.state IN ('queued', 'running')) FROM assistants " +
+                          where,
+                      params);
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  std::vector<ScannedAssistant> out;
+  for (int row = 0; row < r->Rows(); ++row) {
+    auto a = ReadAssistant(*r, row);
+    if (!a) return tl::unexpected(a.error());
+    // The open-job flag is the column after the assistant's.
+    out.push_back({std::move(*a), r->Bool(row, r->Columns() - 1)});
+  }
+  return out;
+}
+
+Result<std::vector<ScannedAssistant>> PgSyncStore::ScanAssistants(const std::string& after_id,
+                                                                  int limit) {
+  // Ids are UUIDs; an empty `after_id` starts from the first.
+  if (after_id.empty()) {
+    return Scan("ORDER BY id LIMIT $1", {std::to_string(limit)});
+  }
+  return Scan("WHERE id > $1::uuid ORDER BY id LIMIT $2", {after_id, std::to_string(limit)});
+}
+
+Result<std::optional<ScannedAssistant>> PgSyncStore::ScanAssistant(const std::string& id) {
+  auto rows = Scan("WHERE id = $1::uuid", {id});
+  if (!rows) return tl::unexpected(rows.error());
+  if (rows->empty()) return std::optional<ScannedAssistant>();
+  return std::optional<ScannedAssistant>(std::move(rows->front()));
+}
+
+Result<std::string> PgSyncStore::InstanceId() {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec("SELECT instance_id FROM instance WHERE singleton = 1");
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  if (r->Rows() == 0) return Internal("the instance table is empty");
+  return r->Text(0, 0);
+}
+
+Result<void> PgKeyStore::PutKey(const std::string& owner, const StoredKey& key) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES ($1, $2::bytea, $3, "
+      "assistantd_ts($4)) ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, "
+      "last4 = excluded.last4, updated_at = excluded.updated_at",
+      {owner, PgBytea(key.sealed), key.last4, std::to_string(key.updated_at_us)});
+  if (!r) return tl::unexpected(r.error());
+  return tx->Commit();
+}
+
+Result<std::optional<StoredKey>> PgKeyStore::GetKey(const std::string& owner) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "SELECT sealed, last4, assistantd_us(updated_at) FROM vapi_keys WHERE owner = $1", {owner});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  if (r->Rows() == 0) return std::optional<StoredKey>();
+  return std::optional<StoredKey>(StoredKey{r->Bytes(0, 0), r->Text(0, 1), r->Int(0, 2)});
+}
+
+Result<bool> PgKeyStore::DeleteKey(const std::string& owner) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {owner});
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return r->Affected() > 0;
+}
+
+}  // namespace assistantd::storage
