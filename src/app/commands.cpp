@@ -19,6 +19,10 @@
 #include "domain/principal.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
+#include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/postgres/pg_database.hpp"
+#include "storage/postgres/pg_sync_store.hpp"
+#include "storage/postgres/pg_user_store.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_key_store.hpp"
@@ -56,24 +60,54 @@ int WorkerThreads(const config::ServeConfig& c, int io_threads) {
   return c.worker_threads > 0 ? c.worker_threads : std::max(4, 2 * io_threads);
 }
 
-// Opens (creating its directory) and migrates the configured database.
-Result<std::unique_ptr<storage::SqliteDatabase>> OpenDatabase(const config::ServeConfig& c,
-                                                              int pool_size,
-                                                              const LogFactory& logs) {
-  auto path = config::SqlitePath(c);
-  if (!path) return tl::unexpected(path.error());
-  const auto dir = std::filesystem::path(*path).parent_path();
+// The configured database with the stores over it, migrated. Members are destroyed in reverse
+// order: the stores before the database they use.
+struct Storage {
+  std::unique_ptr<storage::Database> db;
+  std::unique_ptr<storage::AssistantStore> assistants;
+  std::unique_ptr<storage::UserStore> users;
+  std::unique_ptr<storage::SyncStore> sync;
+  std::unique_ptr<storage::KeyStore> keys;
+  std::string description;       // for messages: the SQLite path or the redacted URL
+  bool single_process = false;   // SQLite: a job left running was interrupted by our own crash
+};
+
+Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs) {
+  auto target = config::ResolveDatabase(c);
+  if (!target) return tl::unexpected(target.error());
+  Storage s;
+  if (target->postgres) {
+    auto db = storage::PgDatabase::Open({target->location, pool_size}, logs.Make("storage"));
+    if (!db) return tl::unexpected(db.error());
+    if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+    auto assistants = std::make_unique<storage::PgAssistantStore>(**db);
+    s.sync = std::make_unique<storage::PgSyncStore>(**db, *assistants);
+    s.users = std::make_unique<storage::PgUserStore>(**db);
+    s.keys = std::make_unique<storage::PgKeyStore>(**db);
+    s.assistants = std::move(assistants);
+    s.db = std::move(*db);
+    s.description = config::RedactUrl(target->location);
+    return s;
+  }
+  const auto dir = std::filesystem::path(target->location).parent_path();
   std::error_code ec;
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
   if (ec) {
     return Fail(ErrorCode::kUnavailable, "storage_unavailable",
                 "cannot create " + dir.string() + ": " + ec.message());
   }
-  auto db = storage::SqliteDatabase::Open({*path, pool_size, 5000}, logs.Make("storage"));
+  auto db = storage::SqliteDatabase::Open({target->location, pool_size, 5000}, logs.Make("storage"));
   if (!db) return tl::unexpected(db.error());
-  auto applied = (*db)->Migrate();
-  if (!applied) return tl::unexpected(applied.error());
-  return db;
+  if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+  auto assistants = std::make_unique<storage::SqliteAssistantStore>(**db);
+  s.sync = std::make_unique<storage::SqliteSyncStore>(**db, *assistants);
+  s.users = std::make_unique<storage::SqliteUserStore>(**db);
+  s.keys = std::make_unique<storage::SqliteKeyStore>(**db);
+  s.assistants = std::move(assistants);
+  s.db = std::move(*db);
+  s.description = target->location;
+  s.single_process = true;
+  return s;
 }
 
 std::optional<std::string> EnvVapiKey() {
@@ -99,35 +133,27 @@ vapi::CurlSettings CurlSettingsFor(const config::ServeConfig& c) {
   return s;
 }
 
-// The sync engine over an open database, as `serve` and `reconcile` both use it.
+// The sync engine over the stores, as `serve` and `reconcile` both use it.
 struct SyncStack {
-  SyncStack(const config::ServeConfig& c, storage::SqliteDatabase& db, const auth::SecretBox& box,
+  SyncStack(const config::ServeConfig& c, Storage& storage, const auth::SecretBox& box,
             const Clock& clock, const LogFactory& logs, MetricsRegistry& metrics,
             const std::string& instance_id)
-      : assistants(db),
-        sync_store(db, assistants),
-        key_store(db),
-        vapi_client(CurlSettingsFor(c), clock, logs.Make("vapi")),
+      : vapi_client(CurlSettingsFor(c), clock, logs.Make("vapi")),
         has_env_key(EnvVapiKey().has_value()),
-        keys(key_store, box, EnvVapiKey(), logs.Make("sync")),
-        worker(sync_store, vapi_client, keys, clock, SyncSettingsFor(c, instance_id),
+        keys(*storage.keys, box, EnvVapiKey(), logs.Make("sync")),
+        worker(*storage.sync, vapi_client, keys, clock, SyncSettingsFor(c, instance_id),
                logs.Make("sync"), metrics),
-        reconciler(sync_store, vapi_client, keys, worker, clock, instance_id,
+        reconciler(*storage.sync, vapi_client, keys, worker, clock, instance_id,
                    logs.Make("reconcile"), metrics) {}
 
-  static Result<std::unique_ptr<SyncStack>> Make(const config::ServeConfig& c,
-                                                 storage::SqliteDatabase& db,
+  static Result<std::unique_ptr<SyncStack>> Make(const config::ServeConfig& c, Storage& storage,
                                                  const auth::SecretBox& box, const Clock& clock,
                                                  const LogFactory& logs, MetricsRegistry& metrics) {
-    storage::SqliteAssistantStore probe_assistants(db);
-    auto instance = storage::SqliteSyncStore(db, probe_assistants).InstanceId();
+    auto instance = storage.sync->InstanceId();
     if (!instance) return tl::unexpected(instance.error());
-    return std::make_unique<SyncStack>(c, db, box, clock, logs, metrics, *instance);
+    return std::make_unique<SyncStack>(c, storage, box, clock, logs, metrics, *instance);
   }
 
-  storage::SqliteAssistantStore assistants;
-  storage::SqliteSyncStore sync_store;
-  storage::SqliteKeyStore key_store;
   vapi::CurlVapiClient vapi_client;
   bool has_env_key;
   sync::StoredKeySource keys;
@@ -152,20 +178,24 @@ int RunServe(const config::ServeConfig& c) {
   if (!reconcile_interval) return Die(reconcile_interval.error());
   const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
   const int workers = WorkerThreads(c, io_threads);
-  auto db = OpenDatabase(c, workers, logs);
-  if (!db) return Die(db.error());
+  // Handler threads and sync workers each hold a connection while they work.
+  auto store = OpenStorage(c, workers + std::max(1, c.sync_workers) + 1, logs);
+  if (!store) return Die(store.error());
 
   SystemClock clock;
   MetricsRegistry metrics;
-  auto stack = SyncStack::Make(c, **db, box, clock, logs, metrics);
+  auto stack = SyncStack::Make(c, *store, box, clock, logs, metrics);
   if (!stack) return Die(stack.error());
-  auto& assistants = (*stack)->assistants;
-  auto& sync_store = (*stack)->sync_store;
-  auto& key_store = (*stack)->key_store;
+  auto& assistants = *store->assistants;
+  auto& sync_store = *store->sync;
+  auto& key_store = *store->keys;
+  auto& users = *store->users;
   auto& worker = (*stack)->worker;
-  storage::SqliteUserStore users(**db);
-  // Single node on SQLite: a job still marked running was interrupted by our own crash.
-  if (auto r = sync_store.RequeueRunning(clock.NowMicros()); !r) return Die(r.error());
+  // SQLite is one process: a job still marked running was interrupted by our own crash. On
+  // PostgreSQL other instances may be running jobs; their leases decide.
+  if (store->single_process) {
+    if (auto r = sync_store.RequeueRunning(clock.NowMicros()); !r) return Die(r.error());
+  }
   const auto overview_gauge = [&sync_store](auto pick) {
     return [&sync_store, pick] {
       const auto o = sync_store.Overview();
@@ -191,7 +221,7 @@ int RunServe(const config::ServeConfig& c) {
                           return reconciler.Run({dry_run, repair_drift});
                         });
   api::KeysApi keys_api(key_store, sync_store, worker, box, clock);
-  api::HealthApi health_api(**db, metrics);
+  api::HealthApi health_api(*store->db, metrics);
 
   http::Router router;
   assistants_api.Register(router);
@@ -240,11 +270,11 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
   auto master_key = config::ResolveMasterKey(c, log);
   if (!master_key) return Die(master_key.error());
   const auth::SecretBox box(std::move(*master_key));
-  auto db = OpenDatabase(c, 2, logs);
-  if (!db) return Die(db.error());
+  auto store = OpenStorage(c, 2, logs);
+  if (!store) return Die(store.error());
   SystemClock clock;
   MetricsRegistry metrics;
-  auto stack = SyncStack::Make(c, **db, box, clock, logs, metrics);
+  auto stack = SyncStack::Make(c, *store, box, clock, logs, metrics);
   if (!stack) return Die(stack.error());
   auto summary = (*stack)->reconciler.Run({o.dry_run, o.repair_drift});
   if (!summary) return Die(summary.error());
@@ -253,7 +283,7 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
     // jobs that must wait for a retry are left to serve's workers.
     int64_t ran = 0;
     while ((*stack)->worker.RunOnce()) ++ran;
-    auto overview = (*stack)->sync_store.Overview();
+    auto overview = store->sync->Overview();
     if (!overview) return Die(overview.error());
     (*summary)["jobsRun"] = ran;
     (*summary)["jobsLeftQueued"] = overview->queued + overview->running;
@@ -265,11 +295,10 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
 int RunMigrate(const config::ServeConfig& c) {
   if (auto v = config::Validate(c); !v) return Die(v.error());
   LogFactory logs(c.log_level);
-  auto path = config::SqlitePath(c);
-  auto db = OpenDatabase(c, 1, logs);
-  if (!db) return Die(db.error());
-  std::printf("database %s is at schema version %d\n", path->c_str(),
-              (*db)->LatestSchemaVersion());
+  auto store = OpenStorage(c, 1, logs);
+  if (!store) return Die(store.error());
+  std::printf("database %s is at schema version %d\n", store->description.c_str(),
+              store->db->LatestSchemaVersion());
   return 0;
 }
 

@@ -100,23 +100,42 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.master_key.empty() && c.master_key.size() != 64) {
     return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
   }
-  if (auto p = SqlitePath(c); !p) return tl::unexpected(p.error());
+  if (auto p = ResolveDatabase(c); !p) return tl::unexpected(p.error());
   return {};
 }
 
-Result<std::string> SqlitePath(const ServeConfig& c) {
+Result<DatabaseTarget> ResolveDatabase(const ServeConfig& c) {
   const std::string& url = c.database_url;
-  if (url.empty()) return (std::filesystem::path(c.data_dir) / "assistantd.db").string();
+  if (url.empty()) {
+    return DatabaseTarget{false, (std::filesystem::path(c.data_dir) / "assistantd.db").string()};
+  }
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    return ConfigError("PostgreSQL is not supported by this build yet; use SQLite (the default)");
+    return DatabaseTarget{true, url};
   }
   if (url.starts_with("sqlite:")) {
     std::string path = url.substr(7);
     if (path.starts_with("//")) path = path.substr(2);
     if (path.empty()) return ConfigError("--database-url sqlite: needs a file path");
-    return path;
+    return DatabaseTarget{false, path};
   }
-  return ConfigError("--database-url must start with sqlite: (PostgreSQL comes later)");
+  return ConfigError("--database-url must start with sqlite: or postgres://");
+}
+
+Result<std::string> SqlitePath(const ServeConfig& c) {
+  auto target = ResolveDatabase(c);
+  if (!target) return tl::unexpected(target.error());
+  if (target->postgres) return ConfigError("--database-url names a PostgreSQL database");
+  return target->location;
+}
+
+std::string RedactUrl(const std::string& url) {
+  // postgres://user:password@host/db → postgres://user:••••@host/db
+  const auto scheme = url.find("://");
+  const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+  if (scheme == std::string::npos || at == std::string::npos) return url;
+  const auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "\u2022\u2022\u2022\u2022" + url.substr(at);
 }
 
 namespace {

@@ -46,9 +46,17 @@ Result<ListenAddress> ParseListen(const std::string& text);
 // Checks values that flags alone cannot constrain. Errors carry a one-line message.
 Result<void> Validate(const ServeConfig& config);
 
-// The SQLite file the configuration names ("sqlite:PATH", "sqlite://PATH" or empty for the
-// data dir default). A postgres:// URL is refused: that backend is not built yet.
+// Where the data lives: a SQLite file ("sqlite:PATH", "sqlite://PATH", or empty for
+// <data-dir>/assistantd.db) or a PostgreSQL database (postgres:// or postgresql:// URL).
+struct DatabaseTarget {
+  bool postgres = false;
+  std::string location;  // the SQLite path or the PostgreSQL URL
+};
+Result<DatabaseTarget> ResolveDatabase(const ServeConfig& config);
+// The SQLite path, or an error when the configuration names PostgreSQL.
 Result<std::string> SqlitePath(const ServeConfig& config);
+// A URL with its password masked, for logs and messages.
+std::string RedactUrl(const std::string& url);
 
 // The JWT secret: the configured one (at least 32 bytes), or the one generated into the data
 // dir on first use (256 random bits, hex, file mode 0600), logging where it lives.

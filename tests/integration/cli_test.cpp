@@ -1,6 +1,8 @@
 // The assistantd command line: subcommands, configuration precedence and start-up errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <fstream>
 
 #include "support/http_client.hpp"
@@ -73,10 +75,20 @@ TEST(CliTest, PortInUseIsOneClearLine) {
   EXPECT_NE(r.err.find("cannot listen"), std::string::npos) << r.err;
 }
 
-TEST(CliTest, PostgresUrlIsRefusedClearly) {
-  const auto r = RunCommand({AssistantdBinary(), "migrate", "--database-url", "postgres://x/y"});
+TEST(CliTest, AnUnreachablePostgresIsOneClearLine) {
+  // Nothing listens on port 1; the password must not be echoed.
+  const auto r = RunCommand({AssistantdBinary(), "migrate", "--database-url",
+                             "postgres://u:s3cret-pw@127.0.0.1:1/db?connect_timeout=5"});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("PostgreSQL"), std::string::npos);
+  EXPECT_NE(r.err.find("cannot connect to PostgreSQL"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.find("s3cret-pw"), std::string::npos) << r.err;
+}
+
+TEST(CliTest, AnUnknownDatabaseSchemeIsRefused) {
+  const auto r = RunCommand({AssistantdBinary(), "migrate", "--database-url", "mysql://x/y"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("sqlite: or postgres://"), std::string::npos) << r.err;
 }
 
 TEST(CliTest, TokenNeedsAUuidSubAndAKnownRole) {

@@ -48,6 +48,18 @@ TEST(ConfigTest, SqlitePathFromUrl) {
   EXPECT_EQ(SqlitePath(c), "rel.db");
   c.database_url = "mysql://x";
   EXPECT_FALSE(SqlitePath(c));
+  EXPECT_FALSE(ResolveDatabase(c));
+  c.database_url = "postgres://u:pw@h:5432/db";
+  EXPECT_FALSE(SqlitePath(c));
+  ASSERT_TRUE(ResolveDatabase(c));
+  EXPECT_TRUE(ResolveDatabase(c)->postgres);
+  EXPECT_EQ(ResolveDatabase(c)->location, c.database_url);
+}
+
+TEST(ConfigTest, RedactUrlMasksOnlyThePassword) {
+  EXPECT_EQ(RedactUrl("postgres://u:pw@h:5432/db"), "postgres://u:\u2022\u2022\u2022\u2022@h:5432/db");
+  EXPECT_EQ(RedactUrl("postgres://u@h/db"), "postgres://u@h/db");
+  EXPECT_EQ(RedactUrl("postgres://h:5432/db"), "postgres://h:5432/db");
 }
 
 }  // namespace

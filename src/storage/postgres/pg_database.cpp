@@ -194,7 +194,14 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::Connect() const {
   PGconn* raw = PQconnectdb(settings_.url.c_str());
   auto conn = std::make_unique<PgConnection>(raw);
   if (!raw || PQstatus(raw) != CONNECTION_OK) {
-    return tl::unexpected(PgError(raw, nullptr, "connect"));
+    // libpq's message, on one line (it never contains the password).
+    std::string why = raw ? PQerrorMessage(raw) : "out of memory";
+    for (char& ch : why) {
+      if (ch == '\n' || ch == '\t') ch = ' ';
+    }
+    while (!why.empty() && why.back() == ' ') why.pop_back();
+    return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                "cannot connect to PostgreSQL: " + why);
   }
   return conn;
 }
