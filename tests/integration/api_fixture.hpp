@@ -19,14 +19,24 @@ class ApiTest : public ::testing::Test {
   // concurrently would race their whole-object comparisons. tests/integration/sync_test.cpp
   // covers syncing.
   static void SetUpTestSuite() {
-    server_ = ServerProcess::Start({.args = {"--sync-workers", "0"}}).release();
+    // A failure here must fail every test of the suite (GoogleTest would report them as
+    // skipped), so it is kept and raised by SetUp().
+    try {
+      server_ = ServerProcess::Start({.args = {"--sync-workers", "0"}}).release();
+    } catch (const std::exception& e) {
+      start_error_ = e.what();
+    }
   }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
+    start_error_.clear();
   }
 
-  void SetUp() override { client_ = std::make_unique<HttpClient>(server_->port()); }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr) << "the server did not start: " << start_error_;
+    client_ = std::make_unique<HttpClient>(server_->port());
+  }
 
   static ServerProcess& server() { return *server_; }
   HttpClient& client() { return *client_; }
@@ -67,6 +77,7 @@ class ApiTest : public ::testing::Test {
   }
 
   static inline ServerProcess* server_ = nullptr;
+  static inline std::string start_error_;
   std::unique_ptr<HttpClient> client_;
 };
 

@@ -177,9 +177,10 @@ TEST_F(ReconcileTest, TheCommandReportsThenRepairsWithTheServerStopped) {
   const std::string vapi_id = SyncStatus(a)["vapiId"];
   ASSERT_EQ(server_->Stop(), 0);
   ASSERT_EQ(Remote("DELETE", "/assistant/" + vapi_id).status, 200);
-  const std::vector<std::string> base = {
+  std::vector<std::string> base = {
       AssistantdBinary(), "reconcile", "--data-dir", dir_.path(), "--log-level", "warn",
       "--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port())};
+  for (const auto& arg : DatabaseArgs(dir_.path())) base.push_back(arg);
   auto dry_args = base;
   dry_args.push_back("--dry-run");
   const auto dry = RunCommand(dry_args, {{"VAPI_API_KEY", "vk"}});

@@ -79,6 +79,15 @@ class SyncTest : public ::testing::Test {
   json WaitSynced(const std::string& id) {
     return WaitSync(id, [](const json& s) { return s["syncStatus"] == "synced"; });
   }
+  // One SQL query on the server's own database (sqlite3 or psql), its output as printed.
+  std::string QueryDatabase(const std::string& sql) {
+    const auto db = DatabaseArgs(dir_.path());
+    const auto r = db.empty()
+                       ? RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db", sql})
+                       : RunCommand({"/usr/bin/psql", "-XAtq", db[1], "-c", sql});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
   json SimState() { return control_->Send("GET", "/__sim/state").Json(); }
   void Faults(const json& f) {
     ASSERT_EQ(control_->Send("PUT", "/__sim/faults", f.dump(), {{"Content-Type", "application/json"}})

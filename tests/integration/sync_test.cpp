@@ -216,11 +216,19 @@ TEST_F(SyncTest, AUsersStoredKeyIsUsedAndNeverShown) {
     EXPECT_EQ(body.find(kStoredKey), std::string::npos) << body;
   }
   EXPECT_EQ(server_->Logs().find(kStoredKey), std::string::npos);
-  // At rest the key is sealed: the database files never hold it in clear.
-  for (const char* file : {"/assistantd.db", "/assistantd.db-wal"}) {
-    std::ifstream in(dir_.path() + file, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(bytes.find(kStoredKey), std::string::npos) << file;
+  // At rest the key is sealed: the database never holds it in clear.
+  EXPECT_EQ(QueryDatabase("SELECT COUNT(*) FROM vapi_keys"), "1\n");
+  if (TestingPostgres()) {
+    EXPECT_EQ(QueryDatabase(std::string("SELECT COUNT(*) FROM vapi_keys WHERE position('") +
+                            kStoredKey + "'::bytea IN sealed) > 0"),
+              "0\n");
+  } else {
+    for (const char* file : {"/assistantd.db", "/assistantd.db-wal"}) {
+      std::ifstream in(dir_.path() + file, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+      EXPECT_EQ(bytes.find(kStoredKey), std::string::npos) << file;
+    }
   }
   EXPECT_EQ(api_->Call("DELETE", "/v1/config/vapi-key", token_).status, 204);
   EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key", token_).Json()["configured"], false);
@@ -253,9 +261,8 @@ TEST_F(SyncTest, AKeyGivenWithTheRequestServesItsJobAndIsThenErased) {
   WaitSync(id, [](const json& x) { return x["syncStatus"] == "synced" && x["version"] == 2; });
   EXPECT_EQ(SimState()[0]["name"], "Body key");
   // Jobs that completed keep no key, sealed or not; nothing shows it anywhere.
-  const auto left = RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db",
-                                "SELECT COUNT(*) FROM sync_jobs WHERE api_key_sealed IS NOT NULL"});
-  EXPECT_EQ(left.out, "0\n") << left.err;
+  EXPECT_EQ(QueryDatabase("SELECT COUNT(*) FROM sync_jobs WHERE api_key_sealed IS NOT NULL"),
+            "0\n");
   EXPECT_EQ(server_->Logs().find(kStoredKey), std::string::npos);
   EXPECT_EQ(SyncStatus(id).dump().find(kStoredKey), std::string::npos);
   // Without any key the next change waits, as before.

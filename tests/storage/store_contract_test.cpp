@@ -74,7 +74,7 @@ Backend MakePostgres() {
   Backend b;
   b.pg_admin_url = admin;
   b.pg_database = "contract_" + NewUuid().substr(0, 8) + NewUuid().substr(0, 8);
-  PgAdmin(b.pg_admin_url, "CREATE DATABASE " + b.pg_database);
+  PgAdmin(b.pg_admin_url, "CREATE DATABASE " + b.pg_database + " TEMPLATE template0");
   const std::string url =
       b.pg_admin_url.substr(0, b.pg_admin_url.rfind('/') + 1) + b.pg_database;
   LogFactory logs("off");

@@ -1,5 +1,7 @@
 #include "support/server_process.hpp"
 
+#include <libpq-fe.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -91,6 +93,37 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   return r;
 }
 
+bool TestingPostgres() {
+  const char* backend = std::getenv("ASSISTANTD_TEST_BACKEND");
+  return backend && std::string_view(backend) == "postgres";
+}
+
+std::vector<std::string> DatabaseArgs(const std::string& data_dir) {
+  if (!TestingPostgres()) return {};
+  const char* admin = std::getenv("ASSISTANTD_TEST_PG_URL");
+  if (!admin || !*admin) {
+    throw std::runtime_error("ASSISTANTD_TEST_PG_URL is not set: run `make test`, which starts "
+                             "a PostgreSQL test cluster");
+  }
+  uint64_t hash = 1469598103934665603ULL;  // FNV-1a of the data dir: one database per dir
+  for (const unsigned char c : data_dir) hash = (hash ^ c) * 1099511628211ULL;
+  char name[32];
+  std::snprintf(name, sizeof name, "it_%016llx", static_cast<unsigned long long>(hash));
+  PGconn* conn = PQconnectdb(admin);
+  // From template0, which nobody connects to: concurrent CREATE DATABASE from template1 fails
+  // while another session is copying it.
+  PGresult* r = PQexec(conn, (std::string("CREATE DATABASE ") + name + " TEMPLATE template0").c_str());
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  const bool exists = state && std::string_view(state) == "42P04";
+  const std::string error = PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+  if (!ok && !exists) throw std::runtime_error("cannot create test database: " + error);
+  const std::string url(admin);
+  return {"--database-url", url.substr(0, url.rfind('/') + 1) + name};
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   if (options.data_dir.empty()) {
@@ -103,6 +136,8 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   p->base_args_ = {"--data-dir", p->data_dir_};
   std::vector<std::string> argv = {AssistantdBinary(), "serve", "--listen", "127.0.0.1:0",
                                    "--data-dir", p->data_dir_};
+  const auto database = DatabaseArgs(p->data_dir_);
+  argv.insert(argv.end(), database.begin(), database.end());
   argv.insert(argv.end(), options.args.begin(), options.args.end());
   Launch(*p, argv);
   return p;

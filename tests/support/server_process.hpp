@@ -86,6 +86,15 @@ class ServerProcess {
   bool eof_ = false;
 };
 
+// Which backend the suite runs on: PostgreSQL when ASSISTANTD_TEST_BACKEND=postgres (ctest
+// registers the integration suites a second time that way), else SQLite.
+bool TestingPostgres();
+
+// The storage flags of a server whose data lives in `data_dir`: none on SQLite (the default
+// file inside the data dir); on PostgreSQL, --database-url of a database of its own on the
+// cluster ASSISTANTD_TEST_PG_URL names, created on first use (a restart finds the same data).
+std::vector<std::string> DatabaseArgs(const std::string& data_dir);
+
 // The paths of the built binaries.
 std::string AssistantdBinary();
 std::string VapiSimBinary();

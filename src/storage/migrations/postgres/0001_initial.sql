@@ -5,14 +5,26 @@
 -- Each request's transaction runs as this role (SET LOCAL ROLE, as PostgREST does with its
 -- authenticator): it owns nothing and does not bypass row-level security, so the policies
 -- below apply even when the service connects as the owner or a superuser.
+-- Roles belong to the whole cluster: another database may be creating it at the same moment.
 DO $$
 BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'assistantd_app') THEN
     CREATE ROLE assistantd_app NOLOGIN NOBYPASSRLS;
   END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  NULL;
 END
 $$;
-GRANT assistantd_app TO CURRENT_USER;
+-- The connecting user switches to it per transaction, so it must be a member.
+DO $$
+BEGIN
+  IF NOT pg_has_role(current_user, 'assistantd_app', 'MEMBER') THEN
+    EXECUTE format('GRANT assistantd_app TO %I', current_user);
+  END IF;
+EXCEPTION WHEN unique_violation THEN
+  NULL;
+END
+$$;
 
 -- The request's JWT claims, as the service sets them with set_config(..., true) at the start
 -- of each transaction (Supabase's auth.jwt(), auth.uid() and auth.role()).
