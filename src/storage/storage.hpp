@@ -78,6 +78,7 @@ struct SyncJob {
   int64_t created_at_us = 0;
   int64_t updated_at_us = 0;
   std::optional<std::string> api_key_sealed;  // a per-request key, until the job completes
+  std::optional<int64_t> lease_until_us;      // the claim's lease: Finish checks it is still ours
 };
 
 // One call (or decision) made for a job, kept for GET /v1/assistants/{id}/sync.
@@ -133,7 +134,9 @@ class SyncStore {
   // The assistant as the worker sees it, including rows being deleted.
   virtual Result<std::optional<domain::Assistant>> LoadForSync(const std::string& id) = 0;
   // Records a job's outcome and, given a lease, claims the next due job in the same
-  // transaction (a busy worker then writes once per job instead of twice).
+  // transaction (a busy worker then writes once per job instead of twice). kConflict
+  // (lease_lost), recording nothing, when the job's lease expired and another worker
+  // claimed it meanwhile: that worker's outcome is the one that counts.
   virtual Result<std::optional<SyncJob>> Finish(const SyncJob& job, const SyncOutcome& outcome,
                                                 int64_t now_us,
                                                 std::optional<int64_t> claim_lease_us = {}) = 0;

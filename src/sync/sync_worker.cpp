@@ -79,7 +79,11 @@ bool SyncWorker::RunOnce() {
     auto next = store_.Finish(*job, outcome, clock_.NowMicros(),
                               chain ? std::optional<int64_t>(settings_.lease_us) : std::nullopt);
     if (chain && (!next || !*next)) breaker_.ReleaseProbe();
-    if (!next) {
+    if (!next && next.error().reason == "lease_lost") {
+      // Too slow: another worker holds the job now and its outcome is the one that counts.
+      LogEvent(logger_, spdlog::level::warn, "sync outcome dropped: the job's lease expired",
+               {{"jobId", job->id}});
+    } else if (!next) {
       // The lease expires and the job runs again: its effects are idempotent by design.
       LogEvent(logger_, spdlog::level::err, "cannot record sync outcome",
                {{"jobId", job->id}, {"error", next.error().internal}});

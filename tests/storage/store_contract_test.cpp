@@ -415,6 +415,25 @@ TEST_P(SyncStoreContractTest, ARecordedOutcomeClearsTheCreateIntent) {
   EXPECT_FALSE(Claim(t1 + 4));
 }
 
+TEST_P(SyncStoreContractTest, AWorkerWhoseLeaseExpiredCannotRecordItsOutcome) {
+  const auto a = Make(NewUser());
+  const auto slow = Claim(now_ + 1);
+  ASSERT_TRUE(slow);
+  // Its lease runs out; another worker claims the job and finishes it.
+  const auto fast = sync().ClaimDue(now_ + 1 + 60'000'001, 60'000'000);
+  ASSERT_TRUE(fast && *fast);
+  SyncOutcome synced;
+  synced.kind = SyncOutcome::Kind::kSynced;
+  synced.vapi_id = "remote-fast";
+  synced.synced_version = 1;
+  ASSERT_TRUE(sync().Finish(**fast, synced, now_ + 60'000'010));
+  synced.vapi_id = "remote-slow";
+  const auto late = sync().Finish(*slow, synced, now_ + 60'000'020);
+  ASSERT_FALSE(late);
+  EXPECT_EQ(late.error().reason, "lease_lost");
+  EXPECT_EQ((*sync().LatestJob(a.id))->vapi_id, "remote-fast");
+}
+
 TEST_P(SyncStoreContractTest, RecordingAnOutcomeCanClaimTheNextJobInTheSameWrite) {
   const auto owner = NewUser();
   const auto a = Make(owner);

@@ -6,7 +6,8 @@ namespace {
 constexpr const char* kJobColumns =
     "id, assistant_id::text, user_id::text, vapi_id, state, attempts, "
     "assistantd_us(next_attempt_at), assistantd_us(create_sent_at), last_error, "
-    "assistantd_us(created_at), assistantd_us(updated_at), api_key_sealed";
+    "assistantd_us(created_at), assistantd_us(updated_at), api_key_sealed, "
+    "assistantd_us(lease_until)";
 
 SyncJob ReadJob(const PgResult& r, int row) {
   SyncJob j;
@@ -22,6 +23,7 @@ SyncJob ReadJob(const PgResult& r, int row) {
   j.created_at_us = r.Int(row, 9);
   j.updated_at_us = r.Int(row, 10);
   if (!r.IsNull(row, 11)) j.api_key_sealed = r.Bytes(row, 11);
+  j.lease_until_us = r.OptionalInt(row, 12);
   return j;
 }
 
@@ -113,6 +115,17 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
     status = current->Text(0, 1);
   }
   const bool deleting = version && status == "deleting";
+  // Fencing: only the worker holding the current lease records an outcome. Locked after the
+  // assistant, in the order every writer takes them (assistant, then its job).
+  auto lease = conn->Exec(
+      "SELECT 1 FROM sync_jobs WHERE id = $1 AND state = 'running' AND "
+      "lease_until IS NOT DISTINCT FROM assistantd_ts($2) FOR UPDATE",
+      {std::to_string(job.id), Micros(job.lease_until_us)});
+  if (!lease) return tl::unexpected(lease.error());
+  if (lease->Rows() == 0) {
+    return Fail(ErrorCode::kConflict, "lease_lost",
+                "The job's lease expired and another worker claimed it");
+  }
 
   const auto close_job = [&](const char* state, const std::optional<std::string>& error,
                              const std::optional<std::string>& vapi_id, bool requeue,

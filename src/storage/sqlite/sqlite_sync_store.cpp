@@ -5,7 +5,7 @@ namespace {
 
 constexpr const char* kJobColumns =
     "id, assistant_id, user_id, vapi_id, state, attempts, next_attempt_at, create_sent_at, "
-    "last_error, created_at, updated_at, api_key_sealed";
+    "last_error, created_at, updated_at, api_key_sealed, lease_until";
 
 SyncJob ReadJob(const SqliteStatement& s) {
   SyncJob j;
@@ -21,6 +21,7 @@ SyncJob ReadJob(const SqliteStatement& s) {
   j.created_at_us = s.Int(9);
   j.updated_at_us = s.Int(10);
   if (!s.IsNull(11)) j.api_key_sealed = s.Blob(11);
+  if (!s.IsNull(12)) j.lease_until_us = s.Int(12);
   return j;
 }
 
@@ -157,6 +158,24 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
 
+  {
+    // Fencing: only the worker holding the current lease records an outcome.
+    auto lease = conn->Prepare(
+        "SELECT 1 FROM sync_jobs WHERE id = ? AND state = 'running' AND lease_until IS ?");
+    if (!lease) return tl::unexpected(lease.error());
+    lease->Bind(1, job.id);
+    if (job.lease_until_us) {
+      lease->Bind(2, *job.lease_until_us);
+    } else {
+      lease->BindNull(2);
+    }
+    auto held = lease->Step();
+    if (!held) return tl::unexpected(held.error());
+    if (!*held) {
+      return Fail(ErrorCode::kConflict, "lease_lost",
+                  "The job's lease expired and another worker claimed it");
+    }
+  }
   // The assistant's state now: it may have changed while Vapi was being called.
   std::optional<int64_t> version;
   std::string status;
