@@ -47,18 +47,40 @@ start_bg "$work/assistantd.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
 CEILING="$(wait_addr "$work/ceiling.log")"
 APP="$(wait_addr "$work/assistantd.log")"
 
+# The same service on PostgreSQL (a throwaway cluster with PostgreSQL's durable defaults),
+# sharing the data dir's secrets so one token serves both.
+services="$(mktemp -d)"
+trap './scripts/test-services.sh stop "$services"; cleanup' EXIT
+PG_DURABLE=1 ./scripts/test-services.sh start "$services" >/dev/null
+# shellcheck disable=SC1091
+source "$services/env"
+pg_url="${ASSISTANTD_TEST_PG_URL%/postgres}/bench"
+psql -q "$ASSISTANTD_TEST_PG_URL" -c "CREATE DATABASE bench"
+start_bg "$work/assistantd-pg.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+  --data-dir "$work/data" --database-url "$pg_url" --log-level info ${APP_FLAGS:-}
+APP_PG="$(wait_addr "$work/assistantd-pg.log")"
+
 sub="$(cat /proc/sys/kernel/random/uuid)"
 export TOKEN
 TOKEN="$("$BIN"/assistantd token --data-dir "$work/data" --sub "$sub" --ttl 1h)"
-created="$(curl -s -X POST "http://$APP/v1/assistants" -H "Authorization: Bearer $TOKEN" \
-  -H 'Content-Type: application/json' -d '{"name":"Bench bot","firstMessage":"Hi"}')"
-id="$(echo "$created" | sed -nE 's/.*"id":"([0-9a-f-]{36})".*/\1/p')"
-[ -n "$id" ] || { echo "could not create the benchmark assistant: $created" >&2; exit 1; }
-export ASSISTANT_PATH="/v1/assistants/$id"
+# bench_assistant HOST:PORT → the path of a new assistant there
+bench_assistant() {
+  local created id
+  created="$(curl -s -X POST "http://$1/v1/assistants" -H "Authorization: Bearer $TOKEN" \
+    -H 'Content-Type: application/json' -d '{"name":"Bench bot","firstMessage":"Hi"}')"
+  id="$(echo "$created" | sed -nE 's/.*"id":"([0-9a-f-]{36})".*/\1/p')"
+  [ -n "$id" ] || { echo "could not create the benchmark assistant: $created" >&2; exit 1; }
+  echo "/v1/assistants/$id"
+}
 
 run_wrk ceiling "" "http://$CEILING/"
+export ASSISTANT_PATH
+ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk get_by_id bench/get_by_id.lua "http://$APP"
 run_wrk create bench/create.lua "http://$APP"
+ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
+run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
+run_wrk create_pg bench/create.lua "http://$APP_PG"
 
 # Hand-written notes (from "## Notes" on) survive a re-run.
 notes="$(sed -n '/^## Notes/,$p' docs/benchmarks.md 2>/dev/null || true)"
@@ -77,14 +99,17 @@ row() {  # row LABEL NAME
   echo
   echo "Produced by \`bench/run.sh\` (\`make bench\`) on $(date -u +%Y-%m-%d), $(nproc) cores,"
   echo "$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; release build; wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION over"
-  echo "loopback, all three measured in the same run. The load generator shares the two cores"
-  echo "with the server, as it does for the ceiling."
+  echo "loopback, all measured in the same run. The load generator shares the two cores"
+  echo "with the server, as it does for the ceiling. PostgreSQL 15 runs on the same machine"
+  echo "with its durable defaults (fsync, synchronous_commit on)."
   echo
   echo "| target | req/s | p50 ms | p99 ms | vs ceiling | non-2xx |"
   echo "|---|---:|---:|---:|---:|---:|"
   row "ceiling: bare Beast keep-alive responder" ceiling
   row "assistantd GET /v1/assistants/{id}" get_by_id
   row "assistantd POST /v1/assistants (durable create)" create
+  row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg
+  row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
   echo "  read on the worker pool, JSON rendering, metrics, and one JSON access-log line per"
@@ -92,6 +117,9 @@ row() {  # row LABEL NAME
   echo "- Create: validation of every field, one SQLite transaction (the row and its sync job),"
   echo "  acknowledged only after a group-commit fdatasync of the WAL, so p99 includes the disk."
   echo "  The sync workers run too (no Vapi key here, so each job fails fast and waits)."
+  echo "- On PostgreSQL each request is a transaction as the row-level-security role with the"
+  echo "  caller's claims set (BEGIN; SET LOCAL ROLE; set_config; the statements; COMMIT), so"
+  echo "  a GET costs four round trips to the server; creates wait for PostgreSQL's WAL flush."
   echo
   echo "## Sync throughput"
   echo

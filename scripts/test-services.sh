@@ -39,10 +39,14 @@ case "$cmd" in
     as_owner "$bin/initdb" -D "$dir/pg/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/pg/initdb.log" 2>&1 ||
       { cat "$dir/pg/initdb.log" >&2; exit 1; }
     port="$(free_port)"
-    # A test cluster: loopback only, its socket in its own directory, no fsync (it is thrown
-    # away), enough connections for parallel suites.
-    as_owner "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 start -o \
-      "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400" \
+    # Loopback only, its socket in its own directory, enough connections for parallel suites.
+    # Tests skip fsync (the cluster is thrown away); PG_DURABLE=1 (benchmarks) keeps
+    # PostgreSQL's durable defaults so it is compared fairly with SQLite.
+    opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$dir/pg -c max_connections=400"
+    if [ "${PG_DURABLE:-0}" != 1 ]; then
+      opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
+    as_owner "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 start -o "$opts" \
       >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
     echo "export ASSISTANTD_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres" >"$dir/env"
     echo "PostgreSQL test cluster on 127.0.0.1:$port ($dir/pg)"

@@ -147,6 +147,14 @@ Result<void> PgConnection::ExecScript(const std::string& sql) {
   return {};
 }
 
+std::string PgConnection::Literal(std::string_view text) const {
+  char* quoted = PQescapeLiteral(conn_, text.data(), text.size());
+  if (!quoted) return "''";  // only on out-of-memory or bad encoding: an empty literal
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
 bool PgConnection::Reset() {
   PQreset(conn_);
   prepared_.clear();
@@ -161,15 +169,11 @@ nlohmann::json ServiceClaims() { return {{"role", "service_role"}}; }
 
 Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::json& claims,
                                            bool relaxed) {
-  if (auto r = conn.ExecScript(relaxed ? "BEGIN; SET LOCAL ROLE assistantd_app; "
-                                         "SET LOCAL synchronous_commit = off"
-                                       : "BEGIN; SET LOCAL ROLE assistantd_app");
-      !r) {
-    (void)conn.ExecScript("ROLLBACK");
-    return tl::unexpected(r.error());
-  }
-  if (auto r = conn.Exec("SELECT set_config('request.jwt.claims', $1, true)", {claims.dump()});
-      !r) {
+  // One round trip: the role, the claims and (for bookkeeping) the commit mode.
+  std::string script = "BEGIN; SET LOCAL ROLE assistantd_app; ";
+  if (relaxed) script += "SET LOCAL synchronous_commit = off; ";
+  script += "SELECT set_config('request.jwt.claims', " + conn.Literal(claims.dump()) + ", true)";
+  if (auto r = conn.ExecScript(script); !r) {
     (void)conn.ExecScript("ROLLBACK");
     return tl::unexpected(r.error());
   }

@@ -61,6 +61,9 @@ class PgConnection {
   // Runs a script of several statements (migrations, transaction control).
   Result<void> ExecScript(const std::string& sql);
 
+  // `text` as a quoted SQL literal, escaped for this connection.
+  std::string Literal(std::string_view text) const;
+
   bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
   // Reconnects after the server went away; prepared statements are forgotten.
   bool Reset();
