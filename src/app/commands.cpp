@@ -1,5 +1,8 @@
 #include "app/commands.hpp"
 
+#include <fstream>
+#include <iostream>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +10,7 @@
 #include <memory>
 
 #include "api/admin_api.hpp"
+#include "app/transfer.hpp"
 #include "api/assistants_api.hpp"
 #include "api/health_api.hpp"
 #include "api/keys_api.hpp"
@@ -290,6 +294,43 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
   }
   std::printf("%s\n", summary->dump(2).c_str());
   return (*summary)["complete"].get<bool>() ? 0 : 2;
+}
+
+int RunExport(const config::ServeConfig& c, const std::string& output) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  auto store = OpenStorage(c, 2, logs);
+  if (!store) return Die(store.error());
+  SystemClock clock;
+  Result<nlohmann::json> counts;
+  if (output == "-") {
+    counts = ExportAll(*store->users, *store->keys, *store->sync, clock, std::cout);
+  } else {
+    // Written next to its final name and renamed, so a failed export leaves no partial file.
+    const std::string partial = output + ".partial";
+    std::ofstream out(partial, std::ios::trunc);
+    if (!out) return Die("cannot write " + partial);
+    counts = ExportAll(*store->users, *store->keys, *store->sync, clock, out);
+    out.close();
+    std::error_code ec;
+    if (counts) std::filesystem::rename(partial, output, ec);
+    if (!counts || ec) std::filesystem::remove(partial, ec);
+  }
+  if (!counts) return Die(counts.error());
+  std::fprintf(stderr, "assistantd: exported %s\n", counts->dump().c_str());
+  return 0;
+}
+
+int RunImport(const config::ServeConfig& c, const std::string& input) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  auto store = OpenStorage(c, 2, logs);
+  if (!store) return Die(store.error());
+  auto counts = ImportAll(input, *store->users, *store->assistants, *store->keys, *store->sync);
+  if (!counts) return Die(counts.error());
+  std::fprintf(stderr, "assistantd: imported %s into %s\n", counts->dump().c_str(),
+               store->description.c_str());
+  return 0;
 }
 
 int RunMigrate(const config::ServeConfig& c) {

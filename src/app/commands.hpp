@@ -12,6 +12,9 @@ inline constexpr const char* kVersion = "0.1.0";
 // Each returns the process exit code; failures print one clear line to stderr.
 int RunServe(const config::ServeConfig& config);
 int RunMigrate(const config::ServeConfig& config);
+// JSON lines to `output` ("-": standard output) / from `input` (a file: it is read twice).
+int RunExport(const config::ServeConfig& config, const std::string& output);
+int RunImport(const config::ServeConfig& config, const std::string& input);
 
 struct TokenOptions {
   std::optional<std::string> sub;

@@ -185,6 +185,22 @@ int main(int argc, char** argv) {
   reconcile->add_flag("--repair-drift", reconcile_options.repair_drift,
                       "Also sync assistants whose Vapi copy was changed out of band");
 
+  ServeConfig export_config;
+  std::string export_output = "-";
+  auto* export_cmd = app.add_subcommand(
+      "export", "Write every user, stored Vapi key and assistant as JSON lines (portable "
+                "between SQLite and PostgreSQL)");
+  AddStorageOptions(*export_cmd, export_config);
+  export_cmd->add_option("--output,-o", export_output, "File to write, or - for standard output")
+      ->capture_default_str();
+
+  ServeConfig import_config;
+  std::string import_input;
+  auto* import_cmd = app.add_subcommand(
+      "import", "Load an export into an empty database (checked whole before writing)");
+  AddStorageOptions(*import_cmd, import_config);
+  import_cmd->add_option("file", import_input, "The export file")->required();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -193,6 +209,8 @@ int main(int argc, char** argv) {
   if (*migrate) return assistantd::app::RunMigrate(migrate_config);
   if (*token) return assistantd::app::RunToken(token_config, token_options);
   if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
+  if (*export_cmd) return assistantd::app::RunExport(export_config, export_output);
+  if (*import_cmd) return assistantd::app::RunImport(import_config, import_input);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

@@ -43,6 +43,10 @@ class AssistantStore {
   // job removes the remote copy, then the row. False if there was none.
   virtual Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
                               int64_t now_us, const std::optional<std::string>& job_key) = 0;
+
+  // Inserts an assistant exactly as exported (every server-owned field kept), queueing a
+  // sync job only when `queue_sync` (it had one open). For `assistantd import`.
+  virtual Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) = 0;
 };
 
 struct UserPage {
@@ -162,6 +166,8 @@ class SyncStore {
   virtual Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) = 0;
   // This database's installation id (tagged on every remote copy).
   virtual Result<std::string> InstanceId() = 0;
+  // Adopts another database's installation id (import: the remote copies stay ours).
+  virtual Result<void> SetInstanceId(const std::string& instance_id) = 0;
 };
 
 // A Vapi API key as stored: sealed (encrypted) and the masked tail.
@@ -180,6 +186,8 @@ class KeyStore {
   virtual Result<void> PutKey(const std::string& owner, const StoredKey& key) = 0;
   virtual Result<std::optional<StoredKey>> GetKey(const std::string& owner) = 0;
   virtual Result<bool> DeleteKey(const std::string& owner) = 0;
+  // Every stored key (owner, key), for export. The table is small: one row per user at most.
+  virtual Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() = 0;
 };
 
 // Database-wide checks for /readyz and `assistantd migrate`.

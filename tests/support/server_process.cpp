@@ -136,7 +136,9 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   p->base_args_ = {"--data-dir", p->data_dir_};
   std::vector<std::string> argv = {AssistantdBinary(), "serve", "--listen", "127.0.0.1:0",
                                    "--data-dir", p->data_dir_};
-  const auto database = DatabaseArgs(p->data_dir_);
+  const auto database = options.database_url
+                            ? std::vector<std::string>{"--database-url", *options.database_url}
+                            : DatabaseArgs(p->data_dir_);
   argv.insert(argv.end(), database.begin(), database.end());
   argv.insert(argv.end(), options.args.begin(), options.args.end());
   Launch(*p, argv);

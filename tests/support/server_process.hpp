@@ -45,6 +45,8 @@ class ServerProcess {
     std::vector<std::string> args = {};  // extra serve flags
     std::map<std::string, std::string> env = {};
     std::string data_dir = {};  // empty: a new temp dir owned by the process object
+    // Overrides the suite's backend (DatabaseArgs) with this --database-url.
+    std::optional<std::string> database_url = {};
   };
 
   static std::unique_ptr<ServerProcess> Start(Options options);

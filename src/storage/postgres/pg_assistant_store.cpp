@@ -155,6 +155,17 @@ PgAssistantStore::PgAssistantStore(PgDatabase& db) : db_(db) {
 
 Result<domain::Assistant> PgAssistantStore::Create(const domain::Assistant& a,
                                                    const std::optional<std::string>& job_key) {
+  auto r = Insert(a, true, job_key);
+  if (!r) return tl::unexpected(r.error());
+  return a;
+}
+
+Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
+  return Insert(a, queue_sync, std::nullopt);
+}
+
+Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
+                                      const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
   if (!tx) return tl::unexpected(tx.error());
@@ -170,11 +181,12 @@ Result<domain::Assistant> PgAssistantStore::Create(const domain::Assistant& a,
     }
     return tl::unexpected(e);
   }
-  if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
-    return tl::unexpected(r.error());
+  if (queue_sync) {
+    if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+      return tl::unexpected(r.error());
+    }
   }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return a;
+  return tx->Commit();
 }
 
 Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(

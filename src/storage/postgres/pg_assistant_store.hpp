@@ -31,6 +31,7 @@ class PgAssistantStore final : public AssistantStore {
       const std::optional<std::string>& job_key) override;
   Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
                       const std::optional<std::string>& job_key) override;
+  Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row whatever its state, for the sync worker (runs with the service's claims).
   Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
@@ -39,6 +40,8 @@ class PgAssistantStore final : public AssistantStore {
   const std::string& SelectColumns() const { return select_columns_; }
 
  private:
+  Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
+                      const std::optional<std::string>& job_key);
   // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
   // inside the caller's transaction; `lock` adds FOR UPDATE.
   Result<std::optional<domain::Assistant>> GetWith(PgConnection& conn, const std::string& id,

@@ -447,4 +447,27 @@ Result<bool> PgKeyStore::DeleteKey(const std::string& owner) {
   return r->Affected() > 0;
 }
 
+Result<void> PgSyncStore::SetInstanceId(const std::string& instance_id) {
+  auto conn = db_.Acquire();
+  // The application role may only read this table: an import runs as the connecting user.
+  auto r = conn->Exec("UPDATE instance SET instance_id = $1 WHERE singleton = 1", {instance_id});
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+Result<std::vector<std::pair<std::string, StoredKey>>> PgKeyStore::AllKeys() {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(
+      "SELECT owner, sealed, last4, assistantd_us(updated_at) FROM vapi_keys ORDER BY owner");
+  if (!r) return tl::unexpected(r.error());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  std::vector<std::pair<std::string, StoredKey>> out;
+  for (int row = 0; row < r->Rows(); ++row) {
+    out.emplace_back(r->Text(row, 0), StoredKey{r->Bytes(row, 1), r->Text(row, 2), r->Int(row, 3)});
+  }
+  return out;
+}
+
 }  // namespace assistantd::storage

@@ -33,6 +33,7 @@ class PgSyncStore final : public SyncStore {
                                                        int limit) override;
   Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) override;
   Result<std::string> InstanceId() override;
+  Result<void> SetInstanceId(const std::string& instance_id) override;
 
  private:
   Result<std::vector<ScannedAssistant>> Scan(const std::string& sql, const PgParams& params);
@@ -47,6 +48,7 @@ class PgKeyStore final : public KeyStore {
   Result<void> PutKey(const std::string& owner, const StoredKey& key) override;
   Result<std::optional<StoredKey>> GetKey(const std::string& owner) override;
   Result<bool> DeleteKey(const std::string& owner) override;
+  Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() override;
 
  private:
   PgDatabase& db_;

@@ -146,6 +146,17 @@ SqliteAssistantStore::SqliteAssistantStore(SqliteDatabase& db) : db_(db) {
 
 Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a,
                                                        const std::optional<std::string>& job_key) {
+  auto r = Insert(a, true, job_key);
+  if (!r) return tl::unexpected(r.error());
+  return a;
+}
+
+Result<void> SqliteAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
+  return Insert(a, queue_sync, std::nullopt);
+}
+
+Result<void> SqliteAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
+                                          const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
@@ -165,11 +176,12 @@ Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& 
     }
     return tl::unexpected(e);
   }
-  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
-    return tl::unexpected(r.error());
+  if (queue_sync) {
+    if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+      return tl::unexpected(r.error());
+    }
   }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return a;
+  return tx->Commit();
 }
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(

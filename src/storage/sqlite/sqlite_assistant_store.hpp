@@ -21,6 +21,7 @@ class SqliteAssistantStore final : public AssistantStore {
       const std::optional<std::string>& job_key) override;
   Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
                       const std::optional<std::string>& job_key) override;
+  Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row with this id whatever its state (including rows being deleted), for the sync
   // worker.
@@ -36,6 +37,8 @@ class SqliteAssistantStore final : public AssistantStore {
   Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);
 
  private:
+  Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
+                      const std::optional<std::string>& job_key);
   // The row inside `scope` (visible rows only), or any row when `scope` is null.
   Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
                                                    const domain::AccessScope* scope);

@@ -43,4 +43,17 @@ Result<bool> SqliteKeyStore::DeleteKey(const std::string& owner) {
   return deleted;
 }
 
+Result<std::vector<std::pair<std::string, StoredKey>>> SqliteKeyStore::AllKeys() {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare("SELECT owner, sealed, last4, updated_at FROM vapi_keys ORDER BY owner");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<std::pair<std::string, StoredKey>> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    out.emplace_back(stmt->Text(0), StoredKey{stmt->Blob(1), stmt->Text(2), stmt->Int(3)});
+  }
+}
+
 }  // namespace assistantd::storage

@@ -11,6 +11,7 @@ class SqliteKeyStore final : public KeyStore {
   Result<void> PutKey(const std::string& owner, const StoredKey& key) override;
   Result<std::optional<StoredKey>> GetKey(const std::string& owner) override;
   Result<bool> DeleteKey(const std::string& owner) override;
+  Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() override;
 
  private:
   SqliteDatabase& db_;

@@ -484,4 +484,14 @@ Result<std::string> SqliteSyncStore::InstanceId() {
   return stmt->Text(0);
 }
 
+Result<void> SqliteSyncStore::SetInstanceId(const std::string& instance_id) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = Exec(*conn, "UPDATE instance SET instance_id = ? WHERE singleton = 1",
+                [&](SqliteStatement& s) { s.Bind(1, std::string_view(instance_id)); });
+  if (!r) return tl::unexpected(r.error());
+  return tx->Commit();
+}
+
 }  // namespace assistantd::storage

@@ -40,6 +40,7 @@ class SqliteSyncStore final : public SyncStore {
                                                        int limit) override;
   Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) override;
   Result<std::string> InstanceId() override;
+  Result<void> SetInstanceId(const std::string& instance_id) override;
 
  private:
   SqliteDatabase& db_;
