@@ -183,7 +183,9 @@ int RunServe(const config::ServeConfig& c) {
   const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
   const int workers = WorkerThreads(c, io_threads);
   // Handler threads and sync workers each hold a connection while they work.
-  auto store = OpenStorage(c, workers + std::max(1, c.sync_workers) + 1, logs);
+  const int pool = c.database_pool_size > 0 ? c.database_pool_size
+                                            : workers + std::max(1, c.sync_workers) + 1;
+  auto store = OpenStorage(c, pool, logs);
   if (!store) return Die(store.error());
 
   SystemClock clock;

@@ -112,6 +112,11 @@ int main(int argc, char** argv) {
   AddStorageOptions(*serve, c);
   AddJwtOptions(*serve, c);
   AddVapiOptions(*serve, c);
+  serve->add_option("--database-pool-size", c.database_pool_size,
+                    "Database connections (default 0: handler threads + sync workers + 1); with "
+                    "several instances on PostgreSQL, keep the sum below max_connections")
+      ->envname("ASSISTANTD_DATABASE_POOL_SIZE")
+      ->capture_default_str();
   serve->add_option("--threads", c.threads, "I/O threads (default: one per core)")
       ->envname("ASSISTANTD_THREADS");
   serve->add_option("--worker-threads", c.worker_threads,

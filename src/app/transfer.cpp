@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <unordered_set>
 
 #include "common/base64url.hpp"
 #include "common/json_util.hpp"
@@ -162,6 +163,9 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
     std::string text;
     int64_t line = 0;
     json seen = {{"users", 0}, {"vapiKeys", 0}, {"assistants", 0}};
+    // Every assistant's owner must be in the file (users come first): an orphan would fail
+    // half-way through the writes, so it is refused here. Holds one id per user.
+    std::unordered_set<std::string> user_ids;
     while (std::getline(in, text)) {
       ++line;
       auto r = ParseJsonStrict(text);
@@ -176,6 +180,10 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       if (!expected.is_null()) return tl::unexpected(BadLine(line, "data after the end record"));
       if (auto c = CheckRecord(*r, line); !c) return tl::unexpected(c.error());
       const std::string type = (*r)["type"];
+      if (type == "user") user_ids.insert((*r)["id"].get<std::string>());
+      if (type == "assistant" && !user_ids.contains((*r)["userId"].get<std::string>())) {
+        return tl::unexpected(BadLine(line, "the assistant's owner is not among the users before it"));
+      }
       if (type == "end") {
         expected = r->value("counts", json::object());
       } else {

@@ -80,6 +80,9 @@ Result<void> Validate(const ServeConfig& c) {
     return ConfigError("--shutdown-timeout must be 1-600 seconds");
   }
   if (c.sync_workers < 0 || c.sync_workers > 64) return ConfigError("--sync-workers must be 0-64");
+  if (c.database_pool_size < 0 || c.database_pool_size > 1000) {
+    return ConfigError("--database-pool-size must be 0-1000 (0: automatic)");
+  }
   if (c.sync_max_attempts < 1 || c.sync_max_attempts > 100) {
     return ConfigError("--sync-max-attempts must be 1-100");
   }

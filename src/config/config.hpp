@@ -14,6 +14,7 @@ struct ServeConfig {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
   std::string database_url;  // empty: SQLite at <data_dir>/assistantd.db
+  int database_pool_size = 0;  // connections; 0: handler threads + sync workers + 1
   std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
   std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
   std::string jwt_algorithm = "HS256";

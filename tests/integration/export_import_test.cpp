@@ -132,8 +132,16 @@ TEST_F(ExportImportTest, ATruncatedOrForeignFileIsRefusedBeforeAnythingIsWritten
   }
   const std::string other = dir_.path() + "/other.jsonl";
   std::ofstream(other) << R"({"format":"something-else","version":1})" << '\n';
+  const std::string orphan = dir_.path() + "/orphan.jsonl";
+  {
+    std::ofstream out(orphan);
+    for (const auto& line : lines) {
+      if (line.find(R"("type":"user")") == std::string::npos) out << line << '\n';
+    }
+  }
   const std::string target = PostgresUrl("/target");
-  for (const auto& [file, why] : {std::pair{cut, "truncated"}, {other, "not an assistantd export"}}) {
+  for (const auto& [file, why] : {std::pair{cut, "truncated"}, {other, "not an assistantd export"},
+                                  {orphan, "owner is not among the users"}}) {
     const auto r = Assistantd({"import", file, "--database-url", target});
     EXPECT_EQ(r.exit_code, 1) << file;
     EXPECT_NE(r.err.find(why), std::string::npos) << r.err;

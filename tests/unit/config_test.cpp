@@ -36,6 +36,15 @@ TEST(ConfigTest, ValidatesValues) {
   c = ServeConfig{};
   c.log_level = "loud";
   EXPECT_FALSE(Validate(c));
+  c = ServeConfig{};
+  c.database_pool_size = -1;
+  EXPECT_FALSE(Validate(c));
+  c.database_pool_size = 16;
+  EXPECT_TRUE(Validate(c));
+  c.reconcile_interval = "sometimes";
+  EXPECT_FALSE(Validate(c));
+  c.reconcile_interval = "1h";
+  EXPECT_TRUE(Validate(c));
 }
 
 TEST(ConfigTest, SqlitePathFromUrl) {
