@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_sync_store.hpp"
 
+#include "storage/finish_plan.hpp"
+
 namespace assistantd::storage {
 namespace {
 
@@ -97,7 +99,6 @@ Result<std::optional<domain::Assistant>> PgSyncStore::LoadForSync(const std::str
 Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
                                                    int64_t now_us,
                                                    std::optional<int64_t> claim_lease_us) {
-  using Kind = SyncOutcome::Kind;
   auto conn = db_.Acquire();
   // Outcomes are bookkeeping that is safe to redo (see SqliteSyncStore::Finish).
   auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
@@ -127,11 +128,42 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
                 "The job's lease expired and another worker claimed it");
   }
 
-  const auto close_job = [&](const char* state, const std::optional<std::string>& error,
-                             const std::optional<std::string>& vapi_id, bool requeue,
-                             std::optional<int64_t> next_at, bool count_attempt,
-                             std::optional<int64_t> create_sent_at) {
-    return conn->Exec(
+  const FinishPlan plan = PlanFinish(o, version, deleting, now_us);
+  using A = FinishPlan::Assistant;
+  const std::string& id = job.assistant_id;
+  Result<PgResult> r = tl::unexpected(Error{});
+  bool ok = true;
+  switch (plan.assistant) {
+    case A::kNone:
+      break;
+    case A::kRecordVapiId:
+      r = conn->Exec("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid", {o.vapi_id, id});
+      ok = r.has_value();
+      break;
+    case A::kRecordSync:
+      r = conn->Exec(
+          "UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
+          "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
+          {o.vapi_id, plan.sync_status, std::to_string(now_us), id});
+      ok = r.has_value();
+      break;
+    case A::kDelete:
+      r = conn->Exec("DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'",
+                     {id});
+      ok = r.has_value();
+      break;
+    case A::kSetError:
+    case A::kFail:
+      r = conn->Exec(plan.assistant == A::kFail
+                         ? "UPDATE assistants SET sync_status = 'failed', sync_error = $1 WHERE "
+                           "id = $2::uuid"
+                         : "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
+                     {o.error, id});
+      ok = r.has_value();
+      break;
+  }
+  if (ok) {
+    r = conn->Exec(
         "UPDATE sync_jobs SET state = $1, last_error = $2, vapi_id = COALESCE($3, vapi_id), "
         "attempts = CASE WHEN $4::boolean THEN 0 ELSE attempts + $5::integer END, "
         "next_attempt_at = assistantd_ts($6), lease_until = NULL, "
@@ -140,64 +172,9 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
         // A per-request key lives only as long as its job.
         "api_key_sealed = CASE WHEN $1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed END "
         "WHERE id = $9",
-        {state, error, vapi_id, requeue ? "true" : "false", count_attempt ? "1" : "0",
-         std::to_string(next_at.value_or(now_us)), Micros(create_sent_at),
-         std::to_string(now_us), std::to_string(job.id)});
-  };
-  const auto set_assistant = [&](const std::string& sql, const PgParams& params) {
-    return conn->Exec(sql, params);
-  };
-
-  Result<PgResult> r = tl::unexpected(Error{});
-  switch (o.kind) {
-    case Kind::kSynced: {
-      if (!version || deleting) {
-        // Deleted while we were creating/updating: remember the remote id and go delete it.
-        r = close_job("queued", std::nullopt, o.vapi_id, true, now_us, false, std::nullopt);
-        if (r && version) {
-          r = set_assistant("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid",
-                            {o.vapi_id, job.assistant_id});
-        }
-        break;
-      }
-      const bool up_to_date = *version == o.synced_version;
-      r = set_assistant(
-          "UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
-          "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
-          {o.vapi_id, up_to_date ? "synced" : "pending", std::to_string(now_us),
-           job.assistant_id});
-      if (r) {
-        r = up_to_date ? close_job("done", std::nullopt, o.vapi_id, false, std::nullopt, false,
-                                   std::nullopt)
-                       : close_job("queued", std::nullopt, o.vapi_id, true, now_us, false,
-                                   std::nullopt);
-      }
-      break;
-    }
-    case Kind::kDeleted:
-      r = set_assistant(
-          "DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'",
-          {job.assistant_id});
-      if (r) r = close_job("done", std::nullopt, std::nullopt, false, std::nullopt, false, std::nullopt);
-      break;
-    case Kind::kRetry:
-      r = close_job("queued", o.error, std::nullopt, false, o.next_attempt_at_us, o.count_attempt,
-                    o.create_sent_at_us);
-      if (r && version) {
-        r = set_assistant("UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
-                          {o.error, job.assistant_id});
-      }
-      break;
-    case Kind::kDead:
-      r = close_job("dead", o.error, std::nullopt, false, std::nullopt, true, o.create_sent_at_us);
-      if (r && version) {
-        r = set_assistant(
-            deleting ? "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid"
-                     : "UPDATE assistants SET sync_status = 'failed', sync_error = $1 WHERE "
-                       "id = $2::uuid",
-            {o.error, job.assistant_id});
-      }
-      break;
+        {plan.job_state, plan.job_error, plan.job_vapi_id, plan.requeue ? "true" : "false",
+         plan.count_attempt ? "1" : "0", std::to_string(plan.next_attempt_at_us),
+         Micros(plan.create_sent_at_us), std::to_string(now_us), std::to_string(job.id)});
   }
   if (!r) return tl::unexpected(r.error());
 

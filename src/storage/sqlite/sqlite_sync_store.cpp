@@ -1,5 +1,7 @@
 #include "storage/sqlite/sqlite_sync_store.hpp"
 
+#include "storage/finish_plan.hpp"
+
 namespace assistantd::storage {
 namespace {
 
@@ -151,7 +153,6 @@ Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std:
 Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
                                                        int64_t now_us,
                                                        std::optional<int64_t> claim_lease_us) {
-  using Kind = SyncOutcome::Kind;
   auto conn = db_.Acquire();
   // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
   // job runs again (every job's effect is idempotent). They need not wait for the disk.
@@ -192,99 +193,69 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   }
   const bool deleting = version && status == "deleting";
 
-  // requeue: run the job again now (the local state moved on); done: close it.
-  auto close_job = [&](const char* state, const std::optional<std::string>& error,
-                       const std::optional<std::string>& vapi_id, bool requeue,
-                       std::optional<int64_t> next_at, bool count_attempt,
-                       std::optional<int64_t> create_sent_at) {
-    return Exec(*conn,
-                "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
-                "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
-                "lease_until = NULL, create_sent_at = ?, create_intent_at = NULL, updated_at = ?, "
-                // A per-request key lives only as long as its job.
-                "api_key_sealed = CASE WHEN ?1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed "
-                "END WHERE id = ?",
-                [&](SqliteStatement& s) {
-                  s.Bind(1, std::string_view(state));
-                  s.Bind(2, error);
-                  s.Bind(3, vapi_id);
-                  s.Bind(4, int64_t{requeue ? 1 : 0});
-                  s.Bind(5, int64_t{count_attempt ? 1 : 0});
-                  s.Bind(6, next_at.value_or(now_us));
-                  if (create_sent_at) {
-                    s.Bind(7, *create_sent_at);
-                  } else {
-                    s.BindNull(7);
-                  }
-                  s.Bind(8, now_us);
-                  s.Bind(9, job.id);
-                });
-  };
-  auto set_assistant = [&](const char* sql, const std::function<void(SqliteStatement&)>& bind) {
-    return Exec(*conn, sql, bind);
-  };
-
+  const FinishPlan plan = PlanFinish(o, version, deleting, now_us);
+  using A = FinishPlan::Assistant;
+  const std::string_view id = job.assistant_id;
   Result<int64_t> r = 0;
-  switch (o.kind) {
-    case Kind::kSynced: {
-      if (!version || deleting) {
-        // Deleted while we were creating/updating: remember the remote id and go delete it.
-        r = close_job("queued", std::nullopt, o.vapi_id, true, now_us, false, std::nullopt);
-        if (r && version) {
-          r = set_assistant("UPDATE assistants SET vapi_id = ? WHERE id = ?",
-                            [&](SqliteStatement& s) {
-                              s.Bind(1, o.vapi_id);
-                              s.Bind(2, std::string_view(job.assistant_id));
-                            });
-        }
-        break;
-      }
-      const bool current = *version == o.synced_version;
-      r = set_assistant(
-          "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
-          "last_synced_at = ? WHERE id = ?",
-          [&](SqliteStatement& s) {
-            s.Bind(1, o.vapi_id);
-            s.Bind(2, std::string_view(current ? "synced" : "pending"));
-            s.Bind(3, now_us);
-            s.Bind(4, std::string_view(job.assistant_id));
-          });
-      if (r) {
-        r = current ? close_job("done", std::nullopt, o.vapi_id, false, std::nullopt, false,
-                                std::nullopt)
-                    : close_job("queued", std::nullopt, o.vapi_id, true, now_us, false,
-                                std::nullopt);
-      }
+  switch (plan.assistant) {
+    case A::kNone:
       break;
-    }
-    case Kind::kDeleted:
-      r = set_assistant("DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
-                        [&](SqliteStatement& s) { s.Bind(1, std::string_view(job.assistant_id)); });
-      if (r) r = close_job("done", std::nullopt, std::nullopt, false, std::nullopt, false, std::nullopt);
+    case A::kRecordVapiId:
+      r = Exec(*conn, "UPDATE assistants SET vapi_id = ? WHERE id = ?", [&](SqliteStatement& s) {
+        s.Bind(1, o.vapi_id);
+        s.Bind(2, id);
+      });
       break;
-    case Kind::kRetry:
-      r = close_job("queued", o.error, std::nullopt, false, o.next_attempt_at_us, o.count_attempt,
-                    o.create_sent_at_us);
-      if (r && version) {
-        r = set_assistant("UPDATE assistants SET sync_error = ? WHERE id = ?",
-                          [&](SqliteStatement& s) {
-                            s.Bind(1, std::string_view(o.error));
-                            s.Bind(2, std::string_view(job.assistant_id));
-                          });
-      }
+    case A::kRecordSync:
+      r = Exec(*conn,
+               "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
+               "last_synced_at = ? WHERE id = ?",
+               [&](SqliteStatement& s) {
+                 s.Bind(1, o.vapi_id);
+                 s.Bind(2, std::string_view(plan.sync_status));
+                 s.Bind(3, now_us);
+                 s.Bind(4, id);
+               });
       break;
-    case Kind::kDead:
-      r = close_job("dead", o.error, std::nullopt, false, std::nullopt, true, o.create_sent_at_us);
-      if (r && version) {
-        r = set_assistant(
-            deleting ? "UPDATE assistants SET sync_error = ? WHERE id = ?"
-                     : "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?",
-            [&](SqliteStatement& s) {
-              s.Bind(1, std::string_view(o.error));
-              s.Bind(2, std::string_view(job.assistant_id));
-            });
-      }
+    case A::kDelete:
+      r = Exec(*conn, "DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
+               [&](SqliteStatement& s) { s.Bind(1, id); });
       break;
+    case A::kSetError:
+    case A::kFail:
+      r = Exec(*conn,
+               plan.assistant == A::kFail
+                   ? "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?"
+                   : "UPDATE assistants SET sync_error = ? WHERE id = ?",
+               [&](SqliteStatement& s) {
+                 s.Bind(1, std::string_view(o.error));
+                 s.Bind(2, id);
+               });
+      break;
+  }
+  if (r) {
+    r = Exec(*conn,
+             "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
+             "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
+             "lease_until = NULL, create_sent_at = ?, create_intent_at = NULL, updated_at = ?, "
+             // A per-request key lives only as long as its job.
+             "api_key_sealed = CASE WHEN ?1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed "
+             "END WHERE id = ?",
+             [&](SqliteStatement& s) {
+               s.Bind(1, std::string_view(plan.job_state));
+               s.Bind(2, plan.job_error);
+               s.Bind(3, plan.job_vapi_id);
+               s.Bind(4, int64_t{plan.requeue ? 1 : 0});
+               s.Bind(5, int64_t{plan.count_attempt ? 1 : 0});
+               s.Bind(6, plan.next_attempt_at_us);
+               if (plan.create_sent_at_us) {
+                 s.Bind(7, *plan.create_sent_at_us);
+               } else {
+                 s.BindNull(7);
+               }
+               s.Bind(8, now_us);
+               s.Bind(9, job.id);
+             });
   }
   if (!r) return tl::unexpected(r.error());
 
