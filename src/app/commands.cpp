@@ -1,21 +1,20 @@
 #include "app/commands.hpp"
 
-#include <fstream>
-#include <iostream>
-
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <memory>
 
 #include "api/admin_api.hpp"
-#include "app/transfer.hpp"
 #include "api/assistants_api.hpp"
 #include "api/health_api.hpp"
 #include "api/keys_api.hpp"
 #include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
+#include "app/transfer.hpp"
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
@@ -72,8 +71,8 @@ struct Storage {
   std::unique_ptr<storage::UserStore> users;
   std::unique_ptr<storage::SyncStore> sync;
   std::unique_ptr<storage::KeyStore> keys;
-  std::string description;       // for messages: the SQLite path or the redacted URL
-  bool single_process = false;   // SQLite: a job left running was interrupted by our own crash
+  std::string description;      // for messages: the SQLite path or the redacted URL
+  bool single_process = false;  // SQLite: a job left running was interrupted by our own crash
 };
 
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs) {
@@ -100,7 +99,8 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
     return Fail(ErrorCode::kUnavailable, "storage_unavailable",
                 "cannot create " + dir.string() + ": " + ec.message());
   }
-  auto db = storage::SqliteDatabase::Open({target->location, pool_size, 5000}, logs.Make("storage"));
+  auto db =
+      storage::SqliteDatabase::Open({target->location, pool_size, 5000}, logs.Make("storage"));
   if (!db) return tl::unexpected(db.error());
   if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
   auto assistants = std::make_unique<storage::SqliteAssistantStore>(**db);
@@ -183,8 +183,8 @@ int RunServe(const config::ServeConfig& c) {
   const int io_threads = c.threads > 0 ? c.threads : config::DefaultThreads();
   const int workers = WorkerThreads(c, io_threads);
   // Handler threads and sync workers each hold a connection while they work.
-  const int pool = c.database_pool_size > 0 ? c.database_pool_size
-                                            : workers + std::max(1, c.sync_workers) + 1;
+  const int pool =
+      c.database_pool_size > 0 ? c.database_pool_size : workers + std::max(1, c.sync_workers) + 1;
   auto store = OpenStorage(c, pool, logs);
   if (!store) return Die(store.error());
 
@@ -212,10 +212,9 @@ int RunServe(const config::ServeConfig& c) {
                        overview_gauge([](const storage::SyncOverview& o) {
                          return static_cast<double>(o.queued + o.running);
                        }));
-  metrics.DeclareGauge("assistantd_sync_dead_jobs", "Dead-lettered sync jobs",
-                       overview_gauge([](const storage::SyncOverview& o) {
-                         return static_cast<double>(o.dead);
-                       }));
+  metrics.DeclareGauge(
+      "assistantd_sync_dead_jobs", "Dead-lettered sync jobs",
+      overview_gauge([](const storage::SyncOverview& o) { return static_cast<double>(o.dead); }));
 
   auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
   api::TokenAuthenticator authenticator(verifier, users, clock);
@@ -244,8 +243,9 @@ int RunServe(const config::ServeConfig& c) {
   settings.worker_threads = workers;
   settings.max_body_bytes = c.max_body_bytes;
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
-  http::Server server(settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
-                      logs.Make("http"));
+  http::Server server(
+      settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
+      logs.Make("http"));
   auto port = server.Listen();
   if (!port) return Die(port.error());
   LogEvent(log, spdlog::level::info, "listening",
@@ -364,10 +364,9 @@ int RunToken(const config::ServeConfig& c, const TokenOptions& o) {
   if (!secret) return Die(secret.error());
   const auto settings = JwtSettingsFor(c, std::move(*secret));
   SystemClock clock;
-  std::printf("%s\n",
-              auth::SignJwt(settings, auth::MakeClaims(settings, sub, o.role, o.email,
-                                                       clock.NowSeconds(), *ttl))
-                  .c_str());
+  std::printf("%s\n", auth::SignJwt(settings, auth::MakeClaims(settings, sub, o.role, o.email,
+                                                               clock.NowSeconds(), *ttl))
+                          .c_str());
   return 0;
 }
 

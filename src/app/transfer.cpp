@@ -38,29 +38,38 @@ Error BadLine(int64_t line, const std::string& why) {
 Result<void> CheckRecord(const json& r, int64_t line) {
   const auto need = [&](const char* key, json::value_t type) -> Result<void> {
     const auto it = r.find(key);
-    const bool ok = it != r.end() && (it->type() == type ||
-                                      (type == json::value_t::number_integer &&
-                                       it->is_number_integer()));
-    if (!ok) return tl::unexpected(BadLine(line, std::string("missing or mistyped \"") + key + "\""));
+    const bool ok =
+        it != r.end() &&
+        (it->type() == type || (type == json::value_t::number_integer && it->is_number_integer()));
+    if (!ok)
+      return tl::unexpected(BadLine(line, std::string("missing or mistyped \"") + key + "\""));
     return {};
   };
   const std::string type = r.value("type", "");
   using V = json::value_t;
   if (type == "user") {
-    for (const auto& [k, t] : {std::pair{"id", V::string}, {"role", V::string},
-                               {"createdAt", V::number_integer}, {"updatedAt", V::number_integer}}) {
+    for (const auto& [k, t] : {std::pair{"id", V::string},
+                               {"role", V::string},
+                               {"createdAt", V::number_integer},
+                               {"updatedAt", V::number_integer}}) {
       if (auto c = need(k, t); !c) return c;
     }
   } else if (type == "vapiKey") {
-    for (const auto& [k, t] : {std::pair{"owner", V::string}, {"sealed", V::string},
-                               {"last4", V::string}, {"updatedAt", V::number_integer}}) {
+    for (const auto& [k, t] : {std::pair{"owner", V::string},
+                               {"sealed", V::string},
+                               {"last4", V::string},
+                               {"updatedAt", V::number_integer}}) {
       if (auto c = need(k, t); !c) return c;
     }
   } else if (type == "assistant") {
-    for (const auto& [k, t] : {std::pair{"id", V::string}, {"userId", V::string},
-                               {"fields", V::object}, {"syncStatus", V::string},
-                               {"version", V::number_integer}, {"createdAt", V::number_integer},
-                               {"updatedAt", V::number_integer}, {"openJob", V::boolean}}) {
+    for (const auto& [k, t] : {std::pair{"id", V::string},
+                               {"userId", V::string},
+                               {"fields", V::object},
+                               {"syncStatus", V::string},
+                               {"version", V::number_integer},
+                               {"createdAt", V::number_integer},
+                               {"updatedAt", V::number_integer},
+                               {"openJob", V::boolean}}) {
       if (auto c = need(k, t); !c) return c;
     }
     if (!domain::ParseSyncStatus(r["syncStatus"].get<std::string>())) {
@@ -77,8 +86,8 @@ Result<void> CheckRecord(const json& r, int64_t line) {
 
 }  // namespace
 
-Result<json> ExportAll(storage::UserStore& users, storage::KeyStore& keys,
-                       storage::SyncStore& sync, const Clock& clock, std::ostream& out) {
+Result<json> ExportAll(storage::UserStore& users, storage::KeyStore& keys, storage::SyncStore& sync,
+                       const Clock& clock, std::ostream& out) {
   auto instance = sync.InstanceId();
   if (!instance) return tl::unexpected(instance.error());
   out << json{{"format", kFormat},
@@ -182,12 +191,15 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       const std::string type = (*r)["type"];
       if (type == "user") user_ids.insert((*r)["id"].get<std::string>());
       if (type == "assistant" && !user_ids.contains((*r)["userId"].get<std::string>())) {
-        return tl::unexpected(BadLine(line, "the assistant's owner is not among the users before it"));
+        return tl::unexpected(
+            BadLine(line, "the assistant's owner is not among the users before it"));
       }
       if (type == "end") {
         expected = r->value("counts", json::object());
       } else {
-        const char* bucket = type == "user" ? "users" : type == "vapiKey" ? "vapiKeys" : "assistants";
+        const char* bucket = type == "user"      ? "users"
+                             : type == "vapiKey" ? "vapiKeys"
+                                                 : "assistants";
         seen[bucket] = seen[bucket].get<int64_t>() + 1;
       }
     }
@@ -229,7 +241,8 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       if (auto w = users.EnsureUser(u); !w) return tl::unexpected(w.error());
     } else if (type == "vapiKey") {
       auto sealed = Base64UrlDecode(r["sealed"].get<std::string>());
-      if (!sealed) return Fail(ErrorCode::kInvalidInput, "invalid_export", "a sealed key is not base64url");
+      if (!sealed)
+        return Fail(ErrorCode::kInvalidInput, "invalid_export", "a sealed key is not base64url");
       if (auto w = keys.PutKey(r["owner"], {*sealed, r["last4"], r["updatedAt"]}); !w) {
         return tl::unexpected(w.error());
       }
@@ -240,7 +253,8 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       a.fields = r["fields"];
       if (r.value("vapiId", json()).is_string()) a.vapi_id = r["vapiId"].get<std::string>();
       a.sync_status = *domain::ParseSyncStatus(r["syncStatus"].get<std::string>());
-      if (r.value("syncError", json()).is_string()) a.sync_error = r["syncError"].get<std::string>();
+      if (r.value("syncError", json()).is_string())
+        a.sync_error = r["syncError"].get<std::string>();
       if (r.value("lastSyncedAt", json()).is_number_integer()) {
         a.last_synced_at_us = r["lastSyncedAt"].get<int64_t>();
       }

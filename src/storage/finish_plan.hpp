@@ -11,10 +11,10 @@ namespace assistantd::storage {
 // What recording a sync outcome changes, decided once for every backend (each backend only
 // turns it into its SQL): the job row, and the assistant row when it still exists.
 struct FinishPlan {
-  std::string job_state;                       // queued (again), done, dead
+  std::string job_state;  // queued (again), done, dead
   std::optional<std::string> job_error;
-  std::optional<std::string> job_vapi_id;      // kept unless null
-  bool requeue = false;                        // attempts start again from 0
+  std::optional<std::string> job_vapi_id;  // kept unless null
+  bool requeue = false;                    // attempts start again from 0
   bool count_attempt = false;
   int64_t next_attempt_at_us = 0;
   std::optional<int64_t> create_sent_at_us;

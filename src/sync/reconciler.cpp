@@ -16,7 +16,7 @@ namespace {
 using nlohmann::json;
 
 constexpr int kScanBatch = 500;
-constexpr int kListPageSize = 1000;   // Vapi's largest page
+constexpr int kListPageSize = 1000;    // Vapi's largest page
 constexpr int kMaxListPages = 10'000;  // 10 million remote assistants per key
 constexpr size_t kMaxItems = 100;      // items listed per finding in the summary
 
@@ -120,8 +120,8 @@ Result<json> Reconciler::Run(const ReconcileOptions& options) {
       if (owner == run.owner_key.end()) {
         owner = run.owner_key.emplace(a.user_id, run.KeyIndex(keys_.KeyForOwner(a.user_id))).first;
       }
-      run.local.emplace(a.id, LocalInfo{a.vapi_id, a.sync_status, s.open_job, a.created_at_us,
-                                        owner->second});
+      run.local.emplace(
+          a.id, LocalInfo{a.vapi_id, a.sync_status, s.open_job, a.created_at_us, owner->second});
     }
     if (batch->size() < static_cast<size_t>(kScanBatch)) break;
     after = batch->back().assistant.id;
@@ -220,10 +220,9 @@ Result<json> Reconciler::Run(const ReconcileOptions& options) {
   }
   if (run.requeued + run.drift_requeued > 0) notifier_.Notify();
 
-  for (const auto& [kind, finding] : {std::pair{"missing", &run.missing},
-                                      std::pair{"orphan", &run.orphans},
-                                      std::pair{"duplicate", &run.duplicates},
-                                      std::pair{"drift", &run.drift}}) {
+  for (const auto& [kind, finding] :
+       {std::pair{"missing", &run.missing}, std::pair{"orphan", &run.orphans},
+        std::pair{"duplicate", &run.duplicates}, std::pair{"drift", &run.drift}}) {
     if (finding->count > 0) {
       metrics_.Counter("assistantd_reconcile_findings_total", {{"kind", kind}})
           .Inc(static_cast<uint64_t>(finding->count));
@@ -232,26 +231,27 @@ Result<json> Reconciler::Run(const ReconcileOptions& options) {
   const bool complete = run.errors.empty();
   metrics_.Counter("assistantd_reconcile_runs_total", {{"result", complete ? "ok" : "partial"}})
       .Inc();
-  json summary = {
-      {"dryRun", options.dry_run},
-      {"repairDrift", options.repair_drift},
-      {"startedAt", FormatTimestamp(started)},
-      {"finishedAt", FormatTimestamp(clock_.NowMicros())},
-      {"complete", complete},
-      {"localAssistants", run.local.size()},
-      {"keys", run.keys.size()},
-      {"remoteAssistants", run.remote},
-      {"matched", run.matched},
-      {"foreign", run.foreign},
-      {"inFlight", run.in_flight},
-      {"withoutKey", run.without_key},
-      {"missing", run.missing.ToJson()},
-      {"orphans", run.orphans.ToJson()},
-      {"duplicates", run.duplicates.ToJson()},
-      {"drift", run.drift.ToJson()},
-      {"actions",
-       {{"requeued", run.requeued}, {"deleted", run.deleted}, {"driftRequeued", run.drift_requeued}}},
-      {"errors", run.errors}};
+  json summary = {{"dryRun", options.dry_run},
+                  {"repairDrift", options.repair_drift},
+                  {"startedAt", FormatTimestamp(started)},
+                  {"finishedAt", FormatTimestamp(clock_.NowMicros())},
+                  {"complete", complete},
+                  {"localAssistants", run.local.size()},
+                  {"keys", run.keys.size()},
+                  {"remoteAssistants", run.remote},
+                  {"matched", run.matched},
+                  {"foreign", run.foreign},
+                  {"inFlight", run.in_flight},
+                  {"withoutKey", run.without_key},
+                  {"missing", run.missing.ToJson()},
+                  {"orphans", run.orphans.ToJson()},
+                  {"duplicates", run.duplicates.ToJson()},
+                  {"drift", run.drift.ToJson()},
+                  {"actions",
+                   {{"requeued", run.requeued},
+                    {"deleted", run.deleted},
+                    {"driftRequeued", run.drift_requeued}}},
+                  {"errors", run.errors}};
   LogEvent(logger_, complete ? spdlog::level::info : spdlog::level::warn, "reconciliation finished",
            {{"dryRun", options.dry_run},
             {"remote", run.remote},
@@ -271,8 +271,8 @@ void Reconciler::StartPeriodic(int64_t interval_us, ReconcileOptions options) {
   }
   periodic_ = std::thread([this, interval_us, options] {
     std::unique_lock lock(mu_);
-    while (!cv_.wait_for(lock, std::chrono::microseconds(interval_us),
-                         [this] { return stopping_; })) {
+    while (
+        !cv_.wait_for(lock, std::chrono::microseconds(interval_us), [this] { return stopping_; })) {
       lock.unlock();
       if (auto r = Run(options); !r) {
         LogEvent(logger_, spdlog::level::warn, "periodic reconciliation did not run",

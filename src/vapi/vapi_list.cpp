@@ -28,7 +28,7 @@ tl::expected<bool, VapiFailure> ForEachRemoteAssistant(
     }
     if (static_cast<int>(list->size()) < params.limit) return true;  // the last page
     if (!fresh || oldest.empty()) return false;  // a full page of one timestamp: stuck
-    params.created_at_le = oldest;  // timestamps can tie across pages, hence `seen`
+    params.created_at_le = oldest;               // timestamps can tie across pages, hence `seen`
   }
   return false;
 }

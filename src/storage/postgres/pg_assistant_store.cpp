@@ -90,7 +90,8 @@ Result<domain::Assistant> ReadAssistant(const PgResult& r, int row, int first) {
       case StorageType::kNumber:
       case StorageType::kJson: {
         auto parsed = nlohmann::json::parse(r.Text(row, c), nullptr, /*allow_exceptions=*/false);
-        if (parsed.is_discarded()) return Internal("corrupt value in column " + std::string(spec.column));
+        if (parsed.is_discarded())
+          return Internal("corrupt value in column " + std::string(spec.column));
         a.fields[key] = std::move(parsed);
         break;
       }
@@ -141,10 +142,10 @@ PgAssistantStore::PgAssistantStore(PgDatabase& db) : db_(db) {
   // then created_at and updated_at.
   insert_sql_ = "INSERT INTO assistants (id, user_id, " + field_columns +
                 "is_test, vapi_id, sync_status, sync_error, last_synced_at, version, created_at, "
-                "updated_at) VALUES ($1::uuid, $2::uuid, " + values + Param(n) + ", " +
-                Param(n + 1) + ", " + Param(n + 2) + ", " + Param(n + 3) + ", assistantd_ts(" +
-                Param(n + 4) + "), " + Param(n + 5) + ", assistantd_ts(" + Param(n + 6) +
-                "), assistantd_ts(" + Param(n + 7) + "))";
+                "updated_at) VALUES ($1::uuid, $2::uuid, " +
+                values + Param(n) + ", " + Param(n + 1) + ", " + Param(n + 2) + ", " +
+                Param(n + 3) + ", assistantd_ts(" + Param(n + 4) + "), " + Param(n + 5) +
+                ", assistantd_ts(" + Param(n + 6) + "), assistantd_ts(" + Param(n + 7) + "))";
   const int m = n - 2;  // the UPDATE's first server parameter
   update_sql_ = "UPDATE assistants SET " + assignments + "is_test = " + Param(m) +
                 ", vapi_id = " + Param(m + 1) + ", sync_status = " + Param(m + 2) +
@@ -189,8 +190,10 @@ Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_syn
   return tx->Commit();
 }
 
-Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(
-    PgConnection& conn, const std::string& id, const domain::AccessScope* scope, bool lock) {
+Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(PgConnection& conn,
+                                                                   const std::string& id,
+                                                                   const domain::AccessScope* scope,
+                                                                   bool lock) {
   std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE id = $1::uuid";
   PgParams params = {id};
   if (scope) AppendScope(sql, params, *scope);
@@ -303,10 +306,9 @@ Result<bool> PgAssistantStore::Delete(const std::string& id, const domain::Acces
   if (!current) return tl::unexpected(current.error());
   if (!*current) return false;
   // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
-  if (auto r = conn->Exec(
-          "UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
-          "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
-          {std::to_string(now_us), id});
+  if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
+                          "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
+                          {std::to_string(now_us), id});
       !r) {
     return tl::unexpected(r.error());
   }

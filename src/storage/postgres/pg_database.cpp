@@ -65,7 +65,9 @@ std::optional<int64_t> PgResult::OptionalInt(int row, int col) const {
   return Int(row, col);
 }
 
-bool PgResult::Bool(int row, int col) const { return PQgetvalue(result_.get(), row, col)[0] == 't'; }
+bool PgResult::Bool(int row, int col) const {
+  return PQgetvalue(result_.get(), row, col)[0] == 't';
+}
 
 std::string PgResult::Bytes(int row, int col) const {
   size_t size = 0;
@@ -80,7 +82,8 @@ std::string PgResult::Bytes(int row, int col) const {
 Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
   const char* message = result ? PQresultErrorMessage(result) : PQerrorMessage(conn);
   std::string internal = std::string(what) + ": " + (message ? message : "");
-  while (!internal.empty() && (internal.back() == '\n' || internal.back() == ' ')) internal.pop_back();
+  while (!internal.empty() && (internal.back() == '\n' || internal.back() == ' '))
+    internal.pop_back();
   const std::string_view state = SqlState(result);
   const auto make = [&](ErrorCode code, const char* reason, const char* text) {
     return Error{code, reason, text, nlohmann::json::array(), internal};
@@ -241,6 +244,17 @@ PgDatabase::Lease PgDatabase::Acquire() {
     LogEvent(logger_, spdlog::level::warn, "cannot reconnect to PostgreSQL");
   }
   return Lease(this, std::move(conn));
+}
+
+Result<PgResult> PgDatabase::Query(const nlohmann::json& claims, const std::string& sql,
+                                   const PgParams& params, bool relaxed) {
+  auto conn = Acquire();
+  auto tx = PgTransaction::Begin(*conn, claims, relaxed);
+  if (!tx) return tl::unexpected(tx.error());
+  auto r = conn->Exec(sql, params);
+  if (!r) return r;
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return r;
 }
 
 Result<int> PgDatabase::Migrate() {

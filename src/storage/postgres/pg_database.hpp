@@ -1,17 +1,17 @@
 #pragma once
 
+#include <libpq-fe.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <libpq-fe.h>
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -134,6 +134,10 @@ class PgDatabase final : public Database {
   // Borrows a connection (waiting while all are in use), reconnecting it if the server
   // restarted since it was last used.
   Lease Acquire();
+
+  // One statement in its own transaction with `claims` (see PgTransaction); its rows.
+  Result<PgResult> Query(const nlohmann::json& claims, const std::string& sql,
+                         const PgParams& params = {}, bool relaxed = false);
 
   Result<int> Migrate() override;
   Result<void> CheckReady() override;

@@ -81,15 +81,13 @@ Result<std::optional<SyncJob>> PgSyncStore::ClaimDue(int64_t now_us, int64_t lea
 }
 
 Result<void> PgSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
-      "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, assistantd_ts($1)) "
-      "WHERE id = $2",
-      {std::to_string(at_us), std::to_string(job_id)});
+  auto r =
+      db_.Query(ServiceClaims(),
+                "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, assistantd_ts($1)) "
+                "WHERE id = $2",
+                {std::to_string(at_us), std::to_string(job_id)});
   if (!r) return tl::unexpected(r.error());
-  return tx->Commit();
+  return {};
 }
 
 Result<std::optional<domain::Assistant>> PgSyncStore::LoadForSync(const std::string& id) {
@@ -105,9 +103,9 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
   if (!tx) return tl::unexpected(tx.error());
 
   // The assistant's state now (locked): it may have changed while Vapi was being called.
-  auto current = conn->Exec(
-      "SELECT version, sync_status FROM assistants WHERE id = $1::uuid FOR UPDATE",
-      {job.assistant_id});
+  auto current =
+      conn->Exec("SELECT version, sync_status FROM assistants WHERE id = $1::uuid FOR UPDATE",
+                 {job.assistant_id});
   if (!current) return tl::unexpected(current.error());
   std::optional<int64_t> version;
   std::string status;
@@ -199,28 +197,21 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
 }
 
 Result<int> PgSyncStore::RequeueRunning(int64_t now_us) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
-      "UPDATE sync_jobs SET state = 'queued', lease_until = NULL, next_attempt_at = "
-      "assistantd_ts($1), updated_at = assistantd_ts($1) WHERE state = 'running'",
-      {std::to_string(now_us)});
+  auto r = db_.Query(ServiceClaims(),
+                     "UPDATE sync_jobs SET state = 'queued', lease_until = NULL, next_attempt_at = "
+                     "assistantd_ts($1), updated_at = assistantd_ts($1) WHERE state = 'running'",
+                     {std::to_string(now_us)});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   return static_cast<int>(r->Affected());
 }
 
 Result<SyncOverview> PgSyncStore::Overview() {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
-      "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = "
-      "'running'), count(*) FILTER (WHERE state = 'dead'), assistantd_us(min(created_at) "
-      "FILTER (WHERE state = 'queued')) FROM sync_jobs WHERE state <> 'done'");
+  auto r =
+      db_.Query(ServiceClaims(),
+                "SELECT count(*) FILTER (WHERE state = 'queued'), count(*) FILTER (WHERE state = "
+                "'running'), count(*) FILTER (WHERE state = 'dead'), assistantd_us(min(created_at) "
+                "FILTER (WHERE state = 'queued')) FROM sync_jobs WHERE state <> 'done'");
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   SyncOverview o;
   o.queued = r->Int(0, 0);
   o.running = r->Int(0, 1);
@@ -230,14 +221,11 @@ Result<SyncOverview> PgSyncStore::Overview() {
 }
 
 Result<std::optional<SyncJob>> PgSyncStore::LatestJob(const std::string& assistant_id) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(std::string("SELECT ") + kJobColumns +
-                          " FROM sync_jobs WHERE assistant_id = $1::uuid ORDER BY id DESC LIMIT 1",
-                      {assistant_id});
+  auto r = db_.Query(ServiceClaims(),
+                     std::string("SELECT ") + kJobColumns +
+                         " FROM sync_jobs WHERE assistant_id = $1::uuid ORDER BY id DESC LIMIT 1",
+                     {assistant_id});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   if (r->Rows() == 0) return std::optional<SyncJob>();
   return std::optional<SyncJob>(ReadJob(*r, 0));
 }
@@ -269,14 +257,11 @@ Result<std::vector<SyncAttempt>> PgSyncStore::RecentAttempts(const std::string& 
 }
 
 Result<std::vector<SyncJob>> PgSyncStore::DeadJobs(int limit) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(std::string("SELECT ") + kJobColumns +
-                          " FROM sync_jobs WHERE state = 'dead' ORDER BY id DESC LIMIT $1",
-                      {std::to_string(limit)});
+  auto r = db_.Query(ServiceClaims(),
+                     std::string("SELECT ") + kJobColumns +
+                         " FROM sync_jobs WHERE state = 'dead' ORDER BY id DESC LIMIT $1",
+                     {std::to_string(limit)});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   return ReadJobs(*r);
 }
 
@@ -288,15 +273,14 @@ Result<bool> PgSyncStore::Resync(const std::string& assistant_id, const domain::
   auto conn = db_.Acquire();
   auto tx = PgTransaction::Begin(*conn, ServiceClaims());
   if (!tx) return tl::unexpected(tx.error());
-  if (auto r = PgEnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us,
-                             job_key);
+  if (auto r =
+          PgEnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us, job_key);
       !r) {
     return tl::unexpected(r.error());
   }
-  if (auto r = conn->Exec(
-          "UPDATE assistants SET sync_status = 'pending' WHERE id = $1::uuid AND "
-          "sync_status <> 'deleting'",
-          {assistant_id});
+  if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'pending' WHERE id = $1::uuid AND "
+                          "sync_status <> 'deleting'",
+                          {assistant_id});
       !r) {
     return tl::unexpected(r.error());
   }
@@ -305,15 +289,12 @@ Result<bool> PgSyncStore::Resync(const std::string& assistant_id, const domain::
 }
 
 Result<int> PgSyncStore::WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
+  auto r = db_.Query(
+      ServiceClaims(),
       "UPDATE sync_jobs SET next_attempt_at = assistantd_ts($1) WHERE state = 'queued' AND "
       "next_attempt_at > assistantd_ts($1) AND ($2::uuid IS NULL OR user_id = $2::uuid)",
-      {std::to_string(now_us), user_id});
+      {std::to_string(now_us), user_id}, /*relaxed=*/true);
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   return static_cast<int>(r->Affected());
 }
 
@@ -379,48 +360,35 @@ Result<std::optional<ScannedAssistant>> PgSyncStore::ScanAssistant(const std::st
 }
 
 Result<std::string> PgSyncStore::InstanceId() {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec("SELECT instance_id FROM instance WHERE singleton = 1");
+  auto r = db_.Query(ServiceClaims(), "SELECT instance_id FROM instance WHERE singleton = 1");
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   if (r->Rows() == 0) return Internal("the instance table is empty");
   return r->Text(0, 0);
 }
 
 Result<void> PgKeyStore::PutKey(const std::string& owner, const StoredKey& key) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
+  auto r = db_.Query(
+      ServiceClaims(),
       "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES ($1, $2::bytea, $3, "
       "assistantd_ts($4)) ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, "
       "last4 = excluded.last4, updated_at = excluded.updated_at",
       {owner, PgBytea(key.sealed), key.last4, std::to_string(key.updated_at_us)});
   if (!r) return tl::unexpected(r.error());
-  return tx->Commit();
+  return {};
 }
 
 Result<std::optional<StoredKey>> PgKeyStore::GetKey(const std::string& owner) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
+  auto r = db_.Query(
+      ServiceClaims(),
       "SELECT sealed, last4, assistantd_us(updated_at) FROM vapi_keys WHERE owner = $1", {owner});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   if (r->Rows() == 0) return std::optional<StoredKey>();
   return std::optional<StoredKey>(StoredKey{r->Bytes(0, 0), r->Text(0, 1), r->Int(0, 2)});
 }
 
 Result<bool> PgKeyStore::DeleteKey(const std::string& owner) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {owner});
+  auto r = db_.Query(ServiceClaims(), "DELETE FROM vapi_keys WHERE owner = $1", {owner});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   return r->Affected() > 0;
 }
 
@@ -433,13 +401,10 @@ Result<void> PgSyncStore::SetInstanceId(const std::string& instance_id) {
 }
 
 Result<std::vector<std::pair<std::string, StoredKey>>> PgKeyStore::AllKeys() {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(
+  auto r = db_.Query(
+      ServiceClaims(),
       "SELECT owner, sealed, last4, assistantd_us(updated_at) FROM vapi_keys ORDER BY owner");
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   std::vector<std::pair<std::string, StoredKey>> out;
   for (int row = 0; row < r->Rows(); ++row) {
     out.emplace_back(r->Text(row, 0), StoredKey{r->Bytes(row, 1), r->Text(row, 2), r->Int(row, 3)});

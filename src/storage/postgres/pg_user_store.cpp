@@ -34,18 +34,14 @@ Result<void> PgUserStore::EnsureUser(const domain::User& user) {
 }
 
 Result<std::optional<domain::User>> PgUserStore::GetUser(const std::string& id) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(std::string("SELECT ") + kColumns + " FROM users WHERE id = $1::uuid", {id});
+  auto r = db_.Query(ServiceClaims(),
+                     std::string("SELECT ") + kColumns + " FROM users WHERE id = $1::uuid", {id});
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   if (r->Rows() == 0) return std::optional<domain::User>();
   return std::optional<domain::User>(ReadUser(*r, 0));
 }
 
-Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>& after,
-                                        int limit) {
+Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>& after, int limit) {
   std::string sql = std::string("SELECT ") + kColumns + " FROM users";
   PgParams params;
   if (after) {
