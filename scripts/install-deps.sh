@@ -38,3 +38,8 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts a system-wide PostgreSQL cluster when the package is installed; the tests use
+# a throwaway cluster of their own (scripts/test-services.sh), so leave the machine as it was.
+if printf '%s\n' "${missing[@]}" | grep -qx postgresql; then
+  "${sudo_cmd[@]}" service postgresql stop >/dev/null 2>&1 || true
+fi
