@@ -553,6 +553,34 @@ TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
             1);
 }
 
+TEST(PgRetryTest, DeadlocksAndSerializationFailuresAreRetriedUpToThreeTimes) {
+  const auto busy = [] {
+    return tl::unexpected(Error{ErrorCode::kUnavailable, "database_busy", "busy", {}, ""});
+  };
+  int calls = 0;
+  auto r = RetryTransient([&]() -> Result<int> {
+    if (++calls < 3) return busy();
+    return 7;
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(*r, 7);
+  EXPECT_EQ(calls, 3);
+  calls = 0;
+  r = RetryTransient([&]() -> Result<int> {
+    ++calls;
+    return busy();
+  });
+  EXPECT_FALSE(r);
+  EXPECT_EQ(calls, 3);
+  calls = 0;
+  r = RetryTransient([&]() -> Result<int> {
+    ++calls;
+    return Fail(ErrorCode::kInvalidInput, "validation_failed", "no");
+  });
+  EXPECT_EQ(r.error().reason, "validation_failed");
+  EXPECT_EQ(calls, 1);  // only transient failures are retried
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, PgRowLevelSecurityTest, ::testing::Values("postgres"));

@@ -167,27 +167,29 @@ Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sy
 
 Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
                                       const std::optional<std::string>& job_key) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
-  if (!tx) return tl::unexpected(tx.error());
-  PgParams params = {a.id, a.user_id};
-  AppendMutableParams(params, a);
-  params.emplace_back(std::to_string(a.created_at_us));
-  params.emplace_back(std::to_string(a.updated_at_us));
-  if (auto r = conn->Exec(insert_sql_, params); !r) {
-    Error e = r.error();
-    if (e.code == ErrorCode::kConflict) {
-      e.reason = "owner_not_found";
-      e.message = "The assistant's owner does not exist";
+  return RetryTransient([&]() -> Result<void> {
+    auto conn = db_.Acquire();
+    auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
+    if (!tx) return tl::unexpected(tx.error());
+    PgParams params = {a.id, a.user_id};
+    AppendMutableParams(params, a);
+    params.emplace_back(std::to_string(a.created_at_us));
+    params.emplace_back(std::to_string(a.updated_at_us));
+    if (auto r = conn->Exec(insert_sql_, params); !r) {
+      Error e = r.error();
+      if (e.code == ErrorCode::kConflict) {
+        e.reason = "owner_not_found";
+        e.message = "The assistant's owner does not exist";
+      }
+      return tl::unexpected(e);
     }
-    return tl::unexpected(e);
-  }
-  if (queue_sync) {
-    if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
-      return tl::unexpected(r.error());
+    if (queue_sync) {
+      if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+        return tl::unexpected(r.error());
+      }
     }
-  }
-  return tx->Commit();
+    return tx->Commit();
+  });
 }
 
 Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(PgConnection& conn,
@@ -271,53 +273,58 @@ Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
 Result<std::optional<domain::Assistant>> PgAssistantStore::Update(
     const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
     const std::optional<std::string>& job_key) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
-  if (!tx) return tl::unexpected(tx.error());
-  // FOR UPDATE: concurrent patches of one assistant apply one after the other.
-  auto current = GetWith(*conn, id, &scope, true);
-  if (!current) return tl::unexpected(current.error());
-  if (!*current) return std::optional<domain::Assistant>();
-  auto next = mutate(**current);
-  if (!next) return tl::unexpected(next.error());
-  domain::Assistant& a = *next;
-  a.id = (*current)->id;
-  a.user_id = (*current)->user_id;
-  a.created_at_us = (*current)->created_at_us;
-  a.version = (*current)->version + 1;
-  PgParams params;
-  AppendMutableParams(params, a);
-  params.emplace_back(std::to_string(a.updated_at_us));
-  params.push_back(a.id);
-  if (auto r = conn->Exec(update_sql_, params); !r) return tl::unexpected(r.error());
-  if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
-    return tl::unexpected(r.error());
-  }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return std::optional<domain::Assistant>(std::move(a));
+  return RetryTransient([&]() -> Result<std::optional<domain::Assistant>> {
+    auto conn = db_.Acquire();
+    auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
+    if (!tx) return tl::unexpected(tx.error());
+    // FOR UPDATE: concurrent patches of one assistant apply one after the other.
+    auto current = GetWith(*conn, id, &scope, true);
+    if (!current) return tl::unexpected(current.error());
+    if (!*current) return std::optional<domain::Assistant>();
+    auto next = mutate(**current);
+    if (!next) return tl::unexpected(next.error());
+    domain::Assistant& a = *next;
+    a.id = (*current)->id;
+    a.user_id = (*current)->user_id;
+    a.created_at_us = (*current)->created_at_us;
+    a.version = (*current)->version + 1;
+    PgParams params;
+    AppendMutableParams(params, a);
+    params.emplace_back(std::to_string(a.updated_at_us));
+    params.push_back(a.id);
+    if (auto r = conn->Exec(update_sql_, params); !r) return tl::unexpected(r.error());
+    if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+    return std::optional<domain::Assistant>(std::move(a));
+  });
 }
 
 Result<bool> PgAssistantStore::Delete(const std::string& id, const domain::AccessScope& scope,
                                       int64_t now_us, const std::optional<std::string>& job_key) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
-  if (!tx) return tl::unexpected(tx.error());
-  auto current = GetWith(*conn, id, &scope, true);
-  if (!current) return tl::unexpected(current.error());
-  if (!*current) return false;
-  // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
-  if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
-                          "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
-                          {std::to_string(now_us), id});
-      !r) {
-    return tl::unexpected(r.error());
-  }
-  if (auto r = PgEnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
-      !r) {
-    return tl::unexpected(r.error());
-  }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return true;
+  return RetryTransient([&]() -> Result<bool> {
+    auto conn = db_.Acquire();
+    auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
+    if (!tx) return tl::unexpected(tx.error());
+    auto current = GetWith(*conn, id, &scope, true);
+    if (!current) return tl::unexpected(current.error());
+    if (!*current) return false;
+    // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
+    if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
+                            "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
+                            {std::to_string(now_us), id});
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r =
+            PgEnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+    return true;
+  });
 }
 
 }  // namespace assistantd::storage

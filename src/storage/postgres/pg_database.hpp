@@ -102,6 +102,17 @@ class PgTransaction {
   PgConnection* conn_;
 };
 
+// Runs `attempt` again, up to three times in all, while it fails with a deadlock or a
+// serialization failure (database_busy): PostgreSQL rolled that transaction back, so running
+// the whole of it again is safe.
+template <class F>
+auto RetryTransient(F&& attempt) -> decltype(attempt()) {
+  for (int tries = 1;; ++tries) {
+    auto r = attempt();
+    if (r || tries == 3 || r.error().reason != "database_busy") return r;
+  }
+}
+
 // The claims a store runs with: a user's (sub + role) or the service's own (service_role).
 nlohmann::json UserClaims(const std::string& user_id, std::string_view role);
 nlohmann::json ServiceClaims();

@@ -63,32 +63,34 @@ Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>&
 }
 
 Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  // The user's stored key rides with the jobs deleting their remote assistants (see the
-  // SQLite store); the cascade removes the rows.
-  auto key = conn->Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {id});
-  if (!key) return tl::unexpected(key.error());
-  const std::optional<std::string> own_key =
-      key->Rows() > 0 ? std::optional<std::string>(key->Bytes(0, 0)) : std::nullopt;
-  auto owned = conn->Exec(
-      "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {id});
-  if (!owned) return tl::unexpected(owned.error());
-  for (int row = 0; row < owned->Rows(); ++row) {
-    if (auto r = PgEnqueueSync(*conn, owned->Text(row, 0), id, owned->OptionalText(row, 1), now_us,
-                               own_key);
-        !r) {
+  return RetryTransient([&]() -> Result<bool> {
+    auto conn = db_.Acquire();
+    auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+    if (!tx) return tl::unexpected(tx.error());
+    // The user's stored key rides with the jobs deleting their remote assistants (see the
+    // SQLite store); the cascade removes the rows.
+    auto key = conn->Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {id});
+    if (!key) return tl::unexpected(key.error());
+    const std::optional<std::string> own_key =
+        key->Rows() > 0 ? std::optional<std::string>(key->Bytes(0, 0)) : std::nullopt;
+    auto owned = conn->Exec(
+        "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {id});
+    if (!owned) return tl::unexpected(owned.error());
+    for (int row = 0; row < owned->Rows(); ++row) {
+      if (auto r = PgEnqueueSync(*conn, owned->Text(row, 0), id, owned->OptionalText(row, 1),
+                                 now_us, own_key);
+          !r) {
+        return tl::unexpected(r.error());
+      }
+    }
+    if (auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {id}); !r) {
       return tl::unexpected(r.error());
     }
-  }
-  if (auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {id}); !r) {
-    return tl::unexpected(r.error());
-  }
-  auto deleted = conn->Exec("DELETE FROM users WHERE id = $1::uuid", {id});
-  if (!deleted) return tl::unexpected(deleted.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-  return deleted->Affected() > 0;
+    auto deleted = conn->Exec("DELETE FROM users WHERE id = $1::uuid", {id});
+    if (!deleted) return tl::unexpected(deleted.error());
+    if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+    return deleted->Affected() > 0;
+  });
 }
 
 }  // namespace assistantd::storage
