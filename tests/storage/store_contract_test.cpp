@@ -553,6 +553,24 @@ TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
             1);
 }
 
+TEST_P(PgRowLevelSecurityTest, AFailedPipelinedStatementLeavesTheConnectionClean) {
+  auto* pg = dynamic_cast<PgDatabase*>(backend_.db.get());
+  for (int i = 0; i < 10; ++i) {  // more than the pool holds: every connection fails once
+    const auto bad = pg->Query(ServiceClaims(), "SELECT 1 / $1::integer", {"0"});
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, ErrorCode::kInternal);
+    const auto good = pg->Query(ServiceClaims(), "SELECT 1 / $1::integer", {"1"});
+    ASSERT_TRUE(good) << good.error().internal;
+    EXPECT_EQ(good->Int(0, 0), 1);
+    // Each statement ran in its own committed transaction, as the application role.
+    const auto role = pg->Query(UserClaims(NewUuid(), "authenticated"),
+                                "SELECT current_user, auth.role()");
+    ASSERT_TRUE(role);
+    EXPECT_EQ(role->Text(0, 0), "assistantd_app");
+    EXPECT_EQ(role->Text(0, 1), "authenticated");
+  }
+}
+
 TEST(PgRetryTest, DeadlocksAndSerializationFailuresAreRetriedUpToThreeTimes) {
   const auto busy = [] {
     return tl::unexpected(Error{ErrorCode::kUnavailable, "database_busy", "busy", {}, ""});

@@ -192,15 +192,17 @@ Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_syn
   });
 }
 
-Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(PgConnection& conn,
-                                                                   const std::string& id,
-                                                                   const domain::AccessScope* scope,
-                                                                   bool lock) {
+std::pair<std::string, PgParams> PgAssistantStore::GetSql(const std::string& id,
+                                                          const domain::AccessScope* scope,
+                                                          bool lock) const {
   std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE id = $1::uuid";
   PgParams params = {id};
   if (scope) AppendScope(sql, params, *scope);
   if (lock) sql += " FOR UPDATE";
-  auto r = conn.Exec(sql, params);
+  return {std::move(sql), std::move(params)};
+}
+
+Result<std::optional<domain::Assistant>> PgAssistantStore::FirstRow(const Result<PgResult>& r) {
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<domain::Assistant>();
   auto a = ReadAssistant(*r, 0);
@@ -208,25 +210,23 @@ Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(PgConnection&
   return std::optional<domain::Assistant>(std::move(*a));
 }
 
+Result<std::optional<domain::Assistant>> PgAssistantStore::GetWith(PgConnection& conn,
+                                                                   const std::string& id,
+                                                                   const domain::AccessScope* scope,
+                                                                   bool lock) {
+  const auto [sql, params] = GetSql(id, scope, lock);
+  return FirstRow(conn.Exec(sql, params));
+}
+
 Result<std::optional<domain::Assistant>> PgAssistantStore::LoadAny(const std::string& id) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-  if (!tx) return tl::unexpected(tx.error());
-  auto a = GetWith(*conn, id, nullptr, false);
-  if (!a) return a;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return a;
+  const auto [sql, params] = GetSql(id, nullptr, false);
+  return FirstRow(db_.Query(ServiceClaims(), sql, params));
 }
 
 Result<std::optional<domain::Assistant>> PgAssistantStore::Get(const std::string& id,
                                                                const domain::AccessScope& scope) {
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
-  if (!tx) return tl::unexpected(tx.error());
-  auto a = GetWith(*conn, id, &scope, false);
-  if (!a) return a;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return a;
+  const auto [sql, params] = GetSql(id, &scope, false);
+  return FirstRow(db_.Query(ClaimsFor(scope), sql, params));
 }
 
 Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
@@ -254,12 +254,8 @@ Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
   }
   sql += " ORDER BY created_at DESC, id DESC LIMIT " + next(std::to_string(q.limit + 1));
 
-  auto conn = db_.Acquire();
-  auto tx = PgTransaction::Begin(*conn, ClaimsFor(q.scope));
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(sql, params);
+  auto r = db_.Query(ClaimsFor(q.scope), sql, params);
   if (!r) return tl::unexpected(r.error());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   domain::ListPage page;
   for (int row = 0; row < r->Rows(); ++row) {
     auto a = ReadAssistant(*r, row);

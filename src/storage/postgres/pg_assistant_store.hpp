@@ -40,6 +40,10 @@ class PgAssistantStore final : public AssistantStore {
   const std::string& SelectColumns() const { return select_columns_; }
 
  private:
+  // The SELECT of one row inside `scope` (any row when null), FOR UPDATE when `lock`.
+  std::pair<std::string, PgParams> GetSql(const std::string& id, const domain::AccessScope* scope,
+                                          bool lock) const;
+  static Result<std::optional<domain::Assistant>> FirstRow(const Result<PgResult>& rows);
   Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
                       const std::optional<std::string>& job_key);
   // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`

@@ -138,6 +138,68 @@ Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& para
   return PgResult(result);
 }
 
+Result<PgResult> PgConnection::ExecAlone(const nlohmann::json& claims, bool relaxed,
+                                         const std::string& sql, const PgParams& params) {
+  if (PQenterPipelineMode(conn_) != 1) return tl::unexpected(PgError(conn_, nullptr, "pipeline"));
+  const std::string claims_text = claims.dump();
+  const char* claims_value = claims_text.c_str();
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  auto it = prepared_.find(sql);
+  const bool prepare = it == prepared_.end();
+  const std::string name = prepare ? "s" + std::to_string(prepared_.size()) : it->second;
+  // The queue, in order; each entry yields one result (then a null) when read back.
+  bool sent = PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+              PQsendQueryParams(conn_, "SET LOCAL ROLE assistantd_app", 0, nullptr, nullptr,
+                                nullptr, nullptr, 0) == 1 &&
+              (!relaxed || PQsendQueryParams(conn_, "SET LOCAL synchronous_commit = off", 0,
+                                             nullptr, nullptr, nullptr, nullptr, 0) == 1) &&
+              PQsendQueryParams(conn_, "SELECT set_config('request.jwt.claims', $1, true)", 1,
+                                nullptr, &claims_value, nullptr, nullptr, 0) == 1 &&
+              (!prepare || PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr) == 1) &&
+              PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                  values.data(), nullptr, nullptr, 0) == 1 &&
+              PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+              PQpipelineSync(conn_) == 1;
+  const int statement = 3 + (relaxed ? 1 : 0) + (prepare ? 1 : 0);  // index of ours
+  const int entries = statement + 2;                                // + COMMIT
+  std::optional<PgResult> rows;
+  std::optional<Error> failure;
+  if (!sent) failure = PgError(conn_, nullptr, "pipeline send");
+  // Read every result up to the sync point, whatever happened, so the connection is clean.
+  for (int i = 0; sent && i <= entries; ++i) {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      if (!failure) failure = PgError(conn_, nullptr, "pipeline read");
+      break;
+    }
+    const auto status = PQresultStatus(r);
+    if (status == PGRES_PIPELINE_SYNC) {
+      PQclear(r);
+      break;
+    }
+    if (status == PGRES_FATAL_ERROR && !failure) failure = PgError(conn_, r, "statement");
+    if (i == statement && (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)) {
+      rows.emplace(r);
+    } else {
+      PQclear(r);
+    }
+    PGresult* end = PQgetResult(conn_);  // the null that closes each entry
+    if (end) PQclear(end);
+  }
+  PQexitPipelineMode(conn_);
+  if (prepare && !failure) prepared_.emplace(sql, name);
+  if (failure) {
+    // An error aborts the rest of the pipeline; the open transaction must go.
+    (void)ExecScript("ROLLBACK");
+    if (prepare) (void)ExecScript("DEALLOCATE " + name);
+    return tl::unexpected(*failure);
+  }
+  if (!rows) return tl::unexpected(PgError(conn_, nullptr, "pipeline result"));
+  return std::move(*rows);
+}
+
 Result<void> PgConnection::ExecScript(const std::string& sql) {
   PGresult* result = PQexec(conn_, sql.c_str());
   const auto status = PQresultStatus(result);
@@ -249,12 +311,7 @@ PgDatabase::Lease PgDatabase::Acquire() {
 Result<PgResult> PgDatabase::Query(const nlohmann::json& claims, const std::string& sql,
                                    const PgParams& params, bool relaxed) {
   auto conn = Acquire();
-  auto tx = PgTransaction::Begin(*conn, claims, relaxed);
-  if (!tx) return tl::unexpected(tx.error());
-  auto r = conn->Exec(sql, params);
-  if (!r) return r;
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-  return r;
+  return conn->ExecAlone(claims, relaxed, sql, params);
 }
 
 Result<int> PgDatabase::Migrate() {

@@ -61,6 +61,11 @@ class PgConnection {
   // Runs a script of several statements (migrations, transaction control).
   Result<void> ExecScript(const std::string& sql);
 
+  // One statement in its own transaction as assistantd_app with `claims`, sent with BEGIN,
+  // the role, the claims and COMMIT in one pipeline: a single round trip to the server.
+  Result<PgResult> ExecAlone(const nlohmann::json& claims, bool relaxed, const std::string& sql,
+                             const PgParams& params);
+
   // `text` as a quoted SQL literal, escaped for this connection.
   std::string Literal(std::string_view text) const;
 
