@@ -118,9 +118,10 @@ row() {  # row LABEL NAME
   echo "  acknowledged only after a group-commit fdatasync of the WAL, so p99 includes the disk."
   echo "  The sync workers run too (no Vapi key here, so each job fails fast and waits)."
   echo "- On PostgreSQL each request is a transaction as the row-level-security role with the"
-  echo "  caller's claims set (BEGIN, SET LOCAL ROLE and set_config in one round trip, then the"
-  echo "  statement, then COMMIT: three round trips for a GET); creates wait for PostgreSQL's WAL"
-  echo "  flush. PostgreSQL shares the two cores with assistantd and wrk."
+  echo "  caller's claims set: a GET sends BEGIN, SET LOCAL ROLE, set_config, the statement and"
+  echo "  COMMIT in one libpq pipeline (one round trip); a create (three statements) takes a few."
+  echo "  Creates wait for PostgreSQL's WAL flush. PostgreSQL shares the two cores with"
+  echo "  assistantd and wrk."
   echo
   echo "## Sync throughput"
   echo
