@@ -56,7 +56,7 @@ Backend MakeSqlite() {
 void PgAdmin(const std::string& url, const std::string& sql) {
   PGconn* conn = PQconnectdb(url.c_str());
   PGresult* r = PQexec(conn, sql.c_str());
-  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+  const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
   const std::string error = PQerrorMessage(conn);
   PQclear(r);
   PQfinish(conn);
@@ -568,6 +568,31 @@ TEST_P(PgRowLevelSecurityTest, AFailedPipelinedStatementLeavesTheConnectionClean
     ASSERT_TRUE(role);
     EXPECT_EQ(role->Text(0, 0), "assistantd_app");
     EXPECT_EQ(role->Text(0, 1), "authenticated");
+  }
+}
+
+TEST_P(PgRowLevelSecurityTest, PooledConnectionsTheServerClosedAreReopenedBeforeUse) {
+  auto* pg = dynamic_cast<PgDatabase*>(backend_.db.get());
+  // The server ends every connection of this database (as a restart does) while they idle.
+  PgAdmin(backend_.pg_admin_url,
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" +
+              backend_.pg_database + "'");
+  for (;;) {  // until the server has closed them all
+    PGconn* c = PQconnectdb(backend_.pg_admin_url.c_str());
+    PGresult* r = PQexec(c, ("SELECT count(*) FROM pg_stat_activity WHERE datname = '" +
+                             backend_.pg_database + "'")
+                                .c_str());
+    const bool gone = std::string(PQgetvalue(r, 0, 0)) == "0";
+    PQclear(r);
+    PQfinish(c);
+    if (gone) break;
+  }
+  // Every pooled connection (4), held at once so each is a different one, works first time.
+  std::vector<PgDatabase::Lease> held;
+  for (int i = 0; i < 4; ++i) held.push_back(pg->Acquire());
+  for (auto& conn : held) {
+    const auto r = conn->Exec("SELECT 1");
+    EXPECT_TRUE(r) << r.error().internal;
   }
 }
 

@@ -1,5 +1,7 @@
 #include "storage/postgres/pg_database.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -220,6 +222,15 @@ std::string PgConnection::Literal(std::string_view text) const {
   return out;
 }
 
+bool PgConnection::LooksClosed() {
+  // An idle connection has nothing to read; if it does, the server sent a goodbye (a
+  // terminated backend, a restart) or hung up.
+  pollfd p{PQsocket(conn_), POLLIN, 0};
+  if (p.fd < 0) return true;
+  // We never LISTEN, so anything readable means the connection is over.
+  return ::poll(&p, 1, 0) > 0;
+}
+
 bool PgConnection::Reset() {
   PQreset(conn_);
   prepared_.clear();
@@ -302,7 +313,9 @@ PgDatabase::Lease PgDatabase::Acquire() {
     conn = std::move(idle_.back());
     idle_.pop_back();
   }
-  if (!conn->Healthy() && !conn->Reset()) {
+  // A connection the server closed while it sat in the pool is reopened before use, so a
+  // database restart does not cost each pooled connection one failed request.
+  if ((!conn->Healthy() || conn->LooksClosed()) && !conn->Reset()) {
     LogEvent(logger_, spdlog::level::warn, "cannot reconnect to PostgreSQL");
   }
   return Lease(this, std::move(conn));

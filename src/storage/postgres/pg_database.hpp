@@ -70,6 +70,8 @@ class PgConnection {
   std::string Literal(std::string_view text) const;
 
   bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
+  // Whether the server closed this idle connection (checked without blocking).
+  bool LooksClosed();
   // Reconnects after the server went away; prepared statements are forgotten.
   bool Reset();
 
