@@ -15,6 +15,21 @@
 // behaviour; the contract suite in tests/storage runs against each.
 namespace assistantd::storage {
 
+// An insert refused by the foreign key to users: the assistant's owner no longer exists.
+inline Error AsOwnerNotFound(Error e) {
+  if (e.code == ErrorCode::kConflict) {
+    e.reason = "owner_not_found";
+    e.message = "The assistant's owner does not exist";
+  }
+  return e;
+}
+
+// Recording a sync outcome after the claim's lease passed to another worker.
+inline tl::unexpected<Error> LeaseLost() {
+  return Fail(ErrorCode::kConflict, "lease_lost",
+              "The job's lease expired and another worker claimed it");
+}
+
 class AssistantStore {
  public:
   virtual ~AssistantStore() = default;
@@ -61,8 +76,7 @@ class UserStore {
   // Creates the user row if it does not exist yet; never changes an existing one.
   virtual Result<void> EnsureUser(const domain::User& user) = 0;
   virtual Result<std::optional<domain::User>> GetUser(const std::string& id) = 0;
-  virtual Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after,
-                                     int limit) = 0;
+  virtual Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after, int limit) = 0;
   // Deletes the user and, by ON DELETE CASCADE, their assistants, queueing the remote
   // deletion of every assistant that may exist in Vapi. False if absent.
   virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us) = 0;
@@ -99,13 +113,13 @@ struct SyncAttempt {
 struct SyncOutcome {
   enum class Kind { kSynced, kDeleted, kRetry, kDead };
   Kind kind = Kind::kRetry;
-  std::optional<std::string> vapi_id;           // kSynced: the remote id now in use
-  int64_t synced_version = 0;                   // kSynced: the local version that was sent
-  int64_t next_attempt_at_us = 0;               // kRetry
-  bool count_attempt = true;                    // kRetry: false when nothing was tried (no key)
-  std::optional<int64_t> create_sent_at_us;     // kRetry: ambiguity marker to keep
-  std::string error;                            // kRetry, kDead
-  std::vector<SyncAttempt> attempts;            // to record
+  std::optional<std::string> vapi_id;        // kSynced: the remote id now in use
+  int64_t synced_version = 0;                // kSynced: the local version that was sent
+  int64_t next_attempt_at_us = 0;            // kRetry
+  bool count_attempt = true;                 // kRetry: false when nothing was tried (no key)
+  std::optional<int64_t> create_sent_at_us;  // kRetry: ambiguity marker to keep
+  std::string error;                         // kRetry, kDead
+  std::vector<SyncAttempt> attempts;         // to record
 };
 
 // An assistant as reconciliation sees it: whatever its state, and whether a sync job for it

@@ -176,12 +176,7 @@ Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_syn
     params.emplace_back(std::to_string(a.created_at_us));
     params.emplace_back(std::to_string(a.updated_at_us));
     if (auto r = conn->Exec(insert_sql_, params); !r) {
-      Error e = r.error();
-      if (e.code == ErrorCode::kConflict) {
-        e.reason = "owner_not_found";
-        e.message = "The assistant's owner does not exist";
-      }
-      return tl::unexpected(e);
+      return tl::unexpected(AsOwnerNotFound(r.error()));
     }
     if (queue_sync) {
       if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {

@@ -123,8 +123,7 @@ Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const Syn
         {std::to_string(job.id), Micros(job.lease_until_us)});
     if (!lease) return tl::unexpected(lease.error());
     if (lease->Rows() == 0) {
-      return Fail(ErrorCode::kConflict, "lease_lost",
-                  "The job's lease expired and another worker claimed it");
+      return LeaseLost();
     }
 
     const FinishPlan plan = PlanFinish(o, version, deleting, now_us);

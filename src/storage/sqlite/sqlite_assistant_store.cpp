@@ -87,14 +87,16 @@ Result<domain::Assistant> ReadRow(const SqliteStatement& stmt) {
         break;
       case StorageType::kJson: {
         auto parsed = nlohmann::json::parse(stmt.Text(c), nullptr, /*allow_exceptions=*/false);
-        if (parsed.is_discarded()) return Internal("corrupt JSON in column " + std::string(spec.column));
+        if (parsed.is_discarded())
+          return Internal("corrupt JSON in column " + std::string(spec.column));
         a.fields[key] = std::move(parsed);
         break;
       }
     }
   }
   a.vapi_id = stmt.OptionalText(ServerColumn(1));
-  a.sync_status = domain::ParseSyncStatus(stmt.Text(ServerColumn(2))).value_or(domain::SyncStatus::kPending);
+  a.sync_status =
+      domain::ParseSyncStatus(stmt.Text(ServerColumn(2))).value_or(domain::SyncStatus::kPending);
   a.sync_error = stmt.OptionalText(ServerColumn(3));
   if (!stmt.IsNull(ServerColumn(4))) a.last_synced_at_us = stmt.Int(ServerColumn(4));
   a.version = stmt.Int(ServerColumn(5));
@@ -169,12 +171,7 @@ Result<void> SqliteAssistantStore::Insert(const domain::Assistant& a, bool queue
   stmt->Bind(i++, a.created_at_us);
   stmt->Bind(i++, a.updated_at_us);
   if (auto r = stmt->Run(); !r) {
-    Error e = r.error();
-    if (e.code == ErrorCode::kConflict) {
-      e.reason = "owner_not_found";
-      e.message = "The assistant's owner does not exist";
-    }
-    return tl::unexpected(e);
+    return tl::unexpected(AsOwnerNotFound(r.error()));
   }
   if (queue_sync) {
     if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
@@ -343,8 +340,8 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
   return std::optional<domain::Assistant>(std::move(a));
 }
 
-Result<bool> SqliteAssistantStore::Delete(const std::string& id,
-                                          const domain::AccessScope& scope, int64_t now_us,
+Result<bool> SqliteAssistantStore::Delete(const std::string& id, const domain::AccessScope& scope,
+                                          int64_t now_us,
                                           const std::optional<std::string>& job_key) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);

@@ -137,11 +137,12 @@ Result<void> SqliteSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  auto r = Exec(*conn, "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, ?) WHERE id = ?",
-                [&](SqliteStatement& s) {
-                  s.Bind(1, at_us);
-                  s.Bind(2, job_id);
-                });
+  auto r =
+      Exec(*conn, "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, ?) WHERE id = ?",
+           [&](SqliteStatement& s) {
+             s.Bind(1, at_us);
+             s.Bind(2, job_id);
+           });
   if (!r) return tl::unexpected(r.error());
   return tx->Commit();
 }
@@ -173,8 +174,7 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
     auto held = lease->Step();
     if (!held) return tl::unexpected(held.error());
     if (!*held) {
-      return Fail(ErrorCode::kConflict, "lease_lost",
-                  "The job's lease expired and another worker claimed it");
+      return LeaseLost();
     }
   }
   // The assistant's state now: it may have changed while Vapi was being called.
@@ -375,8 +375,8 @@ Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  if (auto r = EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us,
-                           job_key);
+  if (auto r =
+          EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us, job_key);
       !r) {
     return tl::unexpected(r.error());
   }
@@ -389,8 +389,7 @@ Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
   return true;
 }
 
-Result<int> SqliteSyncStore::WakeQueued(const std::optional<std::string>& user_id,
-                                        int64_t now_us) {
+Result<int> SqliteSyncStore::WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
@@ -434,7 +433,7 @@ Result<bool> SqliteSyncStore::RetryDead(int64_t job_id, int64_t now_us) {
 }
 
 Result<std::vector<ScannedAssistant>> SqliteSyncStore::ScanAssistants(const std::string& after_id,
-                                                                     int limit) {
+                                                                      int limit) {
   return assistants_.Scan(after_id, limit);
 }
 
