@@ -135,7 +135,7 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   a.user_id = *owner;
   a.fields = std::move(*fields);
   a.created_at_us = a.updated_at_us = clock_.NowMicros();
-  auto created = store_.Create(a, *job_key);
+  auto created = store_.Create(a, *job_key, 0);
   if (!created) return tl::unexpected(created.error());
   notifier_.Notify();
 

@@ -38,7 +38,7 @@ Result<void> TokenAuthenticator::EnsureUser(const std::string& id, domain::Role 
     if (known_users_.count(id)) return {};
   }
   const int64_t now = clock_.NowMicros();
-  if (auto r = users_.EnsureUser(domain::User{id, email, role, now, now}); !r) return r;
+  if (auto r = users_.EnsureUser(domain::MakeUser(id, email, role, now)); !r) return r;
   std::lock_guard lock(mu_);
   known_users_.insert(id);
   return {};

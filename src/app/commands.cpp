@@ -234,7 +234,7 @@ int RunServe(const config::ServeConfig& c) {
   keys_api.Register(router);
   admin_api.Register(router);
   health_api.Register(router);
-  http::Pipeline pipeline(router, authenticator, metrics, logs.Make("http"), clock);
+  http::Pipeline pipeline(router, authenticator, nullptr, metrics, logs.Make("http"), clock);
 
   http::ServerSettings settings;
   settings.host = listen->host;

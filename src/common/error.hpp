@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
@@ -21,6 +22,7 @@ enum class ErrorCode {
   kPreconditionFailed,
   kPayloadTooLarge,
   kUnsupportedMediaType,
+  kUnprocessable,
   kQuotaExceeded,
   kRateLimited,
   kUpstreamFailed,
@@ -34,6 +36,8 @@ struct Error {
   std::string message;  // safe to show to a client
   nlohmann::json details = nlohmann::json::array();
   std::string internal;  // for logs only; never sent to a client
+  // Extra response headers the error needs (Retry-After and RateLimit on a 429).
+  std::vector<std::pair<std::string, std::string>> headers = {};
 };
 
 template <class T>

@@ -8,6 +8,7 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kUnauthenticated: return 401;
     case ErrorCode::kForbidden: return 403;
     case ErrorCode::kQuotaExceeded: return 403;
+    case ErrorCode::kUnprocessable: return 422;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kMethodNotAllowed: return 405;
     case ErrorCode::kConflict: return 409;
@@ -22,14 +23,29 @@ int HttpStatus(ErrorCode code) {
   return 500;
 }
 
-Response ErrorResponse(const Error& error, std::string_view request_id) {
+Response ErrorResponse(const Error& error, std::string_view request_id, ErrorStyle style) {
+  const std::string code = error.reason.empty() ? "internal_error" : error.reason;
   nlohmann::json body = {{"error",
-                          {{"code", error.reason.empty() ? "internal_error" : error.reason},
+                          {{"code", code},
                            {"message", error.message},
                            {"details", error.details.is_array() ? error.details
                                                                 : nlohmann::json::array()},
                            {"requestId", request_id}}}};
+  if (style == ErrorStyle::kGoTrue) {
+    body["code"] = code;
+    body["message"] = error.message;
+    body["error_code"] = code;
+    body["msg"] = error.message;
+    if (code == "weak_password" && error.details.is_array() && !error.details.empty()) {
+      body["weak_password"] = error.details.front();
+    }
+  }
   Response r = Response::Json(HttpStatus(error.code), body);
+  if (style == ErrorStyle::kGoTrue) {
+    r.SetHeader("X-Supabase-Api-Version", kSupabaseApiVersion);
+    r.SetHeader("x-sb-error-code", code);
+  }
+  for (const auto& [name, value] : error.headers) r.SetHeader(name, value);
   if (error.code == ErrorCode::kUnauthenticated) {
     // RFC 6750 §3.1: no error code when the request carried no credentials at all.
     r.SetHeader("WWW-Authenticate", error.reason == "missing_token"

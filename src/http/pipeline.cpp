@@ -50,10 +50,11 @@ void AddCorsHeaders(Response& response) {
   response.SetHeader("Access-Control-Expose-Headers", kExposeHeaders);
 }
 
-Pipeline::Pipeline(const Router& router, Authenticator& authenticator, MetricsRegistry& metrics,
-                   Logger access_log, const Clock& clock)
+Pipeline::Pipeline(const Router& router, Authenticator& authenticator, Admission* admission,
+                   MetricsRegistry& metrics, Logger access_log, const Clock& clock)
     : router_(router),
       authenticator_(authenticator),
+      admission_(admission),
       metrics_(metrics),
       access_log_(std::move(access_log)),
       clock_(clock) {
@@ -69,16 +70,19 @@ Response Pipeline::Handle(const Request& request) {
   const std::string request_id = RequestIdFor(request);
   std::string route = "unmatched";
   std::optional<std::string> user_id;
+  const bool supabase_auth = request.path.starts_with("/auth/v1/");
+  const ErrorStyle style = supabase_auth ? ErrorStyle::kGoTrue : ErrorStyle::kDefault;
   Response response;
   try {
-    response = Dispatch(request, request_id, route, user_id);
+    response = Dispatch(request, request_id, style, route, user_id);
   } catch (const std::exception& e) {
     response = ErrorResponse(Internal(std::string("unhandled exception: ") + e.what()).value(),
-                             request_id);
+                             request_id, style);
     LogEvent(access_log_, spdlog::level::err, "unhandled exception",
              {{"requestId", request_id}, {"error", e.what()}});
   }
   response.SetHeader("X-Request-Id", request_id);
+  if (supabase_auth) response.SetHeader("X-Supabase-Api-Version", kSupabaseApiVersion);
   AddCorsHeaders(response);
 
   const double seconds =
@@ -104,13 +108,14 @@ Response Pipeline::Handle(const Request& request) {
 }
 
 Response Pipeline::Dispatch(const Request& request, const std::string& request_id,
-                            std::string& route, std::optional<std::string>& user_id) {
+                            ErrorStyle style, std::string& route,
+                            std::optional<std::string>& user_id) {
   if (request.method == "OPTIONS") {
     const RouteMatch m = router_.Match("GET", request.path);
     if (!m.route && m.allowed.empty()) {
       return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found",
                                  "No such endpoint", nlohmann::json::array(), {}},
-                           request_id);
+                           request_id, style);
     }
     route = m.route ? m.route->pattern : "preflight";
     // Supabase functions answer a preflight with 200 "ok".
@@ -130,13 +135,13 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
       Response r = ErrorResponse(Error{ErrorCode::kMethodNotAllowed, "method_not_allowed",
                                        "Method " + request.method + " is not allowed here",
                                        nlohmann::json::array(), {}},
-                                 request_id);
+                                 request_id, style);
       r.SetHeader("Allow", Join(match.allowed));
       return r;
     }
     return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found", "No such endpoint",
                                nlohmann::json::array(), {}},
-                         request_id);
+                         request_id, style);
   }
   const Route& r = *match.route;
   route = r.pattern;
@@ -148,24 +153,33 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
       return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType, "unsupported_media_type",
                                  "Request bodies must be application/json",
                                  nlohmann::json::array(), {}},
-                           request_id);
+                           request_id, style);
     }
   }
 
   RequestContext ctx{request, std::move(match.params), request_id, std::nullopt};
   if (r.access != Access::kPublic) {
     auto principal = authenticator_.Authenticate(request);
-    if (!principal) return ErrorResponse(principal.error(), request_id);
+    if (!principal) return ErrorResponse(principal.error(), request_id, style);
     ctx.principal = std::move(*principal);
     user_id = ctx.principal->user_id;
     if (r.access == Access::kAdmin && !domain::IsAdmin(*ctx.principal)) {
       return ErrorResponse(Error{ErrorCode::kForbidden, "forbidden",
                                  "This endpoint requires the admin role",
                                  nlohmann::json::array(), {}},
-                           request_id);
+                           request_id, style);
     }
   }
+  std::vector<std::pair<std::string, std::string>> limit_headers;
+  if (admission_ && ctx.principal) {
+    auto admitted = admission_->Admit(*ctx.principal);
+    if (!admitted) return ErrorResponse(admitted.error(), request_id, style);
+    limit_headers = std::move(*admitted);
+  }
   auto result = r.handler(ctx);
+  if (result) {
+    for (const auto& [name, value] : limit_headers) result->SetHeader(name, value);
+  }
   if (!result) {
     const Error& e = result.error();
     if (e.code == ErrorCode::kInternal || !e.internal.empty()) {
@@ -173,7 +187,9 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
                "request failed",
                {{"requestId", request_id}, {"reason", e.reason}, {"detail", e.internal}});
     }
-    return ErrorResponse(e, request_id);
+    Response failed = ErrorResponse(e, request_id, style);
+    for (const auto& [name, value] : limit_headers) failed.SetHeader(name, value);
+    return failed;
   }
   return std::move(*result);
 }

@@ -5,6 +5,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "domain/principal.hpp"
+#include "http/error_mapping.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
 
@@ -17,22 +18,33 @@ class Authenticator {
   virtual Result<domain::Principal> Authenticate(const Request& request) = 0;
 };
 
+// Per-caller request rate limits, applied after authentication.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+  // The headers to add to the response (RateLimit, RateLimit-Policy) when the caller may go
+  // on; kRateLimited, with those headers and Retry-After, when not.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> Admit(
+      const domain::Principal& principal) = 0;
+};
+
 // The one request path every request takes, as a plain function of request → response:
 // request id, CORS, routing (404/405), media type, authentication and role guard, the
 // handler, the error mapping, metrics and the access log.
 class Pipeline {
  public:
-  Pipeline(const Router& router, Authenticator& authenticator, MetricsRegistry& metrics,
-           Logger access_log, const Clock& clock);
+  Pipeline(const Router& router, Authenticator& authenticator, Admission* admission,
+           MetricsRegistry& metrics, Logger access_log, const Clock& clock);
 
   Response Handle(const Request& request);
 
  private:
-  Response Dispatch(const Request& request, const std::string& request_id, std::string& route,
-                    std::optional<std::string>& user_id);
+  Response Dispatch(const Request& request, const std::string& request_id, ErrorStyle style,
+                    std::string& route, std::optional<std::string>& user_id);
 
   const Router& router_;
   Authenticator& authenticator_;
+  Admission* admission_;  // may be null: no per-caller limits
   MetricsRegistry& metrics_;
   Logger access_log_;
   const Clock& clock_;

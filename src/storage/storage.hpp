@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "domain/assistant.hpp"
+#include "domain/audit_entry.hpp"
 #include "domain/list_query.hpp"
 #include "domain/principal.hpp"
 #include "domain/user.hpp"
@@ -30,15 +31,27 @@ inline tl::unexpected<Error> LeaseLost() {
               "The job's lease expired and another worker claimed it");
 }
 
+// The owner already has `limit` assistants.
+inline tl::unexpected<Error> QuotaExceeded(int64_t limit, int64_t usage) {
+  return Fail(ErrorCode::kQuotaExceeded, "quota_exceeded",
+              "Assistant quota reached: " + std::to_string(usage) + " of " +
+                  std::to_string(limit) + " allowed for this account",
+              nlohmann::json::array({{{"quota", "assistants"}, {"limit", limit}, {"usage", usage}}}));
+}
+
 class AssistantStore {
  public:
   virtual ~AssistantStore() = default;
 
   // Inserts a new assistant whose id, owner, fields and timestamps the caller has set.
   // kConflict if its owner no longer exists. Every write queues the assistant's sync job in
-  // the same transaction; `job_key` (a sealed per-request Vapi key) travels with it.
+  // the same transaction; `job_key` (a sealed per-request Vapi key) travels with it. When
+  // `max_assistants` > 0 the owner's count (assistants not being deleted) is checked in the
+  // same transaction, serialised per owner, so concurrent creates cannot overshoot it:
+  // kQuotaExceeded "quota_exceeded" (QuotaExceeded) when the owner already has that many.
   virtual Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                           const std::optional<std::string>& job_key) = 0;
+                                           const std::optional<std::string>& job_key,
+                                           int64_t max_assistants) = 0;
 
   // The assistant with this id inside `scope`, or nullopt (outside the scope = not found).
   virtual Result<std::optional<domain::Assistant>> Get(const std::string& id,
@@ -64,6 +77,24 @@ class AssistantStore {
   virtual Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) = 0;
 };
 
+// A signed-in session (Supabase's session_id); its refresh tokens rotate on every use.
+struct AuthSession {
+  std::string id;
+  std::string user_id;
+  int64_t signed_in_at_us = 0;  // the password sign-in (the token's amr timestamp)
+  int64_t created_at_us = 0;
+  int64_t refreshed_at_us = 0;
+};
+
+struct RefreshOutcome {
+  enum class Kind { kRotated, kNotFound, kReused };
+  Kind kind = Kind::kNotFound;
+  AuthSession session;  // set when kRotated
+};
+
+// Which sessions EndSessions deletes: all the user's, only the given one, or all but it.
+enum class SessionScope { kAll, kOnly, kOthers };
+
 struct UserPage {
   std::vector<domain::User> items;
   std::optional<domain::ListCursor> next;
@@ -80,6 +111,30 @@ class UserStore {
   // Deletes the user and, by ON DELETE CASCADE, their assistants, queueing the remote
   // deletion of every assistant that may exist in Vapi. False if absent.
   virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us) = 0;
+
+  // --- Accounts (sign-up, sign-in) and their sessions -------------------------------------
+  // Inserts a password account. kConflict "user_already_exists" when an account already
+  // holds the e-mail.
+  virtual Result<void> CreateAccount(const domain::User& user) = 0;
+  // The password account with this (lower-cased) e-mail.
+  virtual Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) = 0;
+  // Writes every mutable field of the user (email, password hash, role, metadata, ban,
+  // confirmation, profile, updated_at). kConflict "email_exists" when another account holds
+  // the new e-mail. False if the user does not exist.
+  virtual Result<bool> UpdateUser(const domain::User& user) = 0;
+  // Starts a session with its first refresh token and records the sign-in time on the user.
+  virtual Result<void> CreateSession(const AuthSession& session, const std::string& token_hash) = 0;
+  virtual Result<std::optional<AuthSession>> GetSession(const std::string& id) = 0;
+  // Uses a refresh token (by digest), in one transaction: a live token is revoked and
+  // `new_token_hash` issued as its child; a token revoked at most `reuse_interval_us` ago whose
+  // child is still live gets a new child too (two tabs refreshing at once); any other revoked
+  // token ends its whole session (kReused).
+  virtual Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
+                                                const std::string& new_token_hash,
+                                                int64_t now_us, int64_t reuse_interval_us) = 0;
+  // Deletes sessions (and their refresh tokens) of a user; returns how many.
+  virtual Result<int> EndSessions(const std::string& user_id, SessionScope scope,
+                                  const std::string& session_id) = 0;
 };
 
 // One outbox job: "make Vapi match assistant `assistant_id`'s current local state".
@@ -202,6 +257,30 @@ class KeyStore {
   virtual Result<bool> DeleteKey(const std::string& owner) = 0;
   // Every stored key (owner, key), for export. The table is small: one row per user at most.
   virtual Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() = 0;
+};
+
+// Filters of an audit query; entries come newest first, `before_seq` pages backwards.
+struct AuditQuery {
+  std::optional<std::string> subject_or_actor;  // entries about or by this user
+  std::optional<std::string> actor_id;
+  std::optional<std::string> action;
+  std::optional<std::string> target_id;
+  std::optional<int64_t> since_us;
+  std::optional<int64_t> until_us;
+  std::optional<int64_t> before_seq;
+  int limit = 50;
+};
+
+// The append-only, hash-chained audit log (C12).
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  // Appends `entry` after the current last one: sets seq, prev_hash and hash (AuditHash)
+  // under a lock that serialises appends, so the chain has no forks or gaps.
+  virtual Result<domain::AuditEntry> Append(domain::AuditEntry entry) = 0;
+  virtual Result<std::vector<domain::AuditEntry>> QueryAudit(const AuditQuery& query) = 0;
+  // Entries with seq > after_seq in ascending order, for verification.
+  virtual Result<std::vector<domain::AuditEntry>> ScanAudit(int64_t after_seq, int limit) = 0;
 };
 
 // Database-wide checks for /readyz and `assistantd migrate`.

@@ -101,7 +101,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
 
   std::string NewUser(domain::Role role = domain::Role::kUser) {
     const std::string id = NewUuid();
-    EXPECT_TRUE(backend_.users->EnsureUser({id, "u@example.com", role, now_, now_}));
+    EXPECT_TRUE(backend_.users->EnsureUser(domain::MakeUser(id, "u@example.com", role, now_)));
     return id;
   }
 
@@ -111,7 +111,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     a.user_id = owner;
     a.fields = std::move(fields);
     a.created_at_us = a.updated_at_us = ++now_;
-    auto r = backend_.assistants->Create(a, std::nullopt);
+    auto r = backend_.assistants->Create(a, std::nullopt, 0);
     EXPECT_TRUE(r) << (r ? "" : r.error().internal);
     return a;
   }
@@ -207,7 +207,7 @@ TEST_P(StoreContractTest, TiesInCreatedAtAreOrderedById) {
     a.id = NewUuid();
     a.user_id = alice;
     a.created_at_us = a.updated_at_us = now_;
-    ASSERT_TRUE(store().Create(a, std::nullopt));
+    ASSERT_TRUE(store().Create(a, std::nullopt, 0));
     ids.push_back(a.id);
   }
   std::sort(ids.rbegin(), ids.rend());
@@ -308,7 +308,7 @@ TEST_P(StoreContractTest, CreateForMissingOwnerIsAConflict) {
   Assistant a;
   a.id = NewUuid();
   a.user_id = NewUuid();
-  const auto r = store().Create(a, std::nullopt);
+  const auto r = store().Create(a, std::nullopt, 0);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ErrorCode::kConflict);
   EXPECT_EQ(r.error().reason, "owner_not_found");
@@ -325,7 +325,7 @@ TEST_P(StoreContractTest, DeletingAUserCascades) {
 
 TEST_P(StoreContractTest, EnsureUserNeverChangesAnExistingRow) {
   const auto id = NewUser(domain::Role::kPremium);
-  ASSERT_TRUE(backend_.users->EnsureUser({id, "other@example.com", domain::Role::kAdmin, 1, 1}));
+  ASSERT_TRUE(backend_.users->EnsureUser(domain::MakeUser(id, "other@example.com", domain::Role::kAdmin, 1)));
   const auto u = **backend_.users->GetUser(id);
   EXPECT_EQ(u.role, domain::Role::kPremium);
   EXPECT_EQ(u.email, "u@example.com");

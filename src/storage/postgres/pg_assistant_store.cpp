@@ -155,22 +155,40 @@ PgAssistantStore::PgAssistantStore(PgDatabase& db) : db_(db) {
 }
 
 Result<domain::Assistant> PgAssistantStore::Create(const domain::Assistant& a,
-                                                   const std::optional<std::string>& job_key) {
-  auto r = Insert(a, true, job_key);
+                                                   const std::optional<std::string>& job_key,
+                                                   int64_t max_assistants) {
+  auto r = Insert(a, true, job_key, max_assistants);
   if (!r) return tl::unexpected(r.error());
   return a;
 }
 
 Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
-  return Insert(a, queue_sync, std::nullopt);
+  return Insert(a, queue_sync, std::nullopt, 0);
 }
 
 Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
-                                      const std::optional<std::string>& job_key) {
+                                      const std::optional<std::string>& job_key,
+                                      int64_t max_assistants) {
   return RetryTransient([&]() -> Result<void> {
     auto conn = db_.Acquire();
     auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
     if (!tx) return tl::unexpected(tx.error());
+    if (max_assistants > 0) {
+      // Creates of one owner queue on a transaction-level advisory lock until the previous
+      // one commits; the count is a separate statement, so its (read committed) snapshot is
+      // taken after the lock and includes every create committed before.
+      if (auto lock = conn->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+                                 {a.user_id});
+          !lock) {
+        return tl::unexpected(lock.error());
+      }
+      auto usage = conn->Exec(
+          "SELECT count(*) FROM assistants WHERE user_id = $1::uuid AND sync_status <> 'deleting'",
+          {a.user_id});
+      if (!usage) return tl::unexpected(usage.error());
+      const int64_t n = std::stoll(usage->Text(0, 0));
+      if (n >= max_assistants) return QuotaExceeded(max_assistants, n);
+    }
     PgParams params = {a.id, a.user_id};
     AppendMutableParams(params, a);
     params.emplace_back(std::to_string(a.created_at_us));

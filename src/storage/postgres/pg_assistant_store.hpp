@@ -22,7 +22,8 @@ class PgAssistantStore final : public AssistantStore {
   explicit PgAssistantStore(PgDatabase& db);
 
   Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                   const std::optional<std::string>& job_key) override;
+                                   const std::optional<std::string>& job_key,
+                                   int64_t max_assistants) override;
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
@@ -45,7 +46,7 @@ class PgAssistantStore final : public AssistantStore {
                                           bool lock) const;
   static Result<std::optional<domain::Assistant>> FirstRow(const Result<PgResult>& rows);
   Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
-                      const std::optional<std::string>& job_key);
+                      const std::optional<std::string>& job_key, int64_t max_assistants);
   // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
   // inside the caller's transaction; `lock` adds FOR UPDATE.
   Result<std::optional<domain::Assistant>> GetWith(PgConnection& conn, const std::string& id,

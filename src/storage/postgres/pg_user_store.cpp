@@ -6,7 +6,15 @@ namespace assistantd::storage {
 namespace {
 
 constexpr const char* kColumns =
-    "id::text, email, role, assistantd_us(created_at), assistantd_us(updated_at)";
+    "id::text, email, role, assistantd_us(created_at), assistantd_us(updated_at), "
+    "password_hash, assistantd_us(email_confirmed_at), assistantd_us(last_sign_in_at), "
+    "assistantd_us(banned_until), user_metadata::text, app_metadata::text, display_name, "
+    "preferences::text";
+
+nlohmann::json JsonObject(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
 
 domain::User ReadUser(const PgResult& r, int row) {
   domain::User u;
@@ -15,7 +23,51 @@ domain::User ReadUser(const PgResult& r, int row) {
   u.role = domain::ParseRole(r.Text(row, 2)).value_or(domain::Role::kUser);
   u.created_at_us = r.Int(row, 3);
   u.updated_at_us = r.Int(row, 4);
+  u.password_hash = r.OptionalText(row, 5);
+  u.email_confirmed_at_us = r.OptionalInt(row, 6);
+  u.last_sign_in_at_us = r.OptionalInt(row, 7);
+  u.banned_until_us = r.OptionalInt(row, 8);
+  u.user_metadata = JsonObject(r.Text(row, 9));
+  u.app_metadata = JsonObject(r.Text(row, 10));
+  u.display_name = r.OptionalText(row, 11);
+  u.preferences = JsonObject(r.Text(row, 12));
   return u;
+}
+
+std::optional<std::string> OptionalNumber(const std::optional<int64_t>& v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+// Parameters $2..$13 in kColumns order after id.
+void AppendUserParams(PgParams& params, const domain::User& u) {
+  params.emplace_back(u.email);
+  params.emplace_back(std::string(ToString(u.role)));
+  params.emplace_back(std::to_string(u.created_at_us));
+  params.emplace_back(std::to_string(u.updated_at_us));
+  params.emplace_back(u.password_hash);
+  params.emplace_back(OptionalNumber(u.email_confirmed_at_us));
+  params.emplace_back(OptionalNumber(u.last_sign_in_at_us));
+  params.emplace_back(OptionalNumber(u.banned_until_us));
+  params.emplace_back(u.user_metadata.dump());
+  params.emplace_back(u.app_metadata.dump());
+  params.emplace_back(u.display_name);
+  params.emplace_back(u.preferences.dump());
+}
+
+Error Renamed(Error e, std::string reason, std::string message) {
+  if (e.code == ErrorCode::kConflict) {
+    e.reason = std::move(reason);
+    e.message = std::move(message);
+  }
+  return e;
+}
+
+constexpr const char* kSessionColumns =
+    "id::text, user_id::text, assistantd_us(signed_in_at), assistantd_us(created_at), "
+    "assistantd_us(refreshed_at)";
+
+AuthSession ReadSession(const PgResult& r, int row) {
+  return AuthSession{r.Text(row, 0), r.Text(row, 1), r.Int(row, 2), r.Int(row, 3), r.Int(row, 4)};
 }
 
 }  // namespace
@@ -91,6 +143,164 @@ Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us) {
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
     return deleted->Affected() > 0;
   });
+}
+
+Result<void> PgUserStore::CreateAccount(const domain::User& user) {
+  PgParams params = {user.id};
+  AppendUserParams(params, user);
+  auto r = db_.Query(
+      ServiceClaims(),
+      std::string("INSERT INTO users (id, email, role, created_at, updated_at, password_hash, "
+                  "email_confirmed_at, last_sign_in_at, banned_until, user_metadata, "
+                  "app_metadata, display_name, preferences) VALUES ($1::uuid, $2, $3, "
+                  "assistantd_ts($4), assistantd_ts($5), $6, assistantd_ts($7), "
+                  "assistantd_ts($8), assistantd_ts($9), $10::jsonb, $11::jsonb, $12, "
+                  "$13::jsonb)"),
+      params);
+  if (!r) return tl::unexpected(Renamed(r.error(), "user_already_exists", "User already registered"));
+  return {};
+}
+
+Result<std::optional<domain::User>> PgUserStore::FindAccountByEmail(const std::string& email) {
+  auto r = db_.Query(ServiceClaims(),
+                     std::string("SELECT ") + kColumns +
+                         " FROM users WHERE email = $1 AND password_hash IS NOT NULL",
+                     {email});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return std::optional<domain::User>();
+  return std::optional<domain::User>(ReadUser(*r, 0));
+}
+
+Result<bool> PgUserStore::UpdateUser(const domain::User& user) {
+  PgParams params = {user.id};
+  AppendUserParams(params, user);
+  auto r = db_.Query(
+      ServiceClaims(),
+      "UPDATE users SET email = $2, role = $3, created_at = assistantd_ts($4), "
+      "updated_at = assistantd_ts($5), password_hash = $6, "
+      "email_confirmed_at = assistantd_ts($7), last_sign_in_at = assistantd_ts($8), "
+      "banned_until = assistantd_ts($9), user_metadata = $10::jsonb, app_metadata = $11::jsonb, "
+      "display_name = $12, preferences = $13::jsonb WHERE id = $1::uuid",
+      params);
+  if (!r) {
+    return tl::unexpected(Renamed(r.error(), "email_exists",
+                                  "A user with this email address has already been registered"));
+  }
+  return r->Affected() > 0;
+}
+
+Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string& token_hash) {
+  return RetryTransient([&]() -> Result<void> {
+    auto conn = db_.Acquire();
+    auto tx = PgTransaction::Begin(*conn, UserClaims(s.user_id, "authenticated"));
+    if (!tx) return tl::unexpected(tx.error());
+    if (auto r = conn->Exec(
+            "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+            "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), assistantd_ts($5))",
+            {s.id, s.user_id, std::to_string(s.signed_in_at_us), std::to_string(s.created_at_us),
+             std::to_string(s.refreshed_at_us)});
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r = conn->Exec(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+            "VALUES ($1, $2::uuid, assistantd_ts($3))",
+            {token_hash, s.id, std::to_string(s.created_at_us)});
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r = conn->Exec(
+            "UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
+            {s.user_id, std::to_string(s.signed_in_at_us)});
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    return tx->Commit();
+  });
+}
+
+Result<std::optional<AuthSession>> PgUserStore::GetSession(const std::string& id) {
+  auto r = db_.Query(ServiceClaims(),
+                     std::string("SELECT ") + kSessionColumns +
+                         " FROM auth_sessions WHERE id = $1::uuid",
+                     {id});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return std::optional<AuthSession>();
+  return std::optional<AuthSession>(ReadSession(*r, 0));
+}
+
+Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash,
+                                                   const std::string& new_token_hash,
+                                                   int64_t now_us, int64_t reuse_interval_us) {
+  return RetryTransient([&]() -> Result<RefreshOutcome> {
+    auto conn = db_.Acquire();
+    // The caller is not known until the token is found: the service's claims.
+    auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+    if (!tx) return tl::unexpected(tx.error());
+    // The row lock makes concurrent uses of one token take turns.
+    auto token = conn->Exec(
+        "SELECT session_id::text, assistantd_us(revoked_at) FROM refresh_tokens "
+        "WHERE token_hash = $1 FOR UPDATE",
+        {token_hash});
+    if (!token) return tl::unexpected(token.error());
+    if (token->Rows() == 0) {
+      if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+      return RefreshOutcome{RefreshOutcome::Kind::kNotFound, {}};
+    }
+    const std::string session_id = token->Text(0, 0);
+    const auto revoked_at = token->OptionalInt(0, 1);
+    const std::string now = std::to_string(now_us);
+    if (revoked_at) {
+      bool tolerated = false;
+      if (now_us - *revoked_at <= reuse_interval_us) {
+        auto child = conn->Exec(
+            "SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL",
+            {token_hash});
+        if (!child) return tl::unexpected(child.error());
+        tolerated = child->Rows() > 0;
+      }
+      if (!tolerated) {
+        if (auto r = conn->Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id}); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+        return RefreshOutcome{RefreshOutcome::Kind::kReused, {}};
+      }
+    } else if (auto r = conn->Exec(
+                   "UPDATE refresh_tokens SET revoked_at = assistantd_ts($2) WHERE token_hash = $1",
+                   {token_hash, now});
+               !r) {
+      return tl::unexpected(r.error());
+    }
+    if (auto r = conn->Exec(
+            "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at) "
+            "VALUES ($1, $2::uuid, $3, assistantd_ts($4))",
+            {new_token_hash, session_id, token_hash, now});
+        !r) {
+      return tl::unexpected(r.error());
+    }
+    auto session = conn->Exec(std::string("UPDATE auth_sessions SET refreshed_at = assistantd_ts($2) "
+                                          "WHERE id = $1::uuid RETURNING ") +
+                                  kSessionColumns,
+                              {session_id, now});
+    if (!session) return tl::unexpected(session.error());
+    if (session->Rows() == 0) return Internal("refresh token without its session");
+    if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+    return RefreshOutcome{RefreshOutcome::Kind::kRotated, ReadSession(*session, 0)};
+  });
+}
+
+Result<int> PgUserStore::EndSessions(const std::string& user_id, SessionScope scope,
+                                     const std::string& session_id) {
+  std::string sql = "DELETE FROM auth_sessions WHERE user_id = $1::uuid";
+  PgParams params = {user_id};
+  if (scope != SessionScope::kAll) {
+    sql += scope == SessionScope::kOnly ? " AND id = $2::uuid" : " AND id <> $2::uuid";
+    params.emplace_back(session_id);
+  }
+  auto r = db_.Query(UserClaims(user_id, "authenticated"), sql, params);
+  if (!r) return tl::unexpected(r.error());
+  return static_cast<int>(r->Affected());
 }
 
 }  // namespace assistantd::storage

@@ -13,6 +13,16 @@ class PgUserStore final : public UserStore {
   Result<std::optional<domain::User>> GetUser(const std::string& id) override;
   Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after, int limit) override;
   Result<bool> DeleteUser(const std::string& id, int64_t now_us) override;
+  Result<void> CreateAccount(const domain::User& user) override;
+  Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) override;
+  Result<bool> UpdateUser(const domain::User& user) override;
+  Result<void> CreateSession(const AuthSession& session, const std::string& token_hash) override;
+  Result<std::optional<AuthSession>> GetSession(const std::string& id) override;
+  Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
+                                        const std::string& new_token_hash, int64_t now_us,
+                                        int64_t reuse_interval_us) override;
+  Result<int> EndSessions(const std::string& user_id, SessionScope scope,
+                          const std::string& session_id) override;
 
  private:
   PgDatabase& db_;

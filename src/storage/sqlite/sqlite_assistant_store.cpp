@@ -147,21 +147,34 @@ SqliteAssistantStore::SqliteAssistantStore(SqliteDatabase& db) : db_(db) {
 }
 
 Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a,
-                                                       const std::optional<std::string>& job_key) {
-  auto r = Insert(a, true, job_key);
+                                                       const std::optional<std::string>& job_key,
+                                                       int64_t max_assistants) {
+  auto r = Insert(a, true, job_key, max_assistants);
   if (!r) return tl::unexpected(r.error());
   return a;
 }
 
 Result<void> SqliteAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
-  return Insert(a, queue_sync, std::nullopt);
+  return Insert(a, queue_sync, std::nullopt, 0);
 }
 
 Result<void> SqliteAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
-                                          const std::optional<std::string>& job_key) {
+                                          const std::optional<std::string>& job_key,
+                                          int64_t max_assistants) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
+  if (max_assistants > 0) {
+    // The writer lock is held: no other create can slip in between the count and the insert.
+    auto count = conn->Prepare(
+        "SELECT count(*) FROM assistants WHERE user_id = ? AND sync_status <> 'deleting'");
+    if (!count) return tl::unexpected(count.error());
+    count->Bind(1, std::string_view(a.user_id));
+    auto row = count->Step();
+    if (!row) return tl::unexpected(row.error());
+    const int64_t usage = count->Int(0);
+    if (usage >= max_assistants) return QuotaExceeded(max_assistants, usage);
+  }
   auto stmt = conn->Prepare(insert_sql_);
   if (!stmt) return tl::unexpected(stmt.error());
   int i = 1;

@@ -12,7 +12,8 @@ class SqliteAssistantStore final : public AssistantStore {
   explicit SqliteAssistantStore(SqliteDatabase& db);
 
   Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                   const std::optional<std::string>& job_key) override;
+                                   const std::optional<std::string>& job_key,
+                                   int64_t max_assistants) override;
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
@@ -38,7 +39,7 @@ class SqliteAssistantStore final : public AssistantStore {
 
  private:
   Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
-                      const std::optional<std::string>& job_key);
+                      const std::optional<std::string>& job_key, int64_t max_assistants);
   // The row inside `scope` (visible rows only), or any row when `scope` is null.
   Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
                                                    const domain::AccessScope* scope);

@@ -5,7 +5,18 @@
 namespace assistantd::storage {
 namespace {
 
-constexpr const char* kColumns = "id, email, role, created_at, updated_at";
+constexpr const char* kColumns =
+    "id, email, role, created_at, updated_at, password_hash, email_confirmed_at, "
+    "last_sign_in_at, banned_until, user_metadata, app_metadata, display_name, preferences";
+
+std::optional<int64_t> OptionalInt(const SqliteStatement& stmt, int col) {
+  return stmt.IsNull(col) ? std::nullopt : std::optional<int64_t>(stmt.Int(col));
+}
+
+nlohmann::json JsonObject(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
 
 domain::User ReadUser(const SqliteStatement& stmt) {
   domain::User u;
@@ -14,7 +25,58 @@ domain::User ReadUser(const SqliteStatement& stmt) {
   u.role = domain::ParseRole(stmt.Text(2)).value_or(domain::Role::kUser);
   u.created_at_us = stmt.Int(3);
   u.updated_at_us = stmt.Int(4);
+  u.password_hash = stmt.OptionalText(5);
+  u.email_confirmed_at_us = OptionalInt(stmt, 6);
+  u.last_sign_in_at_us = OptionalInt(stmt, 7);
+  u.banned_until_us = OptionalInt(stmt, 8);
+  u.user_metadata = JsonObject(stmt.Text(9));
+  u.app_metadata = JsonObject(stmt.Text(10));
+  u.display_name = stmt.OptionalText(11);
+  u.preferences = JsonObject(stmt.Text(12));
   return u;
+}
+
+void BindOptional(SqliteStatement& stmt, int index, const std::optional<int64_t>& value) {
+  if (value) {
+    stmt.Bind(index, *value);
+  } else {
+    stmt.BindNull(index);
+  }
+}
+
+// Binds every column of kColumns but id..updated_at's id, from index `i` (email first).
+int BindUserColumns(SqliteStatement& stmt, int i, const domain::User& u) {
+  stmt.Bind(i++, u.email);
+  stmt.Bind(i++, ToString(u.role));
+  stmt.Bind(i++, u.created_at_us);
+  stmt.Bind(i++, u.updated_at_us);
+  stmt.Bind(i++, u.password_hash);
+  BindOptional(stmt, i++, u.email_confirmed_at_us);
+  BindOptional(stmt, i++, u.last_sign_in_at_us);
+  BindOptional(stmt, i++, u.banned_until_us);
+  stmt.Bind(i++, std::string_view(u.user_metadata.dump()));
+  stmt.Bind(i++, std::string_view(u.app_metadata.dump()));
+  stmt.Bind(i++, u.display_name);
+  stmt.Bind(i++, std::string_view(u.preferences.dump()));
+  return i;
+}
+
+Result<void> Run(SqliteConnection& conn, const std::string& sql,
+                 const std::vector<std::string>& binds) {
+  auto stmt = conn.Prepare(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (size_t b = 0; b < binds.size(); ++b) {
+    stmt->Bind(static_cast<int>(b + 1), std::string_view(binds[b]));
+  }
+  return stmt->Run();
+}
+
+Error Renamed(Error e, std::string reason, std::string message) {
+  if (e.code == ErrorCode::kConflict) {
+    e.reason = std::move(reason);
+    e.message = std::move(message);
+  }
+  return e;
 }
 
 }  // namespace
@@ -32,8 +94,9 @@ Result<void> SqliteUserStore::EnsureUser(const domain::User& user) {
   }
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare(std::string("INSERT INTO users (") + kColumns +
-                            ") VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING");
+  auto stmt = conn->Prepare(
+      "INSERT INTO users (id, email, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (id) DO NOTHING");
   if (!stmt) return tl::unexpected(stmt.error());
   stmt->Bind(1, std::string_view(user.id));
   stmt->Bind(2, user.email);
@@ -127,6 +190,203 @@ Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) 
   const bool deleted = conn->Changes() > 0;
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   return deleted;
+}
+
+Result<void> SqliteUserStore::CreateAccount(const domain::User& user) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto stmt = conn->Prepare(std::string("INSERT INTO users (") + kColumns +
+                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(user.id));
+  BindUserColumns(*stmt, 2, user);
+  if (auto r = stmt->Run(); !r) {
+    return tl::unexpected(Renamed(r.error(), "user_already_exists", "User already registered"));
+  }
+  return tx->Commit();
+}
+
+Result<std::optional<domain::User>> SqliteUserStore::FindAccountByEmail(const std::string& email) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(std::string("SELECT ") + kColumns +
+                            " FROM users WHERE email = ? AND password_hash IS NOT NULL");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(email));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<domain::User>();
+  return std::optional<domain::User>(ReadUser(*stmt));
+}
+
+Result<bool> SqliteUserStore::UpdateUser(const domain::User& user) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  auto stmt = conn->Prepare(
+      "UPDATE users SET email = ?, role = ?, created_at = ?, updated_at = ?, password_hash = ?, "
+      "email_confirmed_at = ?, last_sign_in_at = ?, banned_until = ?, user_metadata = ?, "
+      "app_metadata = ?, display_name = ?, preferences = ? WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  const int i = BindUserColumns(*stmt, 1, user);
+  stmt->Bind(i, std::string_view(user.id));
+  if (auto r = stmt->Run(); !r) {
+    return tl::unexpected(
+        Renamed(r.error(), "email_exists", "A user with this email address has already been registered"));
+  }
+  const bool updated = conn->Changes() > 0;
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return updated;
+}
+
+Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::string& token_hash) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  {
+    auto stmt = conn->Prepare(
+        "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+        "VALUES (?, ?, ?, ?, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(s.id));
+    stmt->Bind(2, std::string_view(s.user_id));
+    stmt->Bind(3, s.signed_in_at_us);
+    stmt->Bind(4, s.created_at_us);
+    stmt->Bind(5, s.refreshed_at_us);
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn->Prepare(
+        "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, created_at) "
+        "VALUES (?, ?, NULL, NULL, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(token_hash));
+    stmt->Bind(2, std::string_view(s.id));
+    stmt->Bind(3, s.created_at_us);
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn->Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, s.signed_in_at_us);
+    stmt->Bind(2, std::string_view(s.user_id));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  return tx->Commit();
+}
+
+namespace {
+
+Result<std::optional<AuthSession>> ReadSession(SqliteConnection& conn, const std::string& id) {
+  auto stmt = conn.Prepare(
+      "SELECT id, user_id, signed_in_at, created_at, refreshed_at FROM auth_sessions WHERE id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(id));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<AuthSession>();
+  return std::optional<AuthSession>(
+      AuthSession{stmt->Text(0), stmt->Text(1), stmt->Int(2), stmt->Int(3), stmt->Int(4)});
+}
+
+}  // namespace
+
+Result<std::optional<AuthSession>> SqliteUserStore::GetSession(const std::string& id) {
+  auto conn = db_.Acquire();
+  return ReadSession(*conn, id);
+}
+
+Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_hash,
+                                                       const std::string& new_token_hash,
+                                                       int64_t now_us, int64_t reuse_interval_us) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  std::string session_id;
+  std::optional<int64_t> revoked_at;
+  {
+    auto stmt =
+        conn->Prepare("SELECT session_id, revoked_at FROM refresh_tokens WHERE token_hash = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(token_hash));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return RefreshOutcome{RefreshOutcome::Kind::kNotFound, {}};
+    session_id = stmt->Text(0);
+    revoked_at = OptionalInt(*stmt, 1);
+  }
+  if (revoked_at) {
+    bool tolerated = false;
+    if (now_us - *revoked_at <= reuse_interval_us) {
+      auto stmt = conn->Prepare(
+          "SELECT 1 FROM refresh_tokens WHERE parent_hash = ? AND revoked_at IS NULL");
+      if (!stmt) return tl::unexpected(stmt.error());
+      stmt->Bind(1, std::string_view(token_hash));
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      tolerated = *row;
+    }
+    if (!tolerated) {
+      // A stolen token replayed, or a client gone wrong: end the whole session.
+      if (auto r = Run(*conn, "DELETE FROM auth_sessions WHERE id = ?", {session_id}); !r) {
+        return tl::unexpected(r.error());
+      }
+      if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+      return RefreshOutcome{RefreshOutcome::Kind::kReused, {}};
+    }
+  } else {
+    auto stmt = conn->Prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, now_us);
+    stmt->Bind(2, std::string_view(token_hash));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn->Prepare(
+        "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, created_at) "
+        "VALUES (?, ?, ?, NULL, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(new_token_hash));
+    stmt->Bind(2, std::string_view(session_id));
+    stmt->Bind(3, std::string_view(token_hash));
+    stmt->Bind(4, now_us);
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn->Prepare("UPDATE auth_sessions SET refreshed_at = ? WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, now_us);
+    stmt->Bind(2, std::string_view(session_id));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  auto session = ReadSession(*conn, session_id);
+  if (!session) return tl::unexpected(session.error());
+  if (!*session) return Internal("refresh token without its session");
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return RefreshOutcome{RefreshOutcome::Kind::kRotated, **session};
+}
+
+Result<int> SqliteUserStore::EndSessions(const std::string& user_id, SessionScope scope,
+                                         const std::string& session_id) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  Result<void> r;
+  switch (scope) {
+    case SessionScope::kAll:
+      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
+      break;
+    case SessionScope::kOnly:
+      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?", {user_id, session_id});
+      break;
+    case SessionScope::kOthers:
+      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?", {user_id, session_id});
+      break;
+  }
+  if (!r) return tl::unexpected(r.error());
+  const int ended = static_cast<int>(conn->Changes());
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return ended;
 }
 
 }  // namespace assistantd::storage

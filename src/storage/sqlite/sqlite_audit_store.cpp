@@ -1,0 +1,114 @@
+#include "storage/sqlite/sqlite_audit_store.hpp"
+
+#include "storage/audit_sql.hpp"
+
+namespace assistantd::storage {
+namespace {
+
+constexpr const char* kColumns =
+    "seq, at, actor_id, actor_role, action, target_type, target_id, subject_user_id, "
+    "request_id, ip, before, after, prev_hash, hash";
+
+nlohmann::json JsonOrNull(const std::optional<std::string>& text) {
+  if (!text) return nullptr;
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(*text) : j;
+}
+
+domain::AuditEntry ReadEntry(const SqliteStatement& s) {
+  domain::AuditEntry e;
+  e.seq = s.Int(0);
+  e.at_us = s.Int(1);
+  e.actor_id = s.OptionalText(2);
+  e.actor_role = s.Text(3);
+  e.action = s.Text(4);
+  e.target_type = s.Text(5);
+  e.target_id = s.OptionalText(6);
+  e.subject_user_id = s.OptionalText(7);
+  e.request_id = s.Text(8);
+  e.ip = s.Text(9);
+  e.before = JsonOrNull(s.OptionalText(10));
+  e.after = JsonOrNull(s.OptionalText(11));
+  e.prev_hash = s.Text(12);
+  e.hash = s.Text(13);
+  return e;
+}
+
+std::optional<std::string> JsonText(const nlohmann::json& j) {
+  return j.is_null() ? std::nullopt : std::optional<std::string>(j.dump());
+}
+
+Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
+  std::vector<domain::AuditEntry> out;
+  for (;;) {
+    auto row = stmt.Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    out.push_back(ReadEntry(stmt));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
+  auto conn = db_.Acquire();
+  // The writer lock serialises appends: the last entry read here stays the last one.
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  {
+    auto last = conn->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!last) return tl::unexpected(last.error());
+    auto row = last->Step();
+    if (!row) return tl::unexpected(row.error());
+    e.seq = *row ? last->Int(0) + 1 : 1;
+    e.prev_hash = *row ? last->Text(1) : domain::kAuditGenesisHash;
+  }
+  e.hash = domain::AuditHash(e);
+  auto stmt = conn->Prepare(std::string("INSERT INTO audit_log (") + kColumns +
+                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  int i = 1;
+  stmt->Bind(i++, e.seq);
+  stmt->Bind(i++, e.at_us);
+  stmt->Bind(i++, e.actor_id);
+  stmt->Bind(i++, std::string_view(e.actor_role));
+  stmt->Bind(i++, std::string_view(e.action));
+  stmt->Bind(i++, std::string_view(e.target_type));
+  stmt->Bind(i++, e.target_id);
+  stmt->Bind(i++, e.subject_user_id);
+  stmt->Bind(i++, std::string_view(e.request_id));
+  stmt->Bind(i++, std::string_view(e.ip));
+  stmt->Bind(i++, JsonText(e.before));
+  stmt->Bind(i++, JsonText(e.after));
+  stmt->Bind(i++, std::string_view(e.prev_hash));
+  stmt->Bind(i++, std::string_view(e.hash));
+  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return e;
+}
+
+Result<std::vector<domain::AuditEntry>> SqliteAuditStore::QueryAudit(const AuditQuery& q) {
+  const auto text = [](int) { return std::string("?"); };
+  const auto integer = [](int) { return std::string("CAST(? AS INTEGER)"); };
+  const AuditSql sql = BuildAuditQuery(q, {text, integer, integer, text});
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(std::string("SELECT ") + kColumns + " FROM audit_log" + sql.tail);
+  if (!stmt) return tl::unexpected(stmt.error());
+  for (size_t v = 0; v < sql.values.size(); ++v) {
+    stmt->Bind(static_cast<int>(v + 1), std::string_view(sql.values[v]));
+  }
+  return ReadAll(*stmt);
+}
+
+Result<std::vector<domain::AuditEntry>> SqliteAuditStore::ScanAudit(int64_t after_seq, int limit) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(std::string("SELECT ") + kColumns +
+                            " FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, after_seq);
+  stmt->Bind(2, int64_t{limit});
+  return ReadAll(*stmt);
+}
+
+}  // namespace assistantd::storage
