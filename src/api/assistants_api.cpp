@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "api/auth_api.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
@@ -135,9 +136,12 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
   a.user_id = *owner;
   a.fields = std::move(*fields);
   a.created_at_us = a.updated_at_us = clock_.NowMicros();
-  auto created = store_.Create(a, *job_key, 0);
+  auto created =
+      store_.Create(a, *job_key, limits::LimitsFor(limits_, caller.role).max_assistants);
   if (!created) return tl::unexpected(created.error());
   notifier_.Notify();
+  audit_.Record(ActorFor(ctx), {"assistant.create", "assistant", created->id, created->user_id,
+                                nullptr, domain::ToWire(*created)});
 
   auto res = WriteResponse(ctx, 201, *created);
   if (!res) return res;
@@ -272,8 +276,10 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
   }
   const Role role = ctx.Caller().role;
   const int64_t now = clock_.NowMicros();
+  nlohmann::json before;
   auto updated = store_.Update(
       *id, domain::ScopeFor(ctx.Caller()), [&](const Assistant& current) -> Result<Assistant> {
+        before = domain::ToWire(current);
         Assistant next = current;
         next.fields = domain::ApplyMergePatch(current.fields, *body);
         if (role == Role::kTest && !next.IsTest()) {
@@ -293,6 +299,8 @@ Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return NotFound();
   notifier_.Notify();
+  audit_.Record(ActorFor(ctx), {"assistant.update", "assistant", (*updated)->id,
+                                (*updated)->user_id, std::move(before), domain::ToWire(**updated)});
   return WriteResponse(ctx, 200, **updated);
 }
 
@@ -302,10 +310,17 @@ Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
   auto job_key = SealedRequestKey(ctx.request, nullptr);
   if (!job_key) return tl::unexpected(job_key.error());
+  // Read first for the audit trail's "before"; the delete itself decides what happened.
+  auto existing = store_.Get(*id, domain::ScopeFor(ctx.Caller()));
+  if (!existing) return tl::unexpected(existing.error());
   auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), *job_key);
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return NotFound();
   notifier_.Notify();
+  audit_.Record(ActorFor(ctx),
+                {"assistant.delete", "assistant", *id,
+                 *existing ? std::optional<std::string>((*existing)->user_id) : std::nullopt,
+                 *existing ? domain::ToWire(**existing) : nlohmann::json(nullptr), nullptr});
   const auto wait = PreferredWaitSeconds(ctx.request);
   if (!wait) return http::Response::Empty(204);
   // The outcome of the remote deletion: deleted, failed (dead letter) or still deleting.

@@ -1,7 +1,9 @@
 #pragma once
 
 #include "api/token_authenticator.hpp"
+#include "audit/audit_log.hpp"
 #include "auth/secret_box.hpp"
+#include "limits/limits_policy.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
 #include "storage/storage.hpp"
@@ -13,8 +15,16 @@ namespace assistantd::api {
 class AssistantsApi {
  public:
   AssistantsApi(storage::AssistantStore& store, storage::SyncStore& sync, TokenAuthenticator& users,
-                sync::SyncNotifier& notifier, const auth::SecretBox& box, const Clock& clock)
-      : store_(store), sync_(sync), users_(users), notifier_(notifier), box_(box), clock_(clock) {}
+                sync::SyncNotifier& notifier, const auth::SecretBox& box,
+                const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock)
+      : store_(store),
+        sync_(sync),
+        users_(users),
+        notifier_(notifier),
+        box_(box),
+        limits_(limits),
+        audit_(audit),
+        clock_(clock) {}
 
   void Register(http::Router& router);
 
@@ -30,6 +40,8 @@ class AssistantsApi {
   TokenAuthenticator& users_;
   sync::SyncNotifier& notifier_;
   const auth::SecretBox& box_;
+  const limits::LimitsSettings& limits_;
+  audit::AuditLog& audit_;
   const Clock& clock_;
 
   // The sealed per-request key (header or body, removed from `body`), if one was given.

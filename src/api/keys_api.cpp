@@ -1,5 +1,6 @@
 #include "api/keys_api.hpp"
 
+#include "api/auth_api.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 
@@ -83,6 +84,10 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
     return tl::unexpected(r.error());
   }
   notifier_.Notify();
+  audit_.Record(ActorFor(ctx), {"vapi_key.put", "vapi_key", scope->owner,
+                                scope->name == "user" ? std::optional<std::string>(scope->owner)
+                                                      : std::nullopt,
+                                nullptr, {{"scope", scope->name}, {"masked", "••••" + stored.last4}}});
   return KeyView(200, *scope, stored);
 }
 
@@ -100,6 +105,10 @@ Result<http::Response> KeysApi::Delete(http::RequestContext& ctx) {
   auto deleted = keys_.DeleteKey(scope->owner);
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return Fail(ErrorCode::kNotFound, "not_found", "No key is stored here");
+  audit_.Record(ActorFor(ctx), {"vapi_key.delete", "vapi_key", scope->owner,
+                                scope->name == "user" ? std::optional<std::string>(scope->owner)
+                                                      : std::nullopt,
+                                {{"scope", scope->name}}, nullptr});
   return http::Response::Empty(204);
 }
 

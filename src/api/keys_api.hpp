@@ -1,5 +1,6 @@
 #pragma once
 
+#include "audit/audit_log.hpp"
 #include "auth/secret_box.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
@@ -14,8 +15,8 @@ namespace assistantd::api {
 class KeysApi {
  public:
   KeysApi(storage::KeyStore& keys, storage::SyncStore& sync, sync::SyncNotifier& notifier,
-          const auth::SecretBox& box, const Clock& clock)
-      : keys_(keys), sync_(sync), notifier_(notifier), box_(box), clock_(clock) {}
+          const auth::SecretBox& box, audit::AuditLog& audit, const Clock& clock)
+      : keys_(keys), sync_(sync), notifier_(notifier), box_(box), audit_(audit), clock_(clock) {}
 
   void Register(http::Router& router);
   Result<http::Response> Put(http::RequestContext& ctx);
@@ -27,6 +28,7 @@ class KeysApi {
   storage::SyncStore& sync_;
   sync::SyncNotifier& notifier_;
   const auth::SecretBox& box_;
+  audit::AuditLog& audit_;
   const Clock& clock_;
 };
 

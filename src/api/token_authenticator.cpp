@@ -1,9 +1,21 @@
 #include "api/token_authenticator.hpp"
 
+#include <algorithm>
+
 namespace assistantd::api {
 
 Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& request) {
-  const auto header = request.Header("authorization");
+  auto header = request.Header("authorization");
+  // Supabase clients without a session send their key only as `apikey`; a JWT there (a
+  // legacy anon or service_role key) authenticates like a Bearer token would.
+  std::string from_apikey;
+  if ((!header || header->empty())) {
+    if (const auto key = request.Header("apikey");
+        key && std::count(key->begin(), key->end(), '.') == 2) {
+      from_apikey = "Bearer " + std::string(*key);
+      header = from_apikey;
+    }
+  }
   if (!header || header->empty()) {
     return Fail(ErrorCode::kUnauthenticated, "missing_token",
                 "Authorization: Bearer <token> is required");

@@ -10,8 +10,11 @@
 
 #include "api/admin_api.hpp"
 #include "api/assistants_api.hpp"
+#include "api/auth_api.hpp"
 #include "api/health_api.hpp"
 #include "api/keys_api.hpp"
+#include "api/profile_api.hpp"
+#include "api/request_limits.hpp"
 #include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
 #include "app/transfer.hpp"
@@ -22,11 +25,17 @@
 #include "domain/principal.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
+#include "audit/audit_log.hpp"
+#include "auth/password_hasher.hpp"
+#include "limits/local_rate_limiter.hpp"
+#include "limits/redis_rate_limiter.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/postgres/pg_audit_store.hpp"
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_sync_store.hpp"
 #include "storage/postgres/pg_user_store.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
+#include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_key_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
@@ -59,6 +68,41 @@ auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secre
   return s;
 }
 
+Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
+  limits::LimitsSettings s;
+  s.user.max_assistants = c.max_assistants_user;
+  s.test.max_assistants = c.max_assistants_test;
+  s.premium.max_assistants = c.max_assistants_premium;
+  s.admin.max_assistants = c.max_assistants_admin;
+  const std::pair<const char*, std::pair<const std::string*, limits::RateLimit*>> rates[] = {
+      {"--rate-limit-user", {&c.rate_limit_user, &s.user.requests}},
+      {"--rate-limit-test", {&c.rate_limit_test, &s.test.requests}},
+      {"--rate-limit-premium", {&c.rate_limit_premium, &s.premium.requests}},
+      {"--rate-limit-admin", {&c.rate_limit_admin, &s.admin.requests}},
+      {"--rate-limit-token-ip", {&c.rate_limit_token_ip, &s.token_per_ip}},
+      {"--rate-limit-signup-ip", {&c.rate_limit_signup_ip, &s.signup_per_ip}},
+      {"--rate-limit-signin-account", {&c.rate_limit_signin_account, &s.signin_per_account}}};
+  for (const auto& [flag, target] : rates) {
+    if (!limits::ParseRateLimit(*target.first, *target.second)) {
+      return Fail(ErrorCode::kInvalidInput, "invalid_config",
+                  std::string(flag) + " must be COUNT/PERIOD such as 600/1m (period up to 24h), or 0");
+    }
+  }
+  return s;
+}
+
+api::AuthSettings AuthSettingsFor(const config::ServeConfig& c, const auth::JwtSettings& jwt) {
+  api::AuthSettings s;
+  s.jwt = jwt;
+  s.access_token_ttl_seconds = config::ParseDuration(c.access_token_ttl).value_or(3600);
+  s.refresh_reuse_interval_seconds = c.refresh_reuse_interval_seconds;
+  s.password.min_length = static_cast<size_t>(c.password_min_length);
+  s.password.max_length = static_cast<size_t>(c.password_max_length);
+  s.require_email_confirmation = c.require_email_confirmation;
+  s.disable_signup = c.disable_signup;
+  return s;
+}
+
 int WorkerThreads(const config::ServeConfig& c, int io_threads) {
   return c.worker_threads > 0 ? c.worker_threads : std::max(4, 2 * io_threads);
 }
@@ -71,6 +115,7 @@ struct Storage {
   std::unique_ptr<storage::UserStore> users;
   std::unique_ptr<storage::SyncStore> sync;
   std::unique_ptr<storage::KeyStore> keys;
+  std::unique_ptr<storage::AuditStore> audit;
   std::string description;      // for messages: the SQLite path or the redacted URL
   bool single_process = false;  // SQLite: a job left running was interrupted by our own crash
 };
@@ -87,6 +132,7 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
     s.sync = std::make_unique<storage::PgSyncStore>(**db, *assistants);
     s.users = std::make_unique<storage::PgUserStore>(**db);
     s.keys = std::make_unique<storage::PgKeyStore>(**db);
+    s.audit = std::make_unique<storage::PgAuditStore>(**db);
     s.assistants = std::move(assistants);
     s.db = std::move(*db);
     s.description = config::RedactUrl(target->location);
@@ -107,6 +153,7 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
   s.sync = std::make_unique<storage::SqliteSyncStore>(**db, *assistants);
   s.users = std::make_unique<storage::SqliteUserStore>(**db);
   s.keys = std::make_unique<storage::SqliteKeyStore>(**db);
+  s.audit = std::make_unique<storage::SqliteAuditStore>(**db);
   s.assistants = std::move(assistants);
   s.db = std::move(*db);
   s.description = target->location;
@@ -216,16 +263,40 @@ int RunServe(const config::ServeConfig& c) {
       "assistantd_sync_dead_jobs", "Dead-lettered sync jobs",
       overview_gauge([](const storage::SyncOverview& o) { return static_cast<double>(o.dead); }));
 
-  auth::JwtVerifier verifier(JwtSettingsFor(c, std::move(*secret)), clock);
+  auto limit_settings = LimitsSettingsFor(c);
+  if (!limit_settings) return Die(limit_settings.error());
+  std::unique_ptr<limits::RateLimiter> limiter;
+  if (c.redis_url.empty()) {
+    limiter = std::make_unique<limits::LocalRateLimiter>(clock);
+  } else {
+    auto redis_settings = limits::ParseRedisUrl(c.redis_url);
+    if (!redis_settings) return Die(redis_settings.error());
+    redis_settings->key_prefix = c.redis_key_prefix;
+    auto redis = std::make_unique<limits::RedisRateLimiter>(std::move(*redis_settings), clock,
+                                                            logs.Make("limits"), metrics);
+    if (auto r = redis->Check(); !r) return Die(r.error());
+    limiter = std::move(redis);
+  }
+  const auth::JwtSettings jwt_settings = JwtSettingsFor(c, std::move(*secret));
+  auth::JwtVerifier verifier(jwt_settings, clock);
+  const auth::PasswordHasher hasher;
+  audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
   api::TokenAuthenticator authenticator(verifier, users, clock);
-  api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box, clock);
-  api::AdminApi admin_api(users, authenticator, worker, clock);
+  const api::AuthSettings auth_settings = AuthSettingsFor(c, jwt_settings);
+  api::AuthApi auth_api(auth_settings, users, verifier, hasher, *limiter, *limit_settings,
+                        audit_log, clock);
+  api::ProfileApi profile_api(users, *store->audit, audit_log, clock);
+  api::RequestLimits request_limits(*limiter, *limit_settings);
+  api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box,
+                                    *limit_settings, audit_log, clock);
+  api::AdminApi admin_api(users, authenticator, worker, hasher, auth_settings.password, audit_log,
+                          clock);
   auto& reconciler = (*stack)->reconciler;
   api::SyncApi sync_api(assistants, sync_store, worker, box, clock,
                         [&reconciler](bool dry_run, bool repair_drift) {
                           return reconciler.Run({dry_run, repair_drift});
                         });
-  api::KeysApi keys_api(key_store, sync_store, worker, box, clock);
+  api::KeysApi keys_api(key_store, sync_store, worker, box, audit_log, clock);
   api::HealthApi health_api(*store->db, metrics);
 
   http::Router router;
@@ -233,8 +304,10 @@ int RunServe(const config::ServeConfig& c) {
   sync_api.Register(router);
   keys_api.Register(router);
   admin_api.Register(router);
+  auth_api.Register(router);
+  profile_api.Register(router);
   health_api.Register(router);
-  http::Pipeline pipeline(router, authenticator, nullptr, metrics, logs.Make("http"), clock);
+  http::Pipeline pipeline(router, authenticator, &request_limits, metrics, logs.Make("http"), clock);
 
   http::ServerSettings settings;
   settings.host = listen->host;

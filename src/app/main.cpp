@@ -85,6 +85,68 @@ void TuneMalloc() {
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
+void AddAccountOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.add_option("--access-token-ttl", c.access_token_ttl,
+                 "Lifetime of access tokens issued by /auth/v1 (1m-7d)")
+      ->envname("ASSISTANTD_ACCESS_TOKEN_TTL")
+      ->capture_default_str();
+  cmd.add_option("--refresh-reuse-interval", c.refresh_reuse_interval_seconds,
+                 "Seconds a rotated refresh token may still be used (two tabs refreshing at once); "
+                 "any later reuse ends the session")
+      ->envname("ASSISTANTD_REFRESH_REUSE_INTERVAL")
+      ->capture_default_str();
+  cmd.add_option("--password-min-length", c.password_min_length, "Shortest password (>= 6)")
+      ->envname("ASSISTANTD_PASSWORD_MIN_LENGTH")
+      ->capture_default_str();
+  cmd.add_option("--password-max-length", c.password_max_length, "Longest password in bytes (<= 4096)")
+      ->envname("ASSISTANTD_PASSWORD_MAX_LENGTH")
+      ->capture_default_str();
+  cmd.add_flag("--require-email-confirmation", c.require_email_confirmation,
+               "New accounts cannot sign in until an admin confirms them "
+               "(PATCH /v1/admin/users/{id} or `assistantd user confirm`)")
+      ->envname("ASSISTANTD_REQUIRE_EMAIL_CONFIRMATION");
+  cmd.add_flag("--disable-signup", c.disable_signup, "Refuse sign-ups (admins still create users)")
+      ->envname("ASSISTANTD_DISABLE_SIGNUP");
+}
+
+void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
+  const auto quota = [&](const char* flag, int& value, const char* env, const char* role) {
+    cmd.add_option(flag, value, std::string("Assistants a ") + role + " may own (0: unlimited)")
+        ->envname(env)
+        ->capture_default_str();
+  };
+  quota("--max-assistants-user", c.max_assistants_user, "ASSISTANTD_MAX_ASSISTANTS_USER", "user");
+  quota("--max-assistants-test", c.max_assistants_test, "ASSISTANTD_MAX_ASSISTANTS_TEST", "test user");
+  quota("--max-assistants-premium", c.max_assistants_premium, "ASSISTANTD_MAX_ASSISTANTS_PREMIUM",
+        "premium user");
+  quota("--max-assistants-admin", c.max_assistants_admin, "ASSISTANTD_MAX_ASSISTANTS_ADMIN", "admin");
+  const auto rate = [&](const char* flag, std::string& value, const char* env, const char* what) {
+    cmd.add_option(flag, value, std::string(what) + " (COUNT/PERIOD such as 600/1m; 0: unlimited)")
+        ->envname(env)
+        ->capture_default_str();
+  };
+  rate("--rate-limit-user", c.rate_limit_user, "ASSISTANTD_RATE_LIMIT_USER", "API requests per user");
+  rate("--rate-limit-test", c.rate_limit_test, "ASSISTANTD_RATE_LIMIT_TEST",
+       "API requests per test user");
+  rate("--rate-limit-premium", c.rate_limit_premium, "ASSISTANTD_RATE_LIMIT_PREMIUM",
+       "API requests per premium user");
+  rate("--rate-limit-admin", c.rate_limit_admin, "ASSISTANTD_RATE_LIMIT_ADMIN",
+       "API requests per admin");
+  rate("--rate-limit-token-ip", c.rate_limit_token_ip, "ASSISTANTD_RATE_LIMIT_TOKEN_IP",
+       "Sign-ins and refreshes per client IP");
+  rate("--rate-limit-signup-ip", c.rate_limit_signup_ip, "ASSISTANTD_RATE_LIMIT_SIGNUP_IP",
+       "Sign-ups (and PUT /auth/v1/user) per client IP");
+  rate("--rate-limit-signin-account", c.rate_limit_signin_account,
+       "ASSISTANTD_RATE_LIMIT_SIGNIN_ACCOUNT", "Password sign-ins per e-mail address");
+  cmd.add_option("--redis-url", c.redis_url,
+                 "redis://[:password@]host[:port][/db]: count rate limits in Redis so they hold "
+                 "across instances (default: in process)")
+      ->envname("ASSISTANTD_REDIS_URL");
+  cmd.add_option("--redis-key-prefix", c.redis_key_prefix, "Prefix of assistantd's Redis keys")
+      ->envname("ASSISTANTD_REDIS_KEY_PREFIX")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -161,6 +223,9 @@ int main(int argc, char** argv) {
   serve->add_flag("--reconcile-repair-drift", c.reconcile_repair_drift,
                   "Periodic reconciliation also undoes fields changed in Vapi out of band")
       ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
+
+  AddAccountOptions(*serve, c);
+  AddLimitOptions(*serve, c);
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddStorageOptions(*migrate, migrate_config);

@@ -97,6 +97,24 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }
+  if (auto ttl = ParseDuration(c.access_token_ttl); !ttl || *ttl < 60 || *ttl > 7 * 86400) {
+    return ConfigError("--access-token-ttl must be between 1m and 7d");
+  }
+  if (c.refresh_reuse_interval_seconds < 0 || c.refresh_reuse_interval_seconds > 3600) {
+    return ConfigError("--refresh-reuse-interval must be 0-3600 seconds");
+  }
+  if (c.password_min_length < 6 || c.password_max_length < c.password_min_length ||
+      c.password_max_length > 4096) {
+    return ConfigError(
+        "--password-min-length must be at least 6 and at most --password-max-length (<= 4096)");
+  }
+  for (const int q : {c.max_assistants_user, c.max_assistants_test, c.max_assistants_premium,
+                      c.max_assistants_admin}) {
+    if (q < 0) return ConfigError("--max-assistants-* must be 0 (unlimited) or more");
+  }
+  if (!c.redis_url.empty() && !c.redis_url.starts_with("redis://")) {
+    return ConfigError("--redis-url must be a redis:// URL");
+  }
   if (auto i = ParseInterval(c.reconcile_interval); !i) {
     return ConfigError("--reconcile-interval must be off or a duration like 30m, 1h or 1d");
   }

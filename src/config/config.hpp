@@ -34,6 +34,30 @@ struct ServeConfig {
   std::string vapi_base_url = "https://api.vapi.ai";
   std::string reconcile_interval = "off";  // periodic reconciliation: off, or 30m, 1h, ...
   bool reconcile_repair_drift = false;     // periodic runs also undo remote drift
+
+  // Accounts (/auth/v1).
+  std::string access_token_ttl = "1h";     // lifetime of issued access tokens
+  int refresh_reuse_interval_seconds = 10;  // a just-rotated refresh token still works this long
+  int password_min_length = 8;
+  int password_max_length = 72;
+  bool require_email_confirmation = false;  // sign-ups wait for an admin to confirm them
+  bool disable_signup = false;
+
+  // Quotas and rate limits (C11): assistants per role (0: unlimited) and requests per window
+  // per role ("600/1m"; "0": unlimited), and the auth endpoints' limits.
+  int max_assistants_user = 100;
+  int max_assistants_test = 1000;
+  int max_assistants_premium = 5000;
+  int max_assistants_admin = 0;
+  std::string rate_limit_user = "600/1m";
+  std::string rate_limit_test = "1200/1m";
+  std::string rate_limit_premium = "3000/1m";
+  std::string rate_limit_admin = "0";
+  std::string rate_limit_token_ip = "150/5m";       // sign-ins and refreshes per client IP
+  std::string rate_limit_signup_ip = "30/5m";       // sign-ups per client IP
+  std::string rate_limit_signin_account = "10/5m";  // password sign-ins per e-mail address
+  std::string redis_url;                            // empty: limits counted in process
+  std::string redis_key_prefix = "assistantd:rl:";
 };
 
 struct ListenAddress {

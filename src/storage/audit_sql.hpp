@@ -35,8 +35,10 @@ inline AuditSql BuildAuditQuery(const AuditQuery& q, const Placeholders& p) {
     return static_cast<int>(out.values.size());
   };
   if (q.subject_or_actor) {
-    const int n = next(*q.subject_or_actor);
-    add("(subject_user_id = " + p.user_id(n) + " OR actor_id = " + p.user_id(n) + ")");
+    // Bound twice: positional placeholders (SQLite's ?) take one value each.
+    const int subject = next(*q.subject_or_actor);
+    const int actor = next(*q.subject_or_actor);
+    add("(subject_user_id = " + p.user_id(subject) + " OR actor_id = " + p.user_id(actor) + ")");
   }
   if (q.actor_id) add("actor_id = " + p.user_id(next(*q.actor_id)));
   if (q.action) add("action = " + p.text(next(*q.action)));

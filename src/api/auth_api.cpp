@@ -1,0 +1,469 @@
+#include "api/auth_api.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+
+#include "api/request_parsing.hpp"
+#include "auth/session_tokens.hpp"
+#include "common/time_format.hpp"
+#include "common/uuid.hpp"
+
+namespace assistantd::api {
+namespace {
+
+using nlohmann::json;
+
+tl::unexpected<Error> InvalidCredentials() {
+  return Fail(ErrorCode::kInvalidInput, "invalid_credentials", "Invalid login credentials");
+}
+
+tl::unexpected<Error> Validation(std::string message) {
+  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message));
+}
+
+// Refuses members outside `allowed` (clear 400 rather than silently ignoring a typo).
+Result<void> OnlyMembers(const json& body, std::initializer_list<std::string_view> allowed) {
+  json details = json::array();
+  for (const auto& [k, v] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      details.push_back({{"field", k}, {"message", "unknown field"}});
+    }
+  }
+  if (details.empty()) return {};
+  return Fail(ErrorCode::kInvalidInput, "validation_failed",
+              "Unknown field \"" + details.front()["field"].get<std::string>() + "\"",
+              std::move(details));
+}
+
+json Timestamp(const std::optional<int64_t>& us) {
+  return us ? json(FormatTimestamp(*us)) : json(nullptr);
+}
+
+void SetIfPresent(json& out, const char* name, const std::optional<int64_t>& us) {
+  if (us) out[name] = FormatTimestamp(*us);
+}
+
+// The Bearer token of a request, if any.
+std::optional<std::string_view> BearerToken(const http::Request& request) {
+  const auto header = request.Header("authorization");
+  if (!header || header->size() < 7) return std::nullopt;
+  std::string scheme(header->substr(0, 7));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "bearer ") return std::nullopt;
+  auto token = header->substr(7);
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token.empty() ? std::nullopt : std::optional<std::string_view>(token);
+}
+
+}  // namespace
+
+json GoTrueUser(const domain::User& u) {
+  json user_metadata = u.user_metadata.is_object() ? u.user_metadata : json::object();
+  if (u.email_confirmed_at_us && !user_metadata.contains("email_verified")) {
+    user_metadata["email_verified"] = true;
+  }
+  json identity_data = user_metadata;
+  identity_data["sub"] = u.id;
+  identity_data["email"] = u.email.value_or("");
+  identity_data["email_verified"] = u.email_confirmed_at_us.has_value();
+  identity_data["phone_verified"] = false;
+  const json identity = {{"identity_id", u.id},
+                         {"id", u.id},
+                         {"user_id", u.id},
+                         {"identity_data", identity_data},
+                         {"provider", "email"},
+                         {"last_sign_in_at", Timestamp(u.last_sign_in_at_us)},
+                         {"created_at", FormatTimestamp(u.created_at_us)},
+                         {"updated_at", FormatTimestamp(u.updated_at_us)},
+                         {"email", u.email.value_or("")}};
+  json out = {{"id", u.id},
+              {"aud", "authenticated"},
+              {"role", "authenticated"},
+              {"email", u.email.value_or("")},
+              {"phone", ""},
+              {"app_metadata", auth::PublicAppMetadata(u)},
+              {"user_metadata", user_metadata},
+              {"identities", u.password_hash ? json::array({identity}) : json::array()},
+              {"created_at", FormatTimestamp(u.created_at_us)},
+              {"updated_at", FormatTimestamp(u.updated_at_us)},
+              {"is_anonymous", false}};
+  SetIfPresent(out, "email_confirmed_at", u.email_confirmed_at_us);
+  SetIfPresent(out, "confirmed_at", u.email_confirmed_at_us);
+  SetIfPresent(out, "last_sign_in_at", u.last_sign_in_at_us);
+  SetIfPresent(out, "banned_until", u.banned_until_us);
+  return out;
+}
+
+audit::Actor ActorFor(const http::RequestContext& ctx) {
+  audit::Actor a;
+  if (ctx.principal) {
+    a.user_id = ctx.principal->user_id;
+    a.role = std::string(domain::ToString(ctx.principal->role));
+  } else {
+    a.role = "anon";
+  }
+  a.request_id = ctx.request_id;
+  a.ip = ctx.request.remote_ip;
+  return a;
+}
+
+audit::Actor ActorFor(const http::RequestContext& ctx, const domain::User& user) {
+  audit::Actor a = ActorFor(ctx);
+  a.user_id = user.id;
+  a.role = std::string(domain::ToString(user.role));
+  return a;
+}
+
+void AuthApi::Register(http::Router& router) {
+  using http::Access;
+  router.Add("POST", "/auth/v1/signup", Access::kPublic, [this](auto& ctx) { return SignUp(ctx); });
+  router.Add("POST", "/auth/v1/token", Access::kPublic, [this](auto& ctx) { return Token(ctx); });
+  router.Add("GET", "/auth/v1/user", Access::kPublic, [this](auto& ctx) { return GetUser(ctx); });
+  router.Add("PUT", "/auth/v1/user", Access::kPublic, [this](auto& ctx) { return UpdateUser(ctx); });
+  router.Add("POST", "/auth/v1/logout", Access::kPublic, [this](auto& ctx) { return Logout(ctx); });
+  router.Add("GET", "/auth/v1/settings", Access::kPublic,
+             [this](auto& ctx) { return Settings(ctx); });
+  router.Add("GET", "/auth/v1/health", Access::kPublic, [](auto&) -> Result<http::Response> {
+    return http::Response::Json(
+        200, {{"name", "assistantd"},
+              {"description", "assistantd's Supabase-Auth-compatible accounts (GoTrue subset)"}});
+  });
+  // HS256 tokens have no public keys; clients then verify through GET /user.
+  router.Add("GET", "/auth/v1/.well-known/jwks.json", Access::kPublic,
+             [](auto&) -> Result<http::Response> {
+               return http::Response::Json(200, {{"keys", json::array()}});
+             });
+}
+
+Result<void> AuthApi::Limit(const std::string& key, const limits::RateLimit& limit) {
+  const auto d = limiter_.Hit(key, limit);
+  if (d.allowed) return {};
+  Error e{ErrorCode::kRateLimited, "over_request_rate_limit",
+          "Request rate limit reached; retry in " + std::to_string(d.reset_seconds) + " s",
+          json::array(), {}};
+  e.headers = limits::RateLimitHeaders("auth", limit, d);
+  return tl::unexpected(std::move(e));
+}
+
+Result<http::Response> AuthApi::Settings(http::RequestContext&) {
+  return http::Response::Json(
+      200, {{"external", {{"email", true}, {"phone", false}, {"anonymous_users", false}}},
+            {"disable_signup", settings_.disable_signup},
+            {"mailer_autoconfirm", !settings_.require_email_confirmation},
+            {"phone_autoconfirm", false},
+            {"sms_provider", ""},
+            {"saml_enabled", false},
+            {"password_min_length", settings_.password.min_length}});
+}
+
+Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
+  if (auto l = Limit("signup-ip:" + ctx.request.remote_ip, limits_.signup_per_ip); !l) {
+    return tl::unexpected(l.error());
+  }
+  if (settings_.disable_signup) {
+    return Fail(ErrorCode::kUnprocessable, "signup_disabled", "Signups not allowed for this instance");
+  }
+  auto body = ParseObjectBody(ctx.request);
+  if (!body) return tl::unexpected(body.error());
+  if (auto r = OnlyMembers(*body, {"email", "password", "data", "gotrue_meta_security",
+                                   "code_challenge", "code_challenge_method"});
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  auto email = domain::NormalizeEmail(body->value("email", json()));
+  if (!email) return tl::unexpected(email.error());
+  auto password = domain::CheckPassword(body->value("password", json()), settings_.password);
+  if (!password) return tl::unexpected(password.error());
+  auto data = domain::CheckUserMetadata(body->value("data", json()));
+  if (!data) return tl::unexpected(data.error());
+
+  auto hash = hasher_.Hash(*password);
+  if (!hash) return tl::unexpected(hash.error());
+  const int64_t now = clock_.NowMicros();
+  domain::User user = domain::MakeUser(NewUuid(), *email, domain::Role::kUser, now);
+  user.password_hash = std::move(*hash);
+  user.user_metadata = std::move(*data);
+  if (!settings_.require_email_confirmation) user.email_confirmed_at_us = now;
+  if (auto created = users_.CreateAccount(user); !created) {
+    if (created.error().reason != "user_already_exists") return tl::unexpected(created.error());
+    if (!settings_.require_email_confirmation) {
+      return Fail(ErrorCode::kUnprocessable, "user_already_exists", "User already registered");
+    }
+    // With confirmation on GoTrue answers a look-alike user, so sign-up does not reveal which
+    // addresses have accounts.
+    domain::User fake = domain::MakeUser(NewUuid(), *email, domain::Role::kUser, now);
+    json answer = GoTrueUser(fake);
+    answer["identities"] = json::array();
+    return http::Response::Json(200, answer);
+  }
+  audit_.Record(ActorFor(ctx, user), {"user.create", "user", user.id, user.id, nullptr,
+                                      GoTrueUser(user)});
+  if (settings_.require_email_confirmation) return http::Response::Json(200, GoTrueUser(user));
+  return NewSession(ctx, user);
+}
+
+Result<http::Response> AuthApi::NewSession(http::RequestContext& ctx, const domain::User& user) {
+  const int64_t now = clock_.NowMicros();
+  storage::AuthSession session{NewUuid(), user.id, now, now, now};
+  const std::string refresh = auth::NewRefreshToken();
+  if (auto r = users_.CreateSession(session, auth::RefreshTokenDigest(refresh)); !r) {
+    return tl::unexpected(r.error());
+  }
+  domain::User signed_in = user;
+  signed_in.last_sign_in_at_us = now;
+  audit_.Record(ActorFor(ctx, user), {"session.create", "session", session.id, user.id, nullptr,
+                                      {{"sessionId", session.id}, {"method", "password"}}});
+  return SessionResponse(signed_in, session, refresh);
+}
+
+http::Response AuthApi::SessionResponse(const domain::User& user,
+                                        const storage::AuthSession& session,
+                                        const std::string& refresh_token) const {
+  const int64_t now_s = clock_.NowSeconds();
+  const json claims =
+      auth::AccessTokenClaims(settings_.jwt, user, session.id, session.signed_in_at_us / 1'000'000,
+                              now_s, settings_.access_token_ttl_seconds);
+  return http::Response::Json(200, {{"access_token", auth::SignJwt(settings_.jwt, claims)},
+                                    {"token_type", "bearer"},
+                                    {"expires_in", settings_.access_token_ttl_seconds},
+                                    {"expires_at", now_s + settings_.access_token_ttl_seconds},
+                                    {"refresh_token", refresh_token},
+                                    {"user", GoTrueUser(user)}});
+}
+
+Result<http::Response> AuthApi::Token(http::RequestContext& ctx) {
+  if (auto l = Limit("token-ip:" + ctx.request.remote_ip, limits_.token_per_ip); !l) {
+    return tl::unexpected(l.error());
+  }
+  auto params = http::ParseQuery(ctx.request.query);
+  if (!params) return tl::unexpected(params.error());
+  std::string grant;
+  for (const auto& [k, v] : *params) {
+    if (k == "grant_type") grant = v;
+  }
+  if (grant != "password" && grant != "refresh_token") {
+    return Fail(ErrorCode::kInvalidInput, "invalid_credentials",
+                "unsupported_grant_type: use grant_type=password or grant_type=refresh_token");
+  }
+  auto body = ParseObjectBody(ctx.request);
+  if (!body) return tl::unexpected(body.error());
+  return grant == "password" ? PasswordGrant(ctx, *body) : RefreshGrant(ctx, *body);
+}
+
+Result<http::Response> AuthApi::PasswordGrant(http::RequestContext& ctx, const json& body) {
+  if (auto r = OnlyMembers(body, {"email", "password", "gotrue_meta_security"}); !r) {
+    return tl::unexpected(r.error());
+  }
+  auto email = domain::NormalizeEmail(body.value("email", json()));
+  if (!email) return tl::unexpected(email.error());
+  const json& password_json = body.value("password", json());
+  if (!password_json.is_string() || password_json.get_ref<const std::string&>().empty()) {
+    return Validation("A password is required");
+  }
+  const auto& password = password_json.get_ref<const std::string&>();
+  if (password.size() > domain::kMaxPasswordInputBytes) {
+    return Validation("The password is longer than " +
+                      std::to_string(domain::kMaxPasswordInputBytes) + " bytes");
+  }
+  // Guesses against one account are limited whichever addresses they come from.
+  if (auto l = Limit("signin-account:" + *email, limits_.signin_per_account); !l) {
+    return tl::unexpected(l.error());
+  }
+  auto found = users_.FindAccountByEmail(*email);
+  if (!found) return tl::unexpected(found.error());
+  // Unknown e-mail and wrong password: the same answer after the same argon2id work.
+  if (!*found) {
+    hasher_.VerifyNothing(password);
+    return InvalidCredentials();
+  }
+  const domain::User& user = **found;
+  if (!user.password_hash || !hasher_.Verify(*user.password_hash, password)) {
+    return InvalidCredentials();
+  }
+  if (!user.email_confirmed_at_us) {
+    return Fail(ErrorCode::kInvalidInput, "email_not_confirmed", "Email not confirmed");
+  }
+  if (domain::IsBanned(user, clock_.NowMicros())) {
+    return Fail(ErrorCode::kInvalidInput, "user_banned", "User is banned");
+  }
+  return NewSession(ctx, user);
+}
+
+Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const json& body) {
+  if (auto r = OnlyMembers(body, {"refresh_token"}); !r) return tl::unexpected(r.error());
+  const json& token = body.value("refresh_token", json());
+  if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
+    return Validation("refresh_token required");
+  }
+  if (token.get_ref<const std::string&>().size() > 512) {
+    return Fail(ErrorCode::kInvalidInput, "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found");
+  }
+  const std::string next = auth::NewRefreshToken();
+  const int64_t now = clock_.NowMicros();
+  auto outcome = users_.RefreshSession(auth::RefreshTokenDigest(token.get<std::string>()),
+                                       auth::RefreshTokenDigest(next), now,
+                                       settings_.refresh_reuse_interval_seconds * 1'000'000);
+  if (!outcome) return tl::unexpected(outcome.error());
+  using Kind = storage::RefreshOutcome::Kind;
+  if (outcome->kind == Kind::kNotFound) {
+    return Fail(ErrorCode::kInvalidInput, "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found");
+  }
+  if (outcome->kind == Kind::kReused) {
+    audit_.Record(ActorFor(ctx), {"session.revoke", "session", std::nullopt, std::nullopt, nullptr,
+                                  {{"reason", "refresh token reused"}}});
+    return Fail(ErrorCode::kInvalidInput, "refresh_token_already_used",
+                "Invalid Refresh Token: Already Used");
+  }
+  auto user = users_.GetUser(outcome->session.user_id);
+  if (!user) return tl::unexpected(user.error());
+  if (!*user) {
+    return Fail(ErrorCode::kInvalidInput, "refresh_token_not_found",
+                "Invalid Refresh Token: Refresh Token Not Found");
+  }
+  if (domain::IsBanned(**user, now)) {
+    return Fail(ErrorCode::kInvalidInput, "user_banned", "User is banned");
+  }
+  return SessionResponse(**user, outcome->session, next);
+}
+
+Result<AuthApi::Caller> AuthApi::Authenticate(const http::RequestContext& ctx) {
+  const auto token = BearerToken(ctx.request);
+  if (!token) {
+    return Fail(ErrorCode::kUnauthenticated, "no_authorization",
+                "This endpoint requires a Bearer token");
+  }
+  auto verified = verifier_.Verify(*token);
+  if (!verified || !verified->principal.user_id) {
+    return Fail(ErrorCode::kForbidden, "bad_jwt",
+                "invalid JWT: unable to parse or verify signature, token is invalid or expired");
+  }
+  const auto sid = verified->claims.find("session_id");
+  std::optional<std::string> session_id;
+  if (sid != verified->claims.end() && sid->is_string()) {
+    session_id = NormalizeUuid(sid->get_ref<const std::string&>());
+  }
+  if (!session_id) {
+    return Fail(ErrorCode::kForbidden, "session_not_found",
+                "Session from session_id claim in JWT does not exist");
+  }
+  auto session = users_.GetSession(*session_id);
+  if (!session) return tl::unexpected(session.error());
+  if (!*session || (*session)->user_id != *verified->principal.user_id) {
+    return Fail(ErrorCode::kForbidden, "session_not_found",
+                "Session from session_id claim in JWT does not exist");
+  }
+  auto user = users_.GetUser((*session)->user_id);
+  if (!user) return tl::unexpected(user.error());
+  if (!*user) return Fail(ErrorCode::kForbidden, "user_not_found", "User from sub claim in JWT does not exist");
+  if (domain::IsBanned(**user, clock_.NowMicros())) {
+    return Fail(ErrorCode::kForbidden, "user_banned", "User is banned");
+  }
+  return Caller{std::move(**user), std::move(**session)};
+}
+
+Result<http::Response> AuthApi::GetUser(http::RequestContext& ctx) {
+  auto caller = Authenticate(ctx);
+  if (!caller) return tl::unexpected(caller.error());
+  return http::Response::Json(200, GoTrueUser(caller->user));
+}
+
+Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
+  if (auto l = Limit("update-user-ip:" + ctx.request.remote_ip, limits_.signup_per_ip); !l) {
+    return tl::unexpected(l.error());
+  }
+  auto caller = Authenticate(ctx);
+  if (!caller) return tl::unexpected(caller.error());
+  auto body = ParseObjectBody(ctx.request);
+  if (!body) return tl::unexpected(body.error());
+  if (body->contains("app_metadata")) {
+    return Fail(ErrorCode::kForbidden, "not_admin", "User not allowed to set app_metadata");
+  }
+  if (auto r = OnlyMembers(*body, {"email", "password", "data", "nonce", "code_challenge",
+                                   "code_challenge_method"});
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  const domain::User before = caller->user;
+  domain::User user = caller->user;
+  bool password_changed = false;
+  if (body->contains("data")) {
+    auto data = domain::CheckUserMetadata((*body)["data"]);
+    if (!data) return tl::unexpected(data.error());
+    user.user_metadata = domain::MergeMetadata(user.user_metadata, *data);
+    if (auto size = domain::CheckUserMetadata(user.user_metadata); !size) {
+      return tl::unexpected(size.error());
+    }
+  }
+  if (body->contains("email")) {
+    auto email = domain::NormalizeEmail((*body)["email"]);
+    if (!email) return tl::unexpected(email.error());
+    user.email = *email;
+  }
+  if (body->contains("password")) {
+    auto password = domain::CheckPassword((*body)["password"], settings_.password);
+    if (!password) return tl::unexpected(password.error());
+    if (user.password_hash && hasher_.Verify(*user.password_hash, *password)) {
+      return Fail(ErrorCode::kUnprocessable, "same_password",
+                  "New password should be different from the old password.");
+    }
+    auto hash = hasher_.Hash(*password);
+    if (!hash) return tl::unexpected(hash.error());
+    user.password_hash = std::move(*hash);
+    password_changed = true;
+  }
+  user.updated_at_us = clock_.NowMicros();
+  auto updated = users_.UpdateUser(user);
+  if (!updated) {
+    if (updated.error().reason == "email_exists") {
+      return Fail(ErrorCode::kUnprocessable, "email_exists",
+                  "A user with this email address has already been registered");
+    }
+    return tl::unexpected(updated.error());
+  }
+  if (!*updated) return Fail(ErrorCode::kForbidden, "user_not_found", "User not found");
+  if (password_changed) {
+    // A new password ends every other session; this one stays signed in.
+    auto ended = users_.EndSessions(user.id, storage::SessionScope::kOthers, caller->session.id);
+    if (!ended) return tl::unexpected(ended.error());
+  }
+  json before_json = GoTrueUser(before);
+  json after_json = GoTrueUser(user);
+  if (password_changed) after_json["password"] = "changed";
+  audit_.Record(ActorFor(ctx, user), {"user.update", "user", user.id, user.id,
+                                      std::move(before_json), std::move(after_json)});
+  return http::Response::Json(200, GoTrueUser(user));
+}
+
+Result<http::Response> AuthApi::Logout(http::RequestContext& ctx) {
+  auto params = http::ParseQuery(ctx.request.query);
+  if (!params) return tl::unexpected(params.error());
+  storage::SessionScope scope = storage::SessionScope::kAll;
+  for (const auto& [k, v] : *params) {
+    if (k != "scope") continue;
+    if (v == "global") {
+      scope = storage::SessionScope::kAll;
+    } else if (v == "local") {
+      scope = storage::SessionScope::kOnly;
+    } else if (v == "others") {
+      scope = storage::SessionScope::kOthers;
+    } else {
+      return Validation("scope must be global, local or others");
+    }
+  }
+  auto caller = Authenticate(ctx);
+  if (!caller) return tl::unexpected(caller.error());
+  auto ended = users_.EndSessions(caller->user.id, scope, caller->session.id);
+  if (!ended) return tl::unexpected(ended.error());
+  audit_.Record(ActorFor(ctx, caller->user),
+                {"session.end", "session", caller->session.id, caller->user.id, nullptr,
+                 {{"scope", scope == storage::SessionScope::kAll
+                                ? "global"
+                                : scope == storage::SessionScope::kOnly ? "local" : "others"},
+                  {"ended", *ended}}});
+  return http::Response::Empty(204);
+}
+
+}  // namespace assistantd::api

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "storage/storage.hpp"
+
+namespace assistantd::audit {
+
+// Who did it and through which request.
+struct Actor {
+  std::optional<std::string> user_id;
+  std::string role;
+  std::string request_id;
+  std::string ip;
+};
+
+// What changed.
+struct Change {
+  std::string action;       // assistant.create, user.update, session.create, ...
+  std::string target_type;  // assistant, user, vapi_key, session
+  std::optional<std::string> target_id;
+  std::optional<std::string> subject_user_id;  // whose trail it belongs to
+  nlohmann::json before = nullptr;
+  nlohmann::json after = nullptr;
+};
+
+// Appends every mutation to the hash-chained audit log (C12) with secrets masked. The entry
+// is written after the change commits: a failure to append is logged and counted
+// (assistantd_audit_failures_total), never turned into a failed request for a change that
+// already happened.
+class AuditLog {
+ public:
+  AuditLog(storage::AuditStore& store, const Clock& clock, Logger logger, MetricsRegistry& metrics);
+
+  void Record(const Actor& actor, Change change);
+
+  // `value` with every member whose name suggests a secret (password, token, secret, key,
+  // hash) replaced by "***", at any depth.
+  static nlohmann::json Masked(const nlohmann::json& value);
+
+ private:
+  storage::AuditStore& store_;
+  const Clock& clock_;
+  Logger logger_;
+  MetricsRegistry& metrics_;
+};
+
+// The result of checking the chain from the first entry to the last.
+struct VerifyReport {
+  bool ok = true;
+  int64_t entries = 0;
+  int64_t first_bad_seq = 0;  // when !ok: the first entry that does not fit
+  std::string problem;        // altered, inserted or removed, in words
+  std::string head_hash;      // the last entry's hash: keep it elsewhere to detect truncation
+};
+
+// Walks the log in order, recomputing every hash and checking every link and sequence number:
+// an edited entry fails its own hash, a removed one leaves a gap and a broken link, an
+// inserted one a duplicate or out-of-order number and a broken link.
+Result<VerifyReport> VerifyChain(storage::AuditStore& store, int page_size = 1000);
+
+}  // namespace assistantd::audit

@@ -1,0 +1,45 @@
+#include "auth/session_tokens.hpp"
+
+#include <sodium.h>
+
+#include "common/base64url.hpp"
+#include "common/sha256.hpp"
+
+namespace assistantd::auth {
+
+std::string NewRefreshToken() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+std::string RefreshTokenDigest(std::string_view token) { return Sha256Hex(token); }
+
+nlohmann::json PublicAppMetadata(const domain::User& user) {
+  nlohmann::json app = user.app_metadata.is_object() ? user.app_metadata : nlohmann::json::object();
+  app["provider"] = "email";
+  app["providers"] = nlohmann::json::array({"email"});
+  app["role"] = domain::ToString(user.role);
+  return app;
+}
+
+nlohmann::json AccessTokenClaims(const JwtSettings& settings, const domain::User& user,
+                                 const std::string& session_id, int64_t signed_in_at_seconds,
+                                 int64_t now_seconds, int64_t ttl_seconds) {
+  return {{"iss", settings.issuer.value_or("assistantd")},
+          {"sub", user.id},
+          {"aud", settings.audience.value_or("authenticated")},
+          {"exp", now_seconds + ttl_seconds},
+          {"iat", now_seconds},
+          {"email", user.email.value_or("")},
+          {"phone", ""},
+          {"app_metadata", PublicAppMetadata(user)},
+          {"user_metadata", user.user_metadata},
+          {"role", "authenticated"},
+          {"aal", "aal1"},
+          {"amr", nlohmann::json::array({{{"method", "password"}, {"timestamp", signed_in_at_seconds}}})},
+          {"session_id", session_id},
+          {"is_anonymous", false}};
+}
+
+}  // namespace assistantd::auth

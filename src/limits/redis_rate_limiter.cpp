@@ -1,0 +1,187 @@
+#include "limits/redis_rate_limiter.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace assistantd::limits {
+namespace {
+
+// KEYS[1]: the window's counter; ARGV[1]: window length in ms. Returns {count, ms left}.
+constexpr const char* kHitScript =
+    "local n = redis.call('INCR', KEYS[1]) "
+    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+    "local ttl = redis.call('PTTL', KEYS[1]) "
+    "if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end "
+    "return {n, ttl}";
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+timeval Timeval(int ms) { return timeval{ms / 1000, (ms % 1000) * 1000}; }
+
+}  // namespace
+
+struct RedisRateLimiter::Connection {
+  explicit Connection(redisContext* c) : ctx(c) {}
+  ~Connection() { redisFree(ctx); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  redisContext* ctx;
+};
+
+Result<RedisSettings> ParseRedisUrl(const std::string& url) {
+  const auto bad = [] {
+    return Fail(ErrorCode::kInvalidInput, "invalid_config",
+                "--redis-url must look like redis://[:password@]host[:port][/db]");
+  };
+  constexpr std::string_view kScheme = "redis://";
+  if (!std::string_view(url).starts_with(kScheme)) return bad();
+  std::string rest = url.substr(kScheme.size());
+  RedisSettings s;
+  if (const auto at = rest.rfind('@'); at != std::string::npos) {
+    std::string userinfo = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    s.password = colon == std::string::npos ? userinfo : userinfo.substr(colon + 1);
+  }
+  if (const auto slash = rest.find('/'); slash != std::string::npos) {
+    const std::string db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      auto [p, ec] = std::from_chars(db.data(), db.data() + db.size(), s.database);
+      if (ec != std::errc() || p != db.data() + db.size() || s.database < 0) return bad();
+    }
+  }
+  if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+    const std::string port = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), s.port);
+    if (ec != std::errc() || p != port.data() + port.size() || s.port <= 0 || s.port > 65535) {
+      return bad();
+    }
+  }
+  if (!rest.empty()) s.host = rest;
+  return s;
+}
+
+RedisRateLimiter::RedisRateLimiter(RedisSettings settings, const Clock& clock, Logger logger,
+                                   MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      clock_(clock),
+      logger_(std::move(logger)),
+      metrics_(metrics),
+      fallback_(clock) {
+  metrics_.DeclareCounter("assistantd_ratelimit_redis_fallbacks_total",
+                          "Rate-limit decisions taken in process because Redis was unreachable");
+}
+
+RedisRateLimiter::~RedisRateLimiter() = default;
+
+Result<std::unique_ptr<RedisRateLimiter::Connection>> RedisRateLimiter::Connect() const {
+  const auto unavailable = [this](const std::string& why) {
+    return Fail(ErrorCode::kUnavailable, "redis_unavailable",
+                "cannot connect to Redis at " + settings_.host + ":" +
+                    std::to_string(settings_.port) + ": " + why);
+  };
+  redisContext* raw =
+      redisConnectWithTimeout(settings_.host.c_str(), settings_.port, Timeval(settings_.timeout_ms));
+  if (!raw) return unavailable("out of memory");
+  auto conn = std::make_unique<Connection>(raw);
+  if (raw->err) return unavailable(raw->errstr);
+  redisSetTimeout(raw, Timeval(settings_.timeout_ms));
+  if (!settings_.password.empty()) {
+    Reply r(static_cast<redisReply*>(redisCommand(raw, "AUTH %s", settings_.password.c_str())));
+    if (!r || r->type == REDIS_REPLY_ERROR) return unavailable("authentication failed");
+  }
+  if (settings_.database != 0) {
+    Reply r(static_cast<redisReply*>(redisCommand(raw, "SELECT %d", settings_.database)));
+    if (!r || r->type == REDIS_REPLY_ERROR) return unavailable("cannot select the database");
+  }
+  return conn;
+}
+
+Result<void> RedisRateLimiter::Check() {
+  auto conn = Connect();
+  if (!conn) return tl::unexpected(conn.error());
+  Reply r(static_cast<redisReply*>(redisCommand((*conn)->ctx, "PING")));
+  if (!r || r->type == REDIS_REPLY_ERROR) {
+    return Fail(ErrorCode::kUnavailable, "redis_unavailable", "Redis did not answer PING");
+  }
+  Return(std::move(*conn));
+  return {};
+}
+
+std::unique_ptr<RedisRateLimiter::Connection> RedisRateLimiter::Borrow() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    if (degraded_ && clock_.NowMicros() < retry_after_us_) return nullptr;
+  }
+  auto conn = Connect();
+  return conn ? std::move(*conn) : nullptr;
+}
+
+void RedisRateLimiter::Return(std::unique_ptr<Connection> conn) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < 16) idle_.push_back(std::move(conn));
+}
+
+RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit) {
+  if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
+  auto conn = Borrow();
+  Reply reply;
+  if (conn) {
+    const std::string full_key = settings_.key_prefix + std::string(key) + ":" +
+                                 std::to_string(limit.window_seconds);
+    const std::string window_ms = std::to_string(limit.window_seconds * 1000);
+    reply.reset(static_cast<redisReply*>(redisCommand(conn->ctx, "EVAL %s 1 %b %b", kHitScript,
+                                                      full_key.data(), full_key.size(),
+                                                      window_ms.data(), window_ms.size())));
+  }
+  const bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+                  reply->element[0]->type == REDIS_REPLY_INTEGER &&
+                  reply->element[1]->type == REDIS_REPLY_INTEGER;
+  if (!ok) {
+    // A broken connection is dropped; a refused script keeps it (Redis answered).
+    const bool answered = reply != nullptr;
+    {
+      std::lock_guard lock(mu_);
+      if (!degraded_) {
+        LogEvent(logger_, spdlog::level::warn,
+                 "Redis unreachable: rate limits are counted per instance until it is back",
+                 {{"host", settings_.host}, {"port", settings_.port}});
+      }
+      degraded_ = true;
+      retry_after_us_ = clock_.NowMicros() + 1'000'000;
+    }
+    if (answered && conn) Return(std::move(conn));
+    metrics_.Counter("assistantd_ratelimit_redis_fallbacks_total").Inc();
+    return fallback_.Hit(key, limit);
+  }
+  {
+    std::lock_guard lock(mu_);
+    if (degraded_) {
+      LogEvent(logger_, spdlog::level::info, "Redis reachable again: rate limits are shared", {});
+      degraded_ = false;
+    }
+  }
+  const int64_t count = reply->element[0]->integer;
+  const int64_t ttl_ms = reply->element[1]->integer;
+  Return(std::move(conn));
+  RateDecision d;
+  d.allowed = count <= limit.limit;
+  d.limit = limit.limit;
+  d.remaining = std::max<int64_t>(0, limit.limit - count);
+  d.reset_seconds = std::max<int64_t>(1, (ttl_ms + 999) / 1000);
+  return d;
+}
+
+}  // namespace assistantd::limits

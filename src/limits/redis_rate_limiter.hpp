@@ -1,0 +1,62 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "common/logging.hpp"
+#include "common/metrics.hpp"
+#include "limits/local_rate_limiter.hpp"
+#include "limits/rate_limiter.hpp"
+
+struct redisContext;
+
+namespace assistantd::limits {
+
+struct RedisSettings {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string password;  // AUTH when set; never logged
+  int database = 0;
+  int timeout_ms = 250;
+  std::string key_prefix = "assistantd:rl:";
+};
+
+// "redis://[:password@]host[:port][/db]" → settings.
+Result<RedisSettings> ParseRedisUrl(const std::string& url);
+
+// Fixed windows counted in Redis (one INCR and PEXPIRE in a Lua script, so a window's
+// counter and its expiry are set atomically and timed by Redis itself): every instance
+// sharing the Redis server enforces one limit. While Redis cannot be reached it decides with
+// a local limiter, logs once per outage and counts the fallbacks.
+class RedisRateLimiter final : public RateLimiter {
+ public:
+  RedisRateLimiter(RedisSettings settings, const Clock& clock, Logger logger,
+                   MetricsRegistry& metrics);
+  ~RedisRateLimiter() override;
+
+  // Connects once, so a wrong address or password fails start-up with one clear line.
+  Result<void> Check();
+  RateDecision Hit(std::string_view key, const RateLimit& limit) override;
+
+ private:
+  struct Connection;
+  std::unique_ptr<Connection> Borrow();
+  void Return(std::unique_ptr<Connection> conn);
+  Result<std::unique_ptr<Connection>> Connect() const;
+
+  RedisSettings settings_;
+  const Clock& clock_;
+  Logger logger_;
+  MetricsRegistry& metrics_;
+  LocalRateLimiter fallback_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  bool degraded_ = false;        // logging: one line when Redis goes away, one when it is back
+  int64_t retry_after_us_ = 0;   // no reconnect attempt before this while degraded
+};
+
+}  // namespace assistantd::limits
