@@ -6,13 +6,14 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libexpected-dev libssl-dev libcurl4-openssl-dev libsodium-dev libpq-dev libgtest-dev libgmock-dev
+  libexpected-dev libssl-dev libcurl4-openssl-dev libsodium-dev libpq-dev libhiredis-dev
+  libgtest-dev libgmock-dev
   libbenchmark-dev
   wrk sqlite3
 )
 if [ "${1:-}" = "--test" ]; then
   # A throwaway PostgreSQL cluster for the PostgreSQL backend's tests (scripts/test-services.sh).
-  packages+=(python3 python3-jwt postgresql)
+  packages+=(python3 python3-jwt postgresql redis-server)
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
@@ -42,4 +43,8 @@ export DEBIAN_FRONTEND=noninteractive
 # a throwaway cluster of their own (scripts/test-services.sh), so leave the machine as it was.
 if printf '%s\n' "${missing[@]}" | grep -qx postgresql; then
   "${sudo_cmd[@]}" service postgresql stop >/dev/null 2>&1 || true
+fi
+# Likewise for the system Redis that redis-server's package starts (tests use their own).
+if printf '%s\n' "${missing[@]}" | grep -qx redis-server; then
+  "${sudo_cmd[@]}" service redis-server stop >/dev/null 2>&1 || true
 fi

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Throwaway servers for `make test`: a PostgreSQL cluster in a temporary directory on a free
-# loopback port. Never touches a system cluster.
+# Throwaway servers for `make test`: a PostgreSQL cluster and a Redis server in a temporary
+# directory, each on a free loopback port. Never touches a system cluster or Redis.
 #
-#   scripts/test-services.sh start DIR   initdb + start; writes DIR/env (export lines:
-#                                        ASSISTANTD_TEST_PG_URL, a superuser URL)
+#   scripts/test-services.sh start DIR   initdb + start, redis-server; writes DIR/env (export
+#                                        lines: ASSISTANTD_TEST_PG_URL, a superuser URL, and
+#                                        ASSISTANTD_TEST_REDIS_URL)
 #   scripts/test-services.sh stop DIR    stops what `start` started (safe to call twice)
 #
 # initdb refuses to run as root, so as root the cluster belongs to `nobody`.
@@ -25,6 +26,10 @@ as_owner() {
   else
     "$@"
   fi
+}
+
+redis_bin() {
+  command -v redis-server 2>/dev/null || { echo "redis-server not found (apt install redis-server)" >&2; exit 1; }
 }
 
 free_port() {
@@ -50,8 +55,25 @@ case "$cmd" in
       >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
     echo "export ASSISTANTD_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres" >"$dir/env"
     echo "PostgreSQL test cluster on 127.0.0.1:$port ($dir/pg)"
+
+    # Redis: in memory only (no RDB, no AOF), loopback only, daemonised with a pid file.
+    mkdir -p "$dir/redis"
+    rport="$(free_port)"
+    "$(redis_bin)" --port "$rport" --bind 127.0.0.1 --save '' --appendonly no \
+      --daemonize yes --pidfile "$dir/redis/redis.pid" --logfile "$dir/redis/redis.log" \
+      --dir "$dir/redis" || { cat "$dir/redis/redis.log" >&2 2>/dev/null; exit 1; }
+    for _ in $(seq 1 100); do
+      redis-cli -p "$rport" ping >/dev/null 2>&1 && break
+      sleep 0.05
+    done
+    redis-cli -p "$rport" ping >/dev/null 2>&1 || { echo "redis-server did not start" >&2; exit 1; }
+    echo "export ASSISTANTD_TEST_REDIS_URL=redis://127.0.0.1:$rport" >>"$dir/env"
+    echo "Redis test server on 127.0.0.1:$rport"
     ;;
   stop)
+    if [ -f "$dir/redis/redis.pid" ]; then
+      kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true
+    fi
     if [ -f "$dir/pg/data/postmaster.pid" ]; then
       as_owner "$(pg_bin)/pg_ctl" -D "$dir/pg/data" -m immediate -w stop >/dev/null 2>&1 || true
     fi

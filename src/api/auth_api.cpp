@@ -30,9 +30,8 @@ Result<void> OnlyMembers(const json& body, std::initializer_list<std::string_vie
     }
   }
   if (details.empty()) return {};
-  return Fail(ErrorCode::kInvalidInput, "validation_failed",
-              "Unknown field \"" + details.front()["field"].get<std::string>() + "\"",
-              std::move(details));
+  std::string message = "Unknown field \"" + details.front()["field"].get<std::string>() + "\"";
+  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message), std::move(details));
 }
 
 json Timestamp(const std::optional<int64_t>& us) {

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 
@@ -441,6 +442,71 @@ int RunToken(const config::ServeConfig& c, const TokenOptions& o) {
                                                                clock.NowSeconds(), *ttl))
                           .c_str());
   return 0;
+}
+
+namespace {
+
+// Finds the account, applies `change` and writes it back (an audit entry records the change,
+// made by the operator's command line).
+int ChangeAccount(const config::ServeConfig& c, const UserOptions& o, const std::string& action,
+                  const std::function<void(domain::User&)>& change) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  auto store = OpenStorage(c, 1, logs);
+  if (!store) return Die(store.error());
+  auto email = domain::NormalizeEmail(nlohmann::json(o.email));
+  if (!email) return Die(email.error());
+  auto found = store->users->FindAccountByEmail(*email);
+  if (!found) return Die(found.error());
+  if (!*found) return Die("no account has the e-mail " + *email);
+  SystemClock clock;
+  MetricsRegistry metrics;
+  const domain::User before = **found;
+  domain::User user = before;
+  change(user);
+  user.updated_at_us = clock.NowMicros();
+  auto updated = store->users->UpdateUser(user);
+  if (!updated) return Die(updated.error());
+  audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
+  audit_log.Record({std::nullopt, "operator", "cli-" + NewUuid(), "local"},
+                   {action, "user", user.id, user.id, api::AdminUserJson(before),
+                    api::AdminUserJson(user)});
+  std::printf("%s\n", api::AdminUserJson(user).dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int RunUserConfirm(const config::ServeConfig& c, const UserOptions& o) {
+  return ChangeAccount(c, o, "user.confirm", [&](domain::User& u) {
+    if (!u.email_confirmed_at_us) u.email_confirmed_at_us = SystemClock().NowMicros();
+  });
+}
+
+int RunUserSetRole(const config::ServeConfig& c, const UserOptions& o) {
+  const auto role = domain::ParseRole(o.role);
+  if (!role || *role == domain::Role::kServiceRole) {
+    return Die("--role must be user, premium, test or admin");
+  }
+  return ChangeAccount(c, o, "user.role_change", [&](domain::User& u) { u.role = *role; });
+}
+
+int RunAuditVerify(const config::ServeConfig& c) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  LogFactory logs(c.log_level);
+  auto store = OpenStorage(c, 1, logs);
+  if (!store) return Die(store.error());
+  auto report = audit::VerifyChain(*store->audit);
+  if (!report) return Die(report.error());
+  nlohmann::json out = {{"ok", report->ok}, {"entries", report->entries}};
+  if (report->ok) {
+    out["headHash"] = report->head_hash;
+  } else {
+    out["firstBadSeq"] = report->first_bad_seq;
+    out["problem"] = report->problem;
+  }
+  std::printf("%s\n", out.dump().c_str());
+  return report->ok ? 0 : 2;
 }
 
 }  // namespace assistantd::app

@@ -31,4 +31,15 @@ struct ReconcileOptions {
 // Prints the summary as JSON; exit code 2 when some organisation could not be fully checked.
 int RunReconcile(const config::ServeConfig& config, const ReconcileOptions& options);
 
+// Walks the audit chain; prints {"ok", "entries", "headHash"} or the first bad entry. Exit
+// code 0 when intact, 2 when altered, inserted or removed entries were found.
+int RunAuditVerify(const config::ServeConfig& config);
+
+struct UserOptions {
+  std::string email;
+  std::string role;
+};
+int RunUserConfirm(const config::ServeConfig& config, const UserOptions& options);
+int RunUserSetRole(const config::ServeConfig& config, const UserOptions& options);
+
 }  // namespace assistantd::app

@@ -271,6 +271,26 @@ int main(int argc, char** argv) {
   AddStorageOptions(*import_cmd, import_config);
   import_cmd->add_option("file", import_input, "The export file")->required();
 
+  ServeConfig audit_config;
+  auto* audit_cmd = app.add_subcommand("audit", "Audit log tools");
+  audit_cmd->require_subcommand(1);
+  auto* audit_verify = audit_cmd->add_subcommand(
+      "verify", "Check the audit log's hash chain; prints a JSON report, exit 2 when broken");
+  AddStorageOptions(*audit_verify, audit_config);
+
+  ServeConfig user_config;
+  assistantd::app::UserOptions user_options;
+  auto* user_cmd = app.add_subcommand("user", "Account administration without the HTTP API");
+  user_cmd->require_subcommand(1);
+  auto* user_confirm =
+      user_cmd->add_subcommand("confirm", "Confirm an account's e-mail (with --require-email-confirmation)");
+  auto* user_role = user_cmd->add_subcommand("set-role", "Give an account a role");
+  for (auto* sub : {user_confirm, user_role}) {
+    AddStorageOptions(*sub, user_config);
+    sub->add_option("--email", user_options.email, "The account's e-mail address")->required();
+  }
+  user_role->add_option("--role", user_options.role, "user, premium, test or admin")->required();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -281,6 +301,9 @@ int main(int argc, char** argv) {
   if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
   if (*export_cmd) return assistantd::app::RunExport(export_config, export_output);
   if (*import_cmd) return assistantd::app::RunImport(import_config, import_input);
+  if (*audit_verify) return assistantd::app::RunAuditVerify(audit_config);
+  if (*user_confirm) return assistantd::app::RunUserConfirm(user_config, user_options);
+  if (*user_role) return assistantd::app::RunUserSetRole(user_config, user_options);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

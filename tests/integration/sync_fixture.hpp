@@ -40,7 +40,11 @@ class SyncTest : public ::testing::Test {
         {"--sync-backoff-base-ms", "20"},
         {"--sync-backoff-cap-ms", "200"},
         {"--sync-max-attempts", "60"},
-        {"--breaker-open-ms", "50"}};
+        {"--breaker-open-ms", "50"},
+        // These suites drive thousands of writes through one user: quotas and request limits
+        // are tested in limits_test.cpp.
+        {"--max-assistants-user", "0"},
+        {"--rate-limit-user", "0"}};
     for (const auto& [flag, value] : overrides) flags[flag] = value;
     ServerProcess::Options o;
     for (const auto& [flag, value] : flags) {

@@ -1,0 +1,188 @@
+// The hash-chained audit log (C12): every mutation recorded with actor, role, action, target,
+// request id, IP and masked before/after; `assistantd audit verify` finds tampering; admins
+// query everything, users their own trail.
+#include "integration/accounts_fixture.hpp"
+
+namespace assistantd::testing {
+namespace {
+
+class AuditTest : public AccountsTest {
+ protected:
+  void SetUp() override {
+    server_ = ServerProcess::Start({.args = {"--sync-workers", "0"}, .data_dir = dir_.path()});
+    client_ = std::make_unique<HttpClient>(server_->port());
+  }
+  // Runs SQL on the server's database, as an intruder with database access would.
+  std::string Sql(const std::string& sql) {
+    const auto db = DatabaseArgs(dir_.path());
+    const auto r = db.empty()
+                       ? RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db", sql})
+                       : RunCommand({"/usr/bin/psql", "-XAtq", db[1], "-c", sql});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  }
+  CommandResult Verify() {
+    std::vector<std::string> argv = {ASSISTANTD_BINARY, "audit", "verify", "--data-dir", dir_.path()};
+    for (const auto& a : DatabaseArgs(dir_.path())) argv.push_back(a);
+    return RunCommand(argv);
+  }
+  json AdminAudit(const std::string& query) {
+    const auto r = client_->Call("GET", "/v1/admin/audit" + query, admin_);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Json();
+  }
+  // A few mutations of several kinds by two users and an admin.
+  void MakeHistory() {
+    alice_ = NewSession(UniqueEmail());
+    bob_ = NewSession(UniqueEmail());
+    const auto a = client_->Call("POST", "/v1/assistants", alice_["access_token"],
+                                 R"({"name":"A1","server":{"url":"https://example.com/hook","secret":"hook-secret-1"}})");
+    ASSERT_EQ(a.status, 201) << a.body;
+    assistant_ = a.Json()["id"];
+    ASSERT_EQ(client_->Call("PATCH", "/v1/assistants/" + assistant_, alice_["access_token"],
+                            R"({"name":"A2"})")
+                  .status,
+              200);
+    ASSERT_EQ(client_->Call("PUT", "/v1/config/vapi-key", bob_["access_token"],
+                            R"({"apiKey":"vapi-secret-key-123"})")
+                  .status,
+              200);
+    ASSERT_EQ(client_->Call("DELETE", "/v1/assistants/" + assistant_, alice_["access_token"]).status,
+              204);
+    ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + bob_["user"]["id"].get<std::string>(),
+                            admin_, R"({"role":"premium"})")
+                  .status,
+              200);
+  }
+
+  TempDir dir_;
+  std::string admin_ = "";
+  json alice_;
+  json bob_;
+  std::string assistant_;
+};
+
+TEST_F(AuditTest, EveryMutationIsRecordedWithMaskedSecrets) {
+  admin_ = server_->Token(NewUuid(), "admin");
+  MakeHistory();
+  const auto all = AdminAudit("?limit=200")["data"];
+  std::vector<std::string> actions;
+  for (const auto& e : all) actions.push_back(e["action"]);
+  for (const char* expected : {"user.create", "session.create", "assistant.create",
+                               "assistant.update", "vapi_key.put", "assistant.delete",
+                               "user.role_change"}) {
+    EXPECT_NE(std::find(actions.begin(), actions.end(), expected), actions.end()) << expected;
+  }
+  // Newest first, numbered without gaps, each linked to the one before.
+  for (size_t i = 1; i < all.size(); ++i) {
+    EXPECT_EQ(all[i - 1]["seq"].get<int64_t>(), all[i]["seq"].get<int64_t>() + 1);
+    EXPECT_EQ(all[i - 1]["prevHash"], all[i]["hash"]);
+  }
+  const auto update = AdminAudit("?action=assistant.update")["data"];
+  ASSERT_EQ(update.size(), 1u);
+  EXPECT_EQ(update[0]["actorId"], alice_["user"]["id"]);
+  EXPECT_EQ(update[0]["actorRole"], "user");
+  EXPECT_EQ(update[0]["targetId"], assistant_);
+  EXPECT_EQ(update[0]["before"]["name"], "A1");
+  EXPECT_EQ(update[0]["after"]["name"], "A2");
+  EXPECT_EQ(update[0]["ip"], "127.0.0.1");
+  EXPECT_FALSE(update[0]["requestId"].get<std::string>().empty());
+  EXPECT_EQ(update[0]["after"]["server"]["secret"], "***");
+  const auto role = AdminAudit("?action=user.role_change")["data"];
+  ASSERT_EQ(role.size(), 1u);
+  EXPECT_EQ(role[0]["before"]["role"], "user");
+  EXPECT_EQ(role[0]["after"]["role"], "premium");
+  const std::string everything = AdminAudit("?limit=200").dump();
+  EXPECT_EQ(everything.find("hook-secret-1"), std::string::npos);
+  EXPECT_EQ(everything.find("vapi-secret-key-123"), std::string::npos);
+
+  // A request id given by the client is the one recorded.
+  const auto r = client_->Call("POST", "/v1/assistants", alice_["access_token"], R"({"name":"B"})",
+                               {{"X-Request-Id", "trace-abc-123"}});
+  ASSERT_EQ(r.status, 201);
+  const auto traced = AdminAudit("?target=" + r.Json()["id"].get<std::string>())["data"];
+  ASSERT_EQ(traced.size(), 1u);
+  EXPECT_EQ(traced[0]["requestId"], "trace-abc-123");
+}
+
+TEST_F(AuditTest, UsersReadOnlyTheirOwnTrailAndAdminsPageThroughEverything) {
+  admin_ = server_->Token(NewUuid(), "admin");
+  MakeHistory();
+  const auto mine = client_->Call("GET", "/v1/profile/audit?limit=200", alice_["access_token"]);
+  ASSERT_EQ(mine.status, 200) << mine.body;
+  ASSERT_FALSE(mine.Json()["data"].empty());
+  for (const auto& e : mine.Json()["data"]) {
+    const bool about_alice = e["subjectUserId"] == alice_["user"]["id"] || e["actorId"] == alice_["user"]["id"];
+    EXPECT_TRUE(about_alice) << e.dump();
+  }
+  // Users cannot widen their query or reach the admin listing.
+  EXPECT_EQ(client_->Call("GET", "/v1/profile/audit?user=" + bob_["user"]["id"].get<std::string>(),
+                          alice_["access_token"])
+                .status,
+            400);
+  EXPECT_EQ(client_->Call("GET", "/v1/admin/audit", alice_["access_token"]).status, 403);
+
+  // Cursor pagination visits every entry once.
+  const size_t total = AdminAudit("?limit=200")["data"].size();
+  size_t seen = 0;
+  std::string cursor;
+  for (int pages = 0; pages < 100; ++pages) {
+    const auto page = AdminAudit("?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    seen += page["data"].size();
+    if (page["nextCursor"].is_null()) break;
+    cursor = page["nextCursor"];
+  }
+  EXPECT_EQ(seen, total);
+  const auto by_user = AdminAudit("?user=" + bob_["user"]["id"].get<std::string>())["data"];
+  EXPECT_FALSE(by_user.empty());
+  for (const char* bad : {"?limit=0", "?cursor=abc", "?since=yesterday", "?actor=nope", "?x=1"}) {
+    EXPECT_EQ(client_->Call("GET", std::string("/v1/admin/audit") + bad, admin_).status, 400) << bad;
+  }
+}
+
+TEST_F(AuditTest, VerifyFindsAnEditedARemovedAndAnInsertedEntry) {
+  admin_ = server_->Token(NewUuid(), "admin");
+  MakeHistory();
+  auto ok = Verify();
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  const auto report = json::parse(ok.out);
+  EXPECT_TRUE(report["ok"].get<bool>());
+  EXPECT_GE(report["entries"].get<int>(), 7);
+
+  // Edit one entry's action in place: that entry fails its hash.
+  std::string original = Sql("SELECT action FROM audit_log WHERE seq = 3");
+  original = original.substr(0, original.find('\n'));
+  Sql("UPDATE audit_log SET action = 'assistant.read' WHERE seq = 3");
+  auto edited = Verify();
+  EXPECT_EQ(edited.exit_code, 2) << edited.out;
+  EXPECT_EQ(json::parse(edited.out)["firstBadSeq"], 3);
+  EXPECT_NE(json::parse(edited.out)["problem"].get<std::string>().find("altered"), std::string::npos);
+  // Restored, the chain verifies again; then remove an entry: a gap.
+  Sql("UPDATE audit_log SET action = '" + original + "' WHERE seq = 3");
+  EXPECT_EQ(Verify().exit_code, 0);
+  Sql("DELETE FROM audit_log WHERE seq = 5");
+  auto removed = Verify();
+  EXPECT_EQ(removed.exit_code, 2);
+  EXPECT_EQ(json::parse(removed.out)["firstBadSeq"], 6);
+  EXPECT_NE(json::parse(removed.out)["problem"].get<std::string>().find("missing"), std::string::npos);
+}
+
+TEST_F(AuditTest, AForgedEntryWithAGuessedHashIsDetected) {
+  admin_ = server_->Token(NewUuid(), "admin");
+  MakeHistory();
+  const std::string last = Sql("SELECT max(seq) FROM audit_log");
+  const int64_t next = std::stoll(last) + 1;
+  const std::string head = Sql("SELECT hash FROM audit_log WHERE seq = " + last.substr(0, last.find('\n')));
+  const std::string prev = head.substr(0, head.find('\n'));
+  const bool pg = !DatabaseArgs(dir_.path()).empty();
+  Sql("INSERT INTO audit_log (seq, at, actor_role, action, target_type, request_id, ip, prev_hash, "
+      "hash) VALUES (" + std::to_string(next) + ", " + (pg ? "now()" : "0") +
+      ", 'admin', 'user.delete', 'user', 'forged', '10.0.0.1', '" + prev + "', '" +
+      std::string(64, 'a') + "')");
+  const auto r = Verify();
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(json::parse(r.out)["firstBadSeq"], next);
+}
+
+}  // namespace
+}  // namespace assistantd::testing
