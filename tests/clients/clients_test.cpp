@@ -1,5 +1,6 @@
 // Real third-party clients, unchanged, against our servers: Vapi's official Node SDK
-// (@vapi-ai/server-sdk, pinned in tests/clients/package.json) against vapi-sim.
+// (@vapi-ai/server-sdk) against vapi-sim, and @supabase/supabase-js against assistantd (both
+// pinned in tests/clients/package.json).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -20,6 +21,20 @@ TEST(VapiSdkClientTest, OfficialSdkRoundTripPassesAgainstVapiSim) {
                              {"VAPI_TOKEN", "sdk-key"}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("vapi sdk probe: ok"), std::string::npos) << r.out << r.err;
+}
+
+TEST(SupabaseJsClientTest, AuthAndFunctionsFlowRunsUnchanged) {
+  const std::string dir = CLIENTS_DIR;
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/@supabase/supabase-js"))
+      << "run: npm ci --prefix tests/clients";
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0"}});
+  // Node 20 has no global WebSocket unless asked; supabase-js's realtime client needs one.
+  const auto r = RunCommand(
+      {"/usr/bin/env", "node", "--experimental-websocket", dir + "/supabase_probe.mjs"},
+      {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+       {"SUPABASE_ANON_KEY", "sb_publishable_assistantd_tests"}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("supabase probe: 15 passed, 0 failed"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace
