@@ -54,6 +54,20 @@ Result<void> CheckRecord(const json& r, int64_t line) {
                                {"updatedAt", V::number_integer}}) {
       if (auto c = need(k, t); !c) return c;
     }
+    // Account fields (since accounts exist): optional, typed when present.
+    const auto optional = [&](const char* key, bool ok) -> Result<void> {
+      if (!r.contains(key) || r[key].is_null() || ok) return {};
+      return tl::unexpected(BadLine(line, std::string("mistyped \"") + key + "\""));
+    };
+    for (const char* key : {"passwordHash", "displayName"}) {
+      if (auto c = optional(key, r.contains(key) && r[key].is_string()); !c) return c;
+    }
+    for (const char* key : {"emailConfirmedAt", "lastSignInAt", "bannedUntil"}) {
+      if (auto c = optional(key, r.contains(key) && r[key].is_number_integer()); !c) return c;
+    }
+    for (const char* key : {"userMetadata", "appMetadata", "preferences"}) {
+      if (auto c = optional(key, r.contains(key) && r[key].is_object()); !c) return c;
+    }
   } else if (type == "vapiKey") {
     for (const auto& [k, t] : {std::pair{"owner", V::string},
                                {"sealed", V::string},
@@ -102,14 +116,23 @@ Result<json> ExportAll(storage::UserStore& users, storage::KeyStore& keys, stora
     auto page = users.ListUsers(after, kPage);
     if (!page) return tl::unexpected(page.error());
     for (const auto& u : page->items) {
-      out << json{{"type", "user"},
-                  {"id", u.id},
-                  {"email", Optional(u.email)},
-                  {"role", std::string(ToString(u.role))},
-                  {"createdAt", u.created_at_us},
-                  {"updatedAt", u.updated_at_us}}
-                 .dump()
-          << '\n';
+      json record = {{"type", "user"},
+                     {"id", u.id},
+                     {"email", Optional(u.email)},
+                     {"role", std::string(ToString(u.role))},
+                     {"createdAt", u.created_at_us},
+                     {"updatedAt", u.updated_at_us}};
+      // Accounts travel whole, password hash included (the file is as sensitive as the
+      // database; docs/operations.md).
+      if (u.password_hash) record["passwordHash"] = *u.password_hash;
+      if (u.email_confirmed_at_us) record["emailConfirmedAt"] = *u.email_confirmed_at_us;
+      if (u.last_sign_in_at_us) record["lastSignInAt"] = *u.last_sign_in_at_us;
+      if (u.banned_until_us) record["bannedUntil"] = *u.banned_until_us;
+      if (!u.user_metadata.empty()) record["userMetadata"] = u.user_metadata;
+      if (!u.app_metadata.empty()) record["appMetadata"] = u.app_metadata;
+      if (u.display_name) record["displayName"] = *u.display_name;
+      if (!u.preferences.empty()) record["preferences"] = u.preferences;
+      out << record.dump() << '\n';
       ++n_users;
     }
     after = page->next;
@@ -238,7 +261,28 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       u.role = domain::ParseRole(r["role"].get<std::string>()).value_or(domain::Role::kUser);
       u.created_at_us = r["createdAt"];
       u.updated_at_us = r["updatedAt"];
+      const auto text_or = [&](const char* key) {
+        return r.contains(key) && r[key].is_string() ? std::optional<std::string>(r[key].get<std::string>())
+                                                     : std::nullopt;
+      };
+      const auto time_or = [&](const char* key) {
+        return r.contains(key) && r[key].is_number_integer()
+                   ? std::optional<int64_t>(r[key].get<int64_t>())
+                   : std::nullopt;
+      };
+      const auto object_or = [&](const char* key) {
+        return r.contains(key) && r[key].is_object() ? r[key] : json::object();
+      };
+      u.password_hash = text_or("passwordHash");
+      u.email_confirmed_at_us = time_or("emailConfirmedAt");
+      u.last_sign_in_at_us = time_or("lastSignInAt");
+      u.banned_until_us = time_or("bannedUntil");
+      u.user_metadata = object_or("userMetadata");
+      u.app_metadata = object_or("appMetadata");
+      u.display_name = text_or("displayName");
+      u.preferences = object_or("preferences");
       if (auto w = users.EnsureUser(u); !w) return tl::unexpected(w.error());
+      if (auto w = users.UpdateUser(u); !w) return tl::unexpected(w.error());
     } else if (type == "vapiKey") {
       auto sealed = Base64UrlDecode(r["sealed"].get<std::string>());
       if (!sealed)

@@ -11,7 +11,8 @@ namespace {
 
 constexpr const char* kAllowHeaders =
     "authorization, x-client-info, apikey, content-type, x-supabase-api-version, x-region, "
-    "x-request-id, if-match, if-none-match, prefer, x-vapi-api-key";
+    "x-retry-count, traceparent, tracestate, baggage, accept, x-request-id, if-match, "
+    "if-none-match, prefer, x-vapi-api-key";
 constexpr const char* kExposeHeaders =
     "X-Request-Id, X-Supabase-Api-Version, RateLimit, RateLimit-Policy, Retry-After, ETag, "
     "Location, Preference-Applied";

@@ -66,6 +66,16 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
     if (i != 1) WaitSynced(ids[i]);
   }
   token_ = alice_token;
+  // A password account with metadata and a profile travels whole.
+  const auto carol = api_->Send(
+      "POST", "/auth/v1/signup",
+      R"({"email":"carol@example.com","password":"carol's password","data":{"team":"blue"}})",
+      {{"Content-Type", "application/json"}});
+  ASSERT_EQ(carol.status, 200) << carol.body;
+  ASSERT_EQ(api_->Call("PATCH", "/v1/profile", carol.Json()["access_token"],
+                       R"({"displayName":"Carol","preferences":{"timezone":"Europe/Paris"}})")
+                .status,
+            200);
   ASSERT_EQ(server_->Stop(), 0);
 
   const std::string e1 = dir_.path() + "/sqlite.jsonl";
@@ -83,7 +93,7 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
   auto a = Lines(e1);
   auto b = Lines(e2);
   ASSERT_EQ(a.size(), b.size());
-  ASSERT_GT(a.size(), 14u);  // header, 3 users, 1 key, 11 assistants, end
+  ASSERT_GT(a.size(), 15u);  // header, 4 users, 1 key, 11 assistants, end
   EXPECT_EQ(json::parse(a[0])["instanceId"], json::parse(b[0])["instanceId"]);
   a.erase(a.begin());
   b.erase(b.begin());
@@ -97,6 +107,14 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
   api_ = std::make_unique<HttpClient>(server_->port());
   const auto got = api_->Call("GET", "/v1/assistants/" + ids[2], token_);
   ASSERT_EQ(got.status, 200) << got.body;
+  const auto signin = api_->Send("POST", "/auth/v1/token?grant_type=password",
+                                 R"({"email":"carol@example.com","password":"carol's password"})",
+                                 {{"Content-Type", "application/json"}});
+  ASSERT_EQ(signin.status, 200) << signin.body;
+  EXPECT_EQ(signin.Json()["user"]["user_metadata"]["team"], "blue");
+  const auto profile = api_->Call("GET", "/v1/profile", signin.Json()["access_token"]);
+  EXPECT_EQ(profile.Json()["displayName"], "Carol");
+  EXPECT_EQ(profile.Json()["preferences"]["timezone"], "Europe/Paris");
   EXPECT_EQ(got.Json()["silenceTimeoutSeconds"], 12.5);
   EXPECT_EQ(got.Json()["syncStatus"], "synced");
   EXPECT_EQ(api_->Call("GET", "/v1/config/vapi-key", token_).Json()["masked"], "••••3a9c");
