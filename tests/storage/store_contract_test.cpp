@@ -11,10 +11,12 @@
 #include "common/logging.hpp"
 #include "common/uuid.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/postgres/pg_audit_store.hpp"
 #include "storage/postgres/pg_database.hpp"
 #include "storage/postgres/pg_sync_store.hpp"
 #include "storage/postgres/pg_user_store.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
+#include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
@@ -35,6 +37,7 @@ struct Backend {
   std::unique_ptr<AssistantStore> assistants;
   std::unique_ptr<UserStore> users;
   std::unique_ptr<SyncStore> sync;
+  std::unique_ptr<AuditStore> audit;
 };
 
 Backend MakeSqlite() {
@@ -48,6 +51,7 @@ Backend MakeSqlite() {
   b.sync = std::make_unique<SqliteSyncStore>(**db, *assistants);
   b.assistants = std::move(assistants);
   b.users = std::make_unique<SqliteUserStore>(**db);
+  b.audit = std::make_unique<SqliteAuditStore>(**db);
   b.db = std::move(*db);
   return b;
 }
@@ -85,6 +89,7 @@ Backend MakePostgres() {
   b.sync = std::make_unique<PgSyncStore>(**db, *assistants);
   b.assistants = std::move(assistants);
   b.users = std::make_unique<PgUserStore>(**db);
+  b.audit = std::make_unique<PgAuditStore>(**db);
   b.db = std::move(*db);
   return b;
 }
@@ -622,6 +627,193 @@ TEST(PgRetryTest, DeadlocksAndSerializationFailuresAreRetriedUpToThreeTimes) {
   });
   EXPECT_EQ(r.error().reason, "validation_failed");
   EXPECT_EQ(calls, 1);  // only transient failures are retried
+}
+
+// --- Accounts, sessions and refresh tokens ----------------------------------------------
+
+domain::User Account(const std::string& email, int64_t now) {
+  domain::User u = domain::MakeUser(NewUuid(), email, domain::Role::kUser, now);
+  u.password_hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA";
+  u.user_metadata = {{"name", "Ada"}};
+  return u;
+}
+
+TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
+  auto u = Account("ada@example.com", now_);
+  u.email_confirmed_at_us = now_;
+  u.preferences = {{"language", "fr"}};
+  u.display_name = "Ada";
+  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().reason, "user_already_exists");
+  const auto found = backend_.users->FindAccountByEmail("ada@example.com");
+  ASSERT_TRUE(found && *found);
+  EXPECT_EQ((*found)->id, u.id);
+  EXPECT_EQ((*found)->password_hash, u.password_hash);
+  EXPECT_EQ((*found)->email_confirmed_at_us, now_);
+  EXPECT_EQ((*found)->user_metadata, u.user_metadata);
+  EXPECT_EQ((*found)->preferences, u.preferences);
+  EXPECT_EQ((*found)->display_name, "Ada");
+  EXPECT_FALSE(*backend_.users->FindAccountByEmail("nobody@example.com"));
+  // A JWT-only user with the same e-mail is not an account.
+  ASSERT_TRUE(backend_.users->EnsureUser(domain::MakeUser(NewUuid(), "jwt@example.com", domain::Role::kUser, now_)));
+  EXPECT_FALSE(*backend_.users->FindAccountByEmail("jwt@example.com"));
+
+  auto other = Account("bob@example.com", now_);
+  ASSERT_TRUE(backend_.users->CreateAccount(other));
+  other.email = "ada@example.com";
+  const auto clash = backend_.users->UpdateUser(other);
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(clash.error().reason, "email_exists");
+  u.role = domain::Role::kPremium;
+  u.banned_until_us = now_ + 1000;
+  ASSERT_TRUE(backend_.users->UpdateUser(u));
+  const auto updated = **backend_.users->GetUser(u.id);
+  EXPECT_EQ(updated.role, domain::Role::kPremium);
+  EXPECT_EQ(updated.banned_until_us, now_ + 1000);
+}
+
+TEST_P(StoreContractTest, RefreshTokensRotateAndAReusedOneEndsTheSession) {
+  const auto u = Account("s@example.com", now_);
+  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  const AuthSession s{NewUuid(), u.id, now_, now_, now_};
+  ASSERT_TRUE(backend_.users->CreateSession(s, "t0"));
+  EXPECT_EQ((**backend_.users->GetUser(u.id)).last_sign_in_at_us, now_);
+  using Kind = RefreshOutcome::Kind;
+  auto r = backend_.users->RefreshSession("t0", "t1", now_ + 1, 0);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, Kind::kRotated);
+  EXPECT_EQ(r->session.id, s.id);
+  EXPECT_EQ(r->session.refreshed_at_us, now_ + 1);
+  EXPECT_EQ(backend_.users->RefreshSession("nope", "x", now_, 0)->kind, Kind::kNotFound);
+  // Inside the interval the immediate parent of the live token is accepted once more.
+  EXPECT_EQ(backend_.users->RefreshSession("t0", "t1b", now_ + 2, 10)->kind, Kind::kRotated);
+  // Outside it the whole session goes.
+  EXPECT_EQ(backend_.users->RefreshSession("t0", "t2", now_ + 100, 10)->kind, Kind::kReused);
+  EXPECT_FALSE(*backend_.users->GetSession(s.id));
+  EXPECT_EQ(backend_.users->RefreshSession("t1", "t3", now_ + 101, 10)->kind, Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("t1b", "t3", now_ + 101, 10)->kind, Kind::kNotFound);
+}
+
+TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
+  const auto u = Account("e@example.com", now_);
+  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    ids.push_back(NewUuid());
+    ASSERT_TRUE(backend_.users->CreateSession({ids.back(), u.id, now_, now_, now_}, "tok" + std::to_string(i)));
+  }
+  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0]), 1);
+  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1]), 2);
+  EXPECT_TRUE(*backend_.users->GetSession(ids[1]));
+  EXPECT_EQ(backend_.users->RefreshSession("tok2", "x", now_, 0)->kind, RefreshOutcome::Kind::kNotFound);
+  ASSERT_TRUE(backend_.users->DeleteUser(u.id, now_));
+  EXPECT_FALSE(*backend_.users->GetSession(ids[1]));
+  EXPECT_EQ(backend_.users->RefreshSession("tok1", "y", now_, 0)->kind, RefreshOutcome::Kind::kNotFound);
+}
+
+TEST_P(StoreContractTest, ConcurrentRefreshesOfOneTokenRotateItOnce) {
+  const auto u = Account("c@example.com", now_);
+  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  ASSERT_TRUE(backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "root"));
+  std::atomic<int> rotated{0};
+  std::atomic<int> reused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      const auto r = backend_.users->RefreshSession("root", "child" + std::to_string(i), now_, 0);
+      if (r && r->kind == RefreshOutcome::Kind::kRotated) ++rotated;
+      if (r && r->kind == RefreshOutcome::Kind::kReused) ++reused;
+    });
+  }
+  for (auto& t : threads) t.join();
+  // One use rotates it; the next is a replay (the session ends); later ones find nothing.
+  EXPECT_EQ(rotated.load(), 1);
+  EXPECT_EQ(reused.load(), 1);
+}
+
+TEST_P(StoreContractTest, QuotaHoldsUnderConcurrentCreates) {
+  const auto owner = NewUser();
+  std::atomic<int> ok{0};
+  std::atomic<int> refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i) {
+        domain::Assistant a;
+        a.id = NewUuid();
+        a.user_id = owner;
+        a.fields = {{"name", "q"}};
+        a.created_at_us = a.updated_at_us = now_;
+        const auto r = backend_.assistants->Create(a, std::nullopt, 7);
+        if (r) ++ok;
+        if (!r && r.error().code == ErrorCode::kQuotaExceeded) ++refused;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 7);
+  EXPECT_EQ(refused.load(), 13);
+}
+
+// --- Audit log ------------------------------------------------------------------------------
+
+domain::AuditEntry Entry(const std::string& actor, const std::string& action, int64_t at) {
+  domain::AuditEntry e;
+  e.at_us = at;
+  e.actor_id = actor;
+  e.actor_role = "user";
+  e.action = action;
+  e.target_type = "assistant";
+  e.target_id = NewUuid();
+  e.subject_user_id = actor;
+  e.request_id = "req";
+  e.ip = "127.0.0.1";
+  e.after = {{"name", "x"}, {"n", 1.5}};
+  return e;
+}
+
+TEST_P(StoreContractTest, AuditAppendsChainWithoutGapsUnderConcurrency) {
+  const std::string a = NewUuid();
+  const std::string b = NewUuid();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(backend_.audit->Append(Entry(t % 2 ? a : b, "assistant.create", now_ + i)));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const auto all = backend_.audit->ScanAudit(0, 100);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 40u);
+  std::string prev = domain::kAuditGenesisHash;
+  for (size_t i = 0; i < all->size(); ++i) {
+    const auto& e = (*all)[i];
+    EXPECT_EQ(e.seq, static_cast<int64_t>(i + 1));
+    EXPECT_EQ(e.prev_hash, prev);
+    EXPECT_EQ(domain::AuditHash(e), e.hash);  // read back exactly as hashed
+    prev = e.hash;
+  }
+  AuditQuery q;
+  q.subject_or_actor = a;
+  q.limit = 100;
+  EXPECT_EQ(backend_.audit->QueryAudit(q)->size(), 20u);
+  q.limit = 5;
+  q.before_seq = 30;
+  const auto page = backend_.audit->QueryAudit(q);
+  ASSERT_EQ(page->size(), 5u);
+  EXPECT_LT(page->front().seq, 30);
+  EXPECT_GT(page->front().seq, page->back().seq);
+  AuditQuery by_action;
+  by_action.action = "assistant.delete";
+  EXPECT_TRUE(backend_.audit->QueryAudit(by_action)->empty());
+  AuditQuery by_time;
+  by_time.since_us = now_ + 9;
+  by_time.limit = 100;
+  EXPECT_EQ(backend_.audit->QueryAudit(by_time)->size(), 4u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));

@@ -252,7 +252,7 @@ Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash
     const std::string now = std::to_string(now_us);
     if (revoked_at) {
       bool tolerated = false;
-      if (now_us - *revoked_at <= reuse_interval_us) {
+      if (now_us - *revoked_at < reuse_interval_us) {
         auto child = conn->Exec(
             "SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL",
             {token_hash});

@@ -317,7 +317,7 @@ Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_
   }
   if (revoked_at) {
     bool tolerated = false;
-    if (now_us - *revoked_at <= reuse_interval_us) {
+    if (now_us - *revoked_at < reuse_interval_us) {
       auto stmt = conn->Prepare(
           "SELECT 1 FROM refresh_tokens WHERE parent_hash = ? AND revoked_at IS NULL");
       if (!stmt) return tl::unexpected(stmt.error());
