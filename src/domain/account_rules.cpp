@@ -43,7 +43,9 @@ Result<std::string> NormalizeEmail(const nlohmann::json& value) {
          domain.find("..") == std::string_view::npos &&
          std::all_of(domain.begin(), domain.end(), [](unsigned char c) {
            return std::isalnum(c) || c == '-' || c == '.';
-         });
+         }) &&
+         domain.front() != '-' && domain.back() != '-' &&
+         domain.find(".-") == std::string_view::npos && domain.find("-.") == std::string_view::npos;
   }
   if (!ok) return Invalid("email", "Unable to validate email address: invalid format");
   return email;
