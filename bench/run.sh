@@ -40,10 +40,16 @@ sync_lines=""
 for _ in 1 2 3; do
   sync_lines+="    $(BIN="$BIN" WORKERS=4 ./bench/sync_throughput.sh)"$'\n'
 done
+# The request limiter runs on every request, with a limit wrk cannot reach, and the
+# benchmark's one user may own any number of assistants; the auth endpoints' limits are off
+# for the sign-in benchmark.
+LIMIT_FLAGS="--rate-limit-user 1000000000/1m --max-assistants-user 0 --rate-limit-token-ip 0 \
+  --rate-limit-signin-account 0"
 # Port 0 everywhere: each server reports the port it got, so a busy port cannot mislead us.
 start_bg "$work/ceiling.log" "$BIN"/ceiling_responder 0
+# shellcheck disable=SC2086
 start_bg "$work/assistantd.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
-  --data-dir "$work/data" --log-level info ${APP_FLAGS:-}
+  --data-dir "$work/data" --log-level info $LIMIT_FLAGS ${APP_FLAGS:-}
 CEILING="$(wait_addr "$work/ceiling.log")"
 APP="$(wait_addr "$work/assistantd.log")"
 
@@ -56,9 +62,16 @@ PG_DURABLE=1 ./scripts/test-services.sh start "$services" >/dev/null
 source "$services/env"
 pg_url="${ASSISTANTD_TEST_PG_URL%/postgres}/bench"
 psql -q "$ASSISTANTD_TEST_PG_URL" -c "CREATE DATABASE bench"
+# shellcheck disable=SC2086
 start_bg "$work/assistantd-pg.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
-  --data-dir "$work/data" --database-url "$pg_url" --log-level info ${APP_FLAGS:-}
+  --data-dir "$work/data" --database-url "$pg_url" --log-level info $LIMIT_FLAGS ${APP_FLAGS:-}
 APP_PG="$(wait_addr "$work/assistantd-pg.log")"
+# And on the same SQLite file with the limits counted in Redis (the throwaway server
+# test-services.sh runs), sharing the data dir's secrets too.
+# shellcheck disable=SC2086
+start_bg "$work/assistantd-redis.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+  --data-dir "$work/data" --log-level info --redis-url "$ASSISTANTD_TEST_REDIS_URL" $LIMIT_FLAGS ${APP_FLAGS:-}
+APP_REDIS="$(wait_addr "$work/assistantd-redis.log")"
 
 sub="$(cat /proc/sys/kernel/random/uuid)"
 export TOKEN
@@ -81,6 +94,15 @@ run_wrk create bench/create.lua "http://$APP"
 ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
+ASSISTANT_PATH="$(bench_assistant "$APP_REDIS")"
+run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
+# Password sign-in: one argon2id verification (19 MiB, 2 passes) and a new session each.
+export EMAIL PASSWORD
+EMAIL="bench-$(date +%s)@example.com"
+PASSWORD="bench password $sub"
+curl -s -o /dev/null -X POST "http://$APP/auth/v1/signup" -H 'Content-Type: application/json' \
+  -d "{\"email\":\"$EMAIL\",\"password\":\"$PASSWORD\"}"
+run_wrk signin bench/signin.lua "http://$APP"
 
 # Hand-written notes (from "## Notes" on) survive a re-run.
 notes="$(sed -n '/^## Notes/,$p' docs/benchmarks.md 2>/dev/null || true)"
@@ -110,6 +132,8 @@ row() {  # row LABEL NAME
   row "assistantd POST /v1/assistants (durable create)" create
   row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg
   row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg
+  row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis
+  row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
   echo "  read on the worker pool, JSON rendering, metrics, and one JSON access-log line per"
@@ -122,6 +146,10 @@ row() {  # row LABEL NAME
   echo "  COMMIT in one libpq pipeline (one round trip); a create (three statements) takes a few."
   echo "  Creates wait for PostgreSQL's WAL flush. PostgreSQL shares the two cores with"
   echo "  assistantd and wrk."
+  echo "- Every row but the ceiling runs the per-user request limiter (in process; in Redis for"
+  echo "  the Redis row: one EVAL round trip per request) with a limit wrk cannot reach."
+  echo "- Sign-in is bound by argon2id on purpose (OWASP's 19 MiB, t=2): each verification costs"
+  echo "  tens of milliseconds of one core, which is what makes guessing expensive."
   echo
   echo "## Sync throughput"
   echo
