@@ -13,9 +13,11 @@ source scripts/lib.sh
 start_bg "$work/sim.log" "$BIN"/vapi-sim --listen 127.0.0.1:0 --api-key bench
 sim="$(wait_addr "$work/sim.log")"
 
+# The backlog belongs to one user: no assistant quota or request limit for it.
 serve() {  # serve WORKERS LOG
   start_bg "$2" env VAPI_API_KEY=bench "$BIN"/assistantd serve --listen 127.0.0.1:0 \
-    --data-dir "$work/data" --vapi-base-url "http://$sim" --sync-workers "$1"
+    --data-dir "$work/data" --vapi-base-url "http://$sim" --sync-workers "$1" \
+    --max-assistants-user 0 --rate-limit-user 0
 }
 
 serve 0 "$work/fill.log"

@@ -213,6 +213,7 @@ Result<http::Response> AdminApi::UpdateUser(http::RequestContext& ctx) {
     if (auto r = users_.EndSessions(user.id, storage::SessionScope::kAll, ""); !r) {
       return tl::unexpected(r.error());
     }
+    authenticator_.ForgetSessionsOf(user.id);
   }
   json after_json = AdminUserJson(user);
   if (body->contains("password")) after_json["password"] = "changed";

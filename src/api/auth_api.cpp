@@ -311,6 +311,8 @@ Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const js
                 "Invalid Refresh Token: Refresh Token Not Found");
   }
   if (outcome->kind == Kind::kReused) {
+    // The session is gone; which user it was is not known any more, so cached states of it
+    // lapse by themselves within TokenAuthenticator::kSessionCheckSeconds.
     audit_.Record(ActorFor(ctx), {"session.revoke", "session", std::nullopt, std::nullopt, nullptr,
                                   {{"reason", "refresh token reused"}}});
     return Fail(ErrorCode::kInvalidInput, "refresh_token_already_used",
@@ -427,6 +429,7 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
     // A new password ends every other session; this one stays signed in.
     auto ended = users_.EndSessions(user.id, storage::SessionScope::kOthers, caller->session.id);
     if (!ended) return tl::unexpected(ended.error());
+    authenticator_.ForgetSessionsOf(user.id);
   }
   json before_json = GoTrueUser(before);
   json after_json = GoTrueUser(user);
@@ -456,6 +459,7 @@ Result<http::Response> AuthApi::Logout(http::RequestContext& ctx) {
   if (!caller) return tl::unexpected(caller.error());
   auto ended = users_.EndSessions(caller->user.id, scope, caller->session.id);
   if (!ended) return tl::unexpected(ended.error());
+  authenticator_.ForgetSessionsOf(caller->user.id);
   audit_.Record(ActorFor(ctx, caller->user),
                 {"session.end", "session", caller->session.id, caller->user.id, nullptr,
                  {{"scope", scope == storage::SessionScope::kAll

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "api/token_authenticator.hpp"
 #include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password_hasher.hpp"
@@ -31,9 +32,11 @@ class AuthApi {
  public:
   AuthApi(AuthSettings settings, storage::UserStore& users, const auth::JwtVerifier& verifier,
           const auth::PasswordHasher& hasher, limits::RateLimiter& limiter,
-          const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock)
+          const limits::LimitsSettings& limits, audit::AuditLog& audit,
+          TokenAuthenticator& authenticator, const Clock& clock)
       : settings_(std::move(settings)),
         users_(users),
+        authenticator_(authenticator),
         verifier_(verifier),
         hasher_(hasher),
         limiter_(limiter),
@@ -69,6 +72,7 @@ class AuthApi {
 
   AuthSettings settings_;
   storage::UserStore& users_;
+  TokenAuthenticator& authenticator_;
   const auth::JwtVerifier& verifier_;
   const auth::PasswordHasher& hasher_;
   limits::RateLimiter& limiter_;

@@ -32,6 +32,18 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
   auto verified = verifier_.Verify(token);
   if (!verified) return tl::unexpected(verified.error());
   const domain::Principal& p = verified->principal;
+  const auto& claims = verified->claims;
+  const auto sid = claims.find("session_id");
+  const auto iss = claims.find("iss");
+  if (sid != claims.end() && sid->is_string() && iss != claims.end() && iss->is_string() &&
+      iss->get_ref<const std::string&>() == own_issuer_) {
+    auto alive = SessionAlive(sid->get<std::string>(), p.user_id.value_or(""));
+    if (!alive) return tl::unexpected(alive.error());
+    if (!*alive) {
+      return Fail(ErrorCode::kUnauthenticated, "session_not_found",
+                  "The session of this token has ended; sign in again");
+    }
+  }
   if (p.user_id) {
     if (auto r = EnsureUser(*p.user_id, p.role == domain::Role::kServiceRole ? domain::Role::kAdmin
                                                                              : p.role,
@@ -41,6 +53,29 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
     }
   }
   return p;
+}
+
+Result<bool> TokenAuthenticator::SessionAlive(const std::string& session_id,
+                                              const std::string& user_id) {
+  const int64_t now = clock_.NowMicros();
+  {
+    std::lock_guard lock(mu_);
+    const auto it = sessions_.find(session_id);
+    if (it != sessions_.end() && it->second.checked_until_us > now) return it->second.alive;
+  }
+  const auto id = session_id.size() == 36 ? std::optional<std::string>(session_id) : std::nullopt;
+  bool alive = false;
+  if (id) {
+    auto session = users_.GetSession(*id);
+    if (!session) return tl::unexpected(session.error());
+    alive = session->has_value() && (*session)->user_id == user_id;
+  }
+  std::lock_guard lock(mu_);
+  if (sessions_.size() > 100'000) {
+    std::erase_if(sessions_, [now](const auto& kv) { return kv.second.checked_until_us <= now; });
+  }
+  sessions_[session_id] = SessionState{alive, now + kSessionCheckSeconds * 1'000'000, user_id};
+  return alive;
 }
 
 Result<void> TokenAuthenticator::EnsureUser(const std::string& id, domain::Role role,
@@ -57,8 +92,14 @@ Result<void> TokenAuthenticator::EnsureUser(const std::string& id, domain::Role 
 }
 
 void TokenAuthenticator::Forget(const std::string& id) {
+  ForgetSessionsOf(id);
   std::lock_guard lock(mu_);
   known_users_.erase(id);
+}
+
+void TokenAuthenticator::ForgetSessionsOf(const std::string& user_id) {
+  std::lock_guard lock(mu_);
+  std::erase_if(sessions_, [&](const auto& kv) { return kv.second.user_id == user_id; });
 }
 
 }  // namespace assistantd::api

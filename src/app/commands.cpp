@@ -28,6 +28,7 @@
 #include "http/server.hpp"
 #include "audit/audit_log.hpp"
 #include "auth/password_hasher.hpp"
+#include "auth/session_tokens.hpp"
 #include "limits/local_rate_limiter.hpp"
 #include "limits/redis_rate_limiter.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
@@ -282,10 +283,11 @@ int RunServe(const config::ServeConfig& c) {
   auth::JwtVerifier verifier(jwt_settings, clock);
   const auth::PasswordHasher hasher;
   audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
-  api::TokenAuthenticator authenticator(verifier, users, clock);
+  api::TokenAuthenticator authenticator(verifier, users, clock,
+                                        jwt_settings.issuer.value_or(auth::kDefaultIssuer));
   const api::AuthSettings auth_settings = AuthSettingsFor(c, jwt_settings);
   api::AuthApi auth_api(auth_settings, users, verifier, hasher, *limiter, *limit_settings,
-                        audit_log, clock);
+                        audit_log, authenticator, clock);
   api::ProfileApi profile_api(users, *store->audit, audit_log, clock);
   api::RequestLimits request_limits(*limiter, *limit_settings);
   api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box,

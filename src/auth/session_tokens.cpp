@@ -26,7 +26,7 @@ nlohmann::json PublicAppMetadata(const domain::User& user) {
 nlohmann::json AccessTokenClaims(const JwtSettings& settings, const domain::User& user,
                                  const std::string& session_id, int64_t signed_in_at_seconds,
                                  int64_t now_seconds, int64_t ttl_seconds) {
-  return {{"iss", settings.issuer.value_or("assistantd")},
+  return {{"iss", settings.issuer.value_or(kDefaultIssuer)},
           {"sub", user.id},
           {"aud", settings.audience.value_or("authenticated")},
           {"exp", now_seconds + ttl_seconds},

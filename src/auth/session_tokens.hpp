@@ -11,6 +11,9 @@
 
 namespace assistantd::auth {
 
+// The iss of the access tokens /auth/v1 issues when no --jwt-issuer is configured.
+inline constexpr const char* kDefaultIssuer = "assistantd";
+
 // A new opaque refresh token: 256 random bits, base64url (43 characters).
 std::string NewRefreshToken();
 

@@ -212,6 +212,30 @@ TEST_F(AccountsTest, LogoutScopes) {
   EXPECT_EQ(Code(forged), "bad_jwt");
 }
 
+TEST_F(AccountsTest, TokensOfEndedSessionsAreRefusedByTheApi) {
+  Start();
+  const std::string email = UniqueEmail();
+  const auto one = NewSession(email);
+  const auto two = SignIn(email, "correct horse").Json();
+  ASSERT_EQ(client_->Call("GET", "/v1/assistants", one["access_token"]).status, 200);
+  ASSERT_EQ(Logout(one["access_token"], "global").status, 204);
+  for (const auto& s : {one, two}) {
+    const auto r = client_->Call("GET", "/v1/assistants", s["access_token"]);
+    EXPECT_EQ(r.status, 401) << r.body;
+    EXPECT_EQ(r.Json()["error"]["code"], "session_not_found");
+  }
+  // A deleted user's token neither works nor brings the user back.
+  const auto gone = NewSession(UniqueEmail());
+  const std::string id = gone["user"]["id"];
+  ASSERT_EQ(client_->Call("GET", "/v1/assistants", gone["access_token"]).status, 200);
+  const std::string admin = AdminToken();
+  ASSERT_EQ(client_->Call("DELETE", "/v1/admin/users/" + id, admin).status, 204);
+  EXPECT_EQ(client_->Call("POST", "/v1/assistants", gone["access_token"], R"({"name":"x"})").status, 401);
+  EXPECT_EQ(client_->Call("GET", "/v1/admin/users/" + id, admin).status, 404);
+  // Tokens minted for operators (no session) are unaffected.
+  EXPECT_EQ(client_->Call("GET", "/v1/assistants", server_->Token(NewUuid())).status, 200);
+}
+
 TEST_F(AccountsTest, EmailConfirmationWhenRequired) {
   Start({"--require-email-confirmation"});
   const std::string email = UniqueEmail();
