@@ -21,10 +21,6 @@ tl::unexpected<Error> UserNotFound() {
   return Fail(ErrorCode::kNotFound, "not_found", "User not found");
 }
 
-json Violation(std::string field, std::string message) {
-  return {{"field", std::move(field)}, {"message", std::move(message)}};
-}
-
 // Roles an admin may give (service_role is a key, not a user's role).
 std::optional<domain::Role> AssignableRole(const json& v) {
   if (!v.is_string()) return std::nullopt;

@@ -176,6 +176,9 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
   if (!password) return tl::unexpected(password.error());
   auto data = domain::CheckUserMetadata(body->value("data", json()));
   if (!data) return tl::unexpected(data.error());
+  if (auto l = Limit("signup-account:" + *email, limits_.signin_per_account); !l) {
+    return tl::unexpected(l.error());
+  }
 
   auto hash = hasher_.Hash(*password);
   if (!hash) return tl::unexpected(hash.error());
@@ -299,10 +302,18 @@ Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const js
     return Fail(ErrorCode::kInvalidInput, "refresh_token_not_found",
                 "Invalid Refresh Token: Refresh Token Not Found");
   }
+  const std::string digest = auth::RefreshTokenDigest(token.get<std::string>());
+  // Per-account limit before the token is used: a refused refresh must not rotate it.
+  auto owner = users_.RefreshTokenOwner(digest);
+  if (!owner) return tl::unexpected(owner.error());
+  if (*owner) {
+    if (auto l = Limit("refresh-account:" + **owner, limits_.refresh_per_account); !l) {
+      return tl::unexpected(l.error());
+    }
+  }
   const std::string next = auth::NewRefreshToken();
   const int64_t now = clock_.NowMicros();
-  auto outcome = users_.RefreshSession(auth::RefreshTokenDigest(token.get<std::string>()),
-                                       auth::RefreshTokenDigest(next), now,
+  auto outcome = users_.RefreshSession(digest, auth::RefreshTokenDigest(next), now,
                                        settings_.refresh_reuse_interval_seconds * 1'000'000);
   if (!outcome) return tl::unexpected(outcome.error());
   using Kind = storage::RefreshOutcome::Kind;

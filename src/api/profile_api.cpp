@@ -18,10 +18,6 @@ constexpr size_t kMaxDisplayName = 100;
 constexpr size_t kMaxPreferenceText = 100;
 constexpr int kMaxAuditPage = 200;
 
-json Violation(std::string field, std::string message) {
-  return {{"field", std::move(field)}, {"message", std::move(message)}};
-}
-
 // A short printable string, or a violation.
 void CheckText(const json& v, const std::string& field, size_t max, json& details) {
   if (!v.is_string()) {

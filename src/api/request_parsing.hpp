@@ -50,4 +50,9 @@ bool IsPlausibleVapiKey(std::string_view key);
 // Validation error with details.
 tl::unexpected<Error> ValidationFailed(nlohmann::json details);
 
+// One entry of an error's details: {"field", "message"}.
+inline nlohmann::json Violation(std::string field, std::string message) {
+  return {{"field", std::move(field)}, {"message", std::move(message)}};
+}
+
 }  // namespace assistantd::api

@@ -83,7 +83,8 @@ Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
       {"--rate-limit-admin", {&c.rate_limit_admin, &s.admin.requests}},
       {"--rate-limit-token-ip", {&c.rate_limit_token_ip, &s.token_per_ip}},
       {"--rate-limit-signup-ip", {&c.rate_limit_signup_ip, &s.signup_per_ip}},
-      {"--rate-limit-signin-account", {&c.rate_limit_signin_account, &s.signin_per_account}}};
+      {"--rate-limit-signin-account", {&c.rate_limit_signin_account, &s.signin_per_account}},
+      {"--rate-limit-refresh-account", {&c.rate_limit_refresh_account, &s.refresh_per_account}}};
   for (const auto& [flag, target] : rates) {
     if (!limits::ParseRateLimit(*target.first, *target.second)) {
       return Fail(ErrorCode::kInvalidInput, "invalid_config",

@@ -137,7 +137,9 @@ void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
   rate("--rate-limit-signup-ip", c.rate_limit_signup_ip, "ASSISTANTD_RATE_LIMIT_SIGNUP_IP",
        "Sign-ups (and PUT /auth/v1/user) per client IP");
   rate("--rate-limit-signin-account", c.rate_limit_signin_account,
-       "ASSISTANTD_RATE_LIMIT_SIGNIN_ACCOUNT", "Password sign-ins per e-mail address");
+       "ASSISTANTD_RATE_LIMIT_SIGNIN_ACCOUNT", "Password sign-ins and sign-ups per e-mail address");
+  rate("--rate-limit-refresh-account", c.rate_limit_refresh_account,
+       "ASSISTANTD_RATE_LIMIT_REFRESH_ACCOUNT", "Refresh-token grants per account");
   cmd.add_option("--redis-url", c.redis_url,
                  "redis://[:password@]host[:port][/db]: count rate limits in Redis so they hold "
                  "across instances (default: in process)")

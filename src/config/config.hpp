@@ -56,6 +56,7 @@ struct ServeConfig {
   std::string rate_limit_token_ip = "150/5m";       // sign-ins and refreshes per client IP
   std::string rate_limit_signup_ip = "30/5m";       // sign-ups per client IP
   std::string rate_limit_signin_account = "10/5m";  // password sign-ins per e-mail address
+  std::string rate_limit_refresh_account = "60/5m";  // refresh-token grants per account
   std::string redis_url;                            // empty: limits counted in process
   std::string redis_key_prefix = "assistantd:rl:";
 };

@@ -23,7 +23,8 @@ struct LimitsSettings {
   RoleLimits admin{0, {0, 60}};
   RateLimit token_per_ip{150, 300};       // password sign-ins and refreshes per client IP
   RateLimit signup_per_ip{30, 300};       // sign-ups per client IP
-  RateLimit signin_per_account{10, 300};  // password sign-ins per e-mail address
+  RateLimit signin_per_account{10, 300};  // password sign-ins (and sign-ups) per e-mail
+  RateLimit refresh_per_account{60, 300}; // refresh-token grants per account
 };
 
 inline const RoleLimits& LimitsFor(const LimitsSettings& s, domain::Role role) {

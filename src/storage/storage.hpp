@@ -132,6 +132,9 @@ class UserStore {
   virtual Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
                                                 const std::string& new_token_hash,
                                                 int64_t now_us, int64_t reuse_interval_us) = 0;
+  // The user whose session a refresh token (by digest) belongs to, spent or not; nullopt if
+  // the token is unknown. Lets per-account limits apply before the token is used.
+  virtual Result<std::optional<std::string>> RefreshTokenOwner(const std::string& token_hash) = 0;
   // Deletes sessions (and their refresh tokens) of a user; returns how many.
   virtual Result<int> EndSessions(const std::string& user_id, SessionScope scope,
                                   const std::string& session_id) = 0;

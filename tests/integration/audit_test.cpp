@@ -14,10 +14,7 @@ class AuditTest : public AccountsTest {
   }
   // Runs SQL on the server's database, as an intruder with database access would.
   std::string Sql(const std::string& sql) {
-    const auto db = DatabaseArgs(dir_.path());
-    const auto r = db.empty()
-                       ? RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db", sql})
-                       : RunCommand({"/usr/bin/psql", "-XAtq", db[1], "-c", sql});
+    const auto r = RunSql(dir_.path(), sql);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }

@@ -126,6 +126,26 @@ TEST_F(LimitsTest, SignUpsAndTokenCallsAreLimitedPerIp) {
   EXPECT_EQ(SignIn(email, "correct horse").status, 429);
 }
 
+TEST_F(LimitsTest, RefreshesAreLimitedPerAccountWithoutSpendingTheToken) {
+  Start({"--rate-limit-refresh-account", "2/5m"});
+  const auto s = NewSession(UniqueEmail());
+  std::string refresh = s["refresh_token"];
+  std::string access;
+  for (int i = 0; i < 2; ++i) {
+    const auto r = Refresh(refresh);
+    ASSERT_EQ(r.status, 200) << r.body;
+    refresh = r.Json()["refresh_token"];
+    access = r.Json()["access_token"];
+  }
+  const auto limited = Refresh(refresh);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(Code(limited), "over_request_rate_limit");
+  // The refused token was not used: the session is intact.
+  EXPECT_EQ(GetUser(access).status, 200);
+  // Another account has its own budget.
+  EXPECT_EQ(Refresh(NewSession(UniqueEmail())["refresh_token"]).status, 200);
+}
+
 TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
   const std::string redis = RedisUrl();
   ASSERT_FALSE(redis.empty()) << "ASSISTANTD_TEST_REDIS_URL is not set: run `make test`, which "

@@ -85,10 +85,7 @@ class SyncTest : public ::testing::Test {
   }
   // One SQL query on the server's own database (sqlite3 or psql), its output as printed.
   std::string QueryDatabase(const std::string& sql) {
-    const auto db = DatabaseArgs(dir_.path());
-    const auto r = db.empty()
-                       ? RunCommand({"/usr/bin/sqlite3", dir_.path() + "/assistantd.db", sql})
-                       : RunCommand({"/usr/bin/psql", "-XAtq", db[1], "-c", sql});
+    const auto r = RunSql(dir_.path(), sql);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out;
   }

@@ -124,6 +124,12 @@ std::vector<std::string> DatabaseArgs(const std::string& data_dir) {
   return {"--database-url", url.substr(0, url.rfind('/') + 1) + name};
 }
 
+CommandResult RunSql(const std::string& data_dir, const std::string& sql) {
+  const auto db = DatabaseArgs(data_dir);
+  return db.empty() ? RunCommand({"/usr/bin/sqlite3", data_dir + "/assistantd.db", sql})
+                    : RunCommand({"/usr/bin/psql", "-XAtq", db[1], "-c", sql});
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   if (options.data_dir.empty()) {

@@ -97,6 +97,10 @@ bool TestingPostgres();
 // cluster ASSISTANTD_TEST_PG_URL names, created on first use (a restart finds the same data).
 std::vector<std::string> DatabaseArgs(const std::string& data_dir);
 
+// Runs SQL directly on the database of the server with this data dir (sqlite3, or psql on the
+// suite's PostgreSQL database), as an operator or an intruder with database access would.
+CommandResult RunSql(const std::string& data_dir, const std::string& sql);
+
 // The paths of the built binaries.
 std::string AssistantdBinary();
 std::string VapiSimBinary();

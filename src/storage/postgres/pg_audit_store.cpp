@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_audit_store.hpp"
 
 #include "storage/audit_sql.hpp"
+#include "storage/json_columns.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -11,12 +12,6 @@ constexpr const char* kColumns =
 
 // Any constant distinct from the other advisory locks: appends queue on it until commit.
 constexpr const char* kAppendLock = "SELECT pg_advisory_xact_lock(7461636974)";
-
-nlohmann::json JsonOrNull(const std::optional<std::string>& text) {
-  if (!text) return nullptr;
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json(*text) : j;
-}
 
 domain::AuditEntry ReadEntry(const PgResult& r, int row) {
   domain::AuditEntry e;
@@ -30,15 +25,11 @@ domain::AuditEntry ReadEntry(const PgResult& r, int row) {
   e.subject_user_id = r.OptionalText(row, 7);
   e.request_id = r.Text(row, 8);
   e.ip = r.Text(row, 9);
-  e.before = JsonOrNull(r.OptionalText(row, 10));
-  e.after = JsonOrNull(r.OptionalText(row, 11));
+  e.before = NullableJsonColumn(r.OptionalText(row, 10));
+  e.after = NullableJsonColumn(r.OptionalText(row, 11));
   e.prev_hash = r.Text(row, 12);
   e.hash = r.Text(row, 13);
   return e;
-}
-
-std::optional<std::string> JsonText(const nlohmann::json& j) {
-  return j.is_null() ? std::nullopt : std::optional<std::string>(j.dump());
 }
 
 std::vector<domain::AuditEntry> ReadAll(const PgResult& r) {
@@ -53,7 +44,9 @@ Result<domain::AuditEntry> PgAuditStore::Append(domain::AuditEntry entry) {
   return RetryTransient([&]() -> Result<domain::AuditEntry> {
     domain::AuditEntry e = entry;
     auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+    // Asynchronous commit, as for other bookkeeping: the entry follows a change that already
+    // committed durably, and the append lock is held for less time.
+    auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
     if (!tx) return tl::unexpected(tx.error());
     if (auto lock = conn->Exec(kAppendLock); !lock) return tl::unexpected(lock.error());
     auto last = conn->Exec("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
@@ -67,8 +60,8 @@ Result<domain::AuditEntry> PgAuditStore::Append(domain::AuditEntry entry) {
                     "VALUES ($1, assistantd_ts($2), $3::uuid, $4, $5, $6, $7, $8::uuid, $9, $10, "
                     "$11, $12, $13, $14)"),
         {std::to_string(e.seq), std::to_string(e.at_us), e.actor_id, e.actor_role, e.action,
-         e.target_type, e.target_id, e.subject_user_id, e.request_id, e.ip, JsonText(e.before),
-         JsonText(e.after), e.prev_hash, e.hash});
+         e.target_type, e.target_id, e.subject_user_id, e.request_id, e.ip, NullableJsonText(e.before),
+         NullableJsonText(e.after), e.prev_hash, e.hash});
     if (!r) return tl::unexpected(r.error());
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
     return e;

@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_user_store.hpp"
 
 #include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/json_columns.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -10,11 +11,6 @@ constexpr const char* kColumns =
     "password_hash, assistantd_us(email_confirmed_at), assistantd_us(last_sign_in_at), "
     "assistantd_us(banned_until), user_metadata::text, app_metadata::text, display_name, "
     "preferences::text";
-
-nlohmann::json JsonObject(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
-}
 
 domain::User ReadUser(const PgResult& r, int row) {
   domain::User u;
@@ -27,10 +23,10 @@ domain::User ReadUser(const PgResult& r, int row) {
   u.email_confirmed_at_us = r.OptionalInt(row, 6);
   u.last_sign_in_at_us = r.OptionalInt(row, 7);
   u.banned_until_us = r.OptionalInt(row, 8);
-  u.user_metadata = JsonObject(r.Text(row, 9));
-  u.app_metadata = JsonObject(r.Text(row, 10));
+  u.user_metadata = JsonObjectColumn(r.Text(row, 9));
+  u.app_metadata = JsonObjectColumn(r.Text(row, 10));
   u.display_name = r.OptionalText(row, 11);
-  u.preferences = JsonObject(r.Text(row, 12));
+  u.preferences = JsonObjectColumn(r.Text(row, 12));
   return u;
 }
 
@@ -288,6 +284,16 @@ Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
     return RefreshOutcome{RefreshOutcome::Kind::kRotated, ReadSession(*session, 0)};
   });
+}
+
+Result<std::optional<std::string>> PgUserStore::RefreshTokenOwner(const std::string& token_hash) {
+  auto r = db_.Query(ServiceClaims(),
+                     "SELECT s.user_id::text FROM refresh_tokens t JOIN auth_sessions s "
+                     "ON s.id = t.session_id WHERE t.token_hash = $1",
+                     {token_hash});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r->Text(0, 0));
 }
 
 Result<int> PgUserStore::EndSessions(const std::string& user_id, SessionScope scope,

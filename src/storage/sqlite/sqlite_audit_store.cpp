@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_audit_store.hpp"
 
 #include "storage/audit_sql.hpp"
+#include "storage/json_columns.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -8,12 +9,6 @@ namespace {
 constexpr const char* kColumns =
     "seq, at, actor_id, actor_role, action, target_type, target_id, subject_user_id, "
     "request_id, ip, before, after, prev_hash, hash";
-
-nlohmann::json JsonOrNull(const std::optional<std::string>& text) {
-  if (!text) return nullptr;
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  return j.is_discarded() ? nlohmann::json(*text) : j;
-}
 
 domain::AuditEntry ReadEntry(const SqliteStatement& s) {
   domain::AuditEntry e;
@@ -27,15 +22,11 @@ domain::AuditEntry ReadEntry(const SqliteStatement& s) {
   e.subject_user_id = s.OptionalText(7);
   e.request_id = s.Text(8);
   e.ip = s.Text(9);
-  e.before = JsonOrNull(s.OptionalText(10));
-  e.after = JsonOrNull(s.OptionalText(11));
+  e.before = NullableJsonColumn(s.OptionalText(10));
+  e.after = NullableJsonColumn(s.OptionalText(11));
   e.prev_hash = s.Text(12);
   e.hash = s.Text(13);
   return e;
-}
-
-std::optional<std::string> JsonText(const nlohmann::json& j) {
-  return j.is_null() ? std::nullopt : std::optional<std::string>(j.dump());
 }
 
 Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
@@ -53,8 +44,10 @@ Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
 
 Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
   auto conn = db_.Acquire();
-  // The writer lock serialises appends: the last entry read here stays the last one.
-  auto tx = SqliteTransaction::Begin(db_, *conn);
+  // The writer lock serialises appends: the last entry read here stays the last one. The
+  // entry follows a change that already committed durably; it rides with the next durable
+  // commit's WAL sync (or the periodic checkpoint) instead of paying its own fdatasync.
+  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
   if (!tx) return tl::unexpected(tx.error());
   {
     auto last = conn->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
@@ -79,8 +72,8 @@ Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
   stmt->Bind(i++, e.subject_user_id);
   stmt->Bind(i++, std::string_view(e.request_id));
   stmt->Bind(i++, std::string_view(e.ip));
-  stmt->Bind(i++, JsonText(e.before));
-  stmt->Bind(i++, JsonText(e.after));
+  stmt->Bind(i++, NullableJsonText(e.before));
+  stmt->Bind(i++, NullableJsonText(e.after));
   stmt->Bind(i++, std::string_view(e.prev_hash));
   stmt->Bind(i++, std::string_view(e.hash));
   if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());

@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_user_store.hpp"
 
 #include "storage/sqlite/sqlite_sync_store.hpp"
+#include "storage/json_columns.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -11,11 +12,6 @@ constexpr const char* kColumns =
 
 std::optional<int64_t> OptionalInt(const SqliteStatement& stmt, int col) {
   return stmt.IsNull(col) ? std::nullopt : std::optional<int64_t>(stmt.Int(col));
-}
-
-nlohmann::json JsonObject(const std::string& text) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  return j.is_object() ? j : nlohmann::json::object();
 }
 
 domain::User ReadUser(const SqliteStatement& stmt) {
@@ -29,10 +25,10 @@ domain::User ReadUser(const SqliteStatement& stmt) {
   u.email_confirmed_at_us = OptionalInt(stmt, 6);
   u.last_sign_in_at_us = OptionalInt(stmt, 7);
   u.banned_until_us = OptionalInt(stmt, 8);
-  u.user_metadata = JsonObject(stmt.Text(9));
-  u.app_metadata = JsonObject(stmt.Text(10));
+  u.user_metadata = JsonObjectColumn(stmt.Text(9));
+  u.app_metadata = JsonObjectColumn(stmt.Text(10));
   u.display_name = stmt.OptionalText(11);
-  u.preferences = JsonObject(stmt.Text(12));
+  u.preferences = JsonObjectColumn(stmt.Text(12));
   return u;
 }
 
@@ -364,6 +360,20 @@ Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_
   if (!*session) return Internal("refresh token without its session");
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
   return RefreshOutcome{RefreshOutcome::Kind::kRotated, **session};
+}
+
+Result<std::optional<std::string>> SqliteUserStore::RefreshTokenOwner(
+    const std::string& token_hash) {
+  auto conn = db_.Acquire();
+  auto stmt = conn->Prepare(
+      "SELECT s.user_id FROM refresh_tokens t JOIN auth_sessions s ON s.id = t.session_id "
+      "WHERE t.token_hash = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(token_hash));
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->Text(0));
 }
 
 Result<int> SqliteUserStore::EndSessions(const std::string& user_id, SessionScope scope,

@@ -21,6 +21,7 @@ class SqliteUserStore final : public UserStore {
   Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
                                         const std::string& new_token_hash, int64_t now_us,
                                         int64_t reuse_interval_us) override;
+  Result<std::optional<std::string>> RefreshTokenOwner(const std::string& token_hash) override;
   Result<int> EndSessions(const std::string& user_id, SessionScope scope,
                           const std::string& session_id) override;
 
