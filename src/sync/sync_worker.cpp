@@ -203,12 +203,15 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
     auto found = FindRemote(*key, job);
     if (!found) return fail("search", found.error());
     if (!found->is_null()) {
+      // The create is known to have landed, but the id is recorded only with a successful
+      // outcome: keep create_sent_at until then, so that if the update below fails the next
+      // attempt searches again instead of creating a second copy.
       vapi_id = (*found)["id"].get<std::string>();
       record("search", "ok", 200, "found the remote copy of an earlier create");
     } else {
       record("search", "ok", 200, std::nullopt);
+      out.create_sent_at_us.reset();
     }
-    out.create_sent_at_us.reset();
   }
 
   if (gone) {
