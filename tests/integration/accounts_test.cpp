@@ -236,6 +236,23 @@ TEST_F(AccountsTest, TokensOfEndedSessionsAreRefusedByTheApi) {
   EXPECT_EQ(client_->Call("GET", "/v1/assistants", server_->Token(NewUuid())).status, 200);
 }
 
+TEST_F(AccountsTest, TheApikeyHeaderAuthenticatesLikeSupabaseKeys) {
+  Start();
+  // A legacy service_role key sent only as `apikey` (no Authorization) acts as the admin.
+  const std::string service = server_->Token("", "service_role");
+  const auto admin = client_->Send("GET", "/v1/admin/users", "", {{"apikey", service}});
+  EXPECT_EQ(admin.status, 200) << admin.body;
+  // A publishable key is no user: 401, as Supabase's gateway answers.
+  const auto anon = client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", "sb_publishable_x"}});
+  EXPECT_EQ(anon.status, 401);
+  // With both, the Authorization header decides.
+  const auto s = NewSession(UniqueEmail());
+  const auto mine = client_->Send(
+      "GET", "/functions/v1/assistants", "",
+      {{"apikey", "sb_publishable_x"}, {"Authorization", "Bearer " + s["access_token"].get<std::string>()}});
+  EXPECT_EQ(mine.status, 200);
+}
+
 TEST_F(AccountsTest, EmailConfirmationWhenRequired) {
   Start({"--require-email-confirmation"});
   const std::string email = UniqueEmail();
