@@ -136,11 +136,23 @@ void RedisRateLimiter::Return(std::unique_ptr<Connection> conn) {
 
 RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit) {
   if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
+  const std::string full_key = settings_.key_prefix + std::string(key) + ":" +
+                               std::to_string(limit.window_seconds);
+  const int64_t now = clock_.NowMicros();
+  {
+    std::lock_guard lock(mu_);
+    const auto it = blocked_.find(full_key);
+    if (it != blocked_.end()) {
+      if (it->second.until_us > now && it->second.limit == limit.limit) {
+        return RateDecision{false, limit.limit, 0,
+                            std::max<int64_t>(1, (it->second.until_us - now + 999'999) / 1'000'000)};
+      }
+      blocked_.erase(it);
+    }
+  }
   auto conn = Borrow();
   Reply reply;
   if (conn) {
-    const std::string full_key = settings_.key_prefix + std::string(key) + ":" +
-                                 std::to_string(limit.window_seconds);
     const std::string window_ms = std::to_string(limit.window_seconds * 1000);
     reply.reset(static_cast<redisReply*>(redisCommand(conn->ctx, "EVAL %s 1 %b %b", kHitScript,
                                                       full_key.data(), full_key.size(),
@@ -176,6 +188,13 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
   const int64_t count = reply->element[0]->integer;
   const int64_t ttl_ms = reply->element[1]->integer;
   Return(std::move(conn));
+  if (count >= limit.limit) {
+    std::lock_guard lock(mu_);
+    if (blocked_.size() > 100'000) {
+      std::erase_if(blocked_, [now](const auto& kv) { return kv.second.until_us <= now; });
+    }
+    blocked_[full_key] = Blocked{now + ttl_ms * 1000, limit.limit};
+  }
   RateDecision d;
   d.allowed = count <= limit.limit;
   d.limit = limit.limit;

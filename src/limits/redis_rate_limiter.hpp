@@ -3,6 +3,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/clock.hpp"
@@ -57,6 +58,13 @@ class RedisRateLimiter final : public RateLimiter {
   std::vector<std::unique_ptr<Connection>> idle_;
   bool degraded_ = false;        // logging: one line when Redis goes away, one when it is back
   int64_t retry_after_us_ = 0;   // no reconnect attempt before this while degraded
+  // Keys known to be over their limit until their window ends: a window's count only grows,
+  // so these are refused without a round trip (a flood costs Redis nothing) and stay exact.
+  struct Blocked {
+    int64_t until_us = 0;
+    int64_t limit = 0;
+  };
+  std::unordered_map<std::string, Blocked> blocked_;
 };
 
 }  // namespace assistantd::limits

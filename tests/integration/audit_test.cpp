@@ -108,7 +108,8 @@ TEST_F(AuditTest, UsersReadOnlyTheirOwnTrailAndAdminsPageThroughEverything) {
   const auto mine = client_->Call("GET", "/v1/profile/audit?limit=200", alice_["access_token"]);
   ASSERT_EQ(mine.status, 200) << mine.body;
   ASSERT_FALSE(mine.Json()["data"].empty());
-  for (const auto& e : mine.Json()["data"]) {
+  const json trail = mine.Json();  // a range-for over Json()["data"] would outlive the temporary
+  for (const auto& e : trail["data"]) {
     const bool about_alice = e["subjectUserId"] == alice_["user"]["id"] || e["actorId"] == alice_["user"]["id"];
     EXPECT_TRUE(about_alice) << e.dump();
   }
