@@ -320,6 +320,15 @@ int RunServe(const config::ServeConfig& c) {
   settings.worker_threads = workers;
   settings.max_body_bytes = c.max_body_bytes;
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
+  for (size_t start = 0; start < c.trusted_proxies.size();) {
+    size_t end = c.trusted_proxies.find(',', start);
+    if (end == std::string::npos) end = c.trusted_proxies.size();
+    std::string proxy = c.trusted_proxies.substr(start, end - start);
+    proxy.erase(0, proxy.find_first_not_of(' '));
+    proxy.erase(proxy.find_last_not_of(' ') + 1);
+    if (!proxy.empty()) settings.trusted_proxies.push_back(proxy);
+    start = end + 1;
+  }
   http::Server server(
       settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
       logs.Make("http"));

@@ -144,6 +144,10 @@ void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
                  "redis://[:password@]host[:port][/db]: count rate limits in Redis so they hold "
                  "across instances (default: in process)")
       ->envname("ASSISTANTD_REDIS_URL");
+  cmd.add_option("--trusted-proxies", c.trusted_proxies,
+                 "Comma-separated proxy addresses (e.g. 127.0.0.1,::1) whose X-Forwarded-For names "
+                 "the client; per-IP limits and the audit log then see the real client")
+      ->envname("ASSISTANTD_TRUSTED_PROXIES");
   cmd.add_option("--redis-key-prefix", c.redis_key_prefix, "Prefix of assistantd's Redis keys")
       ->envname("ASSISTANTD_REDIS_KEY_PREFIX")
       ->capture_default_str();

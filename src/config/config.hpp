@@ -59,6 +59,9 @@ struct ServeConfig {
   std::string rate_limit_refresh_account = "60/5m";  // refresh-token grants per account
   std::string redis_url;                            // empty: limits counted in process
   std::string redis_key_prefix = "assistantd:rl:";
+  // Comma-separated addresses of reverse proxies whose X-Forwarded-For gives the client IP
+  // (per-IP limits, audit, access log). Empty: the TCP peer is the client.
+  std::string trusted_proxies;
 };
 
 struct ListenAddress {

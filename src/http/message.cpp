@@ -1,5 +1,8 @@
 #include "http/message.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <strings.h>
 
 namespace assistantd::http {
@@ -91,6 +94,33 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_
     start = end + 1;
   }
   return out;
+}
+
+std::string ClientIp(std::string_view peer, std::optional<std::string_view> forwarded_for,
+                     const std::vector<std::string>& trusted_proxies) {
+  const auto trusted = [&](std::string_view ip) {
+    return std::find(trusted_proxies.begin(), trusted_proxies.end(), ip) != trusted_proxies.end();
+  };
+  if (!forwarded_for || !trusted(peer)) return std::string(peer);
+  std::vector<std::string_view> hops;
+  std::string_view rest = *forwarded_for;
+  while (!rest.empty()) {
+    const size_t comma = rest.find(',');
+    std::string_view hop = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
+    while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
+    const bool ip_like = !hop.empty() && hop.size() <= 45 &&
+                         std::all_of(hop.begin(), hop.end(), [](char c) {
+                           return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':';
+                         });
+    if (!ip_like) return std::string(peer);
+    hops.push_back(hop);
+  }
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    if (!trusted(*it)) return std::string(*it);
+  }
+  return std::string(peer);
 }
 
 }  // namespace assistantd::http

@@ -43,6 +43,13 @@ struct Response {
   static Response Empty(int status);
 };
 
+// The client's address: the TCP peer, unless the peer is one of `trusted_proxies` — then the
+// nearest X-Forwarded-For entry (from the right) that is not itself a trusted proxy. A
+// malformed header is ignored (the peer is used), so a client cannot spoof its way past a proxy
+// that appends the real address.
+std::string ClientIp(std::string_view peer, std::optional<std::string_view> forwarded_for,
+                     const std::vector<std::string>& trusted_proxies);
+
 // Decoded query parameters in order. Fails on malformed percent-encoding.
 Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view query);
 

@@ -180,7 +180,11 @@ class Session : public std::enable_shared_from_this<Session> {
     req.body = std::move(msg.body());
     beast::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) req.remote_ip = ep.address().to_string();
+    if (!ec) {
+      req.remote_ip =
+          ClientIp(ep.address().to_string(), req.Header("x-forwarded-for"),
+                   state_->settings.trusted_proxies);
+    }
     stream_.expires_never();
     asio::post(state_->workers, [self = shared_from_this(), req = std::move(req)]() mutable {
       Response res = self->state_->handler(req);

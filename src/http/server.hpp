@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -23,6 +24,7 @@ struct ServerSettings {
   std::chrono::seconds read_timeout{30};   // reading a request's body
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds shutdown_timeout{10};
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
 };
 
 using RequestHandler = std::function<Response(const Request&)>;

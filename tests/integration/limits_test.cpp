@@ -126,6 +126,38 @@ TEST_F(LimitsTest, SignUpsAndTokenCallsAreLimitedPerIp) {
   EXPECT_EQ(SignIn(email, "correct horse").status, 429);
 }
 
+TEST_F(LimitsTest, BehindATrustedProxyPerIpLimitsSeeTheForwardedClient) {
+  Start({"--rate-limit-signup-ip", "1/5m", "--trusted-proxies", "127.0.0.1"});
+  const auto from = [&](const std::string& ip) {
+    auto h = AuthHeaders();
+    h["X-Forwarded-For"] = ip;
+    return client_->Send("POST", "/auth/v1/signup",
+                         json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h);
+  };
+  EXPECT_EQ(from("198.51.100.1").status, 200);
+  EXPECT_EQ(from("198.51.100.2").status, 200);  // another client behind the same proxy
+  EXPECT_EQ(from("198.51.100.1").status, 429);
+  // The audit log records the client, not the proxy.
+  const auto trail = client_->Call("GET", "/v1/admin/audit?action=user.create&limit=1", AdminToken());
+  ASSERT_EQ(trail.status, 200);
+  EXPECT_EQ(trail.Json()["data"][0]["ip"], "198.51.100.2");
+}
+
+TEST_F(LimitsTest, WithoutATrustedProxyForwardedForIsIgnored) {
+  Start({"--rate-limit-signup-ip", "1/5m"});
+  auto h = AuthHeaders();
+  h["X-Forwarded-For"] = "198.51.100.1";
+  EXPECT_EQ(client_->Send("POST", "/auth/v1/signup",
+                          json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
+                .status,
+            200);
+  h["X-Forwarded-For"] = "198.51.100.2";  // spoofing a new address does not reset the limit
+  EXPECT_EQ(client_->Send("POST", "/auth/v1/signup",
+                          json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
+                .status,
+            429);
+}
+
 TEST_F(LimitsTest, RefreshesAreLimitedPerAccountWithoutSpendingTheToken) {
   Start({"--rate-limit-refresh-account", "2/5m"});
   const auto s = NewSession(UniqueEmail());

@@ -7,6 +7,7 @@
 #include "domain/account_rules.hpp"
 #include "domain/audit_entry.hpp"
 #include "limits/local_rate_limiter.hpp"
+#include "http/message.hpp"
 #include "limits/redis_rate_limiter.hpp"
 
 namespace assistantd {
@@ -191,6 +192,27 @@ TEST(AuditTest, TheHashCoversEveryField) {
     c.action = "assistant.creat";
     c.target_type = "eassistant";
   }));
+}
+
+}  // namespace
+}  // namespace assistantd
+
+namespace assistantd {
+namespace {
+
+TEST(ClientIpTest, ForwardedForIsBelievedOnlyFromTrustedProxies) {
+  const std::vector<std::string> trusted = {"127.0.0.1", "10.0.0.2"};
+  EXPECT_EQ(http::ClientIp("203.0.113.9", "198.51.100.1", trusted), "203.0.113.9");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", std::nullopt, trusted), "127.0.0.1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "198.51.100.1", trusted), "198.51.100.1");
+  // The nearest untrusted hop from the right: a client-supplied left part is not believed.
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "1.2.3.4, 198.51.100.1, 10.0.0.2", trusted),
+            "198.51.100.1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "2001:db8::1", trusted), "2001:db8::1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "10.0.0.2", trusted), "127.0.0.1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "not an ip", trusted), "127.0.0.1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "", trusted), "127.0.0.1");
+  EXPECT_EQ(http::ClientIp("127.0.0.1", "198.51.100.1", {}), "127.0.0.1");
 }
 
 }  // namespace
