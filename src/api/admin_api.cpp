@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "api/auth_api.hpp"
+#include "api/audit_actor.hpp"
 #include "api/profile_api.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
@@ -85,14 +85,11 @@ Result<http::Response> AdminApi::ListUsers(http::RequestContext& ctx) {
 Result<http::Response> AdminApi::CreateUser(http::RequestContext& ctx) {
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
-  json details = json::array();
-  for (const auto& [k, v] : body->items()) {
-    if (k != "email" && k != "password" && k != "role" && k != "emailConfirmed" &&
-        k != "userMetadata" && k != "appMetadata") {
-      details.push_back(Violation(k, "unknown field"));
-    }
+  if (auto r = RefuseUnknownMembers(
+          *body, {"email", "password", "role", "emailConfirmed", "userMetadata", "appMetadata"});
+      !r) {
+    return tl::unexpected(r.error());
   }
-  if (!details.empty()) return ValidationFailed(std::move(details));
   auto email = domain::NormalizeEmail(body->value("email", json()));
   if (!email) return tl::unexpected(email.error());
   auto password = domain::CheckPassword(body->value("password", json()), password_policy_);

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
-#include "api/auth_api.hpp"
+#include "api/audit_actor.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <initializer_list>
 
+#include "api/audit_actor.hpp"
 #include "api/request_parsing.hpp"
 #include "auth/session_tokens.hpp"
 #include "common/time_format.hpp"
@@ -19,19 +20,6 @@ tl::unexpected<Error> InvalidCredentials() {
 
 tl::unexpected<Error> Validation(std::string message) {
   return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message));
-}
-
-// Refuses members outside `allowed` (clear 400 rather than silently ignoring a typo).
-Result<void> OnlyMembers(const json& body, std::initializer_list<std::string_view> allowed) {
-  json details = json::array();
-  for (const auto& [k, v] : body.items()) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      details.push_back({{"field", k}, {"message", "unknown field"}});
-    }
-  }
-  if (details.empty()) return {};
-  std::string message = "Unknown field \"" + details.front()["field"].get<std::string>() + "\"";
-  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message), std::move(details));
 }
 
 json Timestamp(const std::optional<int64_t>& us) {
@@ -94,26 +82,6 @@ json GoTrueUser(const domain::User& u) {
   return out;
 }
 
-audit::Actor ActorFor(const http::RequestContext& ctx) {
-  audit::Actor a;
-  if (ctx.principal) {
-    a.user_id = ctx.principal->user_id;
-    a.role = std::string(domain::ToString(ctx.principal->role));
-  } else {
-    a.role = "anon";
-  }
-  a.request_id = ctx.request_id;
-  a.ip = ctx.request.remote_ip;
-  return a;
-}
-
-audit::Actor ActorFor(const http::RequestContext& ctx, const domain::User& user) {
-  audit::Actor a = ActorFor(ctx);
-  a.user_id = user.id;
-  a.role = std::string(domain::ToString(user.role));
-  return a;
-}
-
 void AuthApi::Register(http::Router& router) {
   using http::Access;
   router.Add("POST", "/auth/v1/signup", Access::kPublic, [this](auto& ctx) { return SignUp(ctx); });
@@ -165,7 +133,7 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
   }
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
-  if (auto r = OnlyMembers(*body, {"email", "password", "data", "gotrue_meta_security",
+  if (auto r = RefuseUnknownMembers(*body, {"email", "password", "data", "gotrue_meta_security",
                                    "code_challenge", "code_challenge_method"});
       !r) {
     return tl::unexpected(r.error());
@@ -254,7 +222,7 @@ Result<http::Response> AuthApi::Token(http::RequestContext& ctx) {
 }
 
 Result<http::Response> AuthApi::PasswordGrant(http::RequestContext& ctx, const json& body) {
-  if (auto r = OnlyMembers(body, {"email", "password", "gotrue_meta_security"}); !r) {
+  if (auto r = RefuseUnknownMembers(body, {"email", "password", "gotrue_meta_security"}); !r) {
     return tl::unexpected(r.error());
   }
   auto email = domain::NormalizeEmail(body.value("email", json()));
@@ -293,7 +261,7 @@ Result<http::Response> AuthApi::PasswordGrant(http::RequestContext& ctx, const j
 }
 
 Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const json& body) {
-  if (auto r = OnlyMembers(body, {"refresh_token"}); !r) return tl::unexpected(r.error());
+  if (auto r = RefuseUnknownMembers(body, {"refresh_token"}); !r) return tl::unexpected(r.error());
   const json& token = body.value("refresh_token", json());
   if (!token.is_string() || token.get_ref<const std::string&>().empty()) {
     return Validation("refresh_token required");
@@ -393,7 +361,7 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
   if (body->contains("app_metadata")) {
     return Fail(ErrorCode::kForbidden, "not_admin", "User not allowed to set app_metadata");
   }
-  if (auto r = OnlyMembers(*body, {"email", "password", "data", "nonce", "code_challenge",
+  if (auto r = RefuseUnknownMembers(*body, {"email", "password", "data", "nonce", "code_challenge",
                                    "code_challenge_method"});
       !r) {
     return tl::unexpected(r.error());

@@ -84,9 +84,4 @@ class AuthApi {
 // A user as Supabase Auth answers it (GoTrue field names).
 nlohmann::json GoTrueUser(const domain::User& user);
 
-// The actor of an audit entry: the request's caller (or `user_id` for the auth endpoints,
-// where the caller is established by the request itself).
-audit::Actor ActorFor(const http::RequestContext& ctx);
-audit::Actor ActorFor(const http::RequestContext& ctx, const domain::User& user);
-
 }  // namespace assistantd::api

@@ -1,6 +1,6 @@
 #include "api/keys_api.hpp"
 
-#include "api/auth_api.hpp"
+#include "api/audit_actor.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 

@@ -3,7 +3,8 @@
 #include <charconv>
 #include <regex>
 
-#include "api/auth_api.hpp"
+#include "api/audit_actor.hpp"
+#include "domain/account_rules.hpp"
 #include "api/request_parsing.hpp"
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"

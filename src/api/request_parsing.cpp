@@ -158,4 +158,17 @@ Result<domain::ListCursor> ParseCursor(std::string_view value) {
   return *cursor;
 }
 
+Result<void> RefuseUnknownMembers(const nlohmann::json& body,
+                                  std::initializer_list<std::string_view> allowed) {
+  nlohmann::json details = nlohmann::json::array();
+  for (const auto& [k, v] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      details.push_back(Violation(k, "unknown field"));
+    }
+  }
+  if (details.empty()) return {};
+  std::string message = "Unknown field \"" + details.front()["field"].get<std::string>() + "\"";
+  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message), std::move(details));
+}
+
 }  // namespace assistantd::api

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,5 +55,9 @@ tl::unexpected<Error> ValidationFailed(nlohmann::json details);
 inline nlohmann::json Violation(std::string field, std::string message) {
   return {{"field", std::move(field)}, {"message", std::move(message)}};
 }
+
+// 400 validation_failed naming every member of `body` outside `allowed`.
+Result<void> RefuseUnknownMembers(const nlohmann::json& body,
+                                  std::initializer_list<std::string_view> allowed);
 
 }  // namespace assistantd::api

@@ -16,13 +16,19 @@
 // behaviour; the contract suite in tests/storage runs against each.
 namespace assistantd::storage {
 
-// An insert refused by the foreign key to users: the assistant's owner no longer exists.
-inline Error AsOwnerNotFound(Error e) {
+// A constraint violation (kConflict) given the reason and message its caller means by it;
+// other errors pass through unchanged.
+inline Error RenameConflict(Error e, std::string reason, std::string message) {
   if (e.code == ErrorCode::kConflict) {
-    e.reason = "owner_not_found";
-    e.message = "The assistant's owner does not exist";
+    e.reason = std::move(reason);
+    e.message = std::move(message);
   }
   return e;
+}
+
+// An insert refused by the foreign key to users: the assistant's owner no longer exists.
+inline Error AsOwnerNotFound(Error e) {
+  return RenameConflict(std::move(e), "owner_not_found", "The assistant's owner does not exist");
 }
 
 // Recording a sync outcome after the claim's lease passed to another worker.
@@ -63,6 +69,18 @@ class AssistantStore {
   // Reads the assistant inside `scope`, lets `mutate` compute its new state and writes it, in
   // one transaction. nullopt if not found. The store sets version and updated_at.
   using Mutation = std::function<Result<domain::Assistant>(const domain::Assistant& current)>;
+  // The row an Update writes: `mutate`'s result with the identity, owner and creation time of
+  // `current` kept and the version bumped (what every backend's Update does).
+  static Result<domain::Assistant> NextVersion(const domain::Assistant& current,
+                                               const Mutation& mutate) {
+    auto next = mutate(current);
+    if (!next) return next;
+    next->id = current.id;
+    next->user_id = current.user_id;
+    next->created_at_us = current.created_at_us;
+    next->version = current.version + 1;
+    return next;
+  }
   virtual Result<std::optional<domain::Assistant>> Update(
       const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
       const std::optional<std::string>& job_key) = 0;

@@ -290,13 +290,9 @@ Result<std::optional<domain::Assistant>> PgAssistantStore::Update(
     auto current = GetWith(*conn, id, &scope, true);
     if (!current) return tl::unexpected(current.error());
     if (!*current) return std::optional<domain::Assistant>();
-    auto next = mutate(**current);
+    auto next = NextVersion(**current, mutate);
     if (!next) return tl::unexpected(next.error());
-    domain::Assistant& a = *next;
-    a.id = (*current)->id;
-    a.user_id = (*current)->user_id;
-    a.created_at_us = (*current)->created_at_us;
-    a.version = (*current)->version + 1;
+    const domain::Assistant& a = *next;
     PgParams params;
     AppendMutableParams(params, a);
     params.emplace_back(std::to_string(a.updated_at_us));

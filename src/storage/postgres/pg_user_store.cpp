@@ -50,14 +50,6 @@ void AppendUserParams(PgParams& params, const domain::User& u) {
   params.emplace_back(u.preferences.dump());
 }
 
-Error Renamed(Error e, std::string reason, std::string message) {
-  if (e.code == ErrorCode::kConflict) {
-    e.reason = std::move(reason);
-    e.message = std::move(message);
-  }
-  return e;
-}
-
 constexpr const char* kSessionColumns =
     "id::text, user_id::text, assistantd_us(signed_in_at), assistantd_us(created_at), "
     "assistantd_us(refreshed_at)";
@@ -153,7 +145,7 @@ Result<void> PgUserStore::CreateAccount(const domain::User& user) {
                   "assistantd_ts($8), assistantd_ts($9), $10::jsonb, $11::jsonb, $12, "
                   "$13::jsonb)"),
       params);
-  if (!r) return tl::unexpected(Renamed(r.error(), "user_already_exists", "User already registered"));
+  if (!r) return tl::unexpected(RenameConflict(r.error(), "user_already_exists", "User already registered"));
   return {};
 }
 
@@ -179,7 +171,7 @@ Result<bool> PgUserStore::UpdateUser(const domain::User& user) {
       "display_name = $12, preferences = $13::jsonb WHERE id = $1::uuid",
       params);
   if (!r) {
-    return tl::unexpected(Renamed(r.error(), "email_exists",
+    return tl::unexpected(RenameConflict(r.error(), "email_exists",
                                   "A user with this email address has already been registered"));
   }
   return r->Affected() > 0;

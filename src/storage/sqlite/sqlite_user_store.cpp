@@ -67,14 +67,6 @@ Result<void> Run(SqliteConnection& conn, const std::string& sql,
   return stmt->Run();
 }
 
-Error Renamed(Error e, std::string reason, std::string message) {
-  if (e.code == ErrorCode::kConflict) {
-    e.reason = std::move(reason);
-    e.message = std::move(message);
-  }
-  return e;
-}
-
 }  // namespace
 
 Result<void> SqliteUserStore::EnsureUser(const domain::User& user) {
@@ -198,7 +190,7 @@ Result<void> SqliteUserStore::CreateAccount(const domain::User& user) {
   stmt->Bind(1, std::string_view(user.id));
   BindUserColumns(*stmt, 2, user);
   if (auto r = stmt->Run(); !r) {
-    return tl::unexpected(Renamed(r.error(), "user_already_exists", "User already registered"));
+    return tl::unexpected(RenameConflict(r.error(), "user_already_exists", "User already registered"));
   }
   return tx->Commit();
 }
@@ -228,7 +220,7 @@ Result<bool> SqliteUserStore::UpdateUser(const domain::User& user) {
   stmt->Bind(i, std::string_view(user.id));
   if (auto r = stmt->Run(); !r) {
     return tl::unexpected(
-        Renamed(r.error(), "email_exists", "A user with this email address has already been registered"));
+        RenameConflict(r.error(), "email_exists", "A user with this email address has already been registered"));
   }
   const bool updated = conn->Changes() > 0;
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
