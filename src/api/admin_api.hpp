@@ -1,12 +1,8 @@
 #pragma once
 
-#include "api/token_authenticator.hpp"
-#include "audit/audit_log.hpp"
-#include "auth/password_hasher.hpp"
+#include "api/user_admin.hpp"
 #include "domain/account_rules.hpp"
 #include "http/router.hpp"
-#include "storage/storage.hpp"
-#include "sync/notifier.hpp"
 
 namespace assistantd::api {
 
@@ -15,16 +11,8 @@ namespace assistantd::api {
 // delete (cascading to the user's assistants, whose remote copies are deleted by the outbox).
 class AdminApi {
  public:
-  AdminApi(storage::UserStore& users, TokenAuthenticator& authenticator,
-           sync::SyncNotifier& notifier, const auth::PasswordHasher& hasher,
-           domain::PasswordPolicy password_policy, audit::AuditLog& audit, const Clock& clock)
-      : users_(users),
-        authenticator_(authenticator),
-        notifier_(notifier),
-        hasher_(hasher),
-        password_policy_(password_policy),
-        audit_(audit),
-        clock_(clock) {}
+  AdminApi(UserAdmin& admin, domain::PasswordPolicy password_policy)
+      : admin_(admin), password_policy_(password_policy) {}
 
   void Register(http::Router& router);
   Result<http::Response> ListUsers(http::RequestContext& ctx);
@@ -34,16 +22,8 @@ class AdminApi {
   Result<http::Response> DeleteUser(http::RequestContext& ctx);
 
  private:
-  storage::UserStore& users_;
-  TokenAuthenticator& authenticator_;
-  sync::SyncNotifier& notifier_;
-  const auth::PasswordHasher& hasher_;
+  UserAdmin& admin_;
   domain::PasswordPolicy password_policy_;
-  audit::AuditLog& audit_;
-  const Clock& clock_;
 };
-
-// A user as the admin API shows it (camelCase; never the password hash).
-nlohmann::json AdminUserJson(const domain::User& user);
 
 }  // namespace assistantd::api

@@ -84,22 +84,25 @@ json GoTrueUser(const domain::User& u) {
 
 void AuthApi::Register(http::Router& router) {
   using http::Access;
-  router.Add("POST", "/auth/v1/signup", Access::kPublic, [this](auto& ctx) { return SignUp(ctx); });
-  router.Add("POST", "/auth/v1/token", Access::kPublic, [this](auto& ctx) { return Token(ctx); });
-  router.Add("GET", "/auth/v1/user", Access::kPublic, [this](auto& ctx) { return GetUser(ctx); });
-  router.Add("PUT", "/auth/v1/user", Access::kPublic, [this](auto& ctx) { return UpdateUser(ctx); });
-  router.Add("POST", "/auth/v1/logout", Access::kPublic, [this](auto& ctx) { return Logout(ctx); });
-  router.Add("GET", "/auth/v1/settings", Access::kPublic,
+  router.Add("POST", "/auth/v1/signup", Access::kApp, [this](auto& ctx) { return SignUp(ctx); });
+  router.Add("POST", "/auth/v1/token", Access::kApp, [this](auto& ctx) { return Token(ctx); });
+  router.Add("GET", "/auth/v1/user", Access::kApp, [this](auto& ctx) { return GetUser(ctx); });
+  router.Add("PUT", "/auth/v1/user", Access::kApp, [this](auto& ctx) { return UpdateUser(ctx); });
+  router.Add("POST", "/auth/v1/logout", Access::kApp, [this](auto& ctx) { return Logout(ctx); });
+  router.Add("GET", "/auth/v1/settings", Access::kApp,
              [this](auto& ctx) { return Settings(ctx); });
-  router.Add("GET", "/auth/v1/health", Access::kPublic, [](auto&) -> Result<http::Response> {
+  router.Add("GET", "/auth/v1/health", Access::kApp, [](auto&) -> Result<http::Response> {
     return http::Response::Json(
         200, {{"name", "assistantd"},
               {"description", "assistantd's Supabase-Auth-compatible accounts (GoTrue subset)"}});
   });
-  // HS256 tokens have no public keys; clients then verify through GET /user.
+  // Our signing keys' public halves (empty while only the HS secret signs: clients then
+  // verify through GET /user). No API key needed, as on Supabase.
   router.Add("GET", "/auth/v1/.well-known/jwks.json", Access::kPublic,
-             [](auto&) -> Result<http::Response> {
-               return http::Response::Json(200, {{"keys", json::array()}});
+             [this](auto&) -> Result<http::Response> {
+               auto r = http::Response::Json(200, signer_.Jwks());
+               r.SetHeader("Cache-Control", "public, max-age=600");
+               return r;
              });
 }
 
@@ -194,7 +197,7 @@ http::Response AuthApi::SessionResponse(const domain::User& user,
   const json claims =
       auth::AccessTokenClaims(settings_.jwt, user, session.id, session.signed_in_at_us / 1'000'000,
                               now_s, settings_.access_token_ttl_seconds);
-  return http::Response::Json(200, {{"access_token", auth::SignJwt(settings_.jwt, claims)},
+  return http::Response::Json(200, {{"access_token", signer_.SignJwt(claims)},
                                     {"token_type", "bearer"},
                                     {"expires_in", settings_.access_token_ttl_seconds},
                                     {"expires_at", now_s + settings_.access_token_ttl_seconds},
@@ -320,9 +323,9 @@ Result<AuthApi::Caller> AuthApi::Authenticate(const http::RequestContext& ctx) {
     return Fail(ErrorCode::kForbidden, "bad_jwt",
                 "invalid JWT: unable to parse or verify signature, token is invalid or expired");
   }
-  const auto sid = verified->claims.find("session_id");
+  const auto sid = verified->Claims().find("session_id");
   std::optional<std::string> session_id;
-  if (sid != verified->claims.end() && sid->is_string()) {
+  if (sid != verified->Claims().end() && sid->is_string()) {
     session_id = NormalizeUuid(sid->get_ref<const std::string&>());
   }
   if (!session_id) {

@@ -6,6 +6,7 @@
 #include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
 #include "auth/password_hasher.hpp"
+#include "auth/signing_keys.hpp"
 #include "common/clock.hpp"
 #include "domain/account_rules.hpp"
 #include "http/router.hpp"
@@ -16,7 +17,7 @@
 namespace assistantd::api {
 
 struct AuthSettings {
-  auth::JwtSettings jwt;                      // signs the access tokens
+  auth::JwtSettings jwt;                      // iss and aud of the access tokens
   int64_t access_token_ttl_seconds = 3600;
   int64_t refresh_reuse_interval_seconds = 10;
   domain::PasswordPolicy password;
@@ -33,8 +34,9 @@ class AuthApi {
   AuthApi(AuthSettings settings, storage::UserStore& users, const auth::JwtVerifier& verifier,
           const auth::PasswordHasher& hasher, limits::RateLimiter& limiter,
           const limits::LimitsSettings& limits, audit::AuditLog& audit,
-          TokenAuthenticator& authenticator, const Clock& clock)
+          TokenAuthenticator& authenticator, const auth::SigningKeys& signer, const Clock& clock)
       : settings_(std::move(settings)),
+        signer_(signer),
         users_(users),
         authenticator_(authenticator),
         verifier_(verifier),
@@ -71,6 +73,7 @@ class AuthApi {
   Result<void> Limit(const std::string& key, const limits::RateLimit& limit);
 
   AuthSettings settings_;
+  const auth::SigningKeys& signer_;
   storage::UserStore& users_;
   TokenAuthenticator& authenticator_;
   const auth::JwtVerifier& verifier_;

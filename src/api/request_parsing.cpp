@@ -115,6 +115,11 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQueryParams(
     const http::Request& request, const std::vector<std::string_view>& allowed) {
   auto params = http::ParseQuery(request.query);
   if (!params) return params;
+  // supabase-js adds forceFunctionRegion to functions.invoke(..., { region }); one instance
+  // serves every region, so it is accepted and ignored (as is the x-region header).
+  if (request.path.starts_with("/functions/v1/")) {
+    std::erase_if(*params, [](const auto& p) { return p.first == "forceFunctionRegion"; });
+  }
   nlohmann::json details = nlohmann::json::array();
   for (size_t i = 0; i < params->size(); ++i) {
     const auto& name = (*params)[i].first;

@@ -4,39 +4,113 @@
 
 namespace assistantd::api {
 
+namespace {
+
+tl::unexpected<Error> InvalidApiKey() {
+  return Fail(ErrorCode::kUnauthenticated, "invalid_api_key", "Invalid API key");
+}
+
+// "Bearer <token>" (scheme case-insensitive) → the token; nullopt for another scheme.
+std::optional<std::string_view> BearerOf(std::string_view header) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() < kScheme.size()) return std::nullopt;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  }
+  auto token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return token;
+}
+
+bool IsBrowser(const http::Request& request) {
+  const auto ua = request.Header("user-agent");
+  return ua && ua->find("Mozilla/") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<auth::ApiKeyType> TokenAuthenticator::KnownApiKey(std::string_view key) const {
+  if (!api_keys_) return InvalidApiKey();
+  const auto type = api_keys_->LookupApiKey(key);
+  if (!type) return InvalidApiKey();
+  return *type;
+}
+
+Result<void> TokenAuthenticator::AdmitApp(const http::Request& request) {
+  const auto key = request.Header("apikey");
+  const bool keys_configured = api_keys_ && api_keys_->HasApiKeys();
+  if (!key || key->empty()) {
+    if (!keys_configured) return {};
+    return Fail(ErrorCode::kUnauthenticated, "no_api_key", "No API key found in request");
+  }
+  if (key->starts_with("sb_")) {
+    auto type = KnownApiKey(*key);
+    if (!type) return tl::unexpected(type.error());
+    if (*type == auth::ApiKeyType::kSecret && IsBrowser(request)) {
+      return Fail(ErrorCode::kUnauthenticated, "secret_key_in_browser",
+                  "Secret API keys cannot be used from a browser; use the publishable key");
+    }
+    return {};
+  }
+  // A legacy anon or service_role JWT: checked once the operator has configured API keys
+  // (before that, /auth/v1 never looked at the header).
+  if (keys_configured) {
+    const auto role = verifier_.VerifyKeyRole(*key);
+    if (!role || (*role != "anon" && *role != "service_role")) return InvalidApiKey();
+  }
+  return {};
+}
+
 Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& request) {
-  auto header = request.Header("authorization");
-  // Supabase clients without a session send their key only as `apikey`; a JWT there (a
-  // legacy anon or service_role key) authenticates like a Bearer token would.
-  std::string from_apikey;
-  if ((!header || header->empty())) {
-    if (const auto key = request.Header("apikey");
-        key && std::count(key->begin(), key->end(), '.') == 2) {
-      from_apikey = "Bearer " + std::string(*key);
-      header = from_apikey;
+  const auto apikey = request.Header("apikey");
+  const auto header = request.Header("authorization");
+  std::optional<std::string_view> token;
+  if (header && !header->empty()) {
+    token = BearerOf(*header);
+    if (!token) {
+      return Fail(ErrorCode::kUnauthenticated, "missing_token",
+                  "Authorization must use the Bearer scheme");
     }
   }
-  if (!header || header->empty()) {
+  if (apikey && apikey->starts_with("sb_")) {
+    auto type = KnownApiKey(*apikey);
+    if (!type) return tl::unexpected(type.error());
+    // An sb_ key is never a Bearer credential of its own; supabase-js sends the key there
+    // when there is no session, and then it must be the same key.
+    if (token && token->starts_with("sb_")) {
+      if (*token != *apikey) return InvalidApiKey();
+      token.reset();
+    }
+    if (!token) {
+      if (*type == auth::ApiKeyType::kPublishable) {
+        return Fail(ErrorCode::kUnauthenticated, "missing_token",
+                    "A publishable key identifies the app only; sign in and send the user's "
+                    "access token as Authorization: Bearer <token>");
+      }
+      if (IsBrowser(request)) {
+        return Fail(ErrorCode::kUnauthenticated, "secret_key_in_browser",
+                    "Secret API keys cannot be used from a browser; use the publishable key");
+      }
+      return domain::Principal{domain::Role::kServiceRole, std::nullopt, std::nullopt};
+    }
+  } else if (token && token->starts_with("sb_")) {
+    return InvalidApiKey();
+  }
+  // Supabase clients without a session send a legacy key only as `apikey`; a JWT there (an
+  // anon or service_role key) authenticates like a Bearer token would.
+  if (!token && apikey && std::count(apikey->begin(), apikey->end(), '.') == 2) token = *apikey;
+  if (!token) {
     return Fail(ErrorCode::kUnauthenticated, "missing_token",
                 "Authorization: Bearer <token> is required");
   }
-  constexpr std::string_view kScheme = "bearer ";
-  std::string prefix(header->substr(0, kScheme.size()));
-  for (auto& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (prefix != kScheme) {
-    return Fail(ErrorCode::kUnauthenticated, "missing_token",
-                "Authorization must use the Bearer scheme");
-  }
-  auto token = header->substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  auto verified = verifier_.Verify(token);
+  auto verified = verifier_.Verify(*token);
   if (!verified) return tl::unexpected(verified.error());
   const domain::Principal& p = verified->principal;
-  const auto& claims = verified->claims;
+  const auto& claims = verified->Claims();
   const auto sid = claims.find("session_id");
   const auto iss = claims.find("iss");
-  if (sid != claims.end() && sid->is_string() && iss != claims.end() && iss->is_string() &&
-      iss->get_ref<const std::string&>() == own_issuer_) {
+  if (verified->origin == auth::KeyOrigin::kOwn && sid != claims.end() && sid->is_string() &&
+      iss != claims.end() && iss->is_string() && iss->get_ref<const std::string&>() == own_issuer_) {
     auto alive = SessionAlive(sid->get<std::string>(), p.user_id.value_or(""));
     if (!alive) return tl::unexpected(alive.error());
     if (!*alive) {

@@ -12,12 +12,14 @@
 #include "api/admin_api.hpp"
 #include "api/assistants_api.hpp"
 #include "api/auth_api.hpp"
+#include "api/gotrue_admin_api.hpp"
 #include "api/health_api.hpp"
 #include "api/keys_api.hpp"
 #include "api/profile_api.hpp"
 #include "api/request_limits.hpp"
 #include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
+#include "app/key_setup.hpp"
 #include "app/transfer.hpp"
 #include "auth/jwt.hpp"
 #include "common/clock.hpp"
@@ -61,15 +63,6 @@ int Die(const Error& e) {
   return Die(line);
 }
 
-auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secret) {
-  auth::JwtSettings s;
-  s.secret = std::move(secret);
-  s.algorithm = c.jwt_algorithm;
-  s.audience = c.jwt_audience.empty() ? std::nullopt : std::optional<std::string>(c.jwt_audience);
-  s.issuer = c.jwt_issuer.empty() ? std::nullopt : std::optional<std::string>(c.jwt_issuer);
-  return s;
-}
-
 Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
   limits::LimitsSettings s;
   s.user.max_assistants = c.max_assistants_user;
@@ -97,6 +90,7 @@ Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
 api::AuthSettings AuthSettingsFor(const config::ServeConfig& c, const auth::JwtSettings& jwt) {
   api::AuthSettings s;
   s.jwt = jwt;
+  s.jwt.issuer = config::OwnIssuer(c);
   s.access_token_ttl_seconds = config::ParseDuration(c.access_token_ttl).value_or(3600);
   s.refresh_reuse_interval_seconds = c.refresh_reuse_interval_seconds;
   s.password.min_length = static_cast<size_t>(c.password_min_length);
@@ -280,21 +274,24 @@ int RunServe(const config::ServeConfig& c) {
     if (auto r = redis->Check(); !r) return Die(r.error());
     limiter = std::move(redis);
   }
-  const auth::JwtSettings jwt_settings = JwtSettingsFor(c, std::move(*secret));
-  auth::JwtVerifier verifier(jwt_settings, clock);
+  auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/true);
+  if (!keys) return Die(keys.error());
+  const auth::JwtSettings& jwt_settings = (*keys)->settings;
+  const auth::JwtVerifier& verifier = *(*keys)->verifier;
   const auth::PasswordHasher hasher;
   audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
-  api::TokenAuthenticator authenticator(verifier, users, clock,
-                                        jwt_settings.issuer.value_or(auth::kDefaultIssuer));
+  api::TokenAuthenticator authenticator(verifier, users, clock, config::OwnIssuer(c),
+                                        (*keys)->signing.get());
   const api::AuthSettings auth_settings = AuthSettingsFor(c, jwt_settings);
   api::AuthApi auth_api(auth_settings, users, verifier, hasher, *limiter, *limit_settings,
-                        audit_log, authenticator, clock);
+                        audit_log, authenticator, *(*keys)->signing, clock);
   api::ProfileApi profile_api(users, *store->audit, audit_log, clock);
   api::RequestLimits request_limits(*limiter, *limit_settings);
   api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box,
                                     *limit_settings, audit_log, clock);
-  api::AdminApi admin_api(users, authenticator, worker, hasher, auth_settings.password, audit_log,
-                          clock);
+  api::UserAdmin user_admin(users, authenticator, worker, hasher, audit_log, clock);
+  api::AdminApi admin_api(user_admin, auth_settings.password);
+  api::GoTrueAdminApi gotrue_admin_api(user_admin, authenticator, auth_settings.password);
   auto& reconciler = (*stack)->reconciler;
   api::SyncApi sync_api(assistants, sync_store, worker, box, clock,
                         [&reconciler](bool dry_run, bool repair_drift) {
@@ -308,6 +305,7 @@ int RunServe(const config::ServeConfig& c) {
   sync_api.Register(router);
   keys_api.Register(router);
   admin_api.Register(router);
+  gotrue_admin_api.Register(router);
   auth_api.Register(router);
   profile_api.Register(router);
   health_api.Register(router);
@@ -320,15 +318,7 @@ int RunServe(const config::ServeConfig& c) {
   settings.worker_threads = workers;
   settings.max_body_bytes = c.max_body_bytes;
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
-  for (size_t start = 0; start < c.trusted_proxies.size();) {
-    size_t end = c.trusted_proxies.find(',', start);
-    if (end == std::string::npos) end = c.trusted_proxies.size();
-    std::string proxy = c.trusted_proxies.substr(start, end - start);
-    proxy.erase(0, proxy.find_first_not_of(' '));
-    proxy.erase(proxy.find_last_not_of(' ') + 1);
-    if (!proxy.empty()) settings.trusted_proxies.push_back(proxy);
-    start = end + 1;
-  }
+  settings.trusted_proxies = config::SplitList(c.trusted_proxies);
   http::Server server(
       settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
       logs.Make("http"));
@@ -340,6 +330,7 @@ int RunServe(const config::ServeConfig& c) {
             {"workerThreads", workers},
             {"syncWorkers", c.sync_workers},
             {"vapiBaseUrl", c.vapi_base_url},
+            {"jwtSigningAlgorithm", (*keys)->signing->SigningAlgorithm()},
             {"version", kVersion}});
   worker.Start();
   reconciler.StartPeriodic(*reconcile_interval * 1'000'000, {false, c.reconcile_repair_drift});
@@ -448,10 +439,12 @@ int RunToken(const config::ServeConfig& c, const TokenOptions& o) {
   LogFactory logs(c.log_level == "info" ? "warn" : c.log_level);
   auto secret = config::ResolveJwtSecret(c, logs.Make("app"));
   if (!secret) return Die(secret.error());
-  const auto settings = JwtSettingsFor(c, std::move(*secret));
   SystemClock clock;
-  std::printf("%s\n", auth::SignJwt(settings, auth::MakeClaims(settings, sub, o.role, o.email,
-                                                               clock.NowSeconds(), *ttl))
+  MetricsRegistry metrics;
+  auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/false);
+  if (!keys) return Die(keys.error());
+  std::printf("%s\n", (*keys)->signing->SignJwt(auth::MakeClaims((*keys)->settings, sub, o.role,
+                                                                  o.email, clock.NowSeconds(), *ttl))
                           .c_str());
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "app/commands.hpp"
+#include "app/key_setup.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -45,9 +46,44 @@ void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
                  "generated once into <data-dir>/jwt-secret")
       ->envname("ASSISTANTD_JWT_SECRET");
   cmd.add_option("--jwt-algorithm", c.jwt_algorithm,
-                 "The only JWT algorithm accepted: HS256, HS384 or HS512")
+                 "What our tokens are signed with: HS256, HS384 or HS512 (the secret), or "
+                 "ES256, RS256 or EdDSA (the key ring's key in use, generated once into "
+                 "<data-dir>/keys.json when there is none)")
       ->envname("ASSISTANTD_JWT_ALGORITHM")
       ->capture_default_str();
+  cmd.add_option("--jwt-algorithms", c.jwt_algorithms,
+                 "Algorithms a token may use, comma-separated (default: those of the configured "
+                 "keys; each key verifies only its own)")
+      ->envname("ASSISTANTD_JWT_ALGORITHMS");
+  cmd.add_option("--jwks-url", c.jwks_url,
+                 "Verify tokens with this JWK Set too, e.g. https://<project>.supabase.co/auth/v1/"
+                 ".well-known/jwks.json (https; http only to loopback)")
+      ->envname("ASSISTANTD_JWKS_URL");
+  cmd.add_option("--jwks-file", c.jwks_file, "Verify tokens with the public keys of this JWK Set file")
+      ->envname("ASSISTANTD_JWKS_FILE");
+  cmd.add_option("--jwks-refresh-interval", c.jwks_refresh_interval,
+                 "A token with an unknown kid refetches --jwks-url at most this often")
+      ->envname("ASSISTANTD_JWKS_REFRESH_INTERVAL")
+      ->capture_default_str();
+  cmd.add_option("--jwt-keys", c.jwt_keys,
+                 "Signing keys as GoTrue's GOTRUE_JWT_KEYS: a JSON array of private JWKs, the one "
+                 "with \"sign\" in key_ops in use (default: <data-dir>/keys.json)")
+      ->envname("ASSISTANTD_JWT_KEYS");
+  cmd.add_option("--public-url", c.public_url,
+                 "The URL clients reach this server at; our tokens' iss is <url>/auth/v1")
+      ->envname("ASSISTANTD_PUBLIC_URL");
+  cmd.add_option("--publishable-key", c.publishable_keys,
+                 "A Supabase publishable key (sb_publishable_...) accepted as apikey; repeatable")
+      ->envname("ASSISTANTD_PUBLISHABLE_KEYS")
+      ->delimiter(',');
+  cmd.add_option("--secret-key", c.secret_keys,
+                 "A Supabase secret key (sb_secret_...): the service role; repeatable")
+      ->envname("ASSISTANTD_SECRET_KEYS")
+      ->delimiter(',');
+  cmd.add_flag("--strict-roles", c.strict_roles,
+               "Refuse tokens whose app_metadata.role is not one of ours (default: such callers "
+               "are plain users)")
+      ->envname("ASSISTANTD_STRICT_ROLES");
   cmd.add_option("--jwt-audience", c.jwt_audience,
                  "Required aud claim; empty disables the check")
       ->envname("ASSISTANTD_JWT_AUDIENCE")
@@ -297,6 +333,38 @@ int main(int argc, char** argv) {
   }
   user_role->add_option("--role", user_options.role, "user, premium, test or admin")->required();
 
+  ServeConfig keys_config;
+  assistantd::app::KeysOptions keys_options;
+  auto* keys_cmd = app.add_subcommand(
+      "keys", "JWT signing keys and API keys in <data-dir>/keys.json (serve picks up changes)");
+  keys_cmd->require_subcommand(1);
+  auto* keys_list = keys_cmd->add_subcommand("list", "Show the signing keys, their states and the API keys");
+  auto* keys_create = keys_cmd->add_subcommand("create", "Add a standby signing key");
+  keys_create->add_option("--algorithm", keys_options.algorithm, "ES256, RS256 or EdDSA")
+      ->capture_default_str();
+  keys_create->add_flag("--activate", keys_options.activate, "Put it in use at once");
+  auto* keys_activate = keys_cmd->add_subcommand(
+      "activate", "Sign with this key from now on (the key in use becomes previously used)");
+  auto* keys_revoke = keys_cmd->add_subcommand(
+      "revoke", "Stop trusting a standby or previously used key: its tokens are refused");
+  for (auto* sub : {keys_activate, keys_revoke}) {
+    sub->add_option("kid", keys_options.kid, "The key's kid, or \"legacy\" for the HS secret")->required();
+  }
+  auto* keys_export = keys_cmd->add_subcommand(
+      "export", "Print the ring as GOTRUE_JWT_KEYS (private keys!) for ASSISTANTD_JWT_KEYS");
+  auto* keys_api_create = keys_cmd->add_subcommand(
+      "api-key-create", "Generate an API key (printed once; only its SHA-256 is kept)");
+  keys_api_create->add_option("--type", keys_options.type, "publishable or secret")->capture_default_str();
+  keys_api_create->add_option("--name", keys_options.name, "A label to recognise it by");
+  auto* keys_api_revoke = keys_cmd->add_subcommand("api-key-revoke", "Refuse a generated API key");
+  keys_api_revoke->add_option("id", keys_options.kid, "The API key's id (from keys list)")->required();
+  for (auto* sub : {keys_list, keys_create, keys_activate, keys_revoke, keys_export,
+                    keys_api_create, keys_api_revoke}) {
+    AddStorageOptions(*sub, keys_config);
+    sub->add_option("--jwt-keys", keys_config.jwt_keys, "As for serve")->envname("ASSISTANTD_JWT_KEYS");
+    sub->callback([&keys_options, sub] { keys_options.action = sub->get_name(); });
+  }
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -310,6 +378,7 @@ int main(int argc, char** argv) {
   if (*audit_verify) return assistantd::app::RunAuditVerify(audit_config);
   if (*user_confirm) return assistantd::app::RunUserConfirm(user_config, user_options);
   if (*user_role) return assistantd::app::RunUserSetRole(user_config, user_options);
+  if (*keys_cmd) return assistantd::app::RunKeys(keys_config, keys_options);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

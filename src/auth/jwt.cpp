@@ -1,8 +1,11 @@
 #include "auth/jwt.hpp"
 
+#include <algorithm>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/sha.h>
 
 #include "common/base64url.hpp"
 #include "common/json_util.hpp"
@@ -15,19 +18,9 @@ tl::unexpected<Error> Unauthenticated(std::string reason, std::string message) {
   return Fail(ErrorCode::kUnauthenticated, std::move(reason), std::move(message));
 }
 
-const EVP_MD* Digest(std::string_view algorithm) {
-  if (algorithm == "HS256") return EVP_sha256();
-  if (algorithm == "HS384") return EVP_sha384();
-  if (algorithm == "HS512") return EVP_sha512();
-  return nullptr;
-}
-
-std::string Hmac(const std::string& key, std::string_view algorithm, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(Digest(algorithm), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
+JwsAlgorithm SecretAlgorithm(const JwtSettings& settings) {
+  const auto alg = ParseJwsAlgorithm(settings.algorithm);
+  return alg && IsHmac(*alg) ? *alg : JwsAlgorithm::kHS256;
 }
 
 // A NumericDate claim: absent → nullopt; present but not a number → error.
@@ -50,32 +43,99 @@ bool AudienceMatches(const nlohmann::json& aud, const std::string& expected) {
   return false;
 }
 
-// Role from the `role` claim; a generic "authenticated" (or absent) role is refined by
-// app_metadata.role, which only the server side can set. user_metadata is never read.
-std::optional<std::string> RoleName(const nlohmann::json& claims) {
+// The role claim, and app_metadata.role when the role claim is the generic "authenticated"
+// (or absent): only the server side can set app_metadata. user_metadata is never read.
+struct RoleNames {
   std::optional<std::string> role;
+  std::optional<std::string> app_role;
+};
+
+RoleNames RoleNamesOf(const nlohmann::json& claims) {
+  RoleNames out;
   if (const auto it = claims.find("role"); it != claims.end() && it->is_string()) {
-    role = it->get<std::string>();
+    out.role = it->get<std::string>();
   }
-  if (!role || *role == "authenticated") {
+  if (!out.role || *out.role == "authenticated") {
     const auto app = claims.find("app_metadata");
     if (app != claims.end() && app->is_object()) {
       const auto r = app->find("role");
       if (r != app->end() && r->is_string() && r->get_ref<const std::string&>() != "service_role") {
-        return r->get<std::string>();
+        out.app_role = r->get<std::string>();
       }
     }
   }
-  return role;
+  return out;
+}
+
+std::string Digest(std::string_view token) {
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+         reinterpret_cast<unsigned char*>(out.data()));
+  return out;
 }
 
 }  // namespace
 
-bool IsSupportedAlgorithm(std::string_view algorithm) { return Digest(algorithm) != nullptr; }
+bool IsSupportedAlgorithm(std::string_view algorithm) {
+  const auto alg = ParseJwsAlgorithm(algorithm);
+  return alg && IsHmac(*alg);
+}
 
-Result<nlohmann::json> JwtVerifier::VerifySignedClaims(std::string_view token) const {
-  if (token.empty()) return Unauthenticated("missing_token", "Bearer token is empty");
-  if (token.size() > kMaxTokenBytes) return Unauthenticated("invalid_token", "Token is too long");
+VerificationKey SecretKey(const JwtSettings& settings, KeyOrigin origin) {
+  return VerificationKey::Hmac("", SecretAlgorithm(settings), settings.secret, origin);
+}
+
+KeyRegistry::KeyRegistry() : snapshot_(std::make_shared<const KeySet>()) {}
+
+std::shared_ptr<const KeySet> KeyRegistry::Keys() const {
+  std::lock_guard lock(mu_);
+  return snapshot_;
+}
+
+bool KeyRegistry::RefreshForUnknownKid() {
+  std::function<bool()> refresher;
+  {
+    std::lock_guard lock(mu_);
+    refresher = refresher_;
+  }
+  return refresher && refresher();
+}
+
+void KeyRegistry::SetUnknownKidRefresher(std::function<bool()> refresher) {
+  std::lock_guard lock(mu_);
+  refresher_ = std::move(refresher);
+}
+
+void KeyRegistry::SetPart(const std::string& name, std::vector<VerificationKey> keys) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(parts_.begin(), parts_.end(), [&](const auto& p) { return p.first == name; });
+  if (it == parts_.end()) {
+    parts_.emplace_back(name, std::move(keys));
+  } else {
+    it->second = std::move(keys);
+  }
+  auto next = std::make_shared<KeySet>();
+  next->generation = snapshot_->generation + 1;
+  for (const auto& [part, part_keys] : parts_) {
+    next->keys.insert(next->keys.end(), part_keys.begin(), part_keys.end());
+  }
+  snapshot_ = std::move(next);
+}
+
+JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
+    : settings_(std::move(settings)),
+      own_keys_(std::make_unique<KeyRegistry>()),
+      keys_(*own_keys_),
+      clock_(clock) {
+  own_keys_->SetPart("secret", {SecretKey(settings_)});
+}
+
+JwtVerifier::JwtVerifier(JwtSettings settings, KeyProvider& keys, const Clock& clock)
+    : settings_(std::move(settings)), keys_(keys), clock_(clock) {}
+
+Result<JwtVerifier::Checked> JwtVerifier::VerifySignature(std::string_view token,
+                                                          const KeySet& keys,
+                                                          bool* unknown_kid) const {
   const auto dot1 = token.find('.');
   const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos) {
@@ -91,32 +151,121 @@ Result<nlohmann::json> JwtVerifier::VerifySignedClaims(std::string_view token) c
   if (!header || !header->is_object()) {
     return Unauthenticated("invalid_token", "Token header is not a valid JSON object");
   }
-  const auto alg = header->find("alg");
-  if (alg == header->end() || !alg->is_string() ||
-      alg->get_ref<const std::string&>() != settings_.algorithm) {
-    return Unauthenticated("invalid_token", "Token algorithm is not the configured one");
+  const auto alg_it = header->find("alg");
+  const auto alg = alg_it != header->end() && alg_it->is_string()
+                       ? ParseJwsAlgorithm(alg_it->get_ref<const std::string&>())
+                       : std::nullopt;
+  const auto& allowed = settings_.allowed_algorithms;
+  if (!alg || (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *alg) == allowed.end())) {
+    return Unauthenticated("invalid_token", "Token algorithm is not accepted");
   }
   if (header->contains("crit")) {
     return Unauthenticated("invalid_token", "Token has unsupported critical header parameters");
   }
-  const std::string expected =
-      Hmac(settings_.secret, settings_.algorithm, token.substr(0, dot2));
-  if (signature->size() != expected.size() ||
-      CRYPTO_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
+  // jku, x5u, x5c and jwk are never followed or used: only configured keys verify.
+  std::optional<std::string> kid;
+  if (const auto k = header->find("kid"); k != header->end()) {
+    if (!k->is_string()) return Unauthenticated("invalid_token", "Token kid must be a string");
+    kid = k->get<std::string>();
+  }
+  const VerificationKey* key = nullptr;
+  if (kid) {
+    for (const auto& k : keys.keys) {
+      if (!k.kid().empty() && k.kid() == *kid) {
+        key = &k;
+        break;
+      }
+    }
+    if (key && key->algorithm() != *alg) {
+      return Unauthenticated("invalid_token", "Token algorithm does not match its key");
+    }
+  }
+  if (!key && (!kid || IsHmac(*alg))) {
+    // No kid (or, as GoTrue does, an HS token whose kid names no key): the one key with this
+    // algorithm; never a choice between several.
+    int candidates = 0;
+    for (const auto& k : keys.keys) {
+      if (k.algorithm() == *alg && (kid ? k.kid().empty() : true)) {
+        key = &k;
+        ++candidates;
+      }
+    }
+    if (candidates > 1) {
+      return Unauthenticated("invalid_token", "Token has no kid and several keys could verify it");
+    }
+  }
+  if (!key) {
+    if (unknown_kid) *unknown_kid = kid.has_value();
+    return Unauthenticated("invalid_token", "No key for this token's kid and algorithm");
+  }
+  if (!key->Verify(token.substr(0, dot2), *signature)) {
     return Unauthenticated("invalid_token", "Token signature is invalid");
   }
   auto claims = ParseJsonStrict(*payload_raw, 8);
   if (!claims || !claims->is_object()) {
     return Unauthenticated("invalid_token", "Token claims are not a valid JSON object");
   }
-  return claims;
+  return Checked{std::make_shared<const nlohmann::json>(std::move(*claims)), key->origin()};
 }
 
 Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
-  auto claims_or = VerifySignedClaims(token);
-  if (!claims_or) return tl::unexpected(claims_or.error());
-  const nlohmann::json& claims = *claims_or;
+  if (token.empty()) return Unauthenticated("missing_token", "Bearer token is empty");
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("invalid_token", "Token is too long");
+  auto keys = keys_.Keys();
+  const std::string digest = Digest(token);
+  CacheShard& shard = cache_[static_cast<unsigned char>(digest[0]) % kCacheShards];
+  {
+    std::lock_guard lock(shard.mu);
+    const auto it = shard.entries.find(digest);
+    if (it != shard.entries.end()) {
+      if (it->second.generation == keys->generation) return CheckClaims(it->second.checked);
+      shard.entries.erase(it);
+    }
+  }
+  bool unknown_kid = false;
+  auto checked = VerifySignature(token, *keys, &unknown_kid);
+  if (!checked && unknown_kid && keys_.RefreshForUnknownKid()) {
+    keys = keys_.Keys();
+    checked = VerifySignature(token, *keys, nullptr);
+  }
+  if (!checked) return tl::unexpected(checked.error());
+  auto verified = CheckClaims(*checked);
+  if (!verified) return verified;
+  const auto exp = checked->claims->find("exp");
+  std::lock_guard lock(shard.mu);
+  if (shard.entries.size() >= kCacheEntriesPerShard) {
+    const double now = static_cast<double>(clock_.NowSeconds());
+    std::erase_if(shard.entries, [&](const auto& kv) {
+      return kv.second.exp + static_cast<double>(settings_.leeway_seconds) <= now ||
+             kv.second.generation != keys->generation;
+    });
+    if (shard.entries.size() >= kCacheEntriesPerShard) shard.entries.clear();
+  }
+  shard.entries[digest] = CacheEntry{*checked, keys->generation, exp->get<double>()};
+  return verified;
+}
 
+Result<std::string> JwtVerifier::VerifyKeyRole(std::string_view token) const {
+  if (token.empty() || token.size() > kMaxTokenBytes) {
+    return Unauthenticated("invalid_token", "Not a usable API key");
+  }
+  auto checked = VerifySignature(token, *keys_.Keys(), nullptr);
+  if (!checked) return tl::unexpected(checked.error());
+  const auto& claims = *checked->claims;
+  auto exp = NumericDate(claims, "exp");
+  if (!exp || (*exp && **exp + static_cast<double>(settings_.leeway_seconds) <=
+                           static_cast<double>(clock_.NowSeconds()))) {
+    return Unauthenticated("token_expired", "The API key has expired");
+  }
+  const auto role = claims.find("role");
+  if (role == claims.end() || !role->is_string()) {
+    return Unauthenticated("invalid_token", "The API key has no role");
+  }
+  return role->get<std::string>();
+}
+
+Result<VerifiedToken> JwtVerifier::CheckClaims(const Checked& checked) const {
+  const nlohmann::json& claims = *checked.claims;
   const double now = static_cast<double>(clock_.NowSeconds());
   const double leeway = static_cast<double>(settings_.leeway_seconds);
   auto exp = NumericDate(claims, "exp");
@@ -139,8 +288,8 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
     }
   }
 
-  const auto role_name = RoleName(claims);
-  const bool service = role_name && *role_name == "service_role";
+  const RoleNames names = RoleNamesOf(claims);
+  const bool service = names.role && *names.role == "service_role";
   if (settings_.audience) {
     const auto aud = claims.find("aud");
     if (aud == claims.end()) {
@@ -152,7 +301,8 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
   }
 
   VerifiedToken out;
-  out.claims = claims;
+  out.claims = checked.claims;
+  out.origin = checked.origin;
   const auto sub = claims.find("sub");
   if (sub != claims.end() && !sub->is_string()) {
     return Unauthenticated("invalid_token", "Claim sub must be a string");
@@ -163,10 +313,18 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
     if (sub == claims.end()) {
       return Unauthenticated("missing_sub_claim", "Token has no sub claim");
     }
-    if (role_name && *role_name == "anon") {
+    if (names.role && *names.role == "anon") {
       return Unauthenticated("invalid_token", "The anon role cannot use this API");
     }
-    const auto role = role_name ? domain::ParseRole(*role_name) : domain::Role::kUser;
+    std::optional<domain::Role> role = domain::Role::kUser;
+    if (names.app_role) {
+      role = domain::ParseRole(*names.app_role);
+      // Supabase projects keep roles of their own in app_metadata: those callers are users,
+      // unless the operator asked for unknown roles to be refused.
+      if (!role && !settings_.strict_roles) role = domain::Role::kUser;
+    } else if (names.role) {
+      role = domain::ParseRole(*names.role);
+    }
     if (!role) return Fail(ErrorCode::kForbidden, "unknown_role", "Token role is not recognised");
     out.principal.role = *role;
   }
@@ -182,7 +340,16 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
 }
 
 std::string SignatureFor(const JwtSettings& settings, std::string_view signing_input) {
-  return Base64UrlEncode(Hmac(settings.secret, settings.algorithm, signing_input));
+  const JwsAlgorithm alg = SecretAlgorithm(settings);
+  const EVP_MD* md = alg == JwsAlgorithm::kHS384   ? EVP_sha384()
+                     : alg == JwsAlgorithm::kHS512 ? EVP_sha512()
+                                                   : EVP_sha256();
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(md, settings.secret.data(), static_cast<int>(settings.secret.size()),
+       reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), out,
+       &len);
+  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(out), len));
 }
 
 std::string SignJwt(const JwtSettings& settings, const nlohmann::json& claims) {

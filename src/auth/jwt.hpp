@@ -1,12 +1,19 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "auth/jwk.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "domain/principal.hpp"
@@ -18,39 +25,114 @@ inline constexpr size_t kMaxTokenBytes = 8192;
 
 struct JwtSettings {
   std::string secret;                               // HMAC key, as Supabase uses it: raw bytes
-  std::string algorithm = "HS256";                  // pinned: HS256, HS384 or HS512
+  std::string algorithm = "HS256";                  // the secret's: HS256, HS384 or HS512
   std::optional<std::string> audience = "authenticated";  // nullopt: aud not checked
   std::optional<std::string> issuer;                // checked when set
   int64_t leeway_seconds = 30;
+  // Algorithms a token may name; empty: those of the configured keys (each key binds one).
+  std::vector<JwsAlgorithm> allowed_algorithms;
+  // An app_metadata.role that is not one of ours: false treats the caller as a plain user
+  // (Supabase projects put their own roles there), true refuses the token (403 unknown_role).
+  bool strict_roles = false;
 };
 
-// True if `algorithm` is one JwtSettings supports.
+// True if `algorithm` is an HMAC algorithm the shared secret can use (HS256/384/512).
 bool IsSupportedAlgorithm(std::string_view algorithm);
 
-// A verified token: the principal it establishes and its claims.
+// A verified token: the principal it establishes, its claims and which key verified it.
 struct VerifiedToken {
   domain::Principal principal;
-  nlohmann::json claims;
+  std::shared_ptr<const nlohmann::json> claims;
+  KeyOrigin origin = KeyOrigin::kOwn;
+  const nlohmann::json& Claims() const { return *claims; }
 };
 
-// Verifies bearer tokens against the configured secret and algorithm and maps their claims to
-// a Principal (C3/C4). Errors are kUnauthenticated with reasons missing_token, invalid_token,
-// token_expired, missing_sub_claim or invalid_audience; a role we do not know is kForbidden.
-class JwtVerifier {
- public:
-  JwtVerifier(JwtSettings settings, const Clock& clock)
-      : settings_(std::move(settings)), clock_(clock) {}
+// The verification keys in force, replaced whole when any source changes.
+struct KeySet {
+  std::vector<VerificationKey> keys;
+  uint64_t generation = 0;  // changes whenever the keys change
+};
 
-  Result<VerifiedToken> Verify(std::string_view token) const;
+// Where a verifier gets its keys.
+class KeyProvider {
+ public:
+  virtual ~KeyProvider() = default;
+  virtual std::shared_ptr<const KeySet> Keys() const = 0;
+  // A token named a kid that no key has: look again if a source allows it now (a remote
+  // JWKS, at most once per interval). True if the keys may have changed.
+  virtual bool RefreshForUnknownKid() { return false; }
+};
+
+// Keys from named parts ("secret", "jwks-file", "jwks-url", "signing-keys"), each replaced
+// whole by its owner; readers get an immutable snapshot.
+class KeyRegistry final : public KeyProvider {
+ public:
+  KeyRegistry();
+  std::shared_ptr<const KeySet> Keys() const override;
+  bool RefreshForUnknownKid() override;
+
+  void SetPart(const std::string& name, std::vector<VerificationKey> keys);
+  // Called by RefreshForUnknownKid (the remote JWKS source registers itself).
+  void SetUnknownKidRefresher(std::function<bool()> refresher);
 
  private:
-  Result<nlohmann::json> VerifySignedClaims(std::string_view token) const;
-
-  JwtSettings settings_;
-  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, std::vector<VerificationKey>>> parts_;
+  std::shared_ptr<const KeySet> snapshot_;
+  std::function<bool()> refresher_;
 };
 
-// The base64url signature of a JWS signing input ("header.payload").
+// Verifies bearer tokens and maps their claims to a Principal (C3/C4). The key is chosen by
+// the token's kid and must bind the token's alg (RFC 8725): a token without kid is accepted
+// only when exactly one key has its algorithm; jku/x5u/x5c/jwk headers are never used.
+// Signature checks are cached by token digest until exp (re-done when the keys change).
+// Errors are kUnauthenticated with reasons missing_token, invalid_token, token_expired,
+// missing_sub_claim or invalid_audience; a role we do not know is kForbidden.
+class JwtVerifier {
+ public:
+  // Verifies with the HMAC secret of `settings` only.
+  JwtVerifier(JwtSettings settings, const Clock& clock);
+  // Verifies with whatever `keys` holds (which must outlive the verifier).
+  JwtVerifier(JwtSettings settings, KeyProvider& keys, const Clock& clock);
+
+  Result<VerifiedToken> Verify(std::string_view token) const;
+  // For a legacy API key (a JWT with role anon or service_role and no sub or aud): its role
+  // claim, once the signature and expiry are checked.
+  Result<std::string> VerifyKeyRole(std::string_view token) const;
+
+ private:
+  struct Checked {
+    std::shared_ptr<const nlohmann::json> claims;
+    KeyOrigin origin = KeyOrigin::kOwn;
+  };
+  Result<Checked> VerifySignature(std::string_view token, const KeySet& keys,
+                                  bool* unknown_kid) const;
+  Result<VerifiedToken> CheckClaims(const Checked& checked) const;
+
+  struct CacheEntry {
+    Checked checked;
+    uint64_t generation = 0;
+    double exp = 0;
+  };
+  struct CacheShard {
+    std::mutex mu;
+    std::unordered_map<std::string, CacheEntry> entries;
+  };
+  static constexpr size_t kCacheShards = 16;
+  static constexpr size_t kCacheEntriesPerShard = 4096;
+
+  JwtSettings settings_;
+  std::unique_ptr<KeyRegistry> own_keys_;  // set by the secret-only constructor
+  KeyProvider& keys_;
+  const Clock& clock_;
+  mutable std::array<CacheShard, kCacheShards> cache_;
+};
+
+// The verification key of an HMAC secret (kid "", so it verifies tokens without kid and,
+// as GoTrue does, HS tokens whose kid names no other key).
+VerificationKey SecretKey(const JwtSettings& settings, KeyOrigin origin = KeyOrigin::kOwn);
+
+// The base64url signature of a JWS signing input ("header.payload") with the secret.
 std::string SignatureFor(const JwtSettings& settings, std::string_view signing_input);
 
 // Signs claims with the configured secret and algorithm (for `assistantd token` and tests).

@@ -10,10 +10,13 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include <openssl/rand.h>
 
+#include "auth/jwks_source.hpp"
 #include "auth/jwt.hpp"
+#include "auth/key_ring.hpp"
 
 namespace assistantd::config {
 namespace {
@@ -62,8 +65,35 @@ Result<void> Validate(const ServeConfig& c) {
   if (!IsValidLogLevel(c.log_level)) {
     return ConfigError("--log-level must be trace, debug, info, warn, error, critical or off");
   }
-  if (!auth::IsSupportedAlgorithm(c.jwt_algorithm)) {
-    return ConfigError("--jwt-algorithm must be HS256, HS384 or HS512");
+  if (!auth::ParseJwsAlgorithm(c.jwt_algorithm)) {
+    return ConfigError("--jwt-algorithm must be HS256, HS384, HS512, ES256, RS256 or EdDSA");
+  }
+  for (const auto& name : SplitList(c.jwt_algorithms)) {
+    if (!auth::ParseJwsAlgorithm(name)) {
+      return ConfigError("--jwt-algorithms: unknown algorithm \"" + name +
+                         "\" (HS256, HS384, HS512, ES256, RS256, EdDSA)");
+    }
+  }
+  if (!c.jwks_url.empty()) {
+    if (auto u = auth::CheckJwksUrl(c.jwks_url); !u) return tl::unexpected(u.error());
+  }
+  if (auto i = ParseInterval(c.jwks_refresh_interval); !i) {
+    return ConfigError("--jwks-refresh-interval must look like 30s, 5m or 0");
+  }
+  if (!c.public_url.empty() && !c.public_url.starts_with("http://") &&
+      !c.public_url.starts_with("https://")) {
+    return ConfigError("--public-url must be an http:// or https:// URL");
+  }
+  for (const auto& [keys, type, flag] :
+       {std::tuple{&c.publishable_keys, auth::ApiKeyType::kPublishable, "--publishable-key"},
+        std::tuple{&c.secret_keys, auth::ApiKeyType::kSecret, "--secret-key"}}) {
+    for (const auto& k : *keys) {
+      if (auth::ApiKeyTypeOf(k) != type || k.size() < 24 || k.size() > 256) {
+        return ConfigError(std::string(flag) + " values must start with " +
+                           (type == auth::ApiKeyType::kSecret ? "sb_secret_" : "sb_publishable_") +
+                           " and be 24 to 256 characters long");
+      }
+    }
   }
   if (!c.jwt_secret.empty() && c.jwt_secret.size() < auth::kMinSecretBytes) {
     return ConfigError("the JWT secret must be at least 32 bytes (got " +
@@ -219,6 +249,32 @@ Result<std::string> ResolveJwtSecret(const ServeConfig& c, const Logger& logger)
     return ConfigError("the JWT secret in " + c.data_dir + "/jwt-secret is shorter than 32 bytes");
   }
   return secret;
+}
+
+std::string KeyRingPath(const ServeConfig& c) {
+  return (std::filesystem::path(c.data_dir) / "keys.json").string();
+}
+
+std::string OwnIssuer(const ServeConfig& c) {
+  if (!c.jwt_issuer.empty()) return c.jwt_issuer;
+  if (!c.public_url.empty()) {
+    std::string url = c.public_url;
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url + "/auth/v1";
+  }
+  return "assistantd";
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= text.size();) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = Trim(text.substr(start, end - start));
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
 }
 
 Result<std::string> ResolveMasterKey(const ServeConfig& c, const Logger& logger) {

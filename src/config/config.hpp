@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -17,9 +18,20 @@ struct ServeConfig {
   int database_pool_size = 0;  // connections; 0: handler threads + sync workers + 1
   std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
   std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
+  // What our tokens are signed with: HS256/384/512 (the secret) or ES256/RS256/EdDSA (the
+  // key ring's key in use, generated once when the ring has none).
   std::string jwt_algorithm = "HS256";
   std::string jwt_audience = "authenticated";  // empty: aud not checked
-  std::string jwt_issuer;                      // empty: iss not checked
+  std::string jwt_issuer;                      // empty: iss not checked; ours from public_url
+  std::string jwt_algorithms;  // accepted algorithms, comma-separated; empty: the keys' own
+  std::string jwks_url;        // a JWK Set to verify tokens with (a Supabase project's)
+  std::string jwks_file;       // the same from a file
+  std::string jwks_refresh_interval = "30s";  // unknown-kid refreshes at most this often
+  std::string jwt_keys;        // GOTRUE_JWT_KEYS-style private JWKs; empty: <data-dir>/keys.json
+  std::string public_url;      // where clients reach us; iss = <public_url>/auth/v1
+  std::vector<std::string> publishable_keys;  // sb_publishable_… accepted in apikey
+  std::vector<std::string> secret_keys;       // sb_secret_… (service role)
+  bool strict_roles = false;   // refuse an app_metadata.role we do not know (else: user)
   std::string log_level = "info";
   int threads = 0;         // io threads; 0: one per core
   int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
@@ -90,6 +102,15 @@ std::string RedactUrl(const std::string& url);
 // The JWT secret: the configured one (at least 32 bytes), or the one generated into the data
 // dir on first use (256 random bits, hex, file mode 0600), logging where it lives.
 Result<std::string> ResolveJwtSecret(const ServeConfig& config, const Logger& logger);
+
+// Where the key ring (signing keys, generated API keys) lives: <data-dir>/keys.json.
+std::string KeyRingPath(const ServeConfig& config);
+
+// The iss of the tokens we issue: --jwt-issuer, else <public-url>/auth/v1, else "assistantd".
+std::string OwnIssuer(const ServeConfig& config);
+
+// "ES256, RS256" → names; empty entries dropped.
+std::vector<std::string> SplitList(const std::string& text);
 
 // The 32-byte master key sealing stored secrets: the configured one (64 hex characters) or
 // the one generated into the data dir on first use (file mode 0600).

@@ -159,7 +159,11 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
   }
 
   RequestContext ctx{request, std::move(match.params), request_id, std::nullopt};
-  if (r.access != Access::kPublic) {
+  if (r.access == Access::kApp) {
+    if (auto admitted = authenticator_.AdmitApp(request); !admitted) {
+      return ErrorResponse(admitted.error(), request_id, style);
+    }
+  } else if (r.access != Access::kPublic) {
     auto principal = authenticator_.Authenticate(request);
     if (!principal) return ErrorResponse(principal.error(), request_id, style);
     ctx.principal = std::move(*principal);

@@ -16,6 +16,8 @@ class Authenticator {
  public:
   virtual ~Authenticator() = default;
   virtual Result<domain::Principal> Authenticate(const Request& request) = 0;
+  // For routes any app may call (Access::kApp): the request's API key, if one is needed.
+  virtual Result<void> AdmitApp(const Request&) { return {}; }
 };
 
 // Per-caller request rate limits, applied after authentication.

@@ -28,7 +28,9 @@ struct RequestContext {
 
 using RouteHandler = std::function<Result<Response>(RequestContext&)>;
 
-enum class Access { kPublic, kAuthenticated, kAdmin };
+// kPublic: anyone; kApp: an app's API key when API keys are configured (Supabase's /auth/v1);
+// kAuthenticated: a caller's token or key; kAdmin: admin or service role.
+enum class Access { kPublic, kApp, kAuthenticated, kAdmin };
 
 struct Route {
   std::string method;

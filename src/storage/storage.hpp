@@ -118,6 +118,12 @@ struct UserPage {
   std::optional<domain::ListCursor> next;
 };
 
+// A numbered page of users (GoTrue's admin list) and how many users there are in all.
+struct NumberedUserPage {
+  std::vector<domain::User> items;
+  int64_t total = 0;
+};
+
 class UserStore {
  public:
   virtual ~UserStore() = default;
@@ -126,6 +132,8 @@ class UserStore {
   virtual Result<void> EnsureUser(const domain::User& user) = 0;
   virtual Result<std::optional<domain::User>> GetUser(const std::string& id) = 0;
   virtual Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after, int limit) = 0;
+  // Newest first, skipping `offset` users; with the total count, read in one snapshot.
+  virtual Result<NumberedUserPage> ListUsersNumbered(int64_t offset, int limit) = 0;
   // Deletes the user and, by ON DELETE CASCADE, their assistants, queueing the remote
   // deletion of every assistant that may exist in Vapi. False if absent.
   virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us) = 0;

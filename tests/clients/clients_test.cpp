@@ -27,12 +27,12 @@ TEST(SupabaseJsClientTest, AuthAndFunctionsFlowRunsUnchanged) {
   const std::string dir = CLIENTS_DIR;
   ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/@supabase/supabase-js"))
       << "run: npm ci --prefix tests/clients";
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0"}});
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey}});
   // Node 20 has no global WebSocket unless asked; supabase-js's realtime client needs one.
   const auto r = RunCommand(
       {"/usr/bin/env", "node", "--experimental-websocket", dir + "/supabase_probe.mjs"},
       {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
-       {"SUPABASE_ANON_KEY", "sb_publishable_assistantd_tests"}});
+       {"SUPABASE_ANON_KEY", kTestPublishableKey}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("supabase probe: 15 passed, 0 failed"), std::string::npos) << r.out << r.err;
 }

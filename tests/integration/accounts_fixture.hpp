@@ -19,7 +19,7 @@ class AccountsTest : public ::testing::Test {
   using json = nlohmann::json;
 
   void Start(std::vector<std::string> args = {}) {
-    args.insert(args.end(), {"--sync-workers", "0"});
+    args.insert(args.end(), {"--sync-workers", "0", "--publishable-key", kTestPublishableKey});
     server_ = ServerProcess::Start({.args = std::move(args)});
     client_ = std::make_unique<HttpClient>(server_->port());
   }
@@ -27,7 +27,7 @@ class AccountsTest : public ::testing::Test {
   static std::map<std::string, std::string> AuthHeaders(const std::string& bearer = "") {
     std::map<std::string, std::string> h = {{"Content-Type", "application/json;charset=UTF-8"},
                                             {"X-Supabase-Api-Version", "2024-01-01"},
-                                            {"apikey", "sb_publishable_test"}};
+                                            {"apikey", kTestPublishableKey}};
     if (!bearer.empty()) h["Authorization"] = "Bearer " + bearer;
     return h;
   }

@@ -243,13 +243,13 @@ TEST_F(AccountsTest, TheApikeyHeaderAuthenticatesLikeSupabaseKeys) {
   const auto admin = client_->Send("GET", "/v1/admin/users", "", {{"apikey", service}});
   EXPECT_EQ(admin.status, 200) << admin.body;
   // A publishable key is no user: 401, as Supabase's gateway answers.
-  const auto anon = client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", "sb_publishable_x"}});
+  const auto anon = client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", kTestPublishableKey}});
   EXPECT_EQ(anon.status, 401);
   // With both, the Authorization header decides.
   const auto s = NewSession(UniqueEmail());
   const auto mine = client_->Send(
       "GET", "/functions/v1/assistants", "",
-      {{"apikey", "sb_publishable_x"}, {"Authorization", "Bearer " + s["access_token"].get<std::string>()}});
+      {{"apikey", kTestPublishableKey}, {"Authorization", "Bearer " + s["access_token"].get<std::string>()}});
   EXPECT_EQ(mine.status, 200);
 }
 
@@ -275,7 +275,7 @@ TEST_F(AccountsTest, EmailConfirmationWhenRequired) {
                                      AdminToken(), R"({"emailConfirmed":true})");
   ASSERT_EQ(confirm.status, 200) << confirm.body;
   EXPECT_EQ(SignIn(email, "correct horse").status, 200);
-  const auto settings = client_->Send("GET", "/auth/v1/settings");
+  const auto settings = client_->Send("GET", "/auth/v1/settings", "", AuthHeaders());
   EXPECT_EQ(settings.Json()["mailer_autoconfirm"], false);
 }
 

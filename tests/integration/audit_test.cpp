@@ -9,7 +9,8 @@ namespace {
 class AuditTest : public AccountsTest {
  protected:
   void SetUp() override {
-    server_ = ServerProcess::Start({.args = {"--sync-workers", "0"}, .data_dir = dir_.path()});
+    server_ = ServerProcess::Start(
+        {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey}, .data_dir = dir_.path()});
     client_ = std::make_unique<HttpClient>(server_->port());
   }
   // Runs SQL on the server's database, as an intruder with database access would.

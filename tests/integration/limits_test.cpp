@@ -188,7 +188,8 @@ TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
   const std::string prefix = "assistantd-test:" + NewUuid() + ":";
   const std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
                                          "--redis-key-prefix", prefix, "--rate-limit-user", "10/1m",
-                                         "--rate-limit-signin-account", "4/5m"};
+                                         "--rate-limit-signin-account", "4/5m",
+                                         "--publishable-key", kTestPublishableKey};
   auto a = ServerProcess::Start({.args = args, .data_dir = dir.path()});
   auto b = ServerProcess::Start({.args = args, .data_dir = dir.path()});
   HttpClient ca(a->port());

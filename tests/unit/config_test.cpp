@@ -31,7 +31,32 @@ TEST(ConfigTest, ValidatesValues) {
   EXPECT_FALSE(Validate(c));
   c.jwt_secret = std::string(32, 'x');
   EXPECT_TRUE(Validate(c));
-  c.jwt_algorithm = "RS256";
+  c.jwt_algorithm = "RS256";  // our tokens signed by the key ring's RS256 key
+  EXPECT_TRUE(Validate(c));
+  c.jwt_algorithm = "none";
+  EXPECT_FALSE(Validate(c));
+  c = ServeConfig{};
+  c.jwt_algorithms = "ES256, RS256";
+  EXPECT_TRUE(Validate(c));
+  c.jwt_algorithms = "ES256,none";
+  EXPECT_FALSE(Validate(c));
+  c = ServeConfig{};
+  c.jwks_url = "http://project.supabase.co/auth/v1/.well-known/jwks.json";
+  EXPECT_FALSE(Validate(c));  // https only, except to loopback
+  c.jwks_url = "https://project.supabase.co/auth/v1/.well-known/jwks.json";
+  EXPECT_TRUE(Validate(c));
+  c.jwks_url = "http://127.0.0.1:9999/jwks.json";
+  EXPECT_TRUE(Validate(c));
+  c.jwks_url = "http://[::1]:9999/jwks.json";
+  EXPECT_TRUE(Validate(c));
+  c.jwks_url = "http://127.0.0.1.example.com/jwks.json";
+  EXPECT_FALSE(Validate(c));
+  c = ServeConfig{};
+  c.secret_keys = {"sb_publishable_abcdefghijklmnopqrstuv"};
+  EXPECT_FALSE(Validate(c));
+  c.secret_keys = {"sb_secret_abcdefghijklmnopqrstuv"};
+  EXPECT_TRUE(Validate(c));
+  c.public_url = "ftp://example.com";
   EXPECT_FALSE(Validate(c));
   c = ServeConfig{};
   c.log_level = "loud";

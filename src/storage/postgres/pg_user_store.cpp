@@ -102,6 +102,28 @@ Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>&
   return page;
 }
 
+Result<NumberedUserPage> PgUserStore::ListUsersNumbered(int64_t offset, int limit) {
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ServiceClaims());
+  if (!tx) return tl::unexpected(tx.error());
+  // count(*) OVER () gives the total beside every row of the page, in one snapshot.
+  auto r = conn->Exec(std::string("SELECT ") + kColumns + ", count(*) OVER () FROM users"
+                      " ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+                      {std::to_string(limit), std::to_string(offset)});
+  if (!r) return tl::unexpected(r.error());
+  NumberedUserPage page;
+  for (int row = 0; row < r->Rows(); ++row) page.items.push_back(ReadUser(*r, row));
+  if (r->Rows() > 0) {
+    page.total = r->Int(0, r->Columns() - 1);
+  } else {
+    auto count = conn->Exec("SELECT count(*) FROM users", {});
+    if (!count) return tl::unexpected(count.error());
+    page.total = count->Int(0, 0);
+  }
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return page;
+}
+
 Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us) {
   return RetryTransient([&]() -> Result<bool> {
     auto conn = db_.Acquire();

@@ -12,6 +12,7 @@ class PgUserStore final : public UserStore {
   Result<void> EnsureUser(const domain::User& user) override;
   Result<std::optional<domain::User>> GetUser(const std::string& id) override;
   Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after, int limit) override;
+  Result<NumberedUserPage> ListUsersNumbered(int64_t offset, int limit) override;
   Result<bool> DeleteUser(const std::string& id, int64_t now_us) override;
   Result<void> CreateAccount(const domain::User& user) override;
   Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) override;

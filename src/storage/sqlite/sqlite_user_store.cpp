@@ -131,6 +131,36 @@ Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCurs
   return page;
 }
 
+Result<NumberedUserPage> SqliteUserStore::ListUsersNumbered(int64_t offset, int limit) {
+  auto conn = db_.Acquire();
+  // One read transaction (WAL snapshot): the count and the page see the same users.
+  if (auto b = conn->Exec("BEGIN"); !b) return tl::unexpected(b.error());
+  struct End {
+    SqliteConnection& conn;
+    ~End() { (void)conn.Exec("COMMIT"); }
+  } end{*conn};
+  NumberedUserPage page;
+  {
+    auto count = conn->Prepare("SELECT count(*) FROM users");
+    if (!count) return tl::unexpected(count.error());
+    auto row = count->Step();
+    if (!row) return tl::unexpected(row.error());
+    page.total = count->Int(0);
+  }
+  auto stmt = conn->Prepare(std::string("SELECT ") + kColumns +
+                            " FROM users ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, int64_t{limit});
+  stmt->Bind(2, offset);
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    page.items.push_back(ReadUser(*stmt));
+  }
+  return page;
+}
+
 Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);

@@ -1,0 +1,271 @@
+#include "auth/jwks_source.hpp"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+
+#include "common/json_util.hpp"
+
+namespace assistantd::auth {
+namespace {
+
+struct Exchange {
+  std::string body;
+  size_t limit = 0;
+  bool too_large = false;
+  std::string cache_control;
+};
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  const size_t n = size * count;
+  if (ex->body.size() + n > ex->limit) {
+    ex->too_large = true;
+    return 0;  // aborts the transfer
+  }
+  ex->body.append(data, n);
+  return n;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* ex = static_cast<Exchange*>(user);
+  const size_t n = size * count;
+  const std::string line = Lower(std::string_view(data, n));
+  constexpr std::string_view kName = "cache-control:";
+  if (line.starts_with(kName)) ex->cache_control = line.substr(kName.size());
+  return n;
+}
+
+// max-age from a Cache-Control value (lower case); nullopt when absent, 0 for no-store /
+// no-cache (refresh as soon as the bounds allow).
+std::optional<int64_t> MaxAge(const std::string& cache_control) {
+  if (cache_control.find("no-store") != std::string::npos ||
+      cache_control.find("no-cache") != std::string::npos) {
+    return 0;
+  }
+  const auto at = cache_control.find("max-age=");
+  if (at == std::string::npos) return std::nullopt;
+  const char* begin = cache_control.data() + at + 8;
+  int64_t value = 0;
+  const auto [ptr, ec] = std::from_chars(begin, cache_control.data() + cache_control.size(), value);
+  if (ec != std::errc() || ptr == begin || value < 0) return std::nullopt;
+  return value;
+}
+
+// localhost, 127.0.0.0/8 or ::1 (an address, not a name that merely starts with 127.).
+bool IsLoopbackHost(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+}  // namespace
+
+Result<void> CheckJwksUrl(const std::string& url) {
+  CURLU* u = curl_url();
+  if (!u) return Fail(ErrorCode::kInternal, "curl", "curl_url failed");
+  const bool parsed = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK;
+  char* scheme = nullptr;
+  char* host = nullptr;
+  if (parsed) {
+    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    curl_url_get(u, CURLUPART_HOST, &host, 0);
+  }
+  const std::string s = scheme ? Lower(scheme) : "";
+  const std::string h = host ? Lower(host) : "";
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  if (!parsed || h.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_config", "--jwks-url is not a valid URL");
+  }
+  if (s == "https" || (s == "http" && IsLoopbackHost(h))) return {};
+  return Fail(ErrorCode::kInvalidInput, "invalid_config",
+              "--jwks-url must use https (http is allowed only for loopback addresses)");
+}
+
+JwksSource::JwksSource(JwksSourceSettings settings, KeyRegistry& registry, const Clock& clock,
+                       Logger logger, MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      registry_(registry),
+      clock_(clock),
+      logger_(std::move(logger)),
+      metrics_(metrics) {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  metrics_.DeclareCounter("assistantd_jwks_refresh_total",
+                          "Fetches of the --jwks-url key set by result (ok, error)");
+  metrics_.DeclareGauge("assistantd_jwks_keys", "Keys held from --jwks-url", [this] {
+    std::lock_guard lock(mu_);
+    return static_cast<double>(key_count_);
+  });
+  metrics_.DeclareGauge("assistantd_jwks_last_success_timestamp_seconds",
+                        "When --jwks-url last answered a usable key set (Unix time)", [this] {
+                          std::lock_guard lock(mu_);
+                          return static_cast<double>(last_success_s_);
+                        });
+  registry_.SetUnknownKidRefresher([this] { return RefreshForUnknownKid(); });
+}
+
+JwksSource::~JwksSource() {
+  registry_.SetUnknownKidRefresher(nullptr);
+  Stop();
+}
+
+Result<JwksSource::Fetched> JwksSource::Fetch() const {
+  CURL* curl = curl_easy_init();
+  if (!curl) return Fail(ErrorCode::kInternal, "curl", "curl_easy_init failed");
+  Exchange ex;
+  ex.limit = settings_.max_bytes;
+  curl_easy_setopt(curl, CURLOPT_URL, settings_.url.c_str());
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, settings_.connect_timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, settings_.timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(settings_.max_bytes));
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, "assistantd-jwks");
+  struct curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  const CURLcode rc = curl_easy_perform(curl);
+  long status = 0;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  const auto fail = [](std::string why) {
+    return Fail(ErrorCode::kUnavailable, "jwks_unavailable", std::move(why));
+  };
+  if (ex.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    return fail("the key set is larger than " + std::to_string(settings_.max_bytes) + " bytes");
+  }
+  if (rc != CURLE_OK) return fail(curl_easy_strerror(rc));
+  if (status != 200) return fail("HTTP status " + std::to_string(status));
+  auto doc = ParseJsonStrict(ex.body, 8);
+  if (!doc) return fail("the answer is not JSON");
+  std::vector<std::string> skipped;
+  auto keys = ParseJwks(*doc, KeyOrigin::kExternal, &skipped);
+  if (!keys) return fail(keys.error().message);
+  std::erase_if(*keys, [&](const VerificationKey& k) {
+    if (!IsHmac(k.algorithm())) return false;
+    skipped.push_back(k.kid() + ": symmetric keys are never taken from a URL");
+    return true;
+  });
+  if (keys->empty()) return fail("the JWK Set has no usable public key");
+  for (const auto& s : skipped) {
+    LogEvent(logger_, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
+  }
+  const int64_t max_age = std::clamp(MaxAge(ex.cache_control).value_or(settings_.default_max_age_s),
+                                     settings_.min_max_age_s, settings_.max_max_age_s);
+  return Fetched{std::move(*keys), max_age};
+}
+
+bool JwksSource::Refresh(const char* reason) {
+  auto fetched = Fetch();
+  const int64_t now = clock_.NowMicros();
+  std::lock_guard lock(mu_);
+  if (!fetched) {
+    metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "error"}}).Inc();
+    next_due_us_ = now + settings_.retry_after_failure_s * 1'000'000;
+    LogEvent(logger_, spdlog::level::warn,
+             key_count_ > 0 ? "JWKS refresh failed; keeping the last good keys"
+                            : "JWKS refresh failed; no keys from --jwks-url yet",
+             {{"reason", fetched.error().message}, {"trigger", reason}, {"keys", key_count_}});
+    return false;
+  }
+  metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "ok"}}).Inc();
+  next_due_us_ = now + fetched->max_age_s * 1'000'000;
+  key_count_ = fetched->keys.size();
+  last_success_s_ = now / 1'000'000;
+  registry_.SetPart("jwks-url", std::move(fetched->keys));
+  LogEvent(logger_, spdlog::level::debug, "JWKS refreshed",
+           {{"keys", key_count_}, {"maxAgeSeconds", fetched->max_age_s}, {"trigger", reason}});
+  return true;
+}
+
+Result<void> JwksSource::Load() {
+  {
+    std::lock_guard lock(mu_);
+    last_attempt_us_ = clock_.NowMicros();
+  }
+  auto fetched = Fetch();
+  if (!fetched) {
+    metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "error"}}).Inc();
+    std::lock_guard lock(mu_);
+    next_due_us_ = clock_.NowMicros() + settings_.retry_after_failure_s * 1'000'000;
+    return tl::unexpected(fetched.error());
+  }
+  metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "ok"}}).Inc();
+  std::lock_guard lock(mu_);
+  next_due_us_ = clock_.NowMicros() + fetched->max_age_s * 1'000'000;
+  key_count_ = fetched->keys.size();
+  last_success_s_ = clock_.NowSeconds();
+  registry_.SetPart("jwks-url", std::move(fetched->keys));
+  return {};
+}
+
+void JwksSource::Start() {
+  thread_ = std::thread([this] {
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      const int64_t wait_us = std::max<int64_t>(next_due_us_ - clock_.NowMicros(), 0);
+      if (cv_.wait_for(lock, std::chrono::microseconds(wait_us), [&] {
+            return stop_ || (!in_flight_ && clock_.NowMicros() >= next_due_us_);
+          })) {
+        if (stop_) break;
+        in_flight_ = true;
+        last_attempt_us_ = clock_.NowMicros();
+        lock.unlock();
+        Refresh("max-age");
+        lock.lock();
+        in_flight_ = false;
+        cv_.notify_all();
+      }
+    }
+  });
+}
+
+void JwksSource::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool JwksSource::RefreshForUnknownKid() {
+  std::unique_lock lock(mu_);
+  if (in_flight_) {
+    cv_.wait(lock, [&] { return !in_flight_; });
+    return true;
+  }
+  const int64_t now = clock_.NowMicros();
+  if (now - last_attempt_us_ < settings_.unknown_kid_interval_s * 1'000'000) return false;
+  in_flight_ = true;
+  last_attempt_us_ = now;
+  lock.unlock();
+  const bool ok = Refresh("unknown kid");
+  lock.lock();
+  in_flight_ = false;
+  cv_.notify_all();
+  return ok;
+}
+
+}  // namespace assistantd::auth

@@ -1,0 +1,166 @@
+#include "auth/signing_keys.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include <openssl/crypto.h>
+
+#include "common/sha256.hpp"
+
+namespace assistantd::auth {
+namespace {
+
+struct FileStamp {
+  bool exists = false;
+  ino_t inode = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+
+FileStamp StampOf(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, st.st_ino, st.st_size,
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+}  // namespace
+
+SigningKeys::SigningKeys(JwtSettings secret_settings, KeyRegistry& registry, Logger logger)
+    : secret_settings_(std::move(secret_settings)),
+      registry_(registry),
+      logger_(std::move(logger)),
+      state_(std::make_shared<const State>()) {
+  Publish(*state_);
+}
+
+SigningKeys::~SigningKeys() {
+  {
+    std::lock_guard lock(watch_mu_);
+    stop_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+std::shared_ptr<const SigningKeys::State> SigningKeys::Current() const {
+  std::lock_guard lock(mu_);
+  return state_;
+}
+
+void SigningKeys::Publish(const State& state) {
+  std::vector<VerificationKey> keys;
+  for (const auto& k : state.ring.keys) {
+    if (k.status != KeyStatus::kRevoked) keys.push_back(k.key.Public());
+  }
+  registry_.SetPart("signing-keys", std::move(keys));
+  std::vector<VerificationKey> secret;
+  if (!state.ring.legacy_secret_revoked && !secret_settings_.secret.empty()) {
+    secret.push_back(SecretKey(secret_settings_));
+  }
+  registry_.SetPart("secret", std::move(secret));
+}
+
+void SigningKeys::Install(KeyRing ring) {
+  auto next = std::make_shared<State>();
+  next->ring = std::move(ring);
+  {
+    std::lock_guard lock(mu_);
+    next->configured = state_->configured;
+    state_ = next;
+  }
+  Publish(*next);
+}
+
+void SigningKeys::SetConfiguredApiKeys(const std::vector<std::string>& publishable,
+                                       const std::vector<std::string>& secret) {
+  auto next = std::make_shared<State>();
+  for (const auto& k : publishable) next->configured.emplace_back(ApiKeyType::kPublishable, ApiKeyDigest(k));
+  for (const auto& k : secret) next->configured.emplace_back(ApiKeyType::kSecret, ApiKeyDigest(k));
+  std::lock_guard lock(mu_);
+  next->ring = state_->ring;
+  state_ = std::move(next);
+}
+
+void SigningKeys::WatchFile(std::string path) {
+  watcher_ = std::thread([this, path = std::move(path)] {
+    FileStamp seen = StampOf(path);
+    std::unique_lock lock(watch_mu_);
+    while (!watch_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) {
+      const FileStamp now = StampOf(path);
+      if (now == seen) continue;
+      seen = now;
+      auto ring = LoadKeyRingFile(path);
+      if (!ring) {
+        LogEvent(logger_, spdlog::level::warn, "key ring not reloaded; the keys in force stay",
+                 {{"path", path}, {"reason", ring.error().message}});
+        continue;
+      }
+      const auto* in_use = ring->InUse();
+      LogEvent(logger_, spdlog::level::info, "key ring reloaded",
+               {{"path", path},
+                {"keys", ring->keys.size()},
+                {"apiKeys", ring->api_keys.size()},
+                {"inUse", in_use ? in_use->key.kid() : std::string("legacy secret")}});
+      Install(std::move(*ring));
+    }
+  });
+}
+
+std::string SigningKeys::SignJwt(const nlohmann::json& claims) const {
+  const auto state = Current();
+  if (const auto* k = state->ring.InUse()) return k->key.SignJwt(claims);
+  return auth::SignJwt(secret_settings_, claims);
+}
+
+std::string SigningKeys::SigningAlgorithm() const {
+  const auto state = Current();
+  if (const auto* k = state->ring.InUse()) return std::string(ToString(k->key.algorithm()));
+  return secret_settings_.algorithm;
+}
+
+nlohmann::json SigningKeys::Jwks() const {
+  const auto state = Current();
+  nlohmann::json keys = nlohmann::json::array();
+  // The key in use first, then standby keys (next to sign), then previously used ones.
+  for (const KeyStatus status : {KeyStatus::kInUse, KeyStatus::kStandby, KeyStatus::kPreviouslyUsed}) {
+    for (const auto& k : state->ring.keys) {
+      if (k.status == status) {
+        if (auto jwk = k.key.Public().PublicJwk()) keys.push_back(std::move(*jwk));
+      }
+    }
+  }
+  return {{"keys", std::move(keys)}};
+}
+
+std::optional<ApiKeyType> SigningKeys::LookupApiKey(std::string_view presented) const {
+  const auto state = Current();
+  const std::string digest = ApiKeyDigest(presented);
+  std::optional<ApiKeyType> found;
+  // Every known digest is compared in full, so the time taken says nothing about which
+  // (or how much of one) matched.
+  const auto consider = [&](ApiKeyType type, const std::string& known) {
+    if (known.size() == digest.size() &&
+        CRYPTO_memcmp(known.data(), digest.data(), digest.size()) == 0) {
+      found = type;
+    }
+  };
+  for (const auto& [type, known] : state->configured) consider(type, known);
+  for (const auto& r : state->ring.api_keys) {
+    if (!r.revoked) consider(r.type, r.digest);
+  }
+  return found;
+}
+
+bool SigningKeys::HasApiKeys() const {
+  const auto state = Current();
+  if (!state->configured.empty()) return true;
+  for (const auto& r : state->ring.api_keys) {
+    if (!r.revoked) return true;
+  }
+  return false;
+}
+
+}  // namespace assistantd::auth
