@@ -86,6 +86,11 @@ Result<void> GoTrueAdminApi::Authorize(http::RequestContext& ctx) {
   auto principal = authenticator_.Authenticate(ctx.request);
   if (!principal) {
     const Error& e = principal.error();
+    // The app's publishable key alone is the anon role: known, but not an admin.
+    const auto apikey = ctx.request.Header("apikey");
+    if (e.reason == "missing_token" && apikey && apikey->starts_with("sb_publishable_")) {
+      return Fail(ErrorCode::kForbidden, "not_admin", "User not allowed");
+    }
     if (e.reason == "missing_token") {
       return Fail(ErrorCode::kUnauthenticated, "no_authorization",
                   "This endpoint requires a valid Bearer token");

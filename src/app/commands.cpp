@@ -229,11 +229,14 @@ int RunServe(const config::ServeConfig& c) {
   // Handler threads and sync workers each hold a connection while they work.
   const int pool =
       c.database_pool_size > 0 ? c.database_pool_size : workers + std::max(1, c.sync_workers) + 1;
+  SystemClock clock;
+  MetricsRegistry metrics;
+  // Keys first: an unusable --jwks-url stops the start before the database is touched.
+  auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/true);
+  if (!keys) return Die(keys.error());
   auto store = OpenStorage(c, pool, logs);
   if (!store) return Die(store.error());
 
-  SystemClock clock;
-  MetricsRegistry metrics;
   auto stack = SyncStack::Make(c, *store, box, clock, logs, metrics);
   if (!stack) return Die(stack.error());
   auto& assistants = *store->assistants;
@@ -274,8 +277,6 @@ int RunServe(const config::ServeConfig& c) {
     if (auto r = redis->Check(); !r) return Die(r.error());
     limiter = std::move(redis);
   }
-  auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/true);
-  if (!keys) return Die(keys.error());
   const auth::JwtSettings& jwt_settings = (*keys)->settings;
   const auth::JwtVerifier& verifier = *(*keys)->verifier;
   const auth::PasswordHasher hasher;

@@ -1,5 +1,6 @@
 #include "app/key_setup.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -97,6 +98,8 @@ Result<std::unique_ptr<KeySetup>> KeySetup::Make(const config::ServeConfig& c, s
     auth::JwksSourceSettings js;
     js.url = c.jwks_url;
     js.unknown_kid_interval_s = config::ParseInterval(c.jwks_refresh_interval).value_or(30);
+    js.timeout_ms = static_cast<long>(config::ParseDuration(c.jwks_timeout).value_or(5) * 1000);
+    js.connect_timeout_ms = std::min(js.connect_timeout_ms, js.timeout_ms);
     setup->jwks = std::make_unique<auth::JwksSource>(js, setup->registry, clock, log, metrics);
     if (auto loaded = setup->jwks->Load(); !loaded) {
       if (c.jwks_file.empty() && c.jwt_secret.empty()) {

@@ -65,6 +65,9 @@ void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
                  "A token with an unknown kid refetches --jwks-url at most this often")
       ->envname("ASSISTANTD_JWKS_REFRESH_INTERVAL")
       ->capture_default_str();
+  cmd.add_option("--jwks-timeout", c.jwks_timeout, "Longest a --jwks-url fetch may take (1s-60s)")
+      ->envname("ASSISTANTD_JWKS_TIMEOUT")
+      ->capture_default_str();
   cmd.add_option("--jwt-keys", c.jwt_keys,
                  "Signing keys as GoTrue's GOTRUE_JWT_KEYS: a JSON array of private JWKs, the one "
                  "with \"sign\" in key_ops in use (default: <data-dir>/keys.json)")

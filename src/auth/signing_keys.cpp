@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <openssl/crypto.h>
@@ -99,11 +100,17 @@ void SigningKeys::WatchFile(std::string path) {
         continue;
       }
       const auto* in_use = ring->InUse();
+      const auto revoked = std::count_if(ring->keys.begin(), ring->keys.end(),
+                                         [](const RingKey& k) { return k.status == KeyStatus::kRevoked; });
+      const auto api_keys = std::count_if(ring->api_keys.begin(), ring->api_keys.end(),
+                                          [](const ApiKeyRecord& r) { return !r.revoked; });
       LogEvent(logger_, spdlog::level::info, "key ring reloaded",
                {{"path", path},
                 {"keys", ring->keys.size()},
-                {"apiKeys", ring->api_keys.size()},
-                {"inUse", in_use ? in_use->key.kid() : std::string("legacy secret")}});
+                {"revoked", revoked},
+                {"apiKeys", api_keys},
+                {"inUse", in_use ? in_use->key.kid() : std::string("legacy")},
+                {"legacySecret", ring->LegacySecretStatus()}});
       Install(std::move(*ring));
     }
   });

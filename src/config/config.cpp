@@ -80,6 +80,9 @@ Result<void> Validate(const ServeConfig& c) {
   if (auto i = ParseInterval(c.jwks_refresh_interval); !i) {
     return ConfigError("--jwks-refresh-interval must look like 30s, 5m or 0");
   }
+  if (auto t = ParseDuration(c.jwks_timeout); !t || *t > 60) {
+    return ConfigError("--jwks-timeout must be 1s to 60s");
+  }
   if (!c.public_url.empty() && !c.public_url.starts_with("http://") &&
       !c.public_url.starts_with("https://")) {
     return ConfigError("--public-url must be an http:// or https:// URL");

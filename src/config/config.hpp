@@ -27,6 +27,7 @@ struct ServeConfig {
   std::string jwks_url;        // a JWK Set to verify tokens with (a Supabase project's)
   std::string jwks_file;       // the same from a file
   std::string jwks_refresh_interval = "30s";  // unknown-kid refreshes at most this often
+  std::string jwks_timeout = "5s";            // one --jwks-url fetch, connection included
   std::string jwt_keys;        // GOTRUE_JWT_KEYS-style private JWKs; empty: <data-dir>/keys.json
   std::string public_url;      // where clients reach us; iss = <public_url>/auth/v1
   std::vector<std::string> publishable_keys;  // sb_publishable_… accepted in apikey

@@ -37,5 +37,22 @@ TEST(SupabaseJsClientTest, AuthAndFunctionsFlowRunsUnchanged) {
   EXPECT_NE(r.out.find("supabase probe: 15 passed, 0 failed"), std::string::npos) << r.out << r.err;
 }
 
+TEST(SupabaseJsClientTest, NewApiKeysSigningKeysAndAdminApiRunUnchanged) {
+  const std::string dir = CLIENTS_DIR;
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/@supabase/supabase-js"))
+      << "run: npm ci --prefix tests/clients";
+  auto server = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--jwt-algorithm", "ES256", "--publishable-key",
+                kTestPublishableKey, "--secret-key", kTestSecretKey}});
+  const auto r = RunCommand(
+      {"/usr/bin/env", "node", "--experimental-websocket", dir + "/supabase_keys_probe.mjs"},
+      {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+       {"SUPABASE_PUBLISHABLE_KEY", kTestPublishableKey},
+       {"SUPABASE_SECRET_KEY", kTestSecretKey}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("supabase keys probe: 14 passed, 0 failed"), std::string::npos) << r.out << r.err;
+  EXPECT_EQ(server->Logs().find(kTestSecretKey), std::string::npos) << "the secret key was logged";
+}
+
 }  // namespace
 }  // namespace assistantd::testing

@@ -77,5 +77,9 @@ const tokens = {
   tampered_payload: { token: (await sign(es1.privateKey, { alg: 'ES256', kid: 'es-1' })).replace(/\.[^.]+\./, `.${b64({ ...claims, app_metadata: { role: 'admin' } })}.`), accept: false },
   rotated_es2: { token: await sign(es2.privateKey, { alg: 'ES256', kid: 'es-2' }), accept: false },
 };
+// Valid tokens no server has seen yet, for checks made after the key source changed.
+for (const name of ['fresh_1', 'fresh_2', 'fresh_3']) {
+  tokens[`es256_${name}`] = { token: await sign(es1.privateKey, { alg: 'ES256', kid: 'es-1' }, { ...claims, jti: name }), accept: true, later: true };
+}
 
 console.log(JSON.stringify({ jwks, jwks_rotated, tokens }));
