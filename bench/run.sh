@@ -14,7 +14,7 @@ WRK_THREADS="${WRK_THREADS:-2}"
 
 BIN=build-release
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim >/dev/null
+cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim jwt_bench >/dev/null
 
 source scripts/lib.sh
 
@@ -73,6 +73,13 @@ start_bg "$work/assistantd-redis.log" "$BIN"/assistantd serve --listen 127.0.0.1
   --data-dir "$work/data" --log-level info --redis-url "$ASSISTANTD_TEST_REDIS_URL" $LIMIT_FLAGS ${APP_FLAGS:-}
 APP_REDIS="$(wait_addr "$work/assistantd-redis.log")"
 
+# The same on SQLite with our own ES256 signing key (a data dir of its own: its key ring and
+# database), for GET by id with ES256 tokens beside HS256.
+# shellcheck disable=SC2086
+start_bg "$work/assistantd-es.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+  --data-dir "$work/data-es" --log-level info --jwt-algorithm ES256 $LIMIT_FLAGS ${APP_FLAGS:-}
+APP_ES="$(wait_addr "$work/assistantd-es.log")"
+
 sub="$(cat /proc/sys/kernel/random/uuid)"
 export TOKEN
 TOKEN="$("$BIN"/assistantd token --data-dir "$work/data" --sub "$sub" --ttl 1h)"
@@ -96,6 +103,15 @@ run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
 ASSISTANT_PATH="$(bench_assistant "$APP_REDIS")"
 run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
+HS_TOKEN="$TOKEN"
+TOKEN="$("$BIN"/assistantd token --data-dir "$work/data-es" --sub "$sub" --ttl 1h)"
+ASSISTANT_PATH="$(bench_assistant "$APP_ES")"
+run_wrk get_by_id_es256 bench/get_by_id.lua "http://$APP_ES"
+TOKEN="$HS_TOKEN"
+# Verification alone (Google Benchmark): a signature checked from scratch vs a token already
+# verified (the digest cache).
+"$BIN"/jwt_bench --benchmark_min_time=0.5 --benchmark_format=console 2>/dev/null \
+  | awk '/^(Uncached|Cached)\// {printf "    %-16s %10s %s\n", $1, $2, $3}' > "$work/jwt_bench.txt"
 # Password sign-in: one argon2id verification (19 MiB, 2 passes) and a new session each.
 export EMAIL PASSWORD
 EMAIL="bench-$(date +%s)@example.com"
@@ -133,6 +149,7 @@ row() {  # row LABEL NAME
   row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg
   row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg
   row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis
+  row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256
   row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
@@ -148,6 +165,12 @@ row() {  # row LABEL NAME
   echo "  assistantd and wrk."
   echo "- Every row but the ceiling runs the per-user request limiter (in process; in Redis for"
   echo "  the Redis row: one EVAL round trip per request) with a limit wrk cannot reach."
+  echo "- ES256: the same GET with tokens signed by the key ring's P-256 key. An ECDSA check"
+  echo "  costs tens of microseconds, so each token is verified once and then served from the"
+  echo "  verifier's cache (keyed by the token's SHA-256, until exp, dropped when keys change):"
+  echo
+  cat "$work/jwt_bench.txt"
+  echo
   echo "- Sign-in is bound by argon2id on purpose (OWASP's 19 MiB, t=2): each verification costs"
   echo "  tens of milliseconds of one core, which is what makes guessing expensive."
   echo

@@ -243,19 +243,24 @@ Result<http::Response> GoTrueAdminApi::Create(http::RequestContext& ctx) {
   return http::Response::Json(200, GoTrueUser(*user));
 }
 
-Result<http::Response> GoTrueAdminApi::Get(http::RequestContext& ctx) {
+Result<std::string> GoTrueAdminApi::AuthorizeForUser(http::RequestContext& ctx) {
   if (auto a = Authorize(ctx); !a) return tl::unexpected(a.error());
   const auto id = NormalizeUuid(ctx.Param("id"));
   if (!id) return Fail(ErrorCode::kNotFound, "validation_failed", "user_id must be an UUID");
+  return *id;
+}
+
+Result<http::Response> GoTrueAdminApi::Get(http::RequestContext& ctx) {
+  auto id = AuthorizeForUser(ctx);
+  if (!id) return tl::unexpected(id.error());
   auto user = admin_.Get(*id);
   if (!user) return tl::unexpected(user.error());
   return http::Response::Json(200, GoTrueUser(*user));
 }
 
 Result<http::Response> GoTrueAdminApi::Update(http::RequestContext& ctx) {
-  if (auto a = Authorize(ctx); !a) return tl::unexpected(a.error());
-  const auto id = NormalizeUuid(ctx.Param("id"));
-  if (!id) return Fail(ErrorCode::kNotFound, "validation_failed", "user_id must be an UUID");
+  auto id = AuthorizeForUser(ctx);
+  if (!id) return tl::unexpected(id.error());
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
   if (body->contains("id")) return Validation("A user's id cannot be changed");
@@ -267,9 +272,8 @@ Result<http::Response> GoTrueAdminApi::Update(http::RequestContext& ctx) {
 }
 
 Result<http::Response> GoTrueAdminApi::Delete(http::RequestContext& ctx) {
-  if (auto a = Authorize(ctx); !a) return tl::unexpected(a.error());
-  const auto id = NormalizeUuid(ctx.Param("id"));
-  if (!id) return Fail(ErrorCode::kNotFound, "validation_failed", "user_id must be an UUID");
+  auto id = AuthorizeForUser(ctx);
+  if (!id) return tl::unexpected(id.error());
   bool soft = false;
   if (!ctx.request.body.empty()) {
     auto body = ParseObjectBody(ctx.request);

@@ -27,6 +27,8 @@ class GoTrueAdminApi {
  private:
   // The service-role caller, or GoTrue's 401 no_authorization / 403 bad_jwt / not_admin.
   Result<void> Authorize(http::RequestContext& ctx);
+  // Authorize, then the {id} path parameter (a malformed one: GoTrue's 404 validation_failed).
+  Result<std::string> AuthorizeForUser(http::RequestContext& ctx);
   Result<http::Response> List(http::RequestContext& ctx);
   Result<http::Response> Create(http::RequestContext& ctx);
   Result<http::Response> Get(http::RequestContext& ctx);

@@ -9,57 +9,15 @@
 #include <chrono>
 
 #include "common/json_util.hpp"
+#include "net/curl_exchange.hpp"
 
 namespace assistantd::auth {
 namespace {
-
-struct Exchange {
-  std::string body;
-  size_t limit = 0;
-  bool too_large = false;
-  std::string cache_control;
-};
-
-size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* ex = static_cast<Exchange*>(user);
-  const size_t n = size * count;
-  if (ex->body.size() + n > ex->limit) {
-    ex->too_large = true;
-    return 0;  // aborts the transfer
-  }
-  ex->body.append(data, n);
-  return n;
-}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  auto* ex = static_cast<Exchange*>(user);
-  const size_t n = size * count;
-  const std::string line = Lower(std::string_view(data, n));
-  constexpr std::string_view kName = "cache-control:";
-  if (line.starts_with(kName)) ex->cache_control = line.substr(kName.size());
-  return n;
-}
-
-// max-age from a Cache-Control value (lower case); nullopt when absent, 0 for no-store /
-// no-cache (refresh as soon as the bounds allow).
-std::optional<int64_t> MaxAge(const std::string& cache_control) {
-  if (cache_control.find("no-store") != std::string::npos ||
-      cache_control.find("no-cache") != std::string::npos) {
-    return 0;
-  }
-  const auto at = cache_control.find("max-age=");
-  if (at == std::string::npos) return std::nullopt;
-  const char* begin = cache_control.data() + at + 8;
-  int64_t value = 0;
-  const auto [ptr, ec] = std::from_chars(begin, cache_control.data() + cache_control.size(), value);
-  if (ec != std::errc() || ptr == begin || value < 0) return std::nullopt;
-  return value;
 }
 
 // localhost, 127.0.0.0/8 or ::1 (an address, not a name that merely starts with 127.).
@@ -73,6 +31,25 @@ bool IsLoopbackHost(std::string host) {
 }
 
 }  // namespace
+
+std::optional<int64_t> CacheControlMaxAge(std::string_view header) {
+  const std::string cache_control = Lower(header);
+  if (cache_control.find("no-store") != std::string::npos ||
+      cache_control.find("no-cache") != std::string::npos) {
+    return 0;
+  }
+  // "max-age=N", not s-maxage (a shared cache's) nor a directive merely ending in it.
+  for (size_t at = cache_control.find("max-age="); at != std::string::npos;
+       at = cache_control.find("max-age=", at + 1)) {
+    if (at > 0 && cache_control[at - 1] != ' ' && cache_control[at - 1] != ',') continue;
+    const char* begin = cache_control.data() + at + 8;
+    int64_t value = 0;
+    const auto [ptr, ec] = std::from_chars(begin, cache_control.data() + cache_control.size(), value);
+    if (ec != std::errc() || ptr == begin || value < 0) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
+}
 
 Result<void> CheckJwksUrl(const std::string& url) {
   CURLU* u = curl_url();
@@ -104,8 +81,7 @@ JwksSource::JwksSource(JwksSourceSettings settings, KeyRegistry& registry, const
       clock_(clock),
       logger_(std::move(logger)),
       metrics_(metrics) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  net::EnsureCurlInitialised();
   metrics_.DeclareCounter("assistantd_jwks_refresh_total",
                           "Fetches of the --jwks-url key set by result (ok, error)");
   metrics_.DeclareGauge("assistantd_jwks_keys", "Keys held from --jwks-url", [this] {
@@ -126,38 +102,26 @@ JwksSource::~JwksSource() {
 }
 
 Result<JwksSource::Fetched> JwksSource::Fetch() const {
+  net::CurlRequest request;
+  request.url = settings_.url;
+  request.headers = {"Accept: application/json"};
+  request.connect_timeout_ms = settings_.connect_timeout_ms;
+  request.timeout_ms = settings_.timeout_ms;
+  request.max_response_bytes = settings_.max_bytes;
+  request.capture = {"cache-control"};
+  request.user_agent = "assistantd-jwks";
   CURL* curl = curl_easy_init();
-  if (!curl) return Fail(ErrorCode::kInternal, "curl", "curl_easy_init failed");
-  Exchange ex;
-  ex.limit = settings_.max_bytes;
-  curl_easy_setopt(curl, CURLOPT_URL, settings_.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, settings_.connect_timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, settings_.timeout_ms);
-  curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(settings_.max_bytes));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &ex);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, "assistantd-jwks");
-  struct curl_slist* headers = curl_slist_append(nullptr, "Accept: application/json");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  const CURLcode rc = curl_easy_perform(curl);
-  long status = 0;
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(headers);
+  const net::CurlAnswer answer = net::Perform(curl, request);
   curl_easy_cleanup(curl);
   const auto fail = [](std::string why) {
     return Fail(ErrorCode::kUnavailable, "jwks_unavailable", std::move(why));
   };
-  if (ex.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+  if (answer.too_large) {
     return fail("the key set is larger than " + std::to_string(settings_.max_bytes) + " bytes");
   }
-  if (rc != CURLE_OK) return fail(curl_easy_strerror(rc));
-  if (status != 200) return fail("HTTP status " + std::to_string(status));
-  auto doc = ParseJsonStrict(ex.body, 8);
+  if (!answer.ok) return fail(answer.error);
+  if (answer.status != 200) return fail("HTTP status " + std::to_string(answer.status));
+  auto doc = ParseJsonStrict(answer.body, 8);
   if (!doc) return fail("the answer is not JSON");
   std::vector<std::string> skipped;
   auto keys = ParseJwks(*doc, KeyOrigin::kExternal, &skipped);
@@ -171,23 +135,21 @@ Result<JwksSource::Fetched> JwksSource::Fetch() const {
   for (const auto& s : skipped) {
     LogEvent(logger_, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
   }
-  const int64_t max_age = std::clamp(MaxAge(ex.cache_control).value_or(settings_.default_max_age_s),
+  const auto cc = answer.headers.find("cache-control");
+  const auto advertised = cc == answer.headers.end() ? std::nullopt : CacheControlMaxAge(cc->second);
+  const int64_t max_age = std::clamp(advertised.value_or(settings_.default_max_age_s),
                                      settings_.min_max_age_s, settings_.max_max_age_s);
   return Fetched{std::move(*keys), max_age};
 }
 
-bool JwksSource::Refresh(const char* reason) {
+Result<void> JwksSource::Refresh(const char* reason) {
   auto fetched = Fetch();
   const int64_t now = clock_.NowMicros();
   std::lock_guard lock(mu_);
   if (!fetched) {
     metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "error"}}).Inc();
     next_due_us_ = now + settings_.retry_after_failure_s * 1'000'000;
-    LogEvent(logger_, spdlog::level::warn,
-             key_count_ > 0 ? "JWKS refresh failed; keeping the last good keys"
-                            : "JWKS refresh failed; no keys from --jwks-url yet",
-             {{"reason", fetched.error().message}, {"trigger", reason}, {"keys", key_count_}});
-    return false;
+    return tl::unexpected(fetched.error());
   }
   metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "ok"}}).Inc();
   next_due_us_ = now + fetched->max_age_s * 1'000'000;
@@ -196,7 +158,18 @@ bool JwksSource::Refresh(const char* reason) {
   registry_.SetPart("jwks-url", std::move(fetched->keys));
   LogEvent(logger_, spdlog::level::debug, "JWKS refreshed",
            {{"keys", key_count_}, {"maxAgeSeconds", fetched->max_age_s}, {"trigger", reason}});
-  return true;
+  return {};
+}
+
+bool JwksSource::RefreshOrWarn(const char* reason) {
+  auto done = Refresh(reason);
+  if (done) return true;
+  std::lock_guard lock(mu_);
+  LogEvent(logger_, spdlog::level::warn,
+           key_count_ > 0 ? "JWKS refresh failed; keeping the last good keys"
+                          : "JWKS refresh failed; no keys from --jwks-url yet",
+           {{"reason", done.error().message}, {"trigger", reason}, {"keys", key_count_}});
+  return false;
 }
 
 Result<void> JwksSource::Load() {
@@ -204,20 +177,7 @@ Result<void> JwksSource::Load() {
     std::lock_guard lock(mu_);
     last_attempt_us_ = clock_.NowMicros();
   }
-  auto fetched = Fetch();
-  if (!fetched) {
-    metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "error"}}).Inc();
-    std::lock_guard lock(mu_);
-    next_due_us_ = clock_.NowMicros() + settings_.retry_after_failure_s * 1'000'000;
-    return tl::unexpected(fetched.error());
-  }
-  metrics_.Counter("assistantd_jwks_refresh_total", {{"result", "ok"}}).Inc();
-  std::lock_guard lock(mu_);
-  next_due_us_ = clock_.NowMicros() + fetched->max_age_s * 1'000'000;
-  key_count_ = fetched->keys.size();
-  last_success_s_ = clock_.NowSeconds();
-  registry_.SetPart("jwks-url", std::move(fetched->keys));
-  return {};
+  return Refresh("start");
 }
 
 void JwksSource::Start() {
@@ -232,7 +192,7 @@ void JwksSource::Start() {
         in_flight_ = true;
         last_attempt_us_ = clock_.NowMicros();
         lock.unlock();
-        Refresh("max-age");
+        RefreshOrWarn("max-age");
         lock.lock();
         in_flight_ = false;
         cv_.notify_all();
@@ -261,7 +221,7 @@ bool JwksSource::RefreshForUnknownKid() {
   in_flight_ = true;
   last_attempt_us_ = now;
   lock.unlock();
-  const bool ok = Refresh("unknown kid");
+  const bool ok = RefreshOrWarn("unknown kid");
   lock.lock();
   in_flight_ = false;
   cv_.notify_all();

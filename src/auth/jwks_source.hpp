@@ -3,7 +3,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct JwksSourceSettings {
   long timeout_ms = 5000;
   size_t max_bytes = 256 * 1024;
 };
+
+// max-age from a Cache-Control header value, in seconds: nullopt when absent or malformed,
+// 0 for no-store / no-cache.
+std::optional<int64_t> CacheControlMaxAge(std::string_view cache_control);
 
 // The URL is acceptable as a JWKS source: https, or http to a loopback address only.
 Result<void> CheckJwksUrl(const std::string& url);
@@ -59,8 +65,10 @@ class JwksSource {
     int64_t max_age_s = 0;
   };
   Result<Fetched> Fetch() const;
-  // One refresh; the lock must not be held. Returns whether it succeeded.
-  bool Refresh(const char* reason);
+  // One fetch, installed in the registry when usable; the lock must not be held.
+  Result<void> Refresh(const char* reason);
+  // Refresh, with a warning (the last good keys stay) when it fails.
+  bool RefreshOrWarn(const char* reason);
 
   const JwksSourceSettings settings_;
   KeyRegistry& registry_;

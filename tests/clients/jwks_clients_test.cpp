@@ -41,15 +41,21 @@ std::string Token(const json& minted, const std::string& name) {
   return minted["tokens"][name]["token"].get<std::string>();
 }
 
+// assistantd verifying with only `keys` (no --jwt-secret, no key of its own) plus `extra` flags.
+std::unique_ptr<ServerProcess> StartWithJwks(const KeyServer& keys, std::vector<std::string> extra = {
+                                                                        "--jwks-refresh-interval", "0"}) {
+  std::vector<std::string> args = {"--sync-workers", "0", "--jwks-url", keys.Url()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return ServerProcess::Start({.args = std::move(args)});
+}
+
 class JwksClientsTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(JwksClientsTest, ProjectTokensPassAndEveryForgedVariantIsRefused) {
   const json minted = Mint(GetParam());
   KeyServer keys;
   keys.Serve(200, minted["jwks"].dump(), "public, max-age=600");
-  // Only the project's JWKS: no --jwt-secret, no key of our own.
-  auto server = ServerProcess::Start(
-      {.args = {"--sync-workers", "0", "--jwks-url", keys.Url(), "--jwks-refresh-interval", "0"}});
+  auto server = StartWithJwks(keys);
   HttpClient client(server->port());
   int accepted = 0;
   for (const auto& [name, t] : minted["tokens"].items()) {
@@ -74,8 +80,7 @@ TEST(JwksSourceTest, RotationIsFollowedAndBadAnswersNeverEmptyTheKeys) {
   const json minted = Mint("jose");
   KeyServer keys;
   keys.Serve(200, minted["jwks"].dump());
-  auto server = ServerProcess::Start(
-      {.args = {"--sync-workers", "0", "--jwks-url", keys.Url(), "--jwks-refresh-interval", "0"}});
+  auto server = StartWithJwks(keys);
   HttpClient client(server->port());
   EXPECT_EQ(StatusWith(client, Token(minted, "es256")), 200);
   // A token signed by a key the project has not published yet is refused...
@@ -91,6 +96,8 @@ TEST(JwksSourceTest, RotationIsFollowedAndBadAnswersNeverEmptyTheKeys) {
   int failures = 0;
   for (const auto& [status, body] : std::vector<std::pair<int, std::string>>{
            {200, "<html>not json</html>"}, {500, "{}"}, {200, R"({"keys":[]})"},
+           {302, minted["jwks_rotated"].dump()},                       // never followed
+           {200, std::string(300 * 1024, ' ') + minted["jwks_rotated"].dump()},  // over the cap
            {200, R"({"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI","alg":"HS256"}]})"}}) {
     keys.Serve(status, body);
     EXPECT_EQ(StatusWith(client, Token(minted, "wrong_kid")), 401);
@@ -115,8 +122,7 @@ TEST(JwksSourceTest, AnUnknownKidRefetchesAtMostOncePerInterval) {
   const json minted = Mint("jose");
   KeyServer keys;
   keys.Serve(200, minted["jwks"].dump());
-  auto server = ServerProcess::Start(
-      {.args = {"--sync-workers", "0", "--jwks-url", keys.Url(), "--jwks-refresh-interval", "1h"}});
+  auto server = StartWithJwks(keys, {"--jwks-refresh-interval", "1h"});
   HttpClient client(server->port());
   ASSERT_EQ(keys.Requests(), 1);  // the fetch at start
   for (const char* name : {"wrong_kid", "rotated_es2", "wrong_kid", "jku_header"}) {
@@ -130,9 +136,8 @@ TEST(JwksSourceTest, ASlowSourceHoldsUpNoTokenWithAKnownKey) {
   const json minted = Mint("jose");
   KeyServer keys;
   keys.Serve(200, minted["jwks"].dump());
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--jwks-url", keys.Url(),
-                                               "--jwks-refresh-interval", "0", "--jwks-timeout", "2s",
-                                               "--worker-threads", "4"}});
+  auto server = StartWithJwks(
+      keys, {"--jwks-refresh-interval", "0", "--jwks-timeout", "2s", "--worker-threads", "4"});
   keys.Hang();
   int unknown_status = 0;
   std::thread unknown([&] {

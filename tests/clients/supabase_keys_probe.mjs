@@ -7,6 +7,7 @@
 //   SUPABASE_URL=http://127.0.0.1:PORT SUPABASE_PUBLISHABLE_KEY=sb_publishable_… \
 //   SUPABASE_SECRET_KEY=sb_secret_… node --experimental-websocket supabase_keys_probe.mjs
 import { createClient } from '@supabase/supabase-js';
+import { check, finish, step } from './probe_steps.mjs';
 
 const url = process.env.SUPABASE_URL;
 const publishable = process.env.SUPABASE_PUBLISHABLE_KEY;
@@ -16,21 +17,6 @@ if (!url || !publishable || !secret) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e && e.message ? e.message : e}`);
-  }
-}
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
 const options = { auth: { persistSession: false, autoRefreshToken: false } };
 // The app's client records the URLs it calls, to show getClaims() verifies locally.
 const calls = [];
@@ -146,5 +132,4 @@ await step('without a session the app is anonymous: the API answers 401', async 
   check(error && error.context.status === 401, `got ${error && error.context && error.context.status}`);
 });
 
-console.log(`supabase keys probe: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('supabase keys probe');

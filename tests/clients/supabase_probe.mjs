@@ -6,6 +6,7 @@
 //     node --experimental-websocket supabase_probe.mjs
 // (Node 20 needs --experimental-websocket: createClient wants a global WebSocket.)
 import { createClient } from '@supabase/supabase-js';
+import { check, finish, step } from './probe_steps.mjs';
 
 const url = process.env.SUPABASE_URL;
 const key = process.env.SUPABASE_ANON_KEY;
@@ -14,21 +15,6 @@ if (!url || !key) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e && e.message ? e.message : e}`);
-  }
-}
-function check(cond, message) {
-  if (!cond) throw new Error(message);
-}
 const client = () =>
   createClient(url, key, { auth: { persistSession: false, autoRefreshToken: false } });
 
@@ -127,5 +113,4 @@ await step('signOut ends the session: refresh refused, anonymous calls 401', asy
   check(anon.error && anon.error.context.status === 401, `got ${anon.error && anon.error.context && anon.error.context.status}`);
 });
 
-console.log(`supabase probe: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish('supabase probe');

@@ -141,6 +141,38 @@ TEST_F(SigningKeysTest, KeysRotateWithoutRefusingAValidToken) {
   EXPECT_EQ(list["signingKeys"][1]["status"], "in_use");
 }
 
+TEST_F(SigningKeysTest, AKeyRingGivenByEnvironmentSignsAndIsPublished) {
+  // A ring made elsewhere (another instance's `keys export`), handed over as GOTRUE_JWT_KEYS.
+  TempDir elsewhere;
+  const auto keys = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {ASSISTANTD_BINARY, "keys"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--data-dir", elsewhere.path()});
+    return RunCommand(argv);
+  };
+  const auto created = keys({"create", "--algorithm", "RS256", "--activate"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  const std::string kid = json::parse(created.out)["kid"];
+  const auto exported = keys({"export"});
+  ASSERT_EQ(exported.exit_code, 0);
+  const json ring = json::parse(exported.out);
+  ASSERT_EQ(ring.size(), 1u);
+  EXPECT_EQ(ring[0]["key_ops"], json::array({"sign", "verify"}));
+  server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
+                                  .env = {{"ASSISTANTD_JWT_KEYS", exported.out}}});
+  client_ = std::make_unique<HttpClient>(server_->port());
+  const std::string token = NewSession(UniqueEmail())["access_token"];
+  EXPECT_EQ(Segment(token, 0)["alg"], "RS256");
+  EXPECT_EQ(Segment(token, 0)["kid"], kid);
+  EXPECT_EQ(Kids(), std::vector<std::string>{kid});
+  EXPECT_EQ(ListWith(token), 200);
+  // That ring is managed where it is defined: the CLI refuses to change it here.
+  const auto refused = RunCommand({ASSISTANTD_BINARY, "keys", "create", "--data-dir", server_->data_dir()},
+                                  {{"ASSISTANTD_JWT_KEYS", exported.out}});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(server_->Logs().find(ring[0]["d"].get<std::string>()), std::string::npos);
+}
+
 TEST_F(SigningKeysTest, ApiKeysWorkAsSupabasesGatewayHandlesThem) {
   Start({"--secret-key", kTestSecretKey});
   const std::string user = NewSession(UniqueEmail())["access_token"];

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "api/gotrue_admin_api.hpp"
+#include "auth/jwks_source.hpp"
 #include "auth/jwt.hpp"
 #include "auth/key_ring.hpp"
 #include "common/base64url.hpp"
@@ -263,6 +264,18 @@ TEST(KeyRingTest, ApiKeysHaveSupabasesShapeAndAreStoredAsDigests) {
   EXPECT_EQ(ApiKeyTypeOf("sb_publishable_x"), ApiKeyType::kPublishable);
   EXPECT_FALSE(ApiKeyTypeOf("sb_other_x"));
   EXPECT_NE(NewApiKey(ApiKeyType::kSecret, "", 0).first, key);
+}
+
+TEST(JwksSourceRulesTest, CacheControlMaxAgeIsReadStrictly) {
+  EXPECT_EQ(CacheControlMaxAge("public, max-age=600"), 600);
+  EXPECT_EQ(CacheControlMaxAge("Max-Age=30"), 30);
+  EXPECT_EQ(CacheControlMaxAge("s-maxage=100, max-age=5"), 5);
+  EXPECT_EQ(CacheControlMaxAge("no-store"), 0);
+  EXPECT_EQ(CacheControlMaxAge("private, no-cache"), 0);
+  EXPECT_FALSE(CacheControlMaxAge("public"));
+  EXPECT_FALSE(CacheControlMaxAge("s-maxage=100"));
+  EXPECT_FALSE(CacheControlMaxAge("max-age=soon"));
+  EXPECT_FALSE(CacheControlMaxAge("x-max-age=10"));
 }
 
 TEST(GoDurationTest, ParsesGoTruesBanDurations) {
