@@ -97,17 +97,19 @@ run_wrk ceiling "" "http://$CEILING/"
 export ASSISTANT_PATH
 ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk get_by_id bench/get_by_id.lua "http://$APP"
+# Right after, in the same conditions: the same GET with an ES256 token.
+HS_TOKEN="$TOKEN"
+TOKEN="$("$BIN"/assistantd token --data-dir "$work/data-es" --sub "$sub" --ttl 1h)"
+ASSISTANT_PATH="$(bench_assistant "$APP_ES")"
+run_wrk get_by_id_es256 bench/get_by_id.lua "http://$APP_ES"
+TOKEN="$HS_TOKEN"
+ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk create bench/create.lua "http://$APP"
 ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
 ASSISTANT_PATH="$(bench_assistant "$APP_REDIS")"
 run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
-HS_TOKEN="$TOKEN"
-TOKEN="$("$BIN"/assistantd token --data-dir "$work/data-es" --sub "$sub" --ttl 1h)"
-ASSISTANT_PATH="$(bench_assistant "$APP_ES")"
-run_wrk get_by_id_es256 bench/get_by_id.lua "http://$APP_ES"
-TOKEN="$HS_TOKEN"
 # Verification alone (Google Benchmark): a signature checked from scratch vs a token already
 # verified (the digest cache).
 "$BIN"/jwt_bench --benchmark_min_time=0.5 --benchmark_format=console 2>/dev/null \
@@ -145,11 +147,11 @@ row() {  # row LABEL NAME
   echo "|---|---:|---:|---:|---:|---:|"
   row "ceiling: bare Beast keep-alive responder" ceiling
   row "assistantd GET /v1/assistants/{id}" get_by_id
+  row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256
   row "assistantd POST /v1/assistants (durable create)" create
   row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg
   row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg
   row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis
-  row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256
   row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"

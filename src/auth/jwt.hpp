@@ -119,7 +119,7 @@ class JwtVerifier {
     std::unordered_map<std::string, CacheEntry> entries;
   };
   static constexpr size_t kCacheShards = 16;
-  static constexpr size_t kCacheEntriesPerShard = 4096;
+  static constexpr size_t kCacheEntriesPerShard = 1024;  // 16 Ki tokens, a few MiB at most
 
   JwtSettings settings_;
   std::unique_ptr<KeyRegistry> own_keys_;  // set by the secret-only constructor
