@@ -350,6 +350,29 @@ TEST_P(StoreContractTest, UsersPage) {
   EXPECT_FALSE(second->next);
 }
 
+// GoTrue's admin list: numbered pages, newest first, with the total.
+TEST_P(StoreContractTest, NumberedUserPages) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ++now_;
+    ids.push_back(NewUser());
+  }
+  auto first = backend_.users->ListUsersNumbered(0, 2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->total, 5);
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->items[0].id, ids[4]);
+  EXPECT_EQ(first->items[1].id, ids[3]);
+  auto last = backend_.users->ListUsersNumbered(4, 2);
+  ASSERT_TRUE(last);
+  ASSERT_EQ(last->items.size(), 1u);
+  EXPECT_EQ(last->items[0].id, ids[0]);
+  auto beyond = backend_.users->ListUsersNumbered(10, 2);
+  ASSERT_TRUE(beyond);
+  EXPECT_TRUE(beyond->items.empty());
+  EXPECT_EQ(beyond->total, 5);
+}
+
 // The outbox part of the contract.
 class SyncStoreContractTest : public StoreContractTest {};
 
