@@ -207,8 +207,11 @@ std::vector<FieldSpec> BuildFields() {
                        {"enabled", Boolean()},
                        {"delimiters", AnyOf({Enum({"#", "*", ""}),
                                              Array(Enum({"#", "*", ""}))})}})});
-  // Documented by Vapi's call-timeout page (10–3600 s); absent from SDK 2.0.1 (spec §7).
-  f.push_back({"silenceTimeoutSeconds", "silence_timeout_seconds", S::kNumber, true,
+  // Documented by Vapi's call-timeout page (10–3600 s), but absent from CreateAssistantDto and
+  // UpdateAssistantDto in SDK 2.0.1 and in Vapi's OpenAPI document (only TransferAssistant has
+  // it; spec §7), and Vapi refuses unknown properties (400 "property … should not exist"). So
+  // it is kept locally, like endCallAfterSilence, and never sent.
+  f.push_back({"silenceTimeoutSeconds", "silence_timeout_seconds", S::kNumber, false,
                Number(10, 3600)});
   // The seed's legacy flag: kept locally, never sent to Vapi (spec §7).
   f.push_back({"endCallAfterSilence", "end_call_after_silence", S::kBoolean, false, Boolean()});

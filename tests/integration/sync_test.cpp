@@ -26,13 +26,15 @@ TEST_F(SyncTest, CreateReachesVapiWithOnlyVapiFields) {
   ASSERT_EQ(state.size(), 1u);
   EXPECT_EQ(state[0]["id"], s["vapiId"]);
   EXPECT_EQ(state[0]["name"], "Synced");
-  EXPECT_EQ(state[0]["silenceTimeoutSeconds"], 30);
+  // Neither is in Vapi's CreateAssistantDto: both stay local (spec §7).
+  EXPECT_FALSE(state[0].contains("silenceTimeoutSeconds"));
   EXPECT_FALSE(state[0].contains("endCallAfterSilence"));
   EXPECT_EQ(state[0]["metadata"]["assistantdId"], a["id"]);
   const auto got = api_->Call("GET", "/v1/assistants/" + a["id"].get<std::string>(), token_).Json();
   EXPECT_EQ(got["syncStatus"], "synced");
   EXPECT_TRUE(got["lastSyncedAt"].is_string());
   EXPECT_TRUE(got["syncError"].is_null());
+  EXPECT_EQ(got["silenceTimeoutSeconds"], 30);
 }
 
 TEST_F(SyncTest, UpdatesFollowAndDeleteRemovesTheRemoteCopy) {

@@ -80,13 +80,15 @@ TEST_F(VapiSimTest, KeysAreCheckedAndScopeOrganisations) {
 TEST_F(VapiSimTest, ValidationAnswers400WithAMessageArray) {
   const auto r = Api("POST", "/assistant",
                      {{"name", std::string(41, 'n')}, {"endCallAfterSilence", true},
-                      {"maxDurationSeconds", 5}});
+                      {"silenceTimeoutSeconds", 30}, {"maxDurationSeconds", 5}});
   ASSERT_EQ(r.status, 400);
   const auto body = r.Json();
   EXPECT_EQ(body["error"], "Bad Request");
   ASSERT_TRUE(body["message"].is_array());
   const auto messages = body["message"].dump();
   EXPECT_NE(messages.find("property endCallAfterSilence should not exist"), std::string::npos);
+  // Not in Vapi's CreateAssistantDto either (spec §7), so the simulator refuses it as Vapi would.
+  EXPECT_NE(messages.find("property silenceTimeoutSeconds should not exist"), std::string::npos);
   EXPECT_NE(messages.find("name "), std::string::npos);
   EXPECT_NE(messages.find("maxDurationSeconds "), std::string::npos);
   EXPECT_EQ(State().size(), 0u);
