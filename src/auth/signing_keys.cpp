@@ -99,19 +99,21 @@ void SigningKeys::WatchFile(std::string path) {
                  {{"path", path}, {"reason", ring.error().message}});
         continue;
       }
-      const auto* in_use = ring->InUse();
-      const auto revoked = std::count_if(ring->keys.begin(), ring->keys.end(),
+      // In force first, then said: whoever reads the line can rely on the new ring.
+      const KeyRing installed = *ring;
+      Install(std::move(*ring));
+      const auto* in_use = installed.InUse();
+      const auto revoked = std::count_if(installed.keys.begin(), installed.keys.end(),
                                          [](const RingKey& k) { return k.status == KeyStatus::kRevoked; });
-      const auto api_keys = std::count_if(ring->api_keys.begin(), ring->api_keys.end(),
+      const auto api_keys = std::count_if(installed.api_keys.begin(), installed.api_keys.end(),
                                           [](const ApiKeyRecord& r) { return !r.revoked; });
       LogEvent(logger_, spdlog::level::info, "key ring reloaded",
                {{"path", path},
-                {"keys", ring->keys.size()},
+                {"keys", installed.keys.size()},
                 {"revoked", revoked},
                 {"apiKeys", api_keys},
                 {"inUse", in_use ? in_use->key.kid() : std::string("legacy")},
-                {"legacySecret", ring->LegacySecretStatus()}});
-      Install(std::move(*ring));
+                {"legacySecret", installed.LegacySecretStatus()}});
     }
   });
 }
