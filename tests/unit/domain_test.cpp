@@ -21,9 +21,9 @@ TEST(AssistantFieldsTest, TableHasVapiFieldsPlusTwoLocalOnes) {
   EXPECT_EQ(AssistantFields().size(), 33u);
   int local = 0;
   for (const auto& f : AssistantFields()) local += f.sent_to_vapi ? 0 : 1;
-  EXPECT_EQ(local, 1);  // endCallAfterSilence
+  EXPECT_EQ(local, 2);  // neither is in Vapi's CreateAssistantDto (spec §7)
   EXPECT_FALSE(FindAssistantField("endCallAfterSilence")->sent_to_vapi);
-  EXPECT_TRUE(FindAssistantField("silenceTimeoutSeconds")->sent_to_vapi);
+  EXPECT_FALSE(FindAssistantField("silenceTimeoutSeconds")->sent_to_vapi);
   EXPECT_EQ(FindAssistantField("firstMessageMode")->column, "first_message_mode");
 }
 

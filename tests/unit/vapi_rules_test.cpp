@@ -48,7 +48,7 @@ TEST(VapiPayloadTest, SendsOnlyVapiFieldsAndTagsOurId) {
                                  {"metadata", {{"team", "x"}}}};
   const auto p = domain::VapiPayload(fields, {"our-id", "inst"});
   EXPECT_FALSE(p.contains("endCallAfterSilence"));
-  EXPECT_EQ(p["silenceTimeoutSeconds"], 30);
+  EXPECT_FALSE(p.contains("silenceTimeoutSeconds"));
   EXPECT_EQ(p["metadata"], (nlohmann::json{
                                {"team", "x"}, {"assistantdId", "our-id"}, {"assistantdInstance", "inst"}}));
   EXPECT_EQ(domain::VapiPayload(nlohmann::json::object(), {"i", ""})["metadata"],
