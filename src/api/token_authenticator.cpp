@@ -22,9 +22,13 @@ std::optional<std::string_view> BearerOf(std::string_view header) {
   return token;
 }
 
-bool IsBrowser(const http::Request& request) {
+// Supabase refuses secret keys from browsers (their User-Agent says Mozilla/…): a secret
+// key in a web page is a leaked key.
+Result<void> RefuseSecretKeyInBrowser(const http::Request& request) {
   const auto ua = request.Header("user-agent");
-  return ua && ua->find("Mozilla/") != std::string_view::npos;
+  if (!ua || ua->find("Mozilla/") == std::string_view::npos) return {};
+  return Fail(ErrorCode::kUnauthenticated, "secret_key_in_browser",
+              "Secret API keys cannot be used from a browser; use the publishable key");
 }
 
 }  // namespace
@@ -46,11 +50,7 @@ Result<void> TokenAuthenticator::AdmitApp(const http::Request& request) {
   if (key->starts_with("sb_")) {
     auto type = KnownApiKey(*key);
     if (!type) return tl::unexpected(type.error());
-    if (*type == auth::ApiKeyType::kSecret && IsBrowser(request)) {
-      return Fail(ErrorCode::kUnauthenticated, "secret_key_in_browser",
-                  "Secret API keys cannot be used from a browser; use the publishable key");
-    }
-    return {};
+    return *type == auth::ApiKeyType::kSecret ? RefuseSecretKeyInBrowser(request) : Result<void>{};
   }
   // A legacy anon or service_role JWT: checked once the operator has configured API keys
   // (before that, /auth/v1 never looked at the header).
@@ -87,10 +87,7 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
                     "A publishable key identifies the app only; sign in and send the user's "
                     "access token as Authorization: Bearer <token>");
       }
-      if (IsBrowser(request)) {
-        return Fail(ErrorCode::kUnauthenticated, "secret_key_in_browser",
-                    "Secret API keys cannot be used from a browser; use the publishable key");
-      }
+      if (auto r = RefuseSecretKeyInBrowser(request); !r) return tl::unexpected(r.error());
       return domain::Principal{domain::Role::kServiceRole, std::nullopt, std::nullopt};
     }
   } else if (token && token->starts_with("sb_")) {
