@@ -1,12 +1,7 @@
 #include "api/admin_api.hpp"
 
-#include <algorithm>
-
-#include "api/audit_actor.hpp"
-#include "api/profile_api.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
-#include "common/uuid.hpp"
 
 namespace assistantd::api {
 namespace {

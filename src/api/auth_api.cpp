@@ -30,17 +30,11 @@ void SetIfPresent(json& out, const char* name, const std::optional<int64_t>& us)
   if (us) out[name] = FormatTimestamp(*us);
 }
 
-// The Bearer token of a request, if any.
+// The Bearer token of a request, if it has a non-empty one.
 std::optional<std::string_view> BearerToken(const http::Request& request) {
-  const auto header = request.Header("authorization");
-  if (!header || header->size() < 7) return std::nullopt;
-  std::string scheme(header->substr(0, 7));
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (scheme != "bearer ") return std::nullopt;
-  auto token = header->substr(7);
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return token.empty() ? std::nullopt : std::optional<std::string_view>(token);
+  const auto credential = BearerCredential(request);
+  if (!credential || !*credential || (*credential)->empty()) return std::nullopt;
+  return **credential;
 }
 
 }  // namespace

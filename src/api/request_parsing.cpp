@@ -1,5 +1,7 @@
 #include "api/request_parsing.hpp"
 
+#include "common/ascii.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -101,6 +103,19 @@ Result<nlohmann::json> ParseObjectBody(const http::Request& request) {
     return Fail(ErrorCode::kInvalidInput, "invalid_json", "Body must be a JSON object");
   }
   return body;
+}
+
+Result<std::optional<std::string_view>> BearerCredential(const http::Request& request) {
+  const auto header = request.Header("authorization");
+  if (!header || header->empty()) return std::optional<std::string_view>();
+  constexpr std::string_view kScheme = "bearer ";
+  if (header->size() < kScheme.size() || AsciiLower(header->substr(0, kScheme.size())) != kScheme) {
+    return Fail(ErrorCode::kUnauthenticated, "missing_token",
+                "Authorization must use the Bearer scheme");
+  }
+  auto token = header->substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  return std::optional<std::string_view>(token);
 }
 
 Result<std::string> ParseIdParam(std::string_view value, std::string_view what) {

@@ -21,6 +21,11 @@ Result<nlohmann::json> ParseObjectBody(const http::Request& request);
 inline constexpr int kMaxPreferWaitSeconds = 10;
 std::optional<int> PreferredWaitSeconds(const http::Request& request);
 
+// The credential of `Authorization: Bearer <credential>` (scheme case-insensitive, spaces
+// after it skipped; it may be empty): nullopt when there is no Authorization header;
+// kUnauthenticated missing_token when the header uses another scheme.
+Result<std::optional<std::string_view>> BearerCredential(const http::Request& request);
+
 // A path id that must be a UUID; returns its canonical form.
 Result<std::string> ParseIdParam(std::string_view value, std::string_view what);
 

@@ -2,24 +2,14 @@
 
 #include <algorithm>
 
+#include "api/request_parsing.hpp"
+
 namespace assistantd::api {
 
 namespace {
 
 tl::unexpected<Error> InvalidApiKey() {
   return Fail(ErrorCode::kUnauthenticated, "invalid_api_key", "Invalid API key");
-}
-
-// "Bearer <token>" (scheme case-insensitive) → the token; nullopt for another scheme.
-std::optional<std::string_view> BearerOf(std::string_view header) {
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() < kScheme.size()) return std::nullopt;
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
-  }
-  auto token = header.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  return token;
 }
 
 // Supabase refuses secret keys from browsers (their User-Agent says Mozilla/…): a secret
@@ -63,15 +53,9 @@ Result<void> TokenAuthenticator::AdmitApp(const http::Request& request) {
 
 Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& request) {
   const auto apikey = request.Header("apikey");
-  const auto header = request.Header("authorization");
-  std::optional<std::string_view> token;
-  if (header && !header->empty()) {
-    token = BearerOf(*header);
-    if (!token) {
-      return Fail(ErrorCode::kUnauthenticated, "missing_token",
-                  "Authorization must use the Bearer scheme");
-    }
-  }
+  auto bearer = BearerCredential(request);
+  if (!bearer) return tl::unexpected(bearer.error());
+  std::optional<std::string_view> token = *bearer;
   if (apikey && apikey->starts_with("sb_")) {
     auto type = KnownApiKey(*apikey);
     if (!type) return tl::unexpected(type.error());

@@ -50,7 +50,6 @@
 #include "vapi/curl_vapi_client.hpp"
 
 namespace assistantd::app {
-namespace {
 
 int Die(const std::string& message) {
   std::fprintf(stderr, "assistantd: %s\n", message.c_str());
@@ -62,6 +61,8 @@ int Die(const Error& e) {
   if (!e.internal.empty()) line += " (" + e.internal + ")";
   return Die(line);
 }
+
+namespace {
 
 Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
   limits::LimitsSettings s;

@@ -9,6 +9,10 @@ namespace assistantd::app {
 
 inline constexpr const char* kVersion = "0.1.0";
 
+// One clear line "assistantd: …" on stderr; returns the exit code 1.
+int Die(const std::string& message);
+int Die(const Error& error);
+
 // Each returns the process exit code; failures print one clear line to stderr.
 int RunServe(const config::ServeConfig& config);
 int RunMigrate(const config::ServeConfig& config);

@@ -1,5 +1,7 @@
 #include "app/key_setup.hpp"
 
+#include "app/commands.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -11,24 +13,19 @@
 namespace assistantd::app {
 namespace {
 
-int Fail(const std::string& message) {
-  std::fprintf(stderr, "assistantd: %s\n", message.c_str());
-  return 1;
-}
-
 Result<std::vector<auth::VerificationKey>> ReadJwksFile(const std::string& path, const Logger& log) {
   std::ifstream in(path);
-  if (!in) return assistantd::Fail(ErrorCode::kInvalidInput, "invalid_config", "cannot read --jwks-file " + path);
+  if (!in) return Fail(ErrorCode::kInvalidInput, "invalid_config", "cannot read --jwks-file " + path);
   std::stringstream buf;
   buf << in.rdbuf();
   auto doc = ParseJsonStrict(buf.str(), 8);
   if (!doc) {
-    return assistantd::Fail(ErrorCode::kInvalidInput, "invalid_config", "--jwks-file " + path + " is not JSON");
+    return Fail(ErrorCode::kInvalidInput, "invalid_config", "--jwks-file " + path + " is not JSON");
   }
   std::vector<std::string> skipped;
   auto keys = auth::ParseJwks(*doc, auth::KeyOrigin::kExternal, &skipped);
   if (!keys) {
-    return assistantd::Fail(ErrorCode::kInvalidInput, "invalid_config",
+    return Fail(ErrorCode::kInvalidInput, "invalid_config",
                             "--jwks-file " + path + ": " + keys.error().message);
   }
   for (const auto& s : skipped) LogEvent(log, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
@@ -54,7 +51,7 @@ Result<auth::KeyRing> LoadKeyRing(const config::ServeConfig& c, const Logger& lo
   if (!c.jwt_keys.empty()) {
     auto doc = ParseJsonStrict(c.jwt_keys, 8);
     if (!doc) {
-      return assistantd::Fail(ErrorCode::kInvalidInput, "invalid_config", "--jwt-keys is not JSON");
+      return Fail(ErrorCode::kInvalidInput, "invalid_config", "--jwt-keys is not JSON");
     }
     return auth::KeyRingFromGoTrueKeys(*doc);
   }
@@ -103,7 +100,7 @@ Result<std::unique_ptr<KeySetup>> KeySetup::Make(const config::ServeConfig& c, s
     setup->jwks = std::make_unique<auth::JwksSource>(js, setup->registry, clock, log, metrics);
     if (auto loaded = setup->jwks->Load(); !loaded) {
       if (c.jwks_file.empty() && c.jwt_secret.empty()) {
-        return assistantd::Fail(ErrorCode::kUnavailable, "jwks_unavailable",
+        return Fail(ErrorCode::kUnavailable, "jwks_unavailable",
                                 "cannot load --jwks-url " + c.jwks_url + ": " +
                                     loaded.error().message +
                                     " (and no --jwks-file or --jwt-secret to verify tokens with)");
@@ -118,7 +115,7 @@ Result<std::unique_ptr<KeySetup>> KeySetup::Make(const config::ServeConfig& c, s
 }
 
 int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
-  if (auto v = config::Validate(c); !v) return Fail(v.error().message);
+  if (auto v = config::Validate(c); !v) return Die(v.error().message);
   const std::string path = config::KeyRingPath(c);
   const int64_t now = SystemClock().NowSeconds();
   const auto key_json = [](const auth::RingKey& k) {
@@ -143,7 +140,7 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
                           {"apiKeys", std::move(api)}};
   };
   if (!c.jwt_keys.empty() && o.action != "list" && o.action != "export") {
-    return Fail("--jwt-keys / ASSISTANTD_JWT_KEYS is set: that ring is managed where it is "
+    return Die("--jwt-keys / ASSISTANTD_JWT_KEYS is set: that ring is managed where it is "
                 "defined, not in " + path);
   }
   Result<auth::KeyRing> ring = tl::unexpected(Error{});
@@ -153,7 +150,7 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
     if (ring) out = o.action == "list" ? list(*ring) : auth::GoTrueKeys(*ring);
   } else if (o.action == "create") {
     const auto alg = auth::ParseJwsAlgorithm(o.algorithm);
-    if (!alg || auth::IsHmac(*alg)) return Fail("--algorithm must be ES256, RS256 or EdDSA");
+    if (!alg || auth::IsHmac(*alg)) return Die("--algorithm must be ES256, RS256 or EdDSA");
     std::string kid;
     ring = auth::UpdateKeyRingFile(path, [&](auth::KeyRing& r) -> Result<void> {
       auto created = auth::CreateKey(r, *alg, now);
@@ -172,7 +169,7 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
     });
     if (ring) out = list(*ring);
   } else if (o.action == "api-key-create") {
-    if (o.type != "publishable" && o.type != "secret") return Fail("--type must be publishable or secret");
+    if (o.type != "publishable" && o.type != "secret") return Die("--type must be publishable or secret");
     auto [key, record] = auth::NewApiKey(o.type == "secret" ? auth::ApiKeyType::kSecret
                                                             : auth::ApiKeyType::kPublishable,
                                          o.name, now);
@@ -193,13 +190,13 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
           return {};
         }
       }
-      return assistantd::Fail(ErrorCode::kNotFound, "not_found", "no API key has the id " + o.kid);
+      return Fail(ErrorCode::kNotFound, "not_found", "no API key has the id " + o.kid);
     });
     if (ring) out = list(*ring);
   } else {
-    return Fail("unknown keys action " + o.action);
+    return Die("unknown keys action " + o.action);
   }
-  if (!ring) return Fail(ring.error().message);
+  if (!ring) return Die(ring.error().message);
   std::printf("%s\n", out.dump(2).c_str());
   return 0;
 }

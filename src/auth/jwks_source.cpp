@@ -8,17 +8,12 @@
 #include <charconv>
 #include <chrono>
 
+#include "common/ascii.hpp"
 #include "common/json_util.hpp"
 #include "net/curl_exchange.hpp"
 
 namespace assistantd::auth {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // localhost, 127.0.0.0/8 or ::1 (an address, not a name that merely starts with 127.).
 bool IsLoopbackHost(std::string host) {
@@ -33,7 +28,7 @@ bool IsLoopbackHost(std::string host) {
 }  // namespace
 
 std::optional<int64_t> CacheControlMaxAge(std::string_view header) {
-  const std::string cache_control = Lower(header);
+  const std::string cache_control = AsciiLower(header);
   if (cache_control.find("no-store") != std::string::npos ||
       cache_control.find("no-cache") != std::string::npos) {
     return 0;
@@ -61,8 +56,8 @@ Result<void> CheckJwksUrl(const std::string& url) {
     curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
     curl_url_get(u, CURLUPART_HOST, &host, 0);
   }
-  const std::string s = scheme ? Lower(scheme) : "";
-  const std::string h = host ? Lower(host) : "";
+  const std::string s = scheme ? AsciiLower(scheme) : "";
+  const std::string h = host ? AsciiLower(host) : "";
   curl_free(scheme);
   curl_free(host);
   curl_url_cleanup(u);

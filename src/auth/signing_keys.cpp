@@ -34,6 +34,7 @@ SigningKeys::SigningKeys(JwtSettings secret_settings, KeyRegistry& registry, Log
       registry_(registry),
       logger_(std::move(logger)),
       state_(std::make_shared<const State>()) {
+  Replace(std::make_shared<State>());
   Publish(*state_);
 }
 
@@ -64,14 +65,29 @@ void SigningKeys::Publish(const State& state) {
   registry_.SetPart("secret", std::move(secret));
 }
 
+void SigningKeys::Replace(std::shared_ptr<State> next) {
+  nlohmann::json keys = nlohmann::json::array();
+  // The key in use first, then standby keys (next to sign), then previously used ones.
+  for (const KeyStatus status : {KeyStatus::kInUse, KeyStatus::kStandby, KeyStatus::kPreviouslyUsed}) {
+    for (const auto& k : next->ring.keys) {
+      if (k.status == status) {
+        if (auto jwk = k.key.Public().PublicJwk()) keys.push_back(std::move(*jwk));
+      }
+    }
+  }
+  next->jwks = {{"keys", std::move(keys)}};
+  next->has_api_keys = !next->configured.empty() ||
+                       std::any_of(next->ring.api_keys.begin(), next->ring.api_keys.end(),
+                                   [](const ApiKeyRecord& r) { return !r.revoked; });
+  std::lock_guard lock(mu_);
+  state_ = std::move(next);
+}
+
 void SigningKeys::Install(KeyRing ring) {
   auto next = std::make_shared<State>();
   next->ring = std::move(ring);
-  {
-    std::lock_guard lock(mu_);
-    next->configured = state_->configured;
-    state_ = next;
-  }
+  next->configured = Current()->configured;
+  Replace(next);
   Publish(*next);
 }
 
@@ -80,9 +96,8 @@ void SigningKeys::SetConfiguredApiKeys(const std::vector<std::string>& publishab
   auto next = std::make_shared<State>();
   for (const auto& k : publishable) next->configured.emplace_back(ApiKeyType::kPublishable, ApiKeyDigest(k));
   for (const auto& k : secret) next->configured.emplace_back(ApiKeyType::kSecret, ApiKeyDigest(k));
-  std::lock_guard lock(mu_);
-  next->ring = state_->ring;
-  state_ = std::move(next);
+  next->ring = Current()->ring;
+  Replace(std::move(next));
 }
 
 void SigningKeys::WatchFile(std::string path) {
@@ -130,19 +145,7 @@ std::string SigningKeys::SigningAlgorithm() const {
   return secret_settings_.algorithm;
 }
 
-nlohmann::json SigningKeys::Jwks() const {
-  const auto state = Current();
-  nlohmann::json keys = nlohmann::json::array();
-  // The key in use first, then standby keys (next to sign), then previously used ones.
-  for (const KeyStatus status : {KeyStatus::kInUse, KeyStatus::kStandby, KeyStatus::kPreviouslyUsed}) {
-    for (const auto& k : state->ring.keys) {
-      if (k.status == status) {
-        if (auto jwk = k.key.Public().PublicJwk()) keys.push_back(std::move(*jwk));
-      }
-    }
-  }
-  return {{"keys", std::move(keys)}};
-}
+nlohmann::json SigningKeys::Jwks() const { return Current()->jwks; }
 
 std::optional<ApiKeyType> SigningKeys::LookupApiKey(std::string_view presented) const {
   const auto state = Current();
@@ -163,13 +166,6 @@ std::optional<ApiKeyType> SigningKeys::LookupApiKey(std::string_view presented) 
   return found;
 }
 
-bool SigningKeys::HasApiKeys() const {
-  const auto state = Current();
-  if (!state->configured.empty()) return true;
-  for (const auto& r : state->ring.api_keys) {
-    if (!r.revoked) return true;
-  }
-  return false;
-}
+bool SigningKeys::HasApiKeys() const { return Current()->has_api_keys; }
 
 }  // namespace assistantd::auth

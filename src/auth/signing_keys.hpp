@@ -62,7 +62,12 @@ class SigningKeys final : public TokenSigner {
   struct State {
     KeyRing ring;
     std::vector<std::pair<ApiKeyType, std::string>> configured;  // hex SHA-256 digests
+    // Derived once per change, not per request:
+    nlohmann::json jwks;        // what Jwks() answers
+    bool has_api_keys = false;  // configured or generated and not revoked
   };
+  // Fills the derived members of `state` and makes it the one in force.
+  void Replace(std::shared_ptr<State> state);
   void Publish(const State& state);
   std::shared_ptr<const State> Current() const;
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <exception>
 
+#include "common/ascii.hpp"
 #include "common/uuid.hpp"
 #include "http/error_mapping.hpp"
 
@@ -20,8 +21,7 @@ constexpr const char* kExposeHeaders =
 bool IsJsonMediaType(std::string_view content_type) {
   auto media = content_type.substr(0, content_type.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  std::string lower(media);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiLower(media);
   return lower == "application/json" ||
          (lower.starts_with("application/") && lower.ends_with("+json"));
 }

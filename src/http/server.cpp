@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/ascii.hpp"
 #include "common/uuid.hpp"
 #include "http/beast.hpp"
 #include "http/error_mapping.hpp"
@@ -173,9 +174,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
     req.headers.reserve(16);
     for (const auto& field : msg) {
-      std::string name(field.name_string());
-      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(field.value()));
+      const auto name = field.name_string();
+      req.headers.emplace_back(AsciiLower(std::string_view(name.data(), name.size())),
+                               std::string(field.value()));
     }
     req.body = std::move(msg.body());
     beast::error_code ec;

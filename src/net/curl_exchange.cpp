@@ -5,6 +5,8 @@
 #include <mutex>
 #include <string_view>
 
+#include "common/ascii.hpp"
+
 namespace assistantd::net {
 namespace {
 
@@ -30,8 +32,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   const std::string_view line(data, n);
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) return n;
-  std::string name(line.substr(0, colon));
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string name = AsciiLower(line.substr(0, colon));
   for (const auto& wanted : ex->request->capture) {
     if (wanted != name) continue;
     std::string_view value = line.substr(colon + 1);
