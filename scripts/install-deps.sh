@@ -7,13 +7,14 @@ packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libexpected-dev libssl-dev libcurl4-openssl-dev libsodium-dev libpq-dev libhiredis-dev
+  libpcre2-dev rapidjson-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev
   wrk sqlite3
 )
 if [ "${1:-}" = "--test" ]; then
   # A throwaway PostgreSQL cluster for the PostgreSQL backend's tests (scripts/test-services.sh).
-  packages+=(python3 python3-jwt python3-cryptography postgresql redis-server)
+  packages+=(python3 python3-jwt python3-cryptography python3-jsonschema postgresql redis-server)
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

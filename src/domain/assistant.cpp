@@ -1,7 +1,10 @@
 #include "domain/assistant.hpp"
 
+#include <algorithm>
+
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
+#include "domain/vapi_schema.hpp"
 
 namespace assistantd::domain {
 
@@ -72,9 +75,25 @@ Violations CheckBodyKeys(const nlohmann::json& body,
 Violations ValidateFields(const nlohmann::json& fields) {
   Violations out;
   for (const auto& [key, value] : fields.items()) {
-    if (const FieldSpec* spec = FindAssistantField(key)) Validate(spec->rule, value, key, out);
+    const FieldSpec* spec = FindAssistantField(key);
+    if (!spec) continue;
+    if (spec->sent_to_vapi) {
+      if (const auto* vapi = JsonSchema::Property(VapiAssistantSchema(), key)) {
+        JsonSchema::Validate(*vapi, value, key, out);
+      }
+    }
+    Validate(spec->rule, value, key, out);
   }
-  return out;
+  // A schema can reach one sub-schema twice (Vapi's document pairs allOf and anyOf on the same
+  // reference); report each violation once.
+  std::vector<Violation> unique;
+  for (auto& v : out) {
+    const bool seen = std::any_of(unique.begin(), unique.end(), [&](const Violation& u) {
+      return u.field == v.field && u.message == v.message;
+    });
+    if (!seen) unique.push_back(std::move(v));
+  }
+  return unique;
 }
 
 nlohmann::json FieldsFromCreate(const nlohmann::json& body) {

@@ -3,6 +3,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -51,6 +52,22 @@ struct RemoteTag {
 // (so the legacy endCallAfterSilence never leaves), none of ours, with `metadata` carrying
 // the tag so reconciliation can recognise the remote copy.
 nlohmann::json VapiPayload(const nlohmann::json& fields, const RemoteTag& tag);
+
+// What an update sends Vapi to remove a field it holds and we no longer do: the default Vapi's
+// schema declares for it (setting the default is the same as never having set the field), else
+// null, which Vapi's validation lets through for every optional property (class-validator's
+// @IsOptional) and which its update stores as "unset".
+nlohmann::json VapiClearValue(std::string_view wire);
+
+// The Vapi fields a remote copy holds that `payload` (what VapiPayload sends) does not: top-level keys Vapi's
+// CreateAssistantDTO declares, whose remote value is neither null nor the field's clear value.
+// Server-owned keys (id, orgId, createdAt, updatedAt, latestVersion) and legacy keys Vapi no
+// longer accepts are not fields and never count.
+std::vector<std::string> RemoteOnlyFields(const nlohmann::json& payload,
+                                          const nlohmann::json& remote);
+
+// The update that clears `names` on Vapi.
+nlohmann::json VapiClearPayload(const std::vector<std::string>& names);
 
 // The tag of a remote assistant (empty members when absent).
 RemoteTag ReadRemoteTag(const nlohmann::json& remote);

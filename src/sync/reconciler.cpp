@@ -60,13 +60,17 @@ struct RunState {
   }
 };
 
-// The sent fields whose remote value differs from ours.
-std::vector<std::string> DriftedFields(const json& payload, const json& remote) {
+// The fields where the remote copy differs from ours, both ways: a sent field whose remote
+// value differs, and a Vapi field the copy holds that we do not.
+std::vector<std::string> DriftedFields(const domain::Assistant& a, const std::string& instance_id,
+                                       const json& remote) {
   std::vector<std::string> out;
+  const json payload = domain::VapiPayload(a.fields, {a.id, instance_id});
   for (const auto& [name, value] : payload.items()) {
     const auto it = remote.find(name);
     if (it == remote.end() || !IsContainedIn(value, *it)) out.push_back(name);
   }
+  for (auto& name : domain::RemoteOnlyFields(payload, remote)) out.push_back(std::move(name));
   return out;
 }
 
@@ -154,8 +158,7 @@ Result<json> Reconciler::Run(const ReconcileOptions& options) {
         auto fresh = store_.ScanAssistant(tag.assistant_id);
         if (!fresh || !*fresh || (*fresh)->open_job) return;  // changed since: its job syncs it
         const auto& a = (*fresh)->assistant;
-        const auto fields =
-            DriftedFields(domain::VapiPayload(a.fields, {a.id, instance_id_}), remote);
+        const auto fields = DriftedFields(a, instance_id_, remote);
         if (fields.empty()) return;
         run.drift.Add({{"assistantId", a.id}, {"vapiId", vapi_id}, {"fields", fields}});
         if (options.repair_drift && !options.dry_run && requeue(a.id)) ++run.drift_requeued;

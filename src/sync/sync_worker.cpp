@@ -33,6 +33,9 @@ SyncWorker::SyncWorker(storage::SyncStore& store, vapi::VapiClient& vapi, KeySou
       breaker_(settings_.breaker_threshold, settings_.breaker_open_us, clock) {
   metrics_.DeclareCounter("assistantd_sync_jobs_total", "Sync job runs by outcome");
   metrics_.DeclareCounter("assistantd_vapi_calls_total", "Calls to Vapi by operation and result");
+  metrics_.DeclareCounter("assistantd_vapi_rejected_fields_total",
+                          "Assistant fields Vapi's validation refused (400), by top-level field "
+                          "and kind (unknown property or invalid value)");
   metrics_.DeclareHistogram("assistantd_vapi_request_duration_seconds",
                             "Vapi call latency by operation", LatencyBuckets());
   metrics_.DeclareGauge("assistantd_sync_circuit_state",
@@ -168,6 +171,10 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
   };
   const auto fail = [&](const char* op, const vapi::VapiFailure& f) {
     record(op, "retry", f.status ? std::optional<int>(f.status) : std::nullopt, f.reason);
+    for (const auto& r : f.rejected) {
+      metrics_.Counter("assistantd_vapi_rejected_fields_total", {{"field", r.field}, {"kind", r.kind}})
+          .Inc();
+    }
     return Fail(job, f, std::move(out));
   };
 
@@ -231,6 +238,15 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
     auto r = vapi_.UpdateAssistant(*key, *vapi_id, payload);
     if (r) {
       record("update", "ok", 200, std::nullopt);
+      // Vapi's update keeps keys it is not sent: fields we no longer hold but the copy still
+      // does (cleared here, or set behind our back) are cleared by a second update.
+      if (const auto stale = domain::RemoteOnlyFields(payload, *r); !stale.empty()) {
+        auto cleared = vapi_.UpdateAssistant(*key, *vapi_id, domain::VapiClearPayload(stale));
+        if (!cleared) return fail("update", cleared.error());
+        std::string names;
+        for (const auto& n : stale) names += (names.empty() ? "" : ", ") + n;
+        record("update", "ok", 200, "cleared on Vapi: " + names);
+      }
       out.kind = Kind::kSynced;
       out.vapi_id = vapi_id;
       out.synced_version = a->version;

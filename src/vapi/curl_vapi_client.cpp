@@ -102,6 +102,7 @@ VapiResult CurlVapiClient::Call(const char* method, const std::string& path,
   f.kind = ClassifyStatus(code);
   f.status = code;
   f.reason = FailureReason(code, answer.body);
+  if (code == 400) f.rejected = RejectedFields(answer.body);
   if (const auto it = answer.headers.find("retry-after"); it != answer.headers.end()) {
     f.retry_after_seconds = ParseRetryAfter(it->second, clock_.NowSeconds());
   }

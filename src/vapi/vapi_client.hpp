@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
@@ -13,12 +14,22 @@ namespace assistantd::vapi {
 // permanent (the request itself is wrong).
 enum class FailureKind { kTransient, kPermanent };
 
+// One assistant field a Vapi 400 names: the top-level field (one of our field table's names,
+// or "other") and whether Vapi does not know it ("unknown": "property x should not exist",
+// at any depth) or refused its value ("invalid").
+struct RejectedField {
+  std::string field;
+  std::string kind;
+};
+
 struct VapiFailure {
   FailureKind kind = FailureKind::kTransient;
   int status = 0;                           // HTTP status; 0 for network failures
   std::string reason;                       // short, safe to store in syncError
   std::optional<int64_t> retry_after_seconds;  // from Retry-After, when the server sent one
   bool outcome_unknown = false;  // the request may have taken effect (timeout, reset, 5xx)
+  // On a 400: the assistant fields Vapi's validation named (see RejectedFields).
+  std::vector<RejectedField> rejected = {};
 };
 
 // A Vapi Assistant JSON on success.

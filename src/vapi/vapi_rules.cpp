@@ -2,9 +2,12 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
+
+#include "domain/assistant_fields.hpp"
 
 namespace assistantd::vapi {
 
@@ -56,6 +59,41 @@ std::string FailureReason(int status, std::string_view body) {
   }
   if (reason.size() > 500) reason = reason.substr(0, 497) + "...";
   return reason;
+}
+
+std::vector<RejectedField> RejectedFields(std::string_view body) {
+  std::vector<RejectedField> out;
+  const auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!parsed.is_object() || !parsed.contains("message")) return out;
+  const auto& m = parsed["message"];
+  const nlohmann::json sentences = m.is_array() ? m : nlohmann::json::array({m});
+  for (const auto& sentence : sentences) {
+    if (!sentence.is_string()) continue;
+    const auto& text = sentence.get_ref<const std::string&>();
+    static constexpr std::string_view kProperty = "property ";
+    static constexpr std::string_view kNotExist = " should not exist";
+    std::string path;
+    std::string kind = "invalid";
+    const auto at = text.find(kProperty);
+    if (at != std::string::npos && text.ends_with(kNotExist)) {
+      // "[prefix.]property name should not exist": the field is the prefix's first segment,
+      // or the name itself at the top level.
+      kind = "unknown";
+      path = at == 0 ? text.substr(kProperty.size(),
+                                   text.size() - kProperty.size() - kNotExist.size())
+                     : text.substr(0, at);
+    } else {
+      path = text.substr(0, text.find(' '));
+    }
+    const std::string top = path.substr(0, path.find_first_of(".["));
+    const auto* spec = domain::FindAssistantField(top);
+    RejectedField field{spec ? std::string(spec->wire) : "other", kind};
+    const bool seen = std::any_of(out.begin(), out.end(), [&](const RejectedField& r) {
+      return r.field == field.field && r.kind == field.kind;
+    });
+    if (!seen) out.push_back(std::move(field));
+  }
+  return out;
 }
 
 }  // namespace assistantd::vapi

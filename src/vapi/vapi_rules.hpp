@@ -26,4 +26,9 @@ std::optional<int64_t> ParseRetryAfter(std::string_view value, int64_t now_secon
 // ("message" string or array). Bounded in length; never includes request data.
 std::string FailureReason(int status, std::string_view body);
 
+// The fields a Vapi 400 body's class-validator sentences name ("property foo should not exist",
+// "voice.property foo should not exist", "name must be shorter than…"), each once; labels come
+// from a closed set (our field names and "other"), so the metric counting them stays bounded.
+std::vector<RejectedField> RejectedFields(std::string_view body);
+
 }  // namespace assistantd::vapi

@@ -34,7 +34,7 @@ class AuditTest : public AccountsTest {
     alice_ = NewSession(UniqueEmail());
     bob_ = NewSession(UniqueEmail());
     const auto a = client_->Call("POST", "/v1/assistants", alice_["access_token"],
-                                 R"({"name":"A1","server":{"url":"https://example.com/hook","secret":"hook-secret-1"}})");
+                                 R"({"name":"A1","server":{"url":"https://example.com/hook","headers":{"Authorization":"hook-secret-1"}}})");
     ASSERT_EQ(a.status, 201) << a.body;
     assistant_ = a.Json()["id"];
     ASSERT_EQ(client_->Call("PATCH", "/v1/assistants/" + assistant_, alice_["access_token"],
@@ -85,7 +85,7 @@ TEST_F(AuditTest, EveryMutationIsRecordedWithMaskedSecrets) {
   EXPECT_EQ(update[0]["after"]["name"], "A2");
   EXPECT_EQ(update[0]["ip"], "127.0.0.1");
   EXPECT_FALSE(update[0]["requestId"].get<std::string>().empty());
-  EXPECT_EQ(update[0]["after"]["server"]["secret"], "***");
+  EXPECT_EQ(update[0]["after"]["server"]["headers"]["Authorization"], "***");
   const auto role = AdminAudit("?action=user.role_change")["data"];
   ASSERT_EQ(role.size(), 1u);
   EXPECT_EQ(role[0]["before"]["role"], "user");

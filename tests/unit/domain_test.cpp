@@ -50,7 +50,7 @@ TEST(ValidationTest, AcceptsBoundaryValues) {
                               {"stopSpeakingPlan", {{"voiceSeconds", 0.5}}},
                               {"backgroundSound", "https://cdn.example.com/a.mp3"},
                               {"voicemailDetection", {{"provider", "twilio"}}},
-                              {"keypadInputPlan", {{"delimiters", {"#", "*"}}}},
+                              {"keypadInputPlan", {{"delimiters", "#"}}},
                               {"hooks", {{{"on", "customer.speech.timeout[timeoutSeconds=10]"},
                                           {"do", json::array()}}}}})
                   .empty());
@@ -60,13 +60,14 @@ TEST(ValidationTest, ReportsEachViolationWithItsPath) {
   const auto v = ValidateFields({{"name", std::string(41, 'n')},
                                  {"model", {{"provider", "openai"},
                                             {"model", "gpt-4o"},
-                                            {"messages", {{{"role", "robot"}}}}}},
-                                 {"backgroundSound", "ftp://x"},
-                                 {"hooks", {{{"on", "never"}, {"do", json::array()}}}}});
+                                            {"messages", {{{"role", "robot"}, {"content", "x"}}}}}},
+                                 {"backgroundSound", "not a url"},
+                                 {"hooks", {{{"on", "call.ending"}, {"do", {{{"type", "?"}}}}}}}});
   EXPECT_TRUE(Has(v, "name"));
   EXPECT_TRUE(Has(v, "model.messages[0].role"));
   EXPECT_TRUE(Has(v, "backgroundSound"));
-  EXPECT_TRUE(Has(v, "hooks[0].on"));
+  EXPECT_TRUE(Has(v, "hooks[0].do[0].type"));
+  EXPECT_EQ(v.size(), 4u);
 }
 
 TEST(ValidationTest, ProviderSpecificRequirements) {
@@ -81,10 +82,21 @@ TEST(ValidationTest, ProviderSpecificRequirements) {
   EXPECT_TRUE(ValidateFields({{"voice", {{"provider", "vapi"}, {"voiceId", "Elliot"}}}}).empty());
 }
 
-TEST(ValidationTest, IntegersMustBeWhole) {
-  EXPECT_TRUE(Has(ValidateFields({{"model", {{"provider", "vapi"}, {"maxTokens", 100.5}}}}),
+TEST(ValidationTest, NumbersAreVapisNumbers) {
+  // Vapi types maxTokens as a number, not an integer: 100.5 is Vapi's to accept.
+  EXPECT_TRUE(ValidateFields({{"model", {{"provider", "openai"}, {"model", "gpt-4o"},
+                                         {"maxTokens", 100.5}}}})
+                  .empty());
+  EXPECT_TRUE(Has(ValidateFields({{"model", {{"provider", "openai"}, {"model", "gpt-4o"},
+                                             {"maxTokens", 49}}}}),
                   "model.maxTokens"));
-  EXPECT_TRUE(ValidateFields({{"model", {{"provider", "vapi"}, {"maxTokens", 100.0}}}}).empty());
+}
+
+TEST(ValidationTest, ReportsEachViolationOnce) {
+  // observabilityPlan reaches LangfuseObservabilityPlan through both allOf and anyOf.
+  const auto v = ValidateFields({{"observabilityPlan", {{"provider", "langfuse"}}}});
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].field, "observabilityPlan.tags");
 }
 
 TEST(CheckBodyKeysTest, SeparatesUnknownFromServerOwned) {

@@ -9,7 +9,7 @@
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
-#include "domain/assistant_fields.hpp"
+#include "domain/vapi_schema.hpp"
 
 namespace assistantd::vapisim {
 namespace {
@@ -48,33 +48,6 @@ std::string OrgFor(const std::string& key) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
     out += kHex[digest[i] >> 4];
     out += kHex[digest[i] & 15];
-  }
-  return out;
-}
-
-// The fields Vapi knows: our field table minus local-only fields.
-const domain::FieldSpec* VapiField(const std::string& name) {
-  const auto* spec = domain::FindAssistantField(name);
-  return spec && spec->sent_to_vapi ? spec : nullptr;
-}
-
-// class-validator style sentences for every violation in a create/update body.
-std::vector<std::string> Violations(const json& body) {
-  std::vector<std::string> out;
-  for (const auto& [key, value] : body.items()) {
-    const auto* spec = VapiField(key);
-    if (!spec) {
-      out.push_back("property " + key + " should not exist");
-      continue;
-    }
-    if (value.is_null()) continue;  // @IsOptional(): null passes
-    if (key == "metadata") {  // free-form for Vapi (our is_test typing is assistantd's own)
-      if (!value.is_object()) out.push_back("metadata must be an object");
-      continue;
-    }
-    domain::Violations v;
-    domain::Validate(spec->rule, value, key, v);
-    for (const auto& x : v) out.push_back(x.field + " " + x.message);
   }
   return out;
 }
@@ -151,7 +124,8 @@ Result<Faults> FaultsFromJson(const json& j, Faults f) {
 }
 
 VapiSim::VapiSim(SimSettings settings, const Clock& clock)
-    : settings_(std::move(settings)), clock_(clock), faults_(settings_.faults),
+    : settings_(std::move(settings)), clock_(clock), judge_(domain::VapiSchemaDocument()),
+      faults_(settings_.faults),
       rng_(faults_.seed ? faults_.seed : std::random_device{}()) {}
 
 void VapiSim::Count(const std::string& method, const std::string& outcome) {
@@ -299,7 +273,7 @@ http::Response VapiSim::Create(const std::string& org, const http::Request& requ
                                bool commit_then_fail) {
   auto body = ParseJsonStrict(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object()) return NestError(400, "Body must be a JSON object");
-  if (const auto v = Violations(*body); !v.empty()) return NestError(400, v);
+  if (const auto v = judge_.Judge(*body, false); !v.empty()) return NestError(400, v);
   json a = json::object();
   for (const auto& [k, v] : body->items()) {
     if (!v.is_null()) a[k] = v;
@@ -309,6 +283,7 @@ http::Response VapiSim::Create(const std::string& org, const http::Request& requ
   a["orgId"] = org;
   a["createdAt"] = now;
   a["updatedAt"] = now;
+  a["latestVersion"] = nullptr;  // optional in the SDK's Assistant; null without versioning
   {
     std::lock_guard lock(mu_);
     assistants_[a["id"].get<std::string>()] = a;
@@ -331,7 +306,7 @@ http::Response VapiSim::Update(const std::string& org, const std::string& id,
                                const http::Request& request) {
   auto body = ParseJsonStrict(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object()) return NestError(400, "Body must be a JSON object");
-  if (const auto v = Violations(*body); !v.empty()) return NestError(400, v);
+  if (const auto v = judge_.Judge(*body, true); !v.empty()) return NestError(400, v);
   std::lock_guard lock(mu_);
   const auto it = assistants_.find(id);
   if (it == assistants_.end() || it->second["orgId"] != org) {

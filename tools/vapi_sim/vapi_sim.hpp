@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "vapi_sim/schema_judge.hpp"
+
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "http/message.hpp"
@@ -65,6 +67,7 @@ class VapiSim {
 
   SimSettings settings_;
   const Clock& clock_;
+  SchemaJudge judge_;
   std::mutex mu_;
   Faults faults_;
   std::mt19937_64 rng_;
