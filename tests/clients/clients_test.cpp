@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "common/uuid.hpp"
 #include "support/server_process.hpp"
 
 namespace assistantd::testing {
@@ -23,16 +24,39 @@ TEST(VapiSdkClientTest, OfficialSdkRoundTripPassesAgainstVapiSim) {
   EXPECT_NE(r.out.find("vapi sdk probe: ok"), std::string::npos) << r.out << r.err;
 }
 
+TEST(VapiSdkClientTest, CorpusBehavesTheSameThroughTheSdkAndThroughAssistantdSync) {
+  const std::string dir = CLIENTS_DIR;
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/@vapi-ai/server-sdk"))
+      << "run: npm ci --prefix tests/clients";
+  auto sim = ServerProcess::StartVapiSim({"--api-key", "sdk-key"});
+  const std::string sim_url = "http://127.0.0.1:" + std::to_string(sim->port());
+  ServerProcess::Options o;
+  o.args = {"--vapi-base-url",       sim_url, "--sync-backoff-base-ms", "20",
+            "--max-assistants-user", "0",     "--rate-limit-user",      "0"};
+  o.env["VAPI_API_KEY"] = "sdk-key";
+  auto server = ServerProcess::Start(o);
+  const auto r =
+      RunCommand({"/usr/bin/env", "node", dir + "/vapi_sdk_corpus.mjs"},
+                 {{"VAPI_BASE_URL", sim_url},
+                  {"VAPI_TOKEN", "sdk-key"},
+                  {"ASSISTANTD_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+                  {"ASSISTANTD_TOKEN", server->Token(NewUuid())},
+                  {"CORPUS", CORPUS_PATH}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("vapi sdk corpus: 81 assistants, ok"), std::string::npos) << r.out << r.err;
+}
+
 TEST(SupabaseJsClientTest, AuthAndFunctionsFlowRunsUnchanged) {
   const std::string dir = CLIENTS_DIR;
   ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/@supabase/supabase-js"))
       << "run: npm ci --prefix tests/clients";
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey}});
+  auto server = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey}});
   // Node 20 has no global WebSocket unless asked; supabase-js's realtime client needs one.
-  const auto r = RunCommand(
-      {"/usr/bin/env", "node", "--experimental-websocket", dir + "/supabase_probe.mjs"},
-      {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
-       {"SUPABASE_ANON_KEY", kTestPublishableKey}});
+  const auto r =
+      RunCommand({"/usr/bin/env", "node", "--experimental-websocket", dir + "/supabase_probe.mjs"},
+                 {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+                  {"SUPABASE_ANON_KEY", kTestPublishableKey}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("supabase probe: 15 passed, 0 failed"), std::string::npos) << r.out << r.err;
 }
@@ -50,7 +74,8 @@ TEST(SupabaseJsClientTest, NewApiKeysSigningKeysAndAdminApiRunUnchanged) {
        {"SUPABASE_PUBLISHABLE_KEY", kTestPublishableKey},
        {"SUPABASE_SECRET_KEY", kTestSecretKey}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("supabase keys probe: 14 passed, 0 failed"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("supabase keys probe: 14 passed, 0 failed"), std::string::npos)
+      << r.out << r.err;
   EXPECT_EQ(server->Logs().find(kTestSecretKey), std::string::npos) << "the secret key was logged";
 }
 

@@ -79,7 +79,8 @@ json FaultsToJson(const Faults& f) {
           {"resetRate", f.reset_rate},
           {"commitThenFailRate", f.commit_then_fail_rate},
           {"retryAfterSeconds", f.retry_after_seconds},
-          {"seed", f.seed}};
+          {"seed", f.seed},
+          {"refuseFields", f.refuse_fields}};
 }
 
 Result<Faults> FaultsFromJson(const json& j, Faults f) {
@@ -103,6 +104,16 @@ Result<Faults> FaultsFromJson(const json& j, Faults f) {
                      : key == "resetRate" ? f.reset_rate
                                           : f.commit_then_fail_rate;
       slot = v.get<double>();
+    } else if (key == "refuseFields") {
+      if (!v.is_array()) return bad("refuseFields must be an array of field names");
+      std::vector<std::string> names;
+      for (const auto& n : v) {
+        if (!n.is_string() || n.get_ref<const std::string&>().empty()) {
+          return bad("refuseFields must be an array of field names");
+        }
+        names.push_back(n.get<std::string>());
+      }
+      f.refuse_fields = std::move(names);
     } else if (key == "failStatuses") {
       if (!v.is_array() || v.empty()) return bad("failStatuses must be a non-empty array");
       std::vector<int> statuses;
@@ -273,7 +284,7 @@ http::Response VapiSim::Create(const std::string& org, const http::Request& requ
                                bool commit_then_fail) {
   auto body = ParseJsonStrict(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object()) return NestError(400, "Body must be a JSON object");
-  if (const auto v = judge_.Judge(*body, false); !v.empty()) return NestError(400, v);
+  if (const auto v = Judge(*body, false); !v.empty()) return NestError(400, v);
   json a = json::object();
   for (const auto& [k, v] : body->items()) {
     if (!v.is_null()) a[k] = v;
@@ -293,6 +304,18 @@ http::Response VapiSim::Create(const std::string& org, const http::Request& requ
   return http::Response::Json(201, a);
 }
 
+std::vector<std::string> VapiSim::Judge(const json& body, bool update) {
+  std::vector<std::string> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& name : faults_.refuse_fields) {
+      if (body.contains(name)) out.push_back("property " + name + " should not exist");
+    }
+  }
+  if (!out.empty()) return out;
+  return judge_.Judge(body, update);
+}
+
 http::Response VapiSim::Get(const std::string& org, const std::string& id) {
   std::lock_guard lock(mu_);
   const auto it = assistants_.find(id);
@@ -306,7 +329,7 @@ http::Response VapiSim::Update(const std::string& org, const std::string& id,
                                const http::Request& request) {
   auto body = ParseJsonStrict(request.body.empty() ? "{}" : request.body);
   if (!body || !body->is_object()) return NestError(400, "Body must be a JSON object");
-  if (const auto v = judge_.Judge(*body, true); !v.empty()) return NestError(400, v);
+  if (const auto v = Judge(*body, true); !v.empty()) return NestError(400, v);
   std::lock_guard lock(mu_);
   const auto it = assistants_.find(id);
   if (it == assistants_.end() || it->second["orgId"] != org) {

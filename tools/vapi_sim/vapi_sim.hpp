@@ -27,6 +27,8 @@ struct Faults {
   double commit_then_fail_rate = 0;                 // POST: store the assistant, answer 500
   int retry_after_seconds = 1;                      // on injected 429s
   uint64_t seed = 0;                                // 0: nondeterministic
+  // Schema drift: top-level fields refused as if Vapi's DTO no longer declared them.
+  std::vector<std::string> refuse_fields;
 };
 
 nlohmann::json FaultsToJson(const Faults& faults);
@@ -62,6 +64,7 @@ class VapiSim {
   http::Response List(const std::string& org, const http::Request& request);
   http::Response Create(const std::string& org, const http::Request& request, bool commit_then_fail);
   http::Response Get(const std::string& org, const std::string& id);
+  std::vector<std::string> Judge(const nlohmann::json& body, bool update);
   http::Response Update(const std::string& org, const std::string& id, const http::Request& request);
   http::Response Delete(const std::string& org, const std::string& id);
 
