@@ -33,6 +33,7 @@ import hashlib
 import json
 import pathlib
 import re
+import subprocess
 import sys
 
 ROOTS = ["CreateAssistantDTO", "UpdateAssistantDTO", "Assistant"]
@@ -138,6 +139,9 @@ def main():
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(result, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     print(f"{target}: {len(names)} schemas from {source}")
+    # The documents describing the schema follow it.
+    subprocess.run([sys.executable, str(pathlib.Path(__file__).with_name("render-vapi-docs.py"))],
+                   check=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ std::set<std::string> DocumentedFields() {
       continue;
     }
     if (!in_properties) continue;
+    if (line.size() > 8 && line.compare(0, 8, "        ") == 0 && line[8] == '#') continue;
     if (line.size() > 8 && line.compare(0, 8, "        ") == 0 && line[8] != ' ') {
       out.insert(line.substr(8, line.find(':') - 8));
     } else if (line.size() < 8 || line.compare(0, 8, "        ") != 0) {
