@@ -14,7 +14,7 @@ WRK_THREADS="${WRK_THREADS:-2}"
 
 BIN=build-release
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim jwt_bench >/dev/null
+cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim jwt_bench validation_bench >/dev/null
 
 source scripts/lib.sh
 
@@ -114,6 +114,10 @@ run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
 # verified (the digest cache).
 "$BIN"/jwt_bench --benchmark_min_time=0.5 --benchmark_format=console 2>/dev/null \
   | awk '/^(Uncached|Cached)\// {printf "    %-16s %10s %s\n", $1, $2, $3}' > "$work/jwt_bench.txt"
+# Validating one assistant with Vapi's schema (Google Benchmark).
+"$BIN"/validation_bench --benchmark_min_time=0.5 --benchmark_format=console 2>/dev/null \
+  | awk '/^(Validate|ValidateCorpus|CompileSchema) / {printf "    %-16s %10s %s\n", $1, $2, $3}' \
+  > "$work/validation_bench.txt"
 # Password sign-in: one argon2id verification (19 MiB, 2 passes) and a new session each.
 export EMAIL PASSWORD
 EMAIL="bench-$(date +%s)@example.com"
@@ -172,6 +176,12 @@ row() {  # row LABEL NAME
   echo "  verifier's cache (keyed by the token's SHA-256, until exp, dropped when keys change):"
   echo
   cat "$work/jwt_bench.txt"
+  echo
+  echo "- Every create and update validates the assistant with Vapi's published schema (compiled"
+  echo "  once at startup); per call, for the corpus's largest assistant, for each of the 41 corpus"
+  echo "  assistants, and the one-time compilation:"
+  echo
+  cat "$work/validation_bench.txt"
   echo
   echo "- Sign-in is bound by argon2id on purpose (OWASP's 19 MiB, t=2): each verification costs"
   echo "  tens of milliseconds of one core, which is what makes guessing expensive."

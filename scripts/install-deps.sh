@@ -14,7 +14,7 @@ packages=(
 )
 if [ "${1:-}" = "--test" ]; then
   # A throwaway PostgreSQL cluster for the PostgreSQL backend's tests (scripts/test-services.sh).
-  packages+=(python3 python3-jwt python3-cryptography python3-jsonschema postgresql redis-server)
+  packages+=(python3 python3-jwt python3-cryptography postgresql redis-server)
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

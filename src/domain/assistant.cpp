@@ -82,7 +82,7 @@ Violations ValidateFields(const nlohmann::json& fields) {
         JsonSchema::Validate(*vapi, value, key, out);
       }
     }
-    Validate(spec->rule, value, key, out);
+    if (const auto* local = LocalRule(key)) JsonSchema::Validate(*local, value, key, out);
   }
   // A schema can reach one sub-schema twice (Vapi's document pairs allOf and anyOf on the same
   // reference); report each violation once.

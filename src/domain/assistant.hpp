@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "domain/rule.hpp"
+#include "domain/violation.hpp"
 
 namespace assistantd::domain {
 

@@ -1,19 +1,21 @@
 #include "domain/assistant_fields.hpp"
 
+#include <cstdlib>
 #include <vector>
 
 #include "domain/json_schema.hpp"
 #include "domain/vapi_schema.hpp"
 
-
 namespace assistantd::domain {
 namespace {
 
-// Every field Vapi's CreateAssistantDTO declares is checked by Vapi's schema (vapi_schema.hpp);
-// `rule` below holds only what we add on top of it.
+// Fields Vapi's schema alone checks.
+constexpr std::string_view kVapiOnly{};
+
+// The field table. Rules are JSON Schema, like Vapi's, and checked by the same validator.
 std::vector<FieldSpec> BuildFields() {
   using S = StorageType;
-  const Rule vapi;  // Vapi's schema alone
+  constexpr std::string_view vapi = kVapiOnly;
   std::vector<FieldSpec> f;
   f.push_back({"name", "name", S::kText, true, vapi});
   f.push_back({"firstMessage", "first_message", S::kText, true, vapi});
@@ -30,7 +32,8 @@ std::vector<FieldSpec> BuildFields() {
   f.push_back({"voicemailDetection", "voicemail_detection", S::kJson, true, vapi});
   f.push_back({"backgroundSound", "background_sound", S::kText, true, vapi});
   // Free-form for Vapi; our `is_test` flag (excluded from quotas) must be a boolean.
-  f.push_back({"metadata", "metadata", S::kJson, true, Object({{"is_test", Boolean()}})});
+  f.push_back({"metadata", "metadata", S::kJson, true,
+               R"({"type": "object", "properties": {"is_test": {"type": "boolean"}}})"});
   f.push_back({"server", "server", S::kJson, true, vapi});
   f.push_back({"clientMessages", "client_messages", S::kJson, true, vapi});
   f.push_back({"serverMessages", "server_messages", S::kJson, true, vapi});
@@ -42,8 +45,8 @@ std::vector<FieldSpec> BuildFields() {
   f.push_back({"credentials", "credentials", S::kJson, true, vapi});
   f.push_back({"credentialIds", "credential_ids", S::kJson, true, vapi});
   f.push_back({"compliancePlan", "compliance_plan", S::kJson, true, vapi});
-  f.push_back({"backgroundSpeechDenoisingPlan", "background_speech_denoising_plan", S::kJson,
-               true, vapi});
+  f.push_back(
+      {"backgroundSpeechDenoisingPlan", "background_speech_denoising_plan", S::kJson, true, vapi});
   f.push_back({"analysisPlan", "analysis_plan", S::kJson, true, vapi});
   f.push_back({"artifactPlan", "artifact_plan", S::kJson, true, vapi});
   f.push_back({"startSpeakingPlan", "start_speaking_plan", S::kJson, true, vapi});
@@ -55,9 +58,10 @@ std::vector<FieldSpec> BuildFields() {
   // it; spec §7), and Vapi refuses unknown properties (400 "property … should not exist"). So
   // it is kept locally, like endCallAfterSilence, and never sent.
   f.push_back({"silenceTimeoutSeconds", "silence_timeout_seconds", S::kNumber, false,
-               Number(10, 3600)});
+               R"({"type": "number", "minimum": 10, "maximum": 3600})"});
   // The seed's legacy flag: kept locally, never sent to Vapi (spec §7).
-  f.push_back({"endCallAfterSilence", "end_call_after_silence", S::kBoolean, false, Boolean()});
+  f.push_back({"endCallAfterSilence", "end_call_after_silence", S::kBoolean, false,
+               R"({"type": "boolean"})"});
   return f;
 }
 
@@ -89,6 +93,20 @@ const FieldSpec* FindAssistantField(std::string_view wire) {
     if (f.wire == wire) return &f;
   }
   return nullptr;
+}
+
+const JsonSchema::Node* LocalRule(std::string_view wire) {
+  // The rules are part of the source, so a rule that does not compile is a build defect.
+  static const JsonSchema rules = [] {
+    nlohmann::json definitions = nlohmann::json::object();
+    for (const auto& f : Fields()) {
+      if (!f.rule.empty()) definitions[std::string(f.wire)] = nlohmann::json::parse(f.rule);
+    }
+    auto compiled = JsonSchema::Compile({{"definitions", definitions}});
+    if (!compiled) std::abort();
+    return std::move(*compiled);
+  }();
+  return rules.Definition(wire);
 }
 
 bool IsServerOwnedField(std::string_view wire) {

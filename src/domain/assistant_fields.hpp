@@ -1,13 +1,12 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "domain/rule.hpp"
+#include "domain/json_schema.hpp"
 
 namespace assistantd::domain {
 
@@ -15,14 +14,15 @@ namespace assistantd::domain {
 enum class StorageType { kText, kNumber, kBoolean, kJson };
 
 // One client-writable assistant field: its camelCase wire name, snake_case column, storage
-// type, whether it is part of the payload sent to Vapi, and its validation rule. This table is
-// the only place that knows the assistant's fields.
+// type, and whether it is part of the payload sent to Vapi. Fields sent to Vapi are validated
+// with Vapi's schema (vapi_schema.hpp); `rule` is a JSON Schema of what we check beyond it
+// (empty: nothing). This table is the only place that knows the assistant's fields.
 struct FieldSpec {
   std::string_view wire;
   std::string_view column;
   StorageType storage;
   bool sent_to_vapi;
-  Rule rule;
+  std::string_view rule;
 };
 
 // Server-owned fields: readable, never writable by clients.
@@ -35,6 +35,8 @@ std::span<const FieldSpec> AssistantFields();
 std::span<const ServerFieldSpec> ServerOwnedFields();
 
 const FieldSpec* FindAssistantField(std::string_view wire);
+// The compiled `rule` of a field, or nullptr when it has none.
+const JsonSchema::Node* LocalRule(std::string_view wire);
 bool IsServerOwnedField(std::string_view wire);
 
 }  // namespace assistantd::domain
@@ -59,9 +61,9 @@ nlohmann::json VapiPayload(const nlohmann::json& fields, const RemoteTag& tag);
 // @IsOptional) and which its update stores as "unset".
 nlohmann::json VapiClearValue(std::string_view wire);
 
-// The Vapi fields a remote copy holds that `payload` (what VapiPayload sends) does not: top-level keys Vapi's
-// CreateAssistantDTO declares, whose remote value is neither null nor the field's clear value.
-// Server-owned keys (id, orgId, createdAt, updatedAt, latestVersion) and legacy keys Vapi no
+// The Vapi fields a remote copy holds that `payload` (what VapiPayload sends) does not: top-level
+// keys Vapi's CreateAssistantDTO declares, whose remote value is neither null nor the field's clear
+// value. Server-owned keys (id, orgId, createdAt, updatedAt, latestVersion) and legacy keys Vapi no
 // longer accepts are not fields and never count.
 std::vector<std::string> RemoteOnlyFields(const nlohmann::json& payload,
                                           const nlohmann::json& remote);

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/error.hpp"
-#include "domain/rule.hpp"
+#include "domain/violation.hpp"
 
 namespace assistantd::domain {
 
