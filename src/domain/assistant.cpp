@@ -1,6 +1,7 @@
 #include "domain/assistant.hpp"
 
-#include <algorithm>
+#include <string>
+#include <unordered_set>
 
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
@@ -10,17 +11,21 @@ namespace assistantd::domain {
 
 std::string_view ToString(SyncStatus status) {
   switch (status) {
-    case SyncStatus::kPending: return "pending";
-    case SyncStatus::kSynced: return "synced";
-    case SyncStatus::kFailed: return "failed";
-    case SyncStatus::kDeleting: return "deleting";
+    case SyncStatus::kPending:
+      return "pending";
+    case SyncStatus::kSynced:
+      return "synced";
+    case SyncStatus::kFailed:
+      return "failed";
+    case SyncStatus::kDeleting:
+      return "deleting";
   }
   return "pending";
 }
 
 std::optional<SyncStatus> ParseSyncStatus(std::string_view text) {
-  for (const auto s : {SyncStatus::kPending, SyncStatus::kSynced, SyncStatus::kFailed,
-                       SyncStatus::kDeleting}) {
+  for (const auto s :
+       {SyncStatus::kPending, SyncStatus::kSynced, SyncStatus::kFailed, SyncStatus::kDeleting}) {
     if (ToString(s) == text) return s;
   }
   return std::nullopt;
@@ -85,13 +90,13 @@ Violations ValidateFields(const nlohmann::json& fields) {
     if (const auto* local = LocalRule(key)) JsonSchema::Validate(*local, value, key, out);
   }
   // A schema can reach one sub-schema twice (Vapi's document pairs allOf and anyOf on the same
-  // reference); report each violation once.
+  // reference): report each violation once, and at most kMaxViolations of them, so a body of
+  // many bad items costs one pass and a short answer.
   std::vector<Violation> unique;
+  std::unordered_set<std::string> seen;
   for (auto& v : out) {
-    const bool seen = std::any_of(unique.begin(), unique.end(), [&](const Violation& u) {
-      return u.field == v.field && u.message == v.message;
-    });
-    if (!seen) unique.push_back(std::move(v));
+    if (unique.size() == kMaxViolations) break;
+    if (seen.insert(v.field + '\n' + v.message).second) unique.push_back(std::move(v));
   }
   return unique;
 }

@@ -45,7 +45,9 @@ nlohmann::json Project(const nlohmann::json& wire, const std::vector<std::string
 Violations CheckBodyKeys(const nlohmann::json& body,
                          const std::vector<std::string_view>& also_allowed = {});
 
-// Validates a complete set of client fields (after a create or a merge patch).
+inline constexpr size_t kMaxViolations = 100;
+// Validates a complete set of client fields (after a create or a merge patch): at most
+// kMaxViolations, each once.
 Violations ValidateFields(const nlohmann::json& fields);
 
 // The client fields a create body describes: JSON merge patch (RFC 7396) onto nothing, so

@@ -473,7 +473,10 @@ void JsonSchema::Validate(const Node& n, const json& value, const std::string& p
         if (typed == 1) {
           Validate(*same_type, value, path, out);
         } else if (value.is_string() && !allowed_values.empty() && typed > 1) {
-          out.push_back({path, "must be one of " + EnumList(allowed_values) + " or a URL"});
+          const bool url = std::any_of(branches.begin(), branches.end(),
+                                       [](const Node* b) { return b->format == "uri"; });
+          out.push_back({path, "must be one of " + EnumList(allowed_values) +
+                                   (url ? " or a URL" : " or another allowed form")});
         } else {
           out.push_back({path, "has an unsupported value or type"});
         }

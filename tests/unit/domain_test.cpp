@@ -51,16 +51,18 @@ TEST(ValidationTest, AcceptsBoundaryValues) {
                               {"backgroundSound", "https://cdn.example.com/a.mp3"},
                               {"voicemailDetection", {{"provider", "twilio"}}},
                               {"keypadInputPlan", {{"delimiters", "#"}}},
-                              {"hooks", {{{"on", "customer.speech.timeout[timeoutSeconds=10]"},
-                                          {"do", json::array()}}}}})
+                              {"hooks",
+                               {{{"on", "customer.speech.timeout[timeoutSeconds=10]"},
+                                 {"do", json::array()}}}}})
                   .empty());
 }
 
 TEST(ValidationTest, ReportsEachViolationWithItsPath) {
   const auto v = ValidateFields({{"name", std::string(41, 'n')},
-                                 {"model", {{"provider", "openai"},
-                                            {"model", "gpt-4o"},
-                                            {"messages", {{{"role", "robot"}, {"content", "x"}}}}}},
+                                 {"model",
+                                  {{"provider", "openai"},
+                                   {"model", "gpt-4o"},
+                                   {"messages", {{{"role", "robot"}, {"content", "x"}}}}}},
                                  {"backgroundSound", "not a url"},
                                  {"hooks", {{{"on", "call.ending"}, {"do", {{{"type", "?"}}}}}}}});
   EXPECT_TRUE(Has(v, "name"));
@@ -74,22 +76,22 @@ TEST(ValidationTest, ProviderSpecificRequirements) {
   EXPECT_TRUE(Has(ValidateFields({{"voice", {{"provider", "custom-voice"}}}}), "voice.server"));
   EXPECT_TRUE(Has(ValidateFields({{"voice", {{"provider", "neuphonic"}, {"voiceId", "v"}}}}),
                   "voice.language"));
-  EXPECT_TRUE(Has(ValidateFields({{"voice", {{"provider", "sesame"}, {"voiceId", "v"}}}}),
-                  "voice.model"));
-  EXPECT_TRUE(Has(ValidateFields({{"voice", {{"provider", "vapi"}, {"voiceId", "Elliot"},
-                                             {"speed", 3}}}}),
-                  "voice.speed"));
+  EXPECT_TRUE(
+      Has(ValidateFields({{"voice", {{"provider", "sesame"}, {"voiceId", "v"}}}}), "voice.model"));
+  EXPECT_TRUE(
+      Has(ValidateFields({{"voice", {{"provider", "vapi"}, {"voiceId", "Elliot"}, {"speed", 3}}}}),
+          "voice.speed"));
   EXPECT_TRUE(ValidateFields({{"voice", {{"provider", "vapi"}, {"voiceId", "Elliot"}}}}).empty());
 }
 
 TEST(ValidationTest, NumbersAreVapisNumbers) {
   // Vapi types maxTokens as a number, not an integer: 100.5 is Vapi's to accept.
-  EXPECT_TRUE(ValidateFields({{"model", {{"provider", "openai"}, {"model", "gpt-4o"},
-                                         {"maxTokens", 100.5}}}})
+  EXPECT_TRUE(ValidateFields(
+                  {{"model", {{"provider", "openai"}, {"model", "gpt-4o"}, {"maxTokens", 100.5}}}})
                   .empty());
-  EXPECT_TRUE(Has(ValidateFields({{"model", {{"provider", "openai"}, {"model", "gpt-4o"},
-                                             {"maxTokens", 49}}}}),
-                  "model.maxTokens"));
+  EXPECT_TRUE(Has(
+      ValidateFields({{"model", {{"provider", "openai"}, {"model", "gpt-4o"}, {"maxTokens", 49}}}}),
+      "model.maxTokens"));
 }
 
 TEST(ValidationTest, ReportsEachViolationOnce) {
@@ -99,9 +101,16 @@ TEST(ValidationTest, ReportsEachViolationOnce) {
   EXPECT_EQ(v[0].field, "observabilityPlan.tags");
 }
 
+TEST(ValidationTest, ManyBadItemsGiveABoundedAnswer) {
+  const auto v = ValidateFields({{"endCallPhrases", json::array_t(20000, json("x"))}});
+  ASSERT_EQ(v.size(), kMaxViolations);
+  EXPECT_EQ(v[0].field, "endCallPhrases[0]");
+  EXPECT_EQ(v[99].field, "endCallPhrases[99]");
+}
+
 TEST(CheckBodyKeysTest, SeparatesUnknownFromServerOwned) {
-  const auto v = CheckBodyKeys({{"name", "x"}, {"id", "y"}, {"bogus", 1}, {"ownerId", "z"}},
-                               {"ownerId"});
+  const auto v =
+      CheckBodyKeys({{"name", "x"}, {"id", "y"}, {"bogus", 1}, {"ownerId", "z"}}, {"ownerId"});
   ASSERT_EQ(v.size(), 2u);
   EXPECT_TRUE(Has(v, "id"));
   EXPECT_TRUE(Has(v, "bogus"));
