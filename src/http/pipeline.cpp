@@ -10,6 +10,17 @@
 namespace assistantd::http {
 namespace {
 
+// A metric label for the request method: one of RFC 9110's methods (and PATCH), else "other",
+// so clients cannot mint label values (each would be a new time series held forever).
+std::string_view MethodLabel(std::string_view method) {
+  static constexpr std::string_view kKnown[] = {"GET",    "HEAD",    "POST",  "PUT",    "PATCH",
+                                                "DELETE", "OPTIONS", "TRACE", "CONNECT"};
+  for (const auto known : kKnown) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 constexpr const char* kAllowHeaders =
     "authorization, x-client-info, apikey, content-type, x-supabase-api-version, x-region, "
     "x-retry-count, traceparent, tracestate, baggage, accept, x-request-id, if-match, "
@@ -38,8 +49,8 @@ std::string RequestIdFor(const Request& request) {
   if (const auto id = request.Header("x-request-id"); id && !id->empty() && id->size() <= 128) {
     bool ok = true;
     for (const char c : *id) {
-      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ||
-                  c == '.' || c == ':');
+      ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                  c == ':');
     }
     if (ok) return std::string(*id);
   }
@@ -89,33 +100,36 @@ Response Pipeline::Handle(const Request& request) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string status = std::to_string(response.status);
-  metrics_.Counter("assistantd_http_requests_total",
-                   {{"method", request.method}, {"route", route}, {"status", status}})
+  const std::string method(MethodLabel(request.method));
+  metrics_
+      .Counter("assistantd_http_requests_total",
+               {{"method", method}, {"route", route}, {"status", status}})
       .Inc();
-  metrics_.Histogram("assistantd_http_request_duration_seconds",
-                     {{"method", request.method}, {"route", route}, {"status", status}})
+  metrics_
+      .Histogram("assistantd_http_request_duration_seconds",
+                 {{"method", method}, {"route", route}, {"status", status}})
       .Observe(seconds);
   if (access_log_->should_log(spdlog::level::info)) {
-    nlohmann::json fields = {{"method", request.method},
-                             {"route", route},
-                             {"status", response.status},
-                             {"latencyUs", static_cast<int64_t>(seconds * 1e6)},
-                             {"requestId", request_id},
-                             {"remoteIp", request.remote_ip}};
+    nlohmann::json fields = {
+        {"method", request.method},  {"route", route},
+        {"status", response.status}, {"latencyUs", static_cast<int64_t>(seconds * 1e6)},
+        {"requestId", request_id},   {"remoteIp", request.remote_ip}};
     fields["userId"] = user_id ? nlohmann::json(*user_id) : nlohmann::json(nullptr);
     LogEvent(access_log_, spdlog::level::info, "request", fields);
   }
   return response;
 }
 
-Response Pipeline::Dispatch(const Request& request, const std::string& request_id,
-                            ErrorStyle style, std::string& route,
-                            std::optional<std::string>& user_id) {
+Response Pipeline::Dispatch(const Request& request, const std::string& request_id, ErrorStyle style,
+                            std::string& route, std::optional<std::string>& user_id) {
   if (request.method == "OPTIONS") {
     const RouteMatch m = router_.Match("GET", request.path);
     if (!m.route && m.allowed.empty()) {
-      return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found",
-                                 "No such endpoint", nlohmann::json::array(), {}},
+      return ErrorResponse(Error{ErrorCode::kNotFound,
+                                 "route_not_found",
+                                 "No such endpoint",
+                                 nlohmann::json::array(),
+                                 {}},
                            request_id, style);
     }
     route = m.route ? m.route->pattern : "preflight";
@@ -133,15 +147,20 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
   RouteMatch match = router_.Match(request.method, request.path);
   if (!match.route) {
     if (!match.allowed.empty()) {
-      Response r = ErrorResponse(Error{ErrorCode::kMethodNotAllowed, "method_not_allowed",
+      Response r = ErrorResponse(Error{ErrorCode::kMethodNotAllowed,
+                                       "method_not_allowed",
                                        "Method " + request.method + " is not allowed here",
-                                       nlohmann::json::array(), {}},
+                                       nlohmann::json::array(),
+                                       {}},
                                  request_id, style);
       r.SetHeader("Allow", Join(match.allowed));
       return r;
     }
-    return ErrorResponse(Error{ErrorCode::kNotFound, "route_not_found", "No such endpoint",
-                               nlohmann::json::array(), {}},
+    return ErrorResponse(Error{ErrorCode::kNotFound,
+                               "route_not_found",
+                               "No such endpoint",
+                               nlohmann::json::array(),
+                               {}},
                          request_id, style);
   }
   const Route& r = *match.route;
@@ -151,9 +170,11 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
       !request.body.empty()) {
     const auto ct = request.Header("content-type");
     if (!ct || !IsJsonMediaType(*ct)) {
-      return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType, "unsupported_media_type",
+      return ErrorResponse(Error{ErrorCode::kUnsupportedMediaType,
+                                 "unsupported_media_type",
                                  "Request bodies must be application/json",
-                                 nlohmann::json::array(), {}},
+                                 nlohmann::json::array(),
+                                 {}},
                            request_id, style);
     }
   }
@@ -169,9 +190,11 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
     ctx.principal = std::move(*principal);
     user_id = ctx.principal->user_id;
     if (r.access == Access::kAdmin && !domain::IsAdmin(*ctx.principal)) {
-      return ErrorResponse(Error{ErrorCode::kForbidden, "forbidden",
+      return ErrorResponse(Error{ErrorCode::kForbidden,
+                                 "forbidden",
                                  "This endpoint requires the admin role",
-                                 nlohmann::json::array(), {}},
+                                 nlohmann::json::array(),
+                                 {}},
                            request_id, style);
     }
   }
@@ -188,7 +211,8 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
   if (!result) {
     const Error& e = result.error();
     if (e.code == ErrorCode::kInternal || !e.internal.empty()) {
-      LogEvent(access_log_, e.code == ErrorCode::kInternal ? spdlog::level::err : spdlog::level::warn,
+      LogEvent(access_log_,
+               e.code == ErrorCode::kInternal ? spdlog::level::err : spdlog::level::warn,
                "request failed",
                {{"requestId", request_id}, {"reason", e.reason}, {"detail", e.internal}});
     }

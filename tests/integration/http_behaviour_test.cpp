@@ -1,7 +1,6 @@
 // The HTTP layer through the real binary: health, metrics, CORS, request ids, routing errors,
 // keep-alive and graceful shutdown.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include "integration/api_fixture.hpp"
@@ -37,6 +36,21 @@ TEST_F(HttpBehaviourTest, MetricsCountRequestsByRouteAndStatus) {
             std::string::npos);
 }
 
+TEST_F(HttpBehaviourTest, MetricLabelsComeFromClosedSetsWhateverTheMethod) {
+  // Every distinct method string used to become a label value of its own: unbounded memory.
+  for (int i = 0; i < 20; ++i) {
+    const std::string method = "PROBE" + std::to_string(i) + std::string(200, 'X');
+    EXPECT_GE(client().Send(method, "/no/such/path/" + std::to_string(i)).status, 400);
+  }
+  const auto m = client().Send("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.body.find("PROBE"), std::string::npos);
+  EXPECT_EQ(m.body.find("/no/such/path"), std::string::npos);
+  EXPECT_NE(m.body.find(R"(assistantd_http_requests_total{method="other",route="unmatched",)"),
+            std::string::npos)
+      << m.body;
+}
+
 TEST_F(HttpBehaviourTest, RequestIdIsEchoedOrGenerated) {
   const auto given = client().Send("GET", "/healthz", "", {{"X-Request-Id", "trace-abc.123"}});
   EXPECT_EQ(given.Header("x-request-id"), "trace-abc.123");
@@ -51,9 +65,9 @@ TEST_F(HttpBehaviourTest, RequestIdIsEchoedOrGenerated) {
 }
 
 TEST_F(HttpBehaviourTest, CorsPreflightAnswersLikeSupabaseFunctions) {
-  const auto r = client().Send("OPTIONS", "/functions/v1/assistants", "",
-                               {{"Origin", "http://localhost:3000"},
-                                {"Access-Control-Request-Method", "POST"}});
+  const auto r = client().Send(
+      "OPTIONS", "/functions/v1/assistants", "",
+      {{"Origin", "http://localhost:3000"}, {"Access-Control-Request-Method", "POST"}});
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok");
   EXPECT_EQ(r.Header("access-control-allow-origin"), "*");
@@ -73,7 +87,8 @@ TEST_F(HttpBehaviourTest, UnknownRouteIs404AndWrongMethodIs405WithAllow) {
   const auto nf = client().Send("GET", "/nope");
   EXPECT_EQ(nf.status, 404);
   EXPECT_EQ(nf.Json()["error"]["code"], "route_not_found");
-  const auto na = client().Send("PUT", "/v1/assistants", "{}", {{"Content-Type", "application/json"}});
+  const auto na =
+      client().Send("PUT", "/v1/assistants", "{}", {{"Content-Type", "application/json"}});
   EXPECT_EQ(na.status, 405);
   EXPECT_EQ(na.Header("allow"), "GET, POST, OPTIONS");
   EXPECT_EQ(na.Json()["error"]["code"], "method_not_allowed");
