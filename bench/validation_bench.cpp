@@ -1,8 +1,7 @@
 // What validating an assistant with Vapi's schema costs per write, for the corpus's shapes.
 #include <benchmark/benchmark.h>
 
-#include <fstream>
-
+#include "corpus/vapi_corpus.hpp"
 #include "domain/assistant.hpp"
 #include "domain/vapi_schema.hpp"
 
@@ -10,24 +9,16 @@ namespace {
 
 using nlohmann::json;
 
-const json& Corpus() {
-  static const json corpus = [] {
-    std::ifstream in(CORPUS_PATH);
-    return json::parse(in);
-  }();
-  return corpus;
-}
-
 // The largest realistic assistant of the corpus (a support agent with tools).
 void Validate(benchmark::State& state) {
-  const json& a = Corpus()["valid"].back()["assistant"];
+  const json& a = assistantd::testing::VapiCorpus()["valid"].back()["assistant"];
   assistantd::domain::VapiSchema();  // compiled once at startup, not per write
   for (auto _ : state) benchmark::DoNotOptimize(assistantd::domain::ValidateFields(a));
 }
 BENCHMARK(Validate);
 
 void ValidateCorpus(benchmark::State& state) {
-  const json& valid = Corpus()["valid"];
+  const json& valid = assistantd::testing::VapiCorpus()["valid"];
   for (auto _ : state) {
     for (const auto& e : valid)
       benchmark::DoNotOptimize(assistantd::domain::ValidateFields(e["assistant"]));

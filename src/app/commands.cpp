@@ -21,16 +21,17 @@
 #include "api/token_authenticator.hpp"
 #include "app/key_setup.hpp"
 #include "app/transfer.hpp"
+#include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
+#include "auth/password_hasher.hpp"
+#include "auth/session_tokens.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/uuid.hpp"
 #include "domain/principal.hpp"
+#include "domain/vapi_schema.hpp"
 #include "http/pipeline.hpp"
 #include "http/server.hpp"
-#include "audit/audit_log.hpp"
-#include "auth/password_hasher.hpp"
-#include "auth/session_tokens.hpp"
 #include "limits/local_rate_limiter.hpp"
 #include "limits/redis_rate_limiter.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
@@ -81,8 +82,9 @@ Result<limits::LimitsSettings> LimitsSettingsFor(const config::ServeConfig& c) {
       {"--rate-limit-refresh-account", {&c.rate_limit_refresh_account, &s.refresh_per_account}}};
   for (const auto& [flag, target] : rates) {
     if (!limits::ParseRateLimit(*target.first, *target.second)) {
-      return Fail(ErrorCode::kInvalidInput, "invalid_config",
-                  std::string(flag) + " must be COUNT/PERIOD such as 600/1m (period up to 24h), or 0");
+      return Fail(
+          ErrorCode::kInvalidInput, "invalid_config",
+          std::string(flag) + " must be COUNT/PERIOD such as 600/1m (period up to 24h), or 0");
     }
   }
   return s;
@@ -216,6 +218,7 @@ int RunServe(const config::ServeConfig& c) {
   if (auto v = config::Validate(c); !v) return Die(v.error());
   LogFactory logs(c.log_level);
   const Logger log = logs.Make("app");
+  domain::VapiSchema();  // compiled now, not by the first write that needs it
   const auto listen = config::ParseListen(c.listen);
   auto secret = config::ResolveJwtSecret(c, log);
   if (!secret) return Die(secret.error());
@@ -311,7 +314,8 @@ int RunServe(const config::ServeConfig& c) {
   auth_api.Register(router);
   profile_api.Register(router);
   health_api.Register(router);
-  http::Pipeline pipeline(router, authenticator, &request_limits, metrics, logs.Make("http"), clock);
+  http::Pipeline pipeline(router, authenticator, &request_limits, metrics, logs.Make("http"),
+                          clock);
 
   http::ServerSettings settings;
   settings.host = listen->host;
@@ -445,8 +449,10 @@ int RunToken(const config::ServeConfig& c, const TokenOptions& o) {
   MetricsRegistry metrics;
   auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/false);
   if (!keys) return Die(keys.error());
-  std::printf("%s\n", (*keys)->signing->SignJwt(auth::MakeClaims((*keys)->settings, sub, o.role,
-                                                                  o.email, clock.NowSeconds(), *ttl))
+  std::printf("%s\n", (*keys)
+                          ->signing
+                          ->SignJwt(auth::MakeClaims((*keys)->settings, sub, o.role, o.email,
+                                                     clock.NowSeconds(), *ttl))
                           .c_str());
   return 0;
 }
@@ -475,9 +481,9 @@ int ChangeAccount(const config::ServeConfig& c, const UserOptions& o, const std:
   auto updated = store->users->UpdateUser(user);
   if (!updated) return Die(updated.error());
   audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
-  audit_log.Record({std::nullopt, "operator", "cli-" + NewUuid(), "local"},
-                   {action, "user", user.id, user.id, api::AdminUserJson(before),
-                    api::AdminUserJson(user)});
+  audit_log.Record(
+      {std::nullopt, "operator", "cli-" + NewUuid(), "local"},
+      {action, "user", user.id, user.id, api::AdminUserJson(before), api::AdminUserJson(user)});
   std::printf("%s\n", api::AdminUserJson(user).dump().c_str());
   return 0;
 }

@@ -1,7 +1,6 @@
 #include "domain/assistant_fields.hpp"
 
 #include <cstdlib>
-#include <vector>
 
 #include "domain/json_schema.hpp"
 #include "domain/vapi_schema.hpp"
@@ -9,66 +8,55 @@
 namespace assistantd::domain {
 namespace {
 
-// Fields Vapi's schema alone checks.
-constexpr std::string_view kVapiOnly{};
+using S = StorageType;
+// Fields Vapi's schema alone checks (no rule of ours).
+constexpr std::string_view kVapi{};
 
-// The field table. Rules are JSON Schema, like Vapi's, and checked by the same validator.
-std::vector<FieldSpec> BuildFields() {
-  using S = StorageType;
-  constexpr std::string_view vapi = kVapiOnly;
-  std::vector<FieldSpec> f;
-  f.push_back({"name", "name", S::kText, true, vapi});
-  f.push_back({"firstMessage", "first_message", S::kText, true, vapi});
-  f.push_back({"firstMessageMode", "first_message_mode", S::kText, true, vapi});
-  f.push_back({"firstMessageInterruptionsEnabled", "first_message_interruptions_enabled",
-               S::kBoolean, true, vapi});
-  f.push_back({"model", "model", S::kJson, true, vapi});
-  f.push_back({"voice", "voice", S::kJson, true, vapi});
-  f.push_back({"transcriber", "transcriber", S::kJson, true, vapi});
-  f.push_back({"maxDurationSeconds", "max_duration_seconds", S::kNumber, true, vapi});
-  f.push_back({"endCallMessage", "end_call_message", S::kText, true, vapi});
-  f.push_back({"endCallPhrases", "end_call_phrases", S::kJson, true, vapi});
-  f.push_back({"voicemailMessage", "voicemail_message", S::kText, true, vapi});
-  f.push_back({"voicemailDetection", "voicemail_detection", S::kJson, true, vapi});
-  f.push_back({"backgroundSound", "background_sound", S::kText, true, vapi});
-  // Free-form for Vapi; our `is_test` flag (excluded from quotas) must be a boolean.
-  f.push_back({"metadata", "metadata", S::kJson, true,
-               R"({"type": "object", "properties": {"is_test": {"type": "boolean"}}})"});
-  f.push_back({"server", "server", S::kJson, true, vapi});
-  f.push_back({"clientMessages", "client_messages", S::kJson, true, vapi});
-  f.push_back({"serverMessages", "server_messages", S::kJson, true, vapi});
-  f.push_back({"hooks", "hooks", S::kJson, true, vapi});
-  f.push_back({"modelOutputInMessagesEnabled", "model_output_in_messages_enabled", S::kBoolean,
-               true, vapi});
-  f.push_back({"transportConfigurations", "transport_configurations", S::kJson, true, vapi});
-  f.push_back({"observabilityPlan", "observability_plan", S::kJson, true, vapi});
-  f.push_back({"credentials", "credentials", S::kJson, true, vapi});
-  f.push_back({"credentialIds", "credential_ids", S::kJson, true, vapi});
-  f.push_back({"compliancePlan", "compliance_plan", S::kJson, true, vapi});
-  f.push_back(
-      {"backgroundSpeechDenoisingPlan", "background_speech_denoising_plan", S::kJson, true, vapi});
-  f.push_back({"analysisPlan", "analysis_plan", S::kJson, true, vapi});
-  f.push_back({"artifactPlan", "artifact_plan", S::kJson, true, vapi});
-  f.push_back({"startSpeakingPlan", "start_speaking_plan", S::kJson, true, vapi});
-  f.push_back({"stopSpeakingPlan", "stop_speaking_plan", S::kJson, true, vapi});
-  f.push_back({"monitorPlan", "monitor_plan", S::kJson, true, vapi});
-  f.push_back({"keypadInputPlan", "keypad_input_plan", S::kJson, true, vapi});
-  // Documented by Vapi's call-timeout page (10–3600 s), but absent from CreateAssistantDto and
-  // UpdateAssistantDto in SDK 2.0.1 and in Vapi's OpenAPI document (only TransferAssistant has
-  // it; spec §7), and Vapi refuses unknown properties (400 "property … should not exist"). So
-  // it is kept locally, like endCallAfterSilence, and never sent.
-  f.push_back({"silenceTimeoutSeconds", "silence_timeout_seconds", S::kNumber, false,
-               R"({"type": "number", "minimum": 10, "maximum": 3600})"});
-  // The seed's legacy flag: kept locally, never sent to Vapi (spec §7).
-  f.push_back({"endCallAfterSilence", "end_call_after_silence", S::kBoolean, false,
-               R"({"type": "boolean"})"});
-  return f;
-}
-
-const std::vector<FieldSpec>& Fields() {
-  static const std::vector<FieldSpec> fields = BuildFields();
-  return fields;
-}
+// The field table. Our rules are JSON Schema, checked by the same validator as Vapi's.
+constexpr FieldSpec kFields[] = {
+    {"name", "name", S::kText, true, kVapi},
+    {"firstMessage", "first_message", S::kText, true, kVapi},
+    {"firstMessageMode", "first_message_mode", S::kText, true, kVapi},
+    {"firstMessageInterruptionsEnabled", "first_message_interruptions_enabled", S::kBoolean, true,
+     kVapi},
+    {"model", "model", S::kJson, true, kVapi},
+    {"voice", "voice", S::kJson, true, kVapi},
+    {"transcriber", "transcriber", S::kJson, true, kVapi},
+    {"maxDurationSeconds", "max_duration_seconds", S::kNumber, true, kVapi},
+    {"endCallMessage", "end_call_message", S::kText, true, kVapi},
+    {"endCallPhrases", "end_call_phrases", S::kJson, true, kVapi},
+    {"voicemailMessage", "voicemail_message", S::kText, true, kVapi},
+    {"voicemailDetection", "voicemail_detection", S::kJson, true, kVapi},
+    {"backgroundSound", "background_sound", S::kText, true, kVapi},
+    // Free-form for Vapi; our `is_test` flag (excluded from quotas) must be a boolean.
+    {"metadata", "metadata", S::kJson, true,
+     R"({"type": "object", "properties": {"is_test": {"type": "boolean"}}})"},
+    {"server", "server", S::kJson, true, kVapi},
+    {"clientMessages", "client_messages", S::kJson, true, kVapi},
+    {"serverMessages", "server_messages", S::kJson, true, kVapi},
+    {"hooks", "hooks", S::kJson, true, kVapi},
+    {"modelOutputInMessagesEnabled", "model_output_in_messages_enabled", S::kBoolean, true, kVapi},
+    {"transportConfigurations", "transport_configurations", S::kJson, true, kVapi},
+    {"observabilityPlan", "observability_plan", S::kJson, true, kVapi},
+    {"credentials", "credentials", S::kJson, true, kVapi},
+    {"credentialIds", "credential_ids", S::kJson, true, kVapi},
+    {"compliancePlan", "compliance_plan", S::kJson, true, kVapi},
+    {"backgroundSpeechDenoisingPlan", "background_speech_denoising_plan", S::kJson, true, kVapi},
+    {"analysisPlan", "analysis_plan", S::kJson, true, kVapi},
+    {"artifactPlan", "artifact_plan", S::kJson, true, kVapi},
+    {"startSpeakingPlan", "start_speaking_plan", S::kJson, true, kVapi},
+    {"stopSpeakingPlan", "stop_speaking_plan", S::kJson, true, kVapi},
+    {"monitorPlan", "monitor_plan", S::kJson, true, kVapi},
+    {"keypadInputPlan", "keypad_input_plan", S::kJson, true, kVapi},
+    // Documented by Vapi's call-timeout page (10–3600 s), but absent from CreateAssistantDto and
+    // UpdateAssistantDto in SDK 2.0.1 and in Vapi's OpenAPI document (only TransferAssistant has
+    // it; spec §7), and Vapi refuses unknown properties (400 "property … should not exist"). So
+    // it is kept locally, like endCallAfterSilence, and never sent.
+    {"silenceTimeoutSeconds", "silence_timeout_seconds", S::kNumber, false,
+     R"({"type": "number", "minimum": 10, "maximum": 3600})"},
+    // The seed's legacy flag: kept locally, never sent to Vapi (spec §7).
+    {"endCallAfterSilence", "end_call_after_silence", S::kBoolean, false, R"({"type": "boolean"})"},
+};
 
 constexpr ServerFieldSpec kServerFields[] = {
     {"id", "id"},
@@ -84,12 +72,12 @@ constexpr ServerFieldSpec kServerFields[] = {
 
 }  // namespace
 
-std::span<const FieldSpec> AssistantFields() { return Fields(); }
+std::span<const FieldSpec> AssistantFields() { return kFields; }
 
 std::span<const ServerFieldSpec> ServerOwnedFields() { return kServerFields; }
 
 const FieldSpec* FindAssistantField(std::string_view wire) {
-  for (const auto& f : Fields()) {
+  for (const auto& f : kFields) {
     if (f.wire == wire) return &f;
   }
   return nullptr;
@@ -99,7 +87,7 @@ const JsonSchema::Node* LocalRule(std::string_view wire) {
   // The rules are part of the source, so a rule that does not compile is a build defect.
   static const JsonSchema rules = [] {
     nlohmann::json definitions = nlohmann::json::object();
-    for (const auto& f : Fields()) {
+    for (const auto& f : kFields) {
       if (!f.rule.empty()) definitions[std::string(f.wire)] = nlohmann::json::parse(f.rule);
     }
     auto compiled = JsonSchema::Compile({{"definitions", definitions}});

@@ -16,7 +16,7 @@ const JsonSchema& VapiSchema();
 // CreateAssistantDTO: what Vapi accepts as an assistant's fields.
 const JsonSchema::Node& VapiAssistantSchema();
 
-// The hash of the OpenAPI document the schema was extracted from (docs and /metrics name it).
+// The sha256 of the OpenAPI document the schema was extracted from.
 std::string_view VapiSchemaSource();
 
 }  // namespace assistantd::domain

@@ -1,9 +1,9 @@
 // The assistant corpus (tests/corpus/vapi_assistants.json) against both validators: ours
 // (domain/json_schema over Vapi's document) and vapi-sim's (RapidJSON over the same document).
 // They must agree on every assistant, and every payload we would send must pass Vapi's.
-#include <gtest/gtest.h>
+#include "corpus/vapi_corpus.hpp"
 
-#include <fstream>
+#include <gtest/gtest.h>
 
 #include "domain/assistant.hpp"
 #include "domain/assistant_fields.hpp"
@@ -15,14 +15,6 @@ namespace assistantd {
 namespace {
 
 using nlohmann::json;
-
-const json& Corpus() {
-  static const json corpus = [] {
-    std::ifstream in(CORPUS_PATH);
-    return json::parse(in);
-  }();
-  return corpus;
-}
 
 const vapisim::SchemaJudge& Judge() {
   static const vapisim::SchemaJudge judge(domain::VapiSchemaDocument());
@@ -36,12 +28,12 @@ std::string Dump(const domain::Violations& v) {
 }
 
 TEST(VapiCorpusTest, HoldsAtLeastFortyOfEachKind) {
-  EXPECT_GE(Corpus()["valid"].size(), 40u);
-  EXPECT_GE(Corpus()["invalid"].size(), 40u);
+  EXPECT_GE(testing::VapiCorpus()["valid"].size(), 40u);
+  EXPECT_GE(testing::VapiCorpus()["invalid"].size(), 40u);
 }
 
 TEST(VapiCorpusTest, ValidAssistantsPassBothValidatorsAndSoDoTheirPayloads) {
-  for (const auto& entry : Corpus()["valid"]) {
+  for (const auto& entry : testing::VapiCorpus()["valid"]) {
     const auto& label = entry["label"].get_ref<const std::string&>();
     const auto fields = domain::FieldsFromCreate(entry["assistant"]);
     EXPECT_TRUE(domain::ValidateFields(fields).empty())
@@ -62,7 +54,7 @@ TEST(VapiCorpusTest, ValidAssistantsPassBothValidatorsAndSoDoTheirPayloads) {
 }
 
 TEST(VapiCorpusTest, EachInvalidAssistantBreaksOneNamedRuleThatBothValidatorsSee) {
-  for (const auto& entry : Corpus()["invalid"]) {
+  for (const auto& entry : testing::VapiCorpus()["invalid"]) {
     const auto& label = entry["label"].get_ref<const std::string&>();
     const auto v = domain::ValidateFields(domain::FieldsFromCreate(entry["assistant"]));
     ASSERT_EQ(v.size(), 1u) << label << ": " << Dump(v);
