@@ -80,14 +80,56 @@ void AssistantsApi::Register(http::Router& router) {
   for (const std::string prefix : {"/v1/assistants", "/functions/v1/assistants"}) {
     const auto access = http::Access::kAuthenticated;
     router.Add("GET", prefix, access, [this](auto& ctx) { return List(ctx); });
-    router.Add("POST", prefix, access, [this](auto& ctx) { return Create(ctx); });
+    router.AddAsync("POST", prefix, access,
+                    [this](auto& ctx, http::Reply reply) { Create(ctx, std::move(reply)); });
     router.Add("GET", prefix + "/{id}", access, [this](auto& ctx) { return Get(ctx); });
-    router.Add("PATCH", prefix + "/{id}", access, [this](auto& ctx) { return Patch(ctx); });
-    router.Add("DELETE", prefix + "/{id}", access, [this](auto& ctx) { return Delete(ctx); });
+    router.AddAsync("PATCH", prefix + "/{id}", access,
+                    [this](auto& ctx, http::Reply reply) { Patch(ctx, std::move(reply)); });
+    router.AddAsync("DELETE", prefix + "/{id}", access,
+                    [this](auto& ctx, http::Reply reply) { Delete(ctx, std::move(reply)); });
   }
 }
 
-Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
+template <class T>
+storage::Completion<T> AssistantsApi::Then(http::Reply reply,
+                                           std::function<Result<http::Response>(T)> respond) {
+  return [this, reply = std::move(reply), respond = std::move(respond)](Result<T> written) {
+    // Off the store's writer thread: building the response (or waiting for the sync, with
+    // Prefer: wait) must not hold up the next batch.
+    executor_([reply, respond, written = std::move(written)]() mutable {
+      if (!written) return reply(tl::unexpected(written.error()));
+      Result<http::Response> response;
+      try {
+        response = respond(std::move(*written));
+      } catch (const std::exception& e) {
+        response = Internal(std::string("completing a write threw: ") + e.what());
+      }
+      reply(std::move(response));
+    });
+  };
+}
+
+void AssistantsApi::Create(http::RequestContext& ctx, http::Reply reply) {
+  auto prepared = PrepareCreate(ctx);
+  if (!prepared) return reply(tl::unexpected(prepared.error()));
+  const auto& caller = ctx.Caller();
+  store_.SubmitCreate(
+      std::move(prepared->assistant), std::move(prepared->job_key),
+      limits::LimitsFor(limits_, caller.role).max_assistants,
+      audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
+      Then<Assistant>(std::move(reply), [this, &ctx](Assistant created) -> Result<http::Response> {
+        notifier_.Notify();
+        audit_.Appended();
+        auto res = WriteResponse(ctx, 201, created);
+        if (!res) return res;
+        std::string base = ctx.request.path;
+        if (base.ends_with('/')) base.pop_back();
+        res->SetHeader("Location", base + "/" + created.id);
+        return res;
+      }));
+}
+
+Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestContext& ctx) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
@@ -112,11 +154,11 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
     if (!domain::IsAdmin(caller)) {
       return Fail(ErrorCode::kForbidden, "forbidden_field",
                   "Only admin and service_role may create assistants for another user",
-                  nlohmann::json::array({{{"field", kOwnerIdField},
-                                          {"message", "may only be set by admins"}}}));
+                  nlohmann::json::array(
+                      {{{"field", kOwnerIdField}, {"message", "may only be set by admins"}}}));
     }
-    const auto id = it->is_string() ? NormalizeUuid(it->get_ref<const std::string&>())
-                                    : std::nullopt;
+    const auto id =
+        it->is_string() ? NormalizeUuid(it->get_ref<const std::string&>()) : std::nullopt;
     if (!id) {
       return ValidationFailed(nlohmann::json::array(
           {{{"field", kOwnerIdField}, {"message", "must be a user id (UUID)"}}}));
@@ -131,24 +173,14 @@ Result<http::Response> AssistantsApi::Create(http::RequestContext& ctx) {
         {{{"field", kOwnerIdField}, {"message", "is required for a token without sub"}}}));
   }
 
-  Assistant a;
+  NewAssistant out;
+  Assistant& a = out.assistant;
   a.id = NewUuid();
   a.user_id = *owner;
   a.fields = std::move(*fields);
   a.created_at_us = a.updated_at_us = clock_.NowMicros();
-  auto created =
-      store_.Create(a, *job_key, limits::LimitsFor(limits_, caller.role).max_assistants);
-  if (!created) return tl::unexpected(created.error());
-  notifier_.Notify();
-  audit_.Record(ActorFor(ctx), {"assistant.create", "assistant", created->id, created->user_id,
-                                nullptr, domain::ToWire(*created)});
-
-  auto res = WriteResponse(ctx, 201, *created);
-  if (!res) return res;
-  std::string base = ctx.request.path;
-  if (base.ends_with('/')) base.pop_back();
-  res->SetHeader("Location", base + "/" + created->id);
-  return res;
+  out.job_key = std::move(*job_key);
+  return out;
 }
 
 std::optional<storage::SyncJob> AssistantsApi::AwaitSync(const std::string& id, int seconds) {
@@ -263,77 +295,80 @@ Result<http::Response> AssistantsApi::Get(http::RequestContext& ctx) {
   return AssistantResponse(200, **found, projection);
 }
 
-Result<http::Response> AssistantsApi::Patch(http::RequestContext& ctx) {
+void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
-  if (!id) return tl::unexpected(id.error());
-  if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
+  if (!id) return reply(tl::unexpected(id.error()));
+  if (auto q = ParseQueryParams(ctx.request, {}); !q) return reply(tl::unexpected(q.error()));
   auto body = ParseObjectBody(ctx.request);
-  if (!body) return tl::unexpected(body.error());
+  if (!body) return reply(tl::unexpected(body.error()));
   auto job_key = SealedRequestKey(ctx.request, &*body);
-  if (!job_key) return tl::unexpected(job_key.error());
+  if (!job_key) return reply(tl::unexpected(job_key.error()));
   if (const auto v = domain::CheckBodyKeys(*body); !v.empty()) {
-    return ValidationFailed(domain::ViolationDetails(v));
+    return reply(ValidationFailed(domain::ViolationDetails(v)));
   }
+  // The mutation runs later, inside the write's transaction: it owns what it uses.
   const Role role = ctx.Caller().role;
   const int64_t now = clock_.NowMicros();
-  nlohmann::json before;
-  auto updated = store_.Update(
-      *id, domain::ScopeFor(ctx.Caller()), [&](const Assistant& current) -> Result<Assistant> {
-        before = domain::ToWire(current);
-        Assistant next = current;
-        next.fields = domain::ApplyMergePatch(current.fields, *body);
-        if (role == Role::kTest && !next.IsTest()) {
-          return Fail(ErrorCode::kForbidden, "test_flag_required",
-                      "The test role may not clear metadata.is_test",
-                      nlohmann::json::array({{{"field", "metadata.is_test"},
-                                              {"message", "must stay true for the test role"}}}));
-        }
-        const auto violations = domain::ValidateFields(next.fields);
-        if (!violations.empty()) return ValidationFailed(domain::ViolationDetails(violations));
-        next.sync_status = domain::SyncStatus::kPending;
-        next.sync_error.reset();
-        next.updated_at_us = now;
-        return next;
-      },
-      *job_key);
-  if (!updated) return tl::unexpected(updated.error());
-  if (!*updated) return NotFound();
-  notifier_.Notify();
-  audit_.Record(ActorFor(ctx), {"assistant.update", "assistant", (*updated)->id,
-                                (*updated)->user_id, std::move(before), domain::ToWire(**updated)});
-  return WriteResponse(ctx, 200, **updated);
+  auto mutate = [role, now,
+                 patch = std::move(*body)](const Assistant& current) -> Result<Assistant> {
+    Assistant next = current;
+    next.fields = domain::ApplyMergePatch(current.fields, patch);
+    if (role == Role::kTest && !next.IsTest()) {
+      return Fail(ErrorCode::kForbidden, "test_flag_required",
+                  "The test role may not clear metadata.is_test",
+                  nlohmann::json::array({{{"field", "metadata.is_test"},
+                                          {"message", "must stay true for the test role"}}}));
+    }
+    const auto violations = domain::ValidateFields(next.fields);
+    if (!violations.empty()) return ValidationFailed(domain::ViolationDetails(violations));
+    next.sync_status = domain::SyncStatus::kPending;
+    next.sync_error.reset();
+    next.updated_at_us = now;
+    return next;
+  };
+  store_.SubmitUpdate(*id, domain::ScopeFor(ctx.Caller()), std::move(mutate), std::move(*job_key),
+                      audit_.ForAssistant(ActorFor(ctx), "assistant.update"),
+                      Then<std::optional<Assistant>>(
+                          std::move(reply),
+                          [this, &ctx](std::optional<Assistant> updated) -> Result<http::Response> {
+                            if (!updated) return NotFound();
+                            notifier_.Notify();
+                            audit_.Appended();
+                            return WriteResponse(ctx, 200, *updated);
+                          }));
 }
 
-Result<http::Response> AssistantsApi::Delete(http::RequestContext& ctx) {
+void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
-  if (!id) return tl::unexpected(id.error());
-  if (auto q = ParseQueryParams(ctx.request, {}); !q) return tl::unexpected(q.error());
+  if (!id) return reply(tl::unexpected(id.error()));
+  if (auto q = ParseQueryParams(ctx.request, {}); !q) return reply(tl::unexpected(q.error()));
   auto job_key = SealedRequestKey(ctx.request, nullptr);
-  if (!job_key) return tl::unexpected(job_key.error());
-  // Read first for the audit trail's "before"; the delete itself decides what happened.
-  auto existing = store_.Get(*id, domain::ScopeFor(ctx.Caller()));
-  if (!existing) return tl::unexpected(existing.error());
-  auto deleted = store_.Delete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), *job_key);
-  if (!deleted) return tl::unexpected(deleted.error());
-  if (!*deleted) return NotFound();
-  notifier_.Notify();
-  audit_.Record(ActorFor(ctx),
-                {"assistant.delete", "assistant", *id,
-                 *existing ? std::optional<std::string>((*existing)->user_id) : std::nullopt,
-                 *existing ? domain::ToWire(**existing) : nlohmann::json(nullptr), nullptr});
+  if (!job_key) return reply(tl::unexpected(job_key.error()));
+  store_.SubmitDelete(
+      *id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
+      audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
+      Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted) -> Result<http::Response> {
+        if (!deleted) return NotFound();
+        notifier_.Notify();
+        audit_.Appended();
+        return DeleteResponse(ctx, id);
+      }));
+}
+
+Result<http::Response> AssistantsApi::DeleteResponse(http::RequestContext& ctx,
+                                                     const std::string& id) {
   const auto wait = PreferredWaitSeconds(ctx.request);
   if (!wait) return http::Response::Empty(204);
   // The outcome of the remote deletion: deleted, failed (dead letter) or still deleting.
-  const auto job = AwaitSync(*id, *wait);
+  const auto job = AwaitSync(id, *wait);
   std::string status = "deleting";
   if (job && job->state == "done") status = "deleted";
   if (job && job->state == "dead") status = "failed";
-  auto res = http::Response::Json(
-      200, {{"id", *id},
-            {"syncStatus", status},
-            {"syncError", job && job->last_error && status != "deleted"
-                              ? nlohmann::json(*job->last_error)
-                              : nlohmann::json(nullptr)}});
+  auto res = http::Response::Json(200, {{"id", id},
+                                        {"syncStatus", status},
+                                        {"syncError", job && job->last_error && status != "deleted"
+                                                          ? nlohmann::json(*job->last_error)
+                                                          : nlohmann::json(nullptr)}});
   res.SetHeader("Preference-Applied", "wait=" + std::to_string(*wait));
   return res;
 }

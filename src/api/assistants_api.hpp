@@ -3,20 +3,23 @@
 #include "api/token_authenticator.hpp"
 #include "audit/audit_log.hpp"
 #include "auth/secret_box.hpp"
-#include "limits/limits_policy.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
+#include "limits/limits_policy.hpp"
 #include "storage/storage.hpp"
 #include "sync/notifier.hpp"
 
 namespace assistantd::api {
 
-// The assistants resource (C1, C2, C4) under /v1/assistants and /functions/v1/assistants.
+// The assistants resource under /v1/assistants and /functions/v1/assistants. Writes are
+// asynchronous: they are submitted to the store's group commit and answered from `executor`
+// (the handler pool) once durable, so no handler thread waits for the disk.
 class AssistantsApi {
  public:
   AssistantsApi(storage::AssistantStore& store, storage::SyncStore& sync, TokenAuthenticator& users,
                 sync::SyncNotifier& notifier, const auth::SecretBox& box,
-                const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock)
+                const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock,
+                http::Executor executor)
       : store_(store),
         sync_(sync),
         users_(users),
@@ -24,15 +27,16 @@ class AssistantsApi {
         box_(box),
         limits_(limits),
         audit_(audit),
-        clock_(clock) {}
+        clock_(clock),
+        executor_(std::move(executor)) {}
 
   void Register(http::Router& router);
 
-  Result<http::Response> Create(http::RequestContext& ctx);
+  void Create(http::RequestContext& ctx, http::Reply reply);
   Result<http::Response> List(http::RequestContext& ctx);
   Result<http::Response> Get(http::RequestContext& ctx);
-  Result<http::Response> Patch(http::RequestContext& ctx);
-  Result<http::Response> Delete(http::RequestContext& ctx);
+  void Patch(http::RequestContext& ctx, http::Reply reply);
+  void Delete(http::RequestContext& ctx, http::Reply reply);
 
  private:
   storage::AssistantStore& store_;
@@ -43,6 +47,19 @@ class AssistantsApi {
   const limits::LimitsSettings& limits_;
   audit::AuditLog& audit_;
   const Clock& clock_;
+  http::Executor executor_;
+
+  // A validated create: the new row and its sealed per-request key.
+  struct NewAssistant {
+    domain::Assistant assistant;
+    std::optional<std::string> job_key;
+  };
+  Result<NewAssistant> PrepareCreate(http::RequestContext& ctx);
+  // The completion of a submitted write: on the worker pool, `respond` turns the written value
+  // into the response; errors go to `reply` as they are.
+  template <class T>
+  storage::Completion<T> Then(http::Reply reply, std::function<Result<http::Response>(T)> respond);
+  Result<http::Response> DeleteResponse(http::RequestContext& ctx, const std::string& id);
 
   // The sealed per-request key (header or body, removed from `body`), if one was given.
   Result<std::optional<std::string>> SealedRequestKey(const http::Request& request,

@@ -118,6 +118,7 @@ struct Storage {
   std::unique_ptr<storage::AuditStore> audit;
   std::string description;      // for messages: the SQLite path or the redacted URL
   bool single_process = false;  // SQLite: a job left running was interrupted by our own crash
+  storage::PgAuditStore* pg_audit = nullptr;  // PostgreSQL: its audit entries need sealing
 };
 
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs) {
@@ -132,7 +133,9 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
     s.sync = std::make_unique<storage::PgSyncStore>(**db, *assistants);
     s.users = std::make_unique<storage::PgUserStore>(**db);
     s.keys = std::make_unique<storage::PgKeyStore>(**db);
-    s.audit = std::make_unique<storage::PgAuditStore>(**db);
+    auto audit = std::make_unique<storage::PgAuditStore>(**db);
+    s.pg_audit = audit.get();
+    s.audit = std::move(audit);
     s.assistants = std::move(assistants);
     s.db = std::move(*db);
     s.description = config::RedactUrl(target->location);
@@ -285,6 +288,7 @@ int RunServe(const config::ServeConfig& c) {
   const auth::JwtVerifier& verifier = *(*keys)->verifier;
   const auth::PasswordHasher hasher;
   audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
+  if (store->pg_audit) store->pg_audit->StartSealer(logs.Make("audit"));
   api::TokenAuthenticator authenticator(verifier, users, clock, config::OwnIssuer(c),
                                         (*keys)->signing.get());
   const api::AuthSettings auth_settings = AuthSettingsFor(c, jwt_settings);
@@ -292,8 +296,12 @@ int RunServe(const config::ServeConfig& c) {
                         audit_log, authenticator, *(*keys)->signing, clock);
   api::ProfileApi profile_api(users, *store->audit, audit_log, clock);
   api::RequestLimits request_limits(*limiter, *limit_settings);
-  api::AssistantsApi assistants_api(assistants, sync_store, authenticator, worker, box,
-                                    *limit_settings, audit_log, clock);
+  // Handlers run here; asynchronous ones (writes awaiting their group commit) are completed
+  // here too.
+  http::WorkerPool handler_pool(workers);
+  api::AssistantsApi assistants_api(
+      assistants, sync_store, authenticator, worker, box, *limit_settings, audit_log, clock,
+      [&handler_pool](std::function<void()> task) { handler_pool.Post(std::move(task)); });
   api::UserAdmin user_admin(users, authenticator, worker, hasher, audit_log, clock);
   api::AdminApi admin_api(user_admin, auth_settings.password);
   api::GoTrueAdminApi gotrue_admin_api(user_admin, authenticator, auth_settings.password);
@@ -326,8 +334,12 @@ int RunServe(const config::ServeConfig& c) {
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
   settings.trusted_proxies = config::SplitList(c.trusted_proxies);
   http::Server server(
-      settings, [&pipeline](const http::Request& r) { return pipeline.Handle(r); },
-      logs.Make("http"));
+      settings,
+      http::RequestHandler(
+          [&pipeline](http::Request r, std::function<void(http::Response)> respond) {
+            pipeline.Handle(std::move(r), std::move(respond));
+          }),
+      logs.Make("http"), &handler_pool);
   auto port = server.Listen();
   if (!port) return Die(port.error());
   LogEvent(log, spdlog::level::info, "listening",
@@ -346,6 +358,8 @@ int RunServe(const config::ServeConfig& c) {
              "or stay pending until one is configured");
   }
   const bool clean = server.Run();
+  // Writes still queued complete before the handlers that wait for them go away.
+  store->db->StopWrites();
   reconciler.Stop();
   worker.Stop();
   LogEvent(log, spdlog::level::info, "stopped", {{"clean", clean}});

@@ -47,7 +47,7 @@ nlohmann::json AuditLog::Masked(const nlohmann::json& value) {
   return value;
 }
 
-void AuditLog::Record(const Actor& actor, Change change) {
+domain::AuditEntry AuditLog::Entry(const Actor& actor, Change change) const {
   domain::AuditEntry e;
   e.at_us = clock_.NowMicros();
   e.actor_id = actor.user_id;
@@ -60,7 +60,23 @@ void AuditLog::Record(const Actor& actor, Change change) {
   e.ip = actor.ip;
   e.before = Masked(change.before);
   e.after = Masked(change.after);
-  auto appended = store_.Append(std::move(e));
+  return e;
+}
+
+storage::AssistantAudit AuditLog::ForAssistant(const Actor& actor, std::string action) const {
+  return [this, actor, action = std::move(action)](const domain::Assistant* before,
+                                                   const domain::Assistant* after) {
+    const domain::Assistant& subject = after ? *after : *before;
+    return Entry(actor, {action, "assistant", subject.id, subject.user_id,
+                         before ? domain::ToWire(*before) : nlohmann::json(nullptr),
+                         after ? domain::ToWire(*after) : nlohmann::json(nullptr)});
+  };
+}
+
+void AuditLog::Appended() { metrics_.Counter("assistantd_audit_entries_total").Inc(); }
+
+void AuditLog::Record(const Actor& actor, Change change) {
+  auto appended = store_.Append(Entry(actor, std::move(change)));
   if (!appended) {
     metrics_.Counter("assistantd_audit_failures_total").Inc();
     LogEvent(logger_, spdlog::level::err, "audit entry not appended",
@@ -69,7 +85,7 @@ void AuditLog::Record(const Actor& actor, Change change) {
               {"detail", appended.error().internal}});
     return;
   }
-  metrics_.Counter("assistantd_audit_entries_total").Inc();
+  Appended();
 }
 
 Result<VerifyReport> VerifyChain(storage::AuditStore& store, int page_size) {
@@ -96,7 +112,8 @@ Result<VerifyReport> VerifyChain(storage::AuditStore& store, int page_size) {
         fail("entry " + std::to_string(e.seq) +
              " does not link to the entry before it (inserted, or an earlier one removed)");
       } else if (domain::AuditHash(e) != e.hash) {
-        fail("entry " + std::to_string(e.seq) + " was altered: its content no longer matches its hash");
+        fail("entry " + std::to_string(e.seq) +
+             " was altered: its content no longer matches its hash");
       }
       if (!report.ok) return report;
       report.head_hash = e.hash;

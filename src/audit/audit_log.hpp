@@ -1,10 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
@@ -31,8 +30,9 @@ struct Change {
   nlohmann::json after = nullptr;
 };
 
-// Appends every mutation to the hash-chained audit log (C12) with secrets masked. The entry
-// is written after the change commits: a failure to append is logged and counted
+// Appends every mutation to the hash-chained audit log with secrets masked. Changes to
+// assistants are audited inside their own transaction (ForAssistant). Record appends after a
+// change committed: a failure to append is logged and counted
 // (assistantd_audit_failures_total), never turned into a failed request for a change that
 // already happened.
 class AuditLog {
@@ -40,6 +40,14 @@ class AuditLog {
   AuditLog(storage::AuditStore& store, const Clock& clock, Logger logger, MetricsRegistry& metrics);
 
   void Record(const Actor& actor, Change change);
+
+  // The entry of `change` as Record would append it (time set, secrets masked).
+  domain::AuditEntry Entry(const Actor& actor, Change change) const;
+  // For a change to an assistant that the store audits in its own transaction: the entry
+  // `action` makes of the rows before and after (as the API shows them). Call Appended()
+  // once the change committed.
+  storage::AssistantAudit ForAssistant(const Actor& actor, std::string action) const;
+  void Appended();
 
   // `value` with every member whose name suggests a secret (password, token, secret, key,
   // hash) replaced by "***", at any depth.

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <exception>
+#include <future>
+#include <memory>
 
 #include "common/ascii.hpp"
 #include "common/uuid.hpp"
@@ -77,51 +79,101 @@ Pipeline::Pipeline(const Router& router, Authenticator& authenticator, Admission
                             LatencyBuckets());
 }
 
-Response Pipeline::Handle(const Request& request) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::string request_id = RequestIdFor(request);
+// One request on its way through the pipeline; lives until its response is handed over.
+struct Pipeline::Call {
+  Request request;
+  Respond respond;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  std::string request_id;
   std::string route = "unmatched";
   std::optional<std::string> user_id;
-  const bool supabase_auth = request.path.starts_with("/auth/v1/");
-  const ErrorStyle style = supabase_auth ? ErrorStyle::kGoTrue : ErrorStyle::kDefault;
-  Response response;
+  bool supabase_auth = false;
+  ErrorStyle style = ErrorStyle::kDefault;
+  std::vector<std::pair<std::string, std::string>> limit_headers;
+  std::optional<RequestContext> ctx;
+};
+
+Response Pipeline::Handle(const Request& request) {
+  std::promise<Response> promise;
+  auto future = promise.get_future();
+  Handle(request, [&promise](Response r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void Pipeline::Handle(Request request, Respond respond) {
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->respond = std::move(respond);
+  call->request_id = RequestIdFor(call->request);
+  call->supabase_auth = call->request.path.starts_with("/auth/v1/");
+  call->style = call->supabase_auth ? ErrorStyle::kGoTrue : ErrorStyle::kDefault;
+  std::optional<Response> response;
   try {
-    response = Dispatch(request, request_id, style, route, user_id);
+    response = Dispatch(call);
   } catch (const std::exception& e) {
-    response = ErrorResponse(Internal(std::string("unhandled exception: ") + e.what()).value(),
-                             request_id, style);
-    LogEvent(access_log_, spdlog::level::err, "unhandled exception",
-             {{"requestId", request_id}, {"error", e.what()}});
+    response = Unhandled(*call, e);
   }
-  response.SetHeader("X-Request-Id", request_id);
-  if (supabase_auth) response.SetHeader("X-Supabase-Api-Version", kSupabaseApiVersion);
+  if (response) Finish(*call, std::move(*response));
+}
+
+Response Pipeline::Unhandled(const Call& call, const std::exception& e) {
+  LogEvent(access_log_, spdlog::level::err, "unhandled exception",
+           {{"requestId", call.request_id}, {"error", e.what()}});
+  return ErrorResponse(Internal(std::string("unhandled exception: ") + e.what()).value(),
+                       call.request_id, call.style);
+}
+
+Response Pipeline::Answer(const Call& call, Result<Response> result) {
+  if (result) {
+    for (const auto& [name, value] : call.limit_headers) result->SetHeader(name, value);
+    return std::move(*result);
+  }
+  const Error& e = result.error();
+  if (e.code == ErrorCode::kInternal || !e.internal.empty()) {
+    LogEvent(access_log_, e.code == ErrorCode::kInternal ? spdlog::level::err : spdlog::level::warn,
+             "request failed",
+             {{"requestId", call.request_id}, {"reason", e.reason}, {"detail", e.internal}});
+  }
+  Response failed = ErrorResponse(e, call.request_id, call.style);
+  for (const auto& [name, value] : call.limit_headers) failed.SetHeader(name, value);
+  return failed;
+}
+
+void Pipeline::Finish(Call& call, Response response) {
+  const Request& request = call.request;
+  response.SetHeader("X-Request-Id", call.request_id);
+  if (call.supabase_auth) response.SetHeader("X-Supabase-Api-Version", kSupabaseApiVersion);
   AddCorsHeaders(response);
 
   const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - call.start).count();
   const std::string status = std::to_string(response.status);
   const std::string method(MethodLabel(request.method));
   metrics_
       .Counter("assistantd_http_requests_total",
-               {{"method", method}, {"route", route}, {"status", status}})
+               {{"method", method}, {"route", call.route}, {"status", status}})
       .Inc();
   metrics_
       .Histogram("assistantd_http_request_duration_seconds",
-                 {{"method", method}, {"route", route}, {"status", status}})
+                 {{"method", method}, {"route", call.route}, {"status", status}})
       .Observe(seconds);
   if (access_log_->should_log(spdlog::level::info)) {
     nlohmann::json fields = {
-        {"method", request.method},  {"route", route},
-        {"status", response.status}, {"latencyUs", static_cast<int64_t>(seconds * 1e6)},
-        {"requestId", request_id},   {"remoteIp", request.remote_ip}};
-    fields["userId"] = user_id ? nlohmann::json(*user_id) : nlohmann::json(nullptr);
+        {"method", request.method},     {"route", call.route},
+        {"status", response.status},    {"latencyUs", static_cast<int64_t>(seconds * 1e6)},
+        {"requestId", call.request_id}, {"remoteIp", request.remote_ip}};
+    fields["userId"] = call.user_id ? nlohmann::json(*call.user_id) : nlohmann::json(nullptr);
     LogEvent(access_log_, spdlog::level::info, "request", fields);
   }
-  return response;
+  call.respond(std::move(response));
 }
 
-Response Pipeline::Dispatch(const Request& request, const std::string& request_id, ErrorStyle style,
-                            std::string& route, std::optional<std::string>& user_id) {
+std::optional<Response> Pipeline::Dispatch(const std::shared_ptr<Call>& call) {
+  const Request& request = call->request;
+  const std::string& request_id = call->request_id;
+  const ErrorStyle style = call->style;
+  std::string& route = call->route;
+  std::optional<std::string>& user_id = call->user_id;
   if (request.method == "OPTIONS") {
     const RouteMatch m = router_.Match("GET", request.path);
     if (!m.route && m.allowed.empty()) {
@@ -179,7 +231,8 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
     }
   }
 
-  RequestContext ctx{request, std::move(match.params), request_id, std::nullopt};
+  call->ctx.emplace(RequestContext{request, std::move(match.params), request_id, std::nullopt});
+  RequestContext& ctx = *call->ctx;
   if (r.access == Access::kApp) {
     if (auto admitted = authenticator_.AdmitApp(request); !admitted) {
       return ErrorResponse(admitted.error(), request_id, style);
@@ -198,29 +251,24 @@ Response Pipeline::Dispatch(const Request& request, const std::string& request_i
                            request_id, style);
     }
   }
-  std::vector<std::pair<std::string, std::string>> limit_headers;
   if (admission_ && ctx.principal) {
     auto admitted = admission_->Admit(*ctx.principal);
     if (!admitted) return ErrorResponse(admitted.error(), request_id, style);
-    limit_headers = std::move(*admitted);
+    call->limit_headers = std::move(*admitted);
   }
-  auto result = r.handler(ctx);
-  if (result) {
-    for (const auto& [name, value] : limit_headers) result->SetHeader(name, value);
+  if (r.async_handler) {
+    r.async_handler(ctx, [this, call](Result<Response> result) {
+      Response response;
+      try {
+        response = Answer(*call, std::move(result));
+      } catch (const std::exception& e) {
+        response = Unhandled(*call, e);
+      }
+      Finish(*call, std::move(response));
+    });
+    return std::nullopt;
   }
-  if (!result) {
-    const Error& e = result.error();
-    if (e.code == ErrorCode::kInternal || !e.internal.empty()) {
-      LogEvent(access_log_,
-               e.code == ErrorCode::kInternal ? spdlog::level::err : spdlog::level::warn,
-               "request failed",
-               {{"requestId", request_id}, {"reason", e.reason}, {"detail", e.internal}});
-    }
-    Response failed = ErrorResponse(e, request_id, style);
-    for (const auto& [name, value] : limit_headers) failed.SetHeader(name, value);
-    return failed;
-  }
-  return std::move(*result);
+  return Answer(*call, r.handler(ctx));
 }
 
 }  // namespace assistantd::http

@@ -1,5 +1,9 @@
 #pragma once
 
+#include <exception>
+#include <functional>
+#include <memory>
+
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/logging.hpp"
@@ -38,11 +42,23 @@ class Pipeline {
   Pipeline(const Router& router, Authenticator& authenticator, Admission* admission,
            MetricsRegistry& metrics, Logger access_log, const Clock& clock);
 
+  // Answers `request` by calling `respond` once: at once for most routes, later (from the
+  // thread that completes the work) for asynchronous handlers.
+  using Respond = std::function<void(Response)>;
+  void Handle(Request request, Respond respond);
+  // The same, waiting for the response.
   Response Handle(const Request& request);
 
  private:
-  Response Dispatch(const Request& request, const std::string& request_id, ErrorStyle style,
-                    std::string& route, std::optional<std::string>& user_id);
+  struct Call;
+  // The response when the request was answered at once; nullopt when an asynchronous handler
+  // took it over.
+  std::optional<Response> Dispatch(const std::shared_ptr<Call>& call);
+  // The handler's result as a response: errors mapped and logged, limit headers added.
+  Response Answer(const Call& call, Result<Response> result);
+  Response Unhandled(const Call& call, const std::exception& e);
+  // Common headers, metrics and the access log; then hands the response over.
+  void Finish(Call& call, Response response);
 
   const Router& router_;
   Authenticator& authenticator_;

@@ -27,7 +27,14 @@ std::string_view RequestContext::Param(std::string_view name) const {
 }
 
 void Router::Add(std::string method, std::string pattern, Access access, RouteHandler handler) {
-  Route r{std::move(method), std::move(pattern), access, std::move(handler), {}};
+  Route r{std::move(method), std::move(pattern), access, std::move(handler), {}, {}};
+  for (const auto s : Split(r.pattern)) r.segments.emplace_back(s);
+  routes_.push_back(std::move(r));
+}
+
+void Router::AddAsync(std::string method, std::string pattern, Access access,
+                      AsyncRouteHandler handler) {
+  Route r{std::move(method), std::move(pattern), access, {}, std::move(handler), {}};
   for (const auto s : Split(r.pattern)) r.segments.emplace_back(s);
   routes_.push_back(std::move(r));
 }

@@ -27,6 +27,13 @@ struct RequestContext {
 };
 
 using RouteHandler = std::function<Result<Response>(RequestContext&)>;
+// A handler that answers later, from any thread, by calling its Reply exactly once (a write
+// waiting for its group commit holds no thread meanwhile). The context stays valid until then.
+using Reply = std::function<void(Result<Response>)>;
+using AsyncRouteHandler = std::function<void(RequestContext&, Reply)>;
+// Runs a task on another thread (the handler pool), for work an asynchronous handler's
+// completion hands on.
+using Executor = std::function<void(std::function<void()>)>;
 
 // kPublic: anyone; kApp: an app's API key when API keys are configured (Supabase's /auth/v1);
 // kAuthenticated: a caller's token or key; kAdmin: admin or service role.
@@ -36,20 +43,22 @@ struct Route {
   std::string method;
   std::string pattern;  // "/v1/assistants/{id}"; also the metrics/log label
   Access access = Access::kAuthenticated;
-  RouteHandler handler;
+  RouteHandler handler;  // one of these two is set
+  AsyncRouteHandler async_handler;
   std::vector<std::string> segments;
 };
 
 struct RouteMatch {
-  const Route* route = nullptr;                                // set when matched
+  const Route* route = nullptr;  // set when matched
   std::vector<std::pair<std::string, std::string>> params;
-  std::vector<std::string> allowed;                            // methods, when path matched only
+  std::vector<std::string> allowed;  // methods, when path matched only
 };
 
 // Matches method + path against patterns with {param} segments.
 class Router {
  public:
   void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
+  void AddAsync(std::string method, std::string pattern, Access access, AsyncRouteHandler handler);
   RouteMatch Match(std::string_view method, std::string_view path) const;
 
  private:

@@ -22,12 +22,23 @@ using tcp = asio::ip::tcp;
 
 class Session;
 
+struct WorkerPool::Impl {
+  explicit Impl(int threads) : pool(static_cast<size_t>(std::max(1, threads))) {}
+  asio::thread_pool pool;
+};
+
+WorkerPool::WorkerPool(int threads) : impl_(std::make_unique<Impl>(threads)) {}
+WorkerPool::~WorkerPool() { Join(); }
+void WorkerPool::Post(std::function<void()> task) { asio::post(impl_->pool, std::move(task)); }
+void WorkerPool::Join() { impl_->pool.join(); }
+
 struct Server::State {
   ServerSettings settings;
   RequestHandler handler;
   Logger logger;
   asio::io_context ioc;
-  asio::thread_pool workers;
+  std::unique_ptr<WorkerPool> own_workers;
+  WorkerPool* workers;
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer deadline;
@@ -37,12 +48,13 @@ struct Server::State {
   std::mutex mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
-  State(ServerSettings s, RequestHandler h, Logger l)
+  State(ServerSettings s, RequestHandler h, Logger l, WorkerPool* pool)
       : settings(std::move(s)),
         handler(std::move(h)),
         logger(std::move(l)),
         ioc(std::max(1, settings.io_threads)),
-        workers(static_cast<size_t>(std::max(1, settings.worker_threads))),
+        own_workers(pool ? nullptr : std::make_unique<WorkerPool>(settings.worker_threads)),
+        workers(pool ? pool : own_workers.get()),
         acceptor(asio::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
         deadline(ioc) {}
@@ -60,9 +72,8 @@ namespace {
 // Errors found before a request reaches the pipeline (unparseable, too large).
 Response ParseErrorResponse(ErrorCode code, std::string reason, std::string message) {
   const std::string request_id = NewUuid();
-  Response r = ErrorResponse(Error{code, std::move(reason), std::move(message),
-                                   nlohmann::json::array(), {}},
-                             request_id);
+  Response r = ErrorResponse(
+      Error{code, std::move(reason), std::move(message), nlohmann::json::array(), {}}, request_id);
   r.SetHeader("X-Request-Id", request_id);
   AddCorsHeaders(r);
   return r;
@@ -79,8 +90,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Start() {
     state_->Register(this, weak_from_this());
-    asio::dispatch(stream_.get_executor(),
-                   [self = shared_from_this()] { self->ReadHeader(); });
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
   }
 
   // Called from any thread at shutdown: an idle connection closes now, a busy one after its
@@ -99,10 +109,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(state_->settings.max_header_bytes));
     parser_->body_limit(state_->settings.max_body_bytes);
     stream_.expires_after(state_->settings.idle_timeout);
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->OnHeader(ec);
-                             });
+    bhttp::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -116,7 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_after(state_->settings.read_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
-                                                                         req.version());
+                                                                       req.version());
       bhttp::async_write(stream_, *cont,
                          [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
                            if (wec) return self->Close();
@@ -156,9 +165,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void TooLarge() {
     close_after_response_ = true;
     linger_ = true;
-    Write(ParseErrorResponse(ErrorCode::kPayloadTooLarge, "payload_too_large",
-                             "Request body exceeds " +
-                                 std::to_string(state_->settings.max_body_bytes) + " bytes"));
+    Write(ParseErrorResponse(
+        ErrorCode::kPayloadTooLarge, "payload_too_large",
+        "Request body exceeds " + std::to_string(state_->settings.max_body_bytes) + " bytes"));
   }
 
   void Dispatch() {
@@ -182,15 +191,15 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) {
-      req.remote_ip =
-          ClientIp(ep.address().to_string(), req.Header("x-forwarded-for"),
-                   state_->settings.trusted_proxies);
+      req.remote_ip = ClientIp(ep.address().to_string(), req.Header("x-forwarded-for"),
+                               state_->settings.trusted_proxies);
     }
     stream_.expires_never();
-    asio::post(state_->workers, [self = shared_from_this(), req = std::move(req)]() mutable {
-      Response res = self->state_->handler(req);
-      asio::post(self->stream_.get_executor(),
-                 [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+    state_->workers->Post([self = shared_from_this(), req = std::move(req)]() mutable {
+      self->state_->handler(std::move(req), [self](Response res) {
+        asio::post(self->stream_.get_executor(),
+                   [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+      });
     });
   }
 
@@ -253,10 +262,9 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = false;
     stream_.expires_after(std::chrono::minutes(10));
     discard_.resize(4096);
-    stream_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code, std::size_t) {
-                              self->Close();
-                            });
+    stream_.async_read_some(
+        asio::buffer(discard_),
+        [self = shared_from_this()](beast::error_code, std::size_t) { self->Close(); });
   }
 
   void Close() {
@@ -324,25 +332,32 @@ void Server::State::BeginShutdown() {
 namespace {
 
 void Accept(const std::shared_ptr<Server::State>& state) {
-  state->acceptor.async_accept(
-      asio::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
-        if (state->stopping) return;
-        if (!ec) {
-          socket.set_option(tcp::no_delay(true), ec);
-          std::make_shared<Session>(std::move(socket), state)->Start();
-        }
-        Accept(state);
-      });
+  state->acceptor.async_accept(asio::make_strand(state->ioc),
+                               [state](beast::error_code ec, tcp::socket socket) {
+                                 if (state->stopping) return;
+                                 if (!ec) {
+                                   socket.set_option(tcp::no_delay(true), ec);
+                                   std::make_shared<Session>(std::move(socket), state)->Start();
+                                 }
+                                 Accept(state);
+                               });
 }
 
 }  // namespace
 
-Server::Server(ServerSettings settings, RequestHandler handler, Logger logger)
-    : state_(std::make_shared<State>(std::move(settings), std::move(handler), std::move(logger))) {}
+Server::Server(ServerSettings settings, RequestHandler handler, Logger logger, WorkerPool* pool)
+    : state_(std::make_shared<State>(std::move(settings), std::move(handler), std::move(logger),
+                                     pool)) {}
 
-Server::~Server() {
-  state_->workers.join();
-}
+Server::Server(ServerSettings settings, SyncRequestHandler handler, Logger logger)
+    : Server(
+          std::move(settings),
+          [handler = std::move(handler)](Request request, std::function<void(Response)> respond) {
+            respond(handler(request));
+          },
+          std::move(logger)) {}
+
+Server::~Server() { state_->workers->Join(); }
 
 Result<uint16_t> Server::Listen() {
   beast::error_code ec;
@@ -378,7 +393,7 @@ bool Server::Run() {
   }
   state->ioc.run();
   for (auto& t : threads) t.join();
-  state->workers.join();
+  state->workers->Join();
   return !state->forced;
 }
 

@@ -20,14 +20,34 @@ struct ServerSettings {
   int worker_threads = 4;  // run handlers (which may block on the database)
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 1024 * 1024;
-  std::chrono::seconds idle_timeout{60};   // waiting for / reading a request's header
-  std::chrono::seconds read_timeout{30};   // reading a request's body
+  std::chrono::seconds idle_timeout{60};  // waiting for / reading a request's header
+  std::chrono::seconds read_timeout{30};  // reading a request's body
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds shutdown_timeout{10};
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
 };
 
-using RequestHandler = std::function<Response(const Request&)>;
+// Answers a request by calling its second argument once, from any thread.
+using RequestHandler = std::function<void(Request, std::function<void(Response)>)>;
+// A handler that answers before it returns.
+using SyncRequestHandler = std::function<Response(const Request&)>;
+
+// The threads handlers run on; asynchronous handlers hand their completions back to it too.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  void Post(std::function<void()> task);
+  // Runs what is queued, then stops the threads; later tasks are dropped.
+  void Join();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 // HTTP/1.1 keep-alive server on Boost.Beast. Each connection reads one request at a time;
 // handlers run on a worker pool so a slow one never stalls other connections' I/O. On
@@ -35,7 +55,11 @@ using RequestHandler = std::function<Response(const Request&)>;
 // connections and returns from Run within shutdown_timeout.
 class Server {
  public:
-  Server(ServerSettings settings, RequestHandler handler, Logger logger);
+  // Handlers run on `pool` when given (joined when Run returns), else on a pool of
+  // settings.worker_threads of its own.
+  Server(ServerSettings settings, RequestHandler handler, Logger logger,
+         WorkerPool* pool = nullptr);
+  Server(ServerSettings settings, SyncRequestHandler handler, Logger logger);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

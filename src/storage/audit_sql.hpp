@@ -46,6 +46,7 @@ inline AuditSql BuildAuditQuery(const AuditQuery& q, const Placeholders& p) {
   if (q.since_us) add("at >= " + p.time(next(std::to_string(*q.since_us))));
   if (q.until_us) add("at < " + p.time(next(std::to_string(*q.until_us))));
   if (q.before_seq) add("seq < " + p.integer(next(std::to_string(*q.before_seq))));
+  add("seq IS NOT NULL");  // sealed entries only (see PgAuditStore)
   out.tail = where + " ORDER BY seq DESC LIMIT " + p.integer(next(std::to_string(q.limit)));
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,12 +40,36 @@ inline tl::unexpected<Error> LeaseLost() {
 
 // The owner already has `limit` assistants.
 inline tl::unexpected<Error> QuotaExceeded(int64_t limit, int64_t usage) {
-  return Fail(ErrorCode::kQuotaExceeded, "quota_exceeded",
-              "Assistant quota reached: " + std::to_string(usage) + " of " +
-                  std::to_string(limit) + " allowed for this account",
-              nlohmann::json::array({{{"quota", "assistants"}, {"limit", limit}, {"usage", usage}}}));
+  return Fail(
+      ErrorCode::kQuotaExceeded, "quota_exceeded",
+      "Assistant quota reached: " + std::to_string(usage) + " of " + std::to_string(limit) +
+          " allowed for this account",
+      nlohmann::json::array({{{"quota", "assistants"}, {"limit", limit}, {"usage", usage}}}));
 }
 
+// Receives the outcome of a write submitted for group commit; called on the store's writer
+// thread once the write is durable (or failed), so it should hand heavy work elsewhere.
+template <class T>
+using Completion = std::function<void(Result<T>)>;
+
+// Waits for a submitted write: `submit` is called with the completion to pass on.
+template <class T, class Submit>
+Result<T> AwaitWrite(Submit&& submit) {
+  std::promise<Result<T>> promise;
+  auto future = promise.get_future();
+  submit([&promise](Result<T> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+// The audit entry of a change to an assistant, from the row before and after it (null where
+// there is none). The store appends it in the change's own transaction, so no change commits
+// without its entry.
+using AssistantAudit = std::function<domain::AuditEntry(const domain::Assistant* before,
+                                                        const domain::Assistant* after)>;
+
+// Writes (Create, Update, Delete) are submitted and complete asynchronously: the backend
+// commits concurrent writes together (one WAL flush for many) and calls each completion when
+// its write is on disk. The synchronous forms wait for that completion.
 class AssistantStore {
  public:
   virtual ~AssistantStore() = default;
@@ -55,9 +80,16 @@ class AssistantStore {
   // `max_assistants` > 0 the owner's count (assistants not being deleted) is checked in the
   // same transaction, serialised per owner, so concurrent creates cannot overshoot it:
   // kQuotaExceeded "quota_exceeded" (QuotaExceeded) when the owner already has that many.
-  virtual Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                           const std::optional<std::string>& job_key,
-                                           int64_t max_assistants) = 0;
+  virtual void SubmitCreate(domain::Assistant assistant, std::optional<std::string> job_key,
+                            int64_t max_assistants, AssistantAudit audit,
+                            Completion<domain::Assistant> done) = 0;
+  Result<domain::Assistant> Create(const domain::Assistant& assistant,
+                                   const std::optional<std::string>& job_key,
+                                   int64_t max_assistants, AssistantAudit audit = {}) {
+    return AwaitWrite<domain::Assistant>([&](auto done) {
+      SubmitCreate(assistant, job_key, max_assistants, std::move(audit), std::move(done));
+    });
+  }
 
   // The assistant with this id inside `scope`, or nullopt (outside the scope = not found).
   virtual Result<std::optional<domain::Assistant>> Get(const std::string& id,
@@ -81,14 +113,30 @@ class AssistantStore {
     next->version = current.version + 1;
     return next;
   }
-  virtual Result<std::optional<domain::Assistant>> Update(
-      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
-      const std::optional<std::string>& job_key) = 0;
+  virtual void SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
+                            std::optional<std::string> job_key, AssistantAudit audit,
+                            Completion<std::optional<domain::Assistant>> done) = 0;
+  Result<std::optional<domain::Assistant>> Update(const std::string& id,
+                                                  const domain::AccessScope& scope,
+                                                  const Mutation& mutate,
+                                                  const std::optional<std::string>& job_key,
+                                                  AssistantAudit audit = {}) {
+    return AwaitWrite<std::optional<domain::Assistant>>([&](auto done) {
+      SubmitUpdate(id, scope, mutate, job_key, std::move(audit), std::move(done));
+    });
+  }
 
   // Deletes the assistant inside `scope`: it disappears from the API at once and its sync
   // job removes the remote copy, then the row. False if there was none.
-  virtual Result<bool> Delete(const std::string& id, const domain::AccessScope& scope,
-                              int64_t now_us, const std::optional<std::string>& job_key) = 0;
+  virtual void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
+                            std::optional<std::string> job_key, AssistantAudit audit,
+                            Completion<bool> done) = 0;
+  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
+                      const std::optional<std::string>& job_key, AssistantAudit audit = {}) {
+    return AwaitWrite<bool>([&](auto done) {
+      SubmitDelete(id, scope, now_us, job_key, std::move(audit), std::move(done));
+    });
+  }
 
   // Inserts an assistant exactly as exported (every server-owned field kept), queueing a
   // sync job only when `queue_sync` (it had one open). For `assistantd import`.
@@ -156,8 +204,8 @@ class UserStore {
   // child is still live gets a new child too (two tabs refreshing at once); any other revoked
   // token ends its whole session (kReused).
   virtual Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
-                                                const std::string& new_token_hash,
-                                                int64_t now_us, int64_t reuse_interval_us) = 0;
+                                                const std::string& new_token_hash, int64_t now_us,
+                                                int64_t reuse_interval_us) = 0;
   // The user whose session a refresh token (by digest) belongs to, spent or not; nullopt if
   // the token is unknown. Lets per-account limits apply before the token is used.
   virtual Result<std::optional<std::string>> RefreshTokenOwner(const std::string& token_hash) = 0;
@@ -305,11 +353,16 @@ class AuditStore {
  public:
   virtual ~AuditStore() = default;
   // Appends `entry` after the current last one: sets seq, prev_hash and hash (AuditHash)
-  // under a lock that serialises appends, so the chain has no forks or gaps.
+  // under a lock that serialises appends, so the chain has no forks or gaps. Durable on
+  // return. (Changes append their entries in their own transaction instead: see
+  // AssistantAudit.)
   virtual Result<domain::AuditEntry> Append(domain::AuditEntry entry) = 0;
   virtual Result<std::vector<domain::AuditEntry>> QueryAudit(const AuditQuery& query) = 0;
   // Entries with seq > after_seq in ascending order, for verification.
   virtual Result<std::vector<domain::AuditEntry>> ScanAudit(int64_t after_seq, int limit) = 0;
+  // Entries committed but not yet sealed into the chain (a backend whose writers insert
+  // entries in their own transactions and seal them afterwards, in order); 0 elsewhere.
+  virtual Result<int64_t> UnsealedCount() { return int64_t{0}; }
 };
 
 // Database-wide checks for /readyz and `assistantd migrate`.
@@ -321,6 +374,8 @@ class Database {
   // kUnavailable unless the database answers and every known migration is applied.
   virtual Result<void> CheckReady() = 0;
   virtual int LatestSchemaVersion() const = 0;
+  // Completes the writes already submitted and refuses later ones (shutdown).
+  virtual void StopWrites() {}
 };
 
 }  // namespace assistantd::storage

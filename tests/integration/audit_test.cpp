@@ -1,6 +1,13 @@
 // The hash-chained audit log (C12): every mutation recorded with actor, role, action, target,
 // request id, IP and masked before/after; `assistantd audit verify` finds tampering; admins
 // query everything, users their own trail.
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <set>
+#include <thread>
+
 #include "integration/accounts_fixture.hpp"
 
 namespace assistantd::testing {
@@ -10,7 +17,8 @@ class AuditTest : public AccountsTest {
  protected:
   void SetUp() override {
     server_ = ServerProcess::Start(
-        {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey}, .data_dir = dir_.path()});
+        {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
+         .data_dir = dir_.path()});
     client_ = std::make_unique<HttpClient>(server_->port());
   }
   // Runs SQL on the server's database, as an intruder with database access would.
@@ -20,7 +28,8 @@ class AuditTest : public AccountsTest {
     return r.out;
   }
   CommandResult Verify() {
-    std::vector<std::string> argv = {ASSISTANTD_BINARY, "audit", "verify", "--data-dir", dir_.path()};
+    std::vector<std::string> argv = {ASSISTANTD_BINARY, "audit", "verify", "--data-dir",
+                                     dir_.path()};
     for (const auto& a : DatabaseArgs(dir_.path())) argv.push_back(a);
     return RunCommand(argv);
   }
@@ -33,22 +42,27 @@ class AuditTest : public AccountsTest {
   void MakeHistory() {
     alice_ = NewSession(UniqueEmail());
     bob_ = NewSession(UniqueEmail());
-    const auto a = client_->Call("POST", "/v1/assistants", alice_["access_token"],
-                                 R"({"name":"A1","server":{"url":"https://example.com/hook","headers":{"Authorization":"hook-secret-1"}}})");
+    const auto a = client_->Call(
+        "POST", "/v1/assistants", alice_["access_token"],
+        R"({"name":"A1","server":{"url":"https://example.com/hook","headers":{"Authorization":"hook-secret-1"}}})");
     ASSERT_EQ(a.status, 201) << a.body;
     assistant_ = a.Json()["id"];
-    ASSERT_EQ(client_->Call("PATCH", "/v1/assistants/" + assistant_, alice_["access_token"],
-                            R"({"name":"A2"})")
+    ASSERT_EQ(client_
+                  ->Call("PATCH", "/v1/assistants/" + assistant_, alice_["access_token"],
+                         R"({"name":"A2"})")
                   .status,
               200);
-    ASSERT_EQ(client_->Call("PUT", "/v1/config/vapi-key", bob_["access_token"],
-                            R"({"apiKey":"vapi-secret-key-123"})")
+    ASSERT_EQ(client_
+                  ->Call("PUT", "/v1/config/vapi-key", bob_["access_token"],
+                         R"({"apiKey":"vapi-secret-key-123"})")
                   .status,
               200);
-    ASSERT_EQ(client_->Call("DELETE", "/v1/assistants/" + assistant_, alice_["access_token"]).status,
-              204);
-    ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + bob_["user"]["id"].get<std::string>(),
-                            admin_, R"({"role":"premium"})")
+    ASSERT_EQ(
+        client_->Call("DELETE", "/v1/assistants/" + assistant_, alice_["access_token"]).status,
+        204);
+    ASSERT_EQ(client_
+                  ->Call("PATCH", "/v1/admin/users/" + bob_["user"]["id"].get<std::string>(),
+                         admin_, R"({"role":"premium"})")
                   .status,
               200);
   }
@@ -66,9 +80,9 @@ TEST_F(AuditTest, EveryMutationIsRecordedWithMaskedSecrets) {
   const auto all = AdminAudit("?limit=200")["data"];
   std::vector<std::string> actions;
   for (const auto& e : all) actions.push_back(e["action"]);
-  for (const char* expected : {"user.create", "session.create", "assistant.create",
-                               "assistant.update", "vapi_key.put", "assistant.delete",
-                               "user.role_change"}) {
+  for (const char* expected :
+       {"user.create", "session.create", "assistant.create", "assistant.update", "vapi_key.put",
+        "assistant.delete", "user.role_change"}) {
     EXPECT_NE(std::find(actions.begin(), actions.end(), expected), actions.end()) << expected;
   }
   // Newest first, numbered without gaps, each linked to the one before.
@@ -111,12 +125,14 @@ TEST_F(AuditTest, UsersReadOnlyTheirOwnTrailAndAdminsPageThroughEverything) {
   ASSERT_FALSE(mine.Json()["data"].empty());
   const json trail = mine.Json();  // a range-for over Json()["data"] would outlive the temporary
   for (const auto& e : trail["data"]) {
-    const bool about_alice = e["subjectUserId"] == alice_["user"]["id"] || e["actorId"] == alice_["user"]["id"];
+    const bool about_alice =
+        e["subjectUserId"] == alice_["user"]["id"] || e["actorId"] == alice_["user"]["id"];
     EXPECT_TRUE(about_alice) << e.dump();
   }
   // Users cannot widen their query or reach the admin listing.
-  EXPECT_EQ(client_->Call("GET", "/v1/profile/audit?user=" + bob_["user"]["id"].get<std::string>(),
-                          alice_["access_token"])
+  EXPECT_EQ(client_
+                ->Call("GET", "/v1/profile/audit?user=" + bob_["user"]["id"].get<std::string>(),
+                       alice_["access_token"])
                 .status,
             400);
   EXPECT_EQ(client_->Call("GET", "/v1/admin/audit", alice_["access_token"]).status, 403);
@@ -135,7 +151,8 @@ TEST_F(AuditTest, UsersReadOnlyTheirOwnTrailAndAdminsPageThroughEverything) {
   const auto by_user = AdminAudit("?user=" + bob_["user"]["id"].get<std::string>())["data"];
   EXPECT_FALSE(by_user.empty());
   for (const char* bad : {"?limit=0", "?cursor=abc", "?since=yesterday", "?actor=nope", "?x=1"}) {
-    EXPECT_EQ(client_->Call("GET", std::string("/v1/admin/audit") + bad, admin_).status, 400) << bad;
+    EXPECT_EQ(client_->Call("GET", std::string("/v1/admin/audit") + bad, admin_).status, 400)
+        << bad;
   }
 }
 
@@ -155,7 +172,8 @@ TEST_F(AuditTest, VerifyFindsAnEditedARemovedAndAnInsertedEntry) {
   auto edited = Verify();
   EXPECT_EQ(edited.exit_code, 2) << edited.out;
   EXPECT_EQ(json::parse(edited.out)["firstBadSeq"], 3);
-  EXPECT_NE(json::parse(edited.out)["problem"].get<std::string>().find("altered"), std::string::npos);
+  EXPECT_NE(json::parse(edited.out)["problem"].get<std::string>().find("altered"),
+            std::string::npos);
   // Restored, the chain verifies again; then remove an entry: a gap.
   Sql("UPDATE audit_log SET action = '" + original + "' WHERE seq = 3");
   EXPECT_EQ(Verify().exit_code, 0);
@@ -163,7 +181,8 @@ TEST_F(AuditTest, VerifyFindsAnEditedARemovedAndAnInsertedEntry) {
   auto removed = Verify();
   EXPECT_EQ(removed.exit_code, 2);
   EXPECT_EQ(json::parse(removed.out)["firstBadSeq"], 6);
-  EXPECT_NE(json::parse(removed.out)["problem"].get<std::string>().find("missing"), std::string::npos);
+  EXPECT_NE(json::parse(removed.out)["problem"].get<std::string>().find("missing"),
+            std::string::npos);
 }
 
 TEST_F(AuditTest, AForgedEntryWithAGuessedHashIsDetected) {
@@ -171,16 +190,85 @@ TEST_F(AuditTest, AForgedEntryWithAGuessedHashIsDetected) {
   MakeHistory();
   const std::string last = Sql("SELECT max(seq) FROM audit_log");
   const int64_t next = std::stoll(last) + 1;
-  const std::string head = Sql("SELECT hash FROM audit_log WHERE seq = " + last.substr(0, last.find('\n')));
+  const std::string head =
+      Sql("SELECT hash FROM audit_log WHERE seq = " + last.substr(0, last.find('\n')));
   const std::string prev = head.substr(0, head.find('\n'));
   const bool pg = !DatabaseArgs(dir_.path()).empty();
   Sql("INSERT INTO audit_log (seq, at, actor_role, action, target_type, request_id, ip, prev_hash, "
-      "hash) VALUES (" + std::to_string(next) + ", " + (pg ? "now()" : "0") +
+      "hash) VALUES (" +
+      std::to_string(next) + ", " + (pg ? "now()" : "0") +
       ", 'admin', 'user.delete', 'user', 'forged', '10.0.0.1', '" + prev + "', '" +
       std::string(64, 'a') + "')");
   const auto r = Verify();
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_EQ(json::parse(r.out)["firstBadSeq"], next);
+}
+
+// Concurrent creates, updates and deletes are committed together (group commit), each with its
+// audit entry in its own transaction: killing the server mid-burst leaves every acknowledged
+// change in the database with its entry, and the chain intact.
+TEST_F(AuditTest, AKillDuringAWriteBurstLeavesNoAcknowledgedChangeWithoutItsEntry) {
+  server_ = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey,
+                "--max-assistants-user", "0", "--rate-limit-user", "1000000000/1m"},
+       .data_dir = dir_.path()});
+  client_ = std::make_unique<HttpClient>(server_->port());
+  const std::string token = NewSession(UniqueEmail())["access_token"];
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> created;  // acknowledged creates
+  std::set<std::string> deleted;     // acknowledged deletes
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  const uint16_t port = server_->port();
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      HttpClient c(port);
+      try {
+        for (int i = 0; !stop; ++i) {
+          const auto r =
+              c.Call("POST", "/v1/assistants", token,
+                     json{{"name", "burst " + std::to_string(t) + "-" + std::to_string(i)}}.dump());
+          if (r.status != 201) continue;
+          const std::string id = r.Json()["id"];
+          const std::string path = "/v1/assistants/" + id;
+          bool gone = false;
+          if (i % 3 == 1) (void)c.Call("PATCH", path, token, R"({"name":"patched"})");
+          if (i % 3 == 2) gone = c.Call("DELETE", path, token).status == 204;
+          std::lock_guard lock(mu);
+          created.push_back(id);
+          if (gone) deleted.insert(id);
+          cv.notify_all();
+        }
+      } catch (const std::exception&) {
+        // The server went away mid-call: that change was not acknowledged.
+      }
+    });
+  }
+  bool burst = false;
+  {
+    std::unique_lock lock(mu);
+    burst = cv.wait_for(lock, std::chrono::seconds(60), [&] { return created.size() >= 150; });
+  }
+  ASSERT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
+  stop = true;
+  for (auto& c : clients) c.join();
+  ASSERT_TRUE(burst) << "only " << created.size() << " writes were acknowledged";
+
+  SetUp();  // the same data dir (and database), a new process
+  admin_ = server_->Token(NewUuid(), "admin");
+  for (const auto& id : created) {
+    const auto got = client_->Call("GET", "/v1/assistants/" + id, token);
+    EXPECT_EQ(got.status, deleted.count(id) ? 404 : 200) << id;
+    for (const std::string action :
+         {"assistant.create", deleted.count(id) ? "assistant.delete" : ""}) {
+      if (action.empty()) continue;
+      const auto entries = AdminAudit("?action=" + action + "&target=" + id)["data"];
+      EXPECT_EQ(entries.size(), 1u) << action << " " << id;
+    }
+  }
+  const auto verified = Verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
 }  // namespace

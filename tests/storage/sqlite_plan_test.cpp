@@ -21,19 +21,41 @@ class SqlitePlanTest : public ::testing::Test {
     store_ = std::make_unique<SqliteAssistantStore>(*db_);
   }
 
-  // Owner-scoped lists must SEARCH an index on user_id (a SCAN of the created_at index would
-  // read other users' rows too); admin lists may SCAN an index in order, stopping at `limit`.
+  // Every statement a list may run must read an index. In list order (kOrdered, kProbe):
+  // no sort, owner-scoped lists SEARCH an index on user_id (a SCAN of the created_at index
+  // would read other users' rows too) and every equality filter is part of that search (else
+  // a rare status would read all the owner's rows); admin lists may SCAN an index in order,
+  // stopping at `limit`. A sparse name search (kByName) is driven by the trigram index and
+  // sorts only its candidates.
   void ExpectIndexed(const domain::ListQuery& q, const std::string& what) {
     const bool owner_scoped = q.scope.owner_id.has_value();
-    const auto plan = store_->ExplainList(q);
-    ASSERT_TRUE(plan) << plan.error().internal;
-    std::string text;
-    for (const auto& step : *plan) text += step + "\n";
-    EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << what << ":\n" << text;
-    for (const auto& step : *plan) {
-      EXPECT_NE(step.find("USING"), std::string::npos) << what << ": full scan\n" << text;
-      if (owner_scoped) {
-        EXPECT_EQ(step.rfind("SEARCH assistants", 0), 0u) << what << ": not a search\n" << text;
+    for (const auto shape : SqliteAssistantStore::ShapesFor(q)) {
+      const auto plan = store_->ExplainList(q, shape);
+      ASSERT_TRUE(plan) << plan.error().internal;
+      std::string text;
+      for (const auto& step : *plan) text += step + "\n";
+      const std::string label = what + " (shape " + std::to_string(static_cast<int>(shape)) + ")";
+      if (shape == SqliteAssistantStore::ListShape::kByName) {
+        EXPECT_NE(text.find("SCAN assistants_name VIRTUAL TABLE"), std::string::npos)
+            << label << text;
+        EXPECT_NE(text.find("SEARCH assistants USING INTEGER PRIMARY KEY (rowid=?)"),
+                  std::string::npos)
+            << label << ":\n"
+            << text;
+        continue;
+      }
+      EXPECT_EQ(text.find("TEMP B-TREE"), std::string::npos) << label << ":\n" << text;
+      for (const auto& step : *plan) {
+        EXPECT_NE(step.find("USING"), std::string::npos) << label << ": full scan\n" << text;
+        if (owner_scoped) {
+          EXPECT_EQ(step.rfind("SEARCH assistants", 0), 0u) << label << ": not a search\n" << text;
+        }
+        if (q.sync_status) {
+          EXPECT_NE(step.find("sync_status=?"), std::string::npos) << label << "\n" << text;
+        }
+        if (q.is_test || q.scope.test_only) {
+          EXPECT_NE(step.find("is_test=?"), std::string::npos) << label << "\n" << text;
+        }
       }
     }
   }
@@ -45,26 +67,46 @@ class SqlitePlanTest : public ::testing::Test {
 
 TEST_F(SqlitePlanTest, EveryListShapeUsesAnIndex) {
   const std::string owner = "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f";
-  domain::ListQuery q;
-  q.scope.owner_id = owner;
-  ExpectIndexed(q, "owner");
-  q.after = domain::ListCursor{1767225600000000, owner};
-  ExpectIndexed(q, "owner + cursor");
-  q.scope.test_only = true;
-  ExpectIndexed(q, "test role");
-  q.scope.test_only = false;
-  q.is_test = true;
-  ExpectIndexed(q, "owner + isTest");
-  q.is_test.reset();
-  q.name_contains = "bot";
-  q.sync_status = domain::SyncStatus::kPending;
-  q.created_after_us = 1;
-  q.created_before_us = 1767225600000000;
-  ExpectIndexed(q, "owner + every filter");
-  domain::ListQuery admin;
-  ExpectIndexed(admin, "admin");
-  admin.after = domain::ListCursor{1767225600000000, owner};
-  ExpectIndexed(admin, "admin + cursor");
+  for (const bool admin : {false, true}) {
+    domain::ListQuery base;
+    if (!admin) base.scope.owner_id = owner;
+    const std::string who = admin ? "admin" : "owner";
+    for (const bool cursor : {false, true}) {
+      domain::ListQuery q = base;
+      if (cursor) q.after = domain::ListCursor{1767225600000000, owner};
+      const std::string c = cursor ? " + cursor" : "";
+      ExpectIndexed(q, who + c);
+      for (const auto status : {domain::SyncStatus::kPending, domain::SyncStatus::kFailed}) {
+        domain::ListQuery s = q;
+        s.sync_status = status;
+        ExpectIndexed(s, who + c + " + syncStatus");
+        s.is_test = true;
+        ExpectIndexed(s, who + c + " + syncStatus + isTest");
+      }
+      domain::ListQuery t = q;
+      t.is_test = false;
+      ExpectIndexed(t, who + c + " + isTest");
+      for (const std::string term : {"bo", "bot", "rare term"}) {
+        domain::ListQuery n = q;
+        n.name_contains = term;
+        ExpectIndexed(n, who + c + " + q=" + term);
+        n.sync_status = domain::SyncStatus::kFailed;
+        n.created_after_us = 1;
+        n.created_before_us = 1767225600000000;
+        ExpectIndexed(n, who + c + " + q=" + term + " + every filter");
+      }
+      domain::ListQuery range = q;
+      range.created_after_us = 1;
+      range.created_before_us = 1767225600000000;
+      ExpectIndexed(range, who + c + " + created range");
+    }
+  }
+  domain::ListQuery test_role;
+  test_role.scope.owner_id = owner;
+  test_role.scope.test_only = true;
+  ExpectIndexed(test_role, "test role");
+  test_role.sync_status = domain::SyncStatus::kSynced;
+  ExpectIndexed(test_role, "test role + syncStatus");
 }
 
 }  // namespace

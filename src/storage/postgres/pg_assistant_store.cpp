@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_assistant_store.hpp"
 
 #include "domain/assistant_fields.hpp"
+#include "storage/postgres/pg_audit_store.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -154,55 +155,67 @@ PgAssistantStore::PgAssistantStore(PgDatabase& db) : db_(db) {
                 Param(m + 6) + ") WHERE id = " + Param(m + 7) + "::uuid";
 }
 
-Result<domain::Assistant> PgAssistantStore::Create(const domain::Assistant& a,
-                                                   const std::optional<std::string>& job_key,
-                                                   int64_t max_assistants) {
-  auto r = Insert(a, true, job_key, max_assistants);
-  if (!r) return tl::unexpected(r.error());
-  return a;
+namespace {
+// Inserts the change's audit entry (unsealed) in its transaction, when asked for one.
+Result<void> AuditIn(PgConnection& conn, const AssistantAudit& audit,
+                     const domain::Assistant* before, const domain::Assistant* after) {
+  if (!audit) return {};
+  return PgAppendUnsealed(conn, audit(before, after));
+}
+}  // namespace
+
+void PgAssistantStore::SubmitCreate(domain::Assistant a, std::optional<std::string> job_key,
+                                    int64_t max_assistants, AssistantAudit audit,
+                                    Completion<domain::Assistant> done) {
+  db_.SubmitValue<domain::Assistant>(
+      [this, a = std::move(a), job_key = std::move(job_key), max_assistants,
+       audit = std::move(audit)](PgConnection& conn) -> Result<domain::Assistant> {
+        if (auto r = Insert(conn, a, true, job_key, max_assistants); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, nullptr, &a); !r) return tl::unexpected(r.error());
+        return a;
+      },
+      std::move(done));
 }
 
 Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
-  return Insert(a, queue_sync, std::nullopt, 0);
+  return db_
+      .Write<bool>([&](PgConnection& conn) -> Result<bool> {
+        if (auto r = Insert(conn, a, queue_sync, std::nullopt, 0); !r) {
+          return tl::unexpected(r.error());
+        }
+        return true;
+      })
+      .map([](bool) {});
 }
 
-Result<void> PgAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
-                                      const std::optional<std::string>& job_key,
+Result<void> PgAssistantStore::Insert(PgConnection& conn, const domain::Assistant& a,
+                                      bool queue_sync, const std::optional<std::string>& job_key,
                                       int64_t max_assistants) {
-  return RetryTransient([&]() -> Result<void> {
-    auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, UserClaims(a.user_id, "authenticated"));
-    if (!tx) return tl::unexpected(tx.error());
-    if (max_assistants > 0) {
-      // Creates of one owner queue on a transaction-level advisory lock until the previous
-      // one commits; the count is a separate statement, so its (read committed) snapshot is
-      // taken after the lock and includes every create committed before.
-      if (auto lock = conn->Exec("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
-                                 {a.user_id});
-          !lock) {
-        return tl::unexpected(lock.error());
-      }
-      auto usage = conn->Exec(
-          "SELECT count(*) FROM assistants WHERE user_id = $1::uuid AND sync_status <> 'deleting'",
-          {a.user_id});
-      if (!usage) return tl::unexpected(usage.error());
-      const int64_t n = std::stoll(usage->Text(0, 0));
-      if (n >= max_assistants) return QuotaExceeded(max_assistants, n);
+  if (auto r = conn.SetClaims(UserClaims(a.user_id, "authenticated")); !r) return r;
+  if (max_assistants > 0) {
+    // Creates of one owner queue on the owner's row lock until the previous one commits; the
+    // count is kept by a trigger (migration 0003).
+    auto usage =
+        conn.Exec("SELECT assistant_count FROM users WHERE id = $1::uuid FOR UPDATE", {a.user_id});
+    if (!usage) return tl::unexpected(usage.error());
+    const int64_t n = usage->Rows() > 0 ? usage->Int(0, 0) : 0;
+    if (n >= max_assistants) return QuotaExceeded(max_assistants, n);
+  }
+  PgParams params = {a.id, a.user_id};
+  AppendMutableParams(params, a);
+  params.emplace_back(std::to_string(a.created_at_us));
+  params.emplace_back(std::to_string(a.updated_at_us));
+  if (auto r = conn.Exec(insert_sql_, params); !r) {
+    return tl::unexpected(AsOwnerNotFound(r.error()));
+  }
+  if (queue_sync) {
+    if (auto r = PgEnqueueSync(conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+      return tl::unexpected(r.error());
     }
-    PgParams params = {a.id, a.user_id};
-    AppendMutableParams(params, a);
-    params.emplace_back(std::to_string(a.created_at_us));
-    params.emplace_back(std::to_string(a.updated_at_us));
-    if (auto r = conn->Exec(insert_sql_, params); !r) {
-      return tl::unexpected(AsOwnerNotFound(r.error()));
-    }
-    if (queue_sync) {
-      if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
-        return tl::unexpected(r.error());
-      }
-    }
-    return tx->Commit();
-  });
+  }
+  return {};
 }
 
 std::pair<std::string, PgParams> PgAssistantStore::GetSql(const std::string& id,
@@ -279,57 +292,62 @@ Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
   return page;
 }
 
-Result<std::optional<domain::Assistant>> PgAssistantStore::Update(
-    const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
-    const std::optional<std::string>& job_key) {
-  return RetryTransient([&]() -> Result<std::optional<domain::Assistant>> {
-    auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
-    if (!tx) return tl::unexpected(tx.error());
-    // FOR UPDATE: concurrent patches of one assistant apply one after the other.
-    auto current = GetWith(*conn, id, &scope, true);
-    if (!current) return tl::unexpected(current.error());
-    if (!*current) return std::optional<domain::Assistant>();
-    auto next = NextVersion(**current, mutate);
-    if (!next) return tl::unexpected(next.error());
-    const domain::Assistant& a = *next;
-    PgParams params;
-    AppendMutableParams(params, a);
-    params.emplace_back(std::to_string(a.updated_at_us));
-    params.push_back(a.id);
-    if (auto r = conn->Exec(update_sql_, params); !r) return tl::unexpected(r.error());
-    if (auto r = PgEnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-    return std::optional<domain::Assistant>(std::move(a));
-  });
+void PgAssistantStore::SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
+                                    std::optional<std::string> job_key, AssistantAudit audit,
+                                    Completion<std::optional<domain::Assistant>> done) {
+  db_.SubmitValue<std::optional<domain::Assistant>>(
+      [this, id = std::move(id), scope = std::move(scope), mutate = std::move(mutate),
+       job_key = std::move(job_key),
+       audit = std::move(audit)](PgConnection& conn) -> Result<std::optional<domain::Assistant>> {
+        if (auto r = conn.SetClaims(ClaimsFor(scope)); !r) return tl::unexpected(r.error());
+        // FOR UPDATE: concurrent patches of one assistant apply one after the other.
+        auto current = GetWith(conn, id, &scope, true);
+        if (!current) return tl::unexpected(current.error());
+        if (!*current) return std::optional<domain::Assistant>();
+        auto next = NextVersion(**current, mutate);
+        if (!next) return tl::unexpected(next.error());
+        const domain::Assistant& a = *next;
+        PgParams params;
+        AppendMutableParams(params, a);
+        params.emplace_back(std::to_string(a.updated_at_us));
+        params.push_back(a.id);
+        if (auto r = conn.Exec(update_sql_, params); !r) return tl::unexpected(r.error());
+        if (auto r = PgEnqueueSync(conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key);
+            !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, &**current, &a); !r) return tl::unexpected(r.error());
+        return std::optional<domain::Assistant>(std::move(*next));
+      },
+      std::move(done));
 }
 
-Result<bool> PgAssistantStore::Delete(const std::string& id, const domain::AccessScope& scope,
-                                      int64_t now_us, const std::optional<std::string>& job_key) {
-  return RetryTransient([&]() -> Result<bool> {
-    auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, ClaimsFor(scope));
-    if (!tx) return tl::unexpected(tx.error());
-    auto current = GetWith(*conn, id, &scope, true);
-    if (!current) return tl::unexpected(current.error());
-    if (!*current) return false;
-    // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
-    if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, "
-                            "updated_at = assistantd_ts($1) WHERE id = $2::uuid",
-                            {std::to_string(now_us), id});
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r =
-            PgEnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-    return true;
-  });
+void PgAssistantStore::SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
+                                    std::optional<std::string> job_key, AssistantAudit audit,
+                                    Completion<bool> done) {
+  db_.SubmitValue<bool>(
+      [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
+       audit = std::move(audit)](PgConnection& conn) -> Result<bool> {
+        if (auto r = conn.SetClaims(ClaimsFor(scope)); !r) return tl::unexpected(r.error());
+        auto current = GetWith(conn, id, &scope, true);
+        if (!current) return tl::unexpected(current.error());
+        if (!*current) return false;
+        // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the
+        // row.
+        if (auto r = conn.Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = "
+                               "NULL, updated_at = assistantd_ts($1) WHERE id = $2::uuid",
+                               {std::to_string(now_us), id});
+            !r) {
+          return tl::unexpected(r.error());
+        }
+        const domain::Assistant& a = **current;
+        if (auto r = PgEnqueueSync(conn, id, a.user_id, a.vapi_id, now_us, job_key); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, &a, nullptr); !r) return tl::unexpected(r.error());
+        return true;
+      },
+      std::move(done));
 }
 
 }  // namespace assistantd::storage

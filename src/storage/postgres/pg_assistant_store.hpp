@@ -21,17 +21,18 @@ class PgAssistantStore final : public AssistantStore {
  public:
   explicit PgAssistantStore(PgDatabase& db);
 
-  Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                   const std::optional<std::string>& job_key,
-                                   int64_t max_assistants) override;
+  void SubmitCreate(domain::Assistant assistant, std::optional<std::string> job_key,
+                    int64_t max_assistants, AssistantAudit audit,
+                    Completion<domain::Assistant> done) override;
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
-  Result<std::optional<domain::Assistant>> Update(
-      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
-      const std::optional<std::string>& job_key) override;
-  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
-                      const std::optional<std::string>& job_key) override;
+  void SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
+                    std::optional<std::string> job_key, AssistantAudit audit,
+                    Completion<std::optional<domain::Assistant>> done) override;
+  void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
+                    std::optional<std::string> job_key, AssistantAudit audit,
+                    Completion<bool> done) override;
   Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row whatever its state, for the sync worker (runs with the service's claims).
@@ -45,7 +46,7 @@ class PgAssistantStore final : public AssistantStore {
   std::pair<std::string, PgParams> GetSql(const std::string& id, const domain::AccessScope* scope,
                                           bool lock) const;
   static Result<std::optional<domain::Assistant>> FirstRow(const Result<PgResult>& rows);
-  Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
+  Result<void> Insert(PgConnection& conn, const domain::Assistant& assistant, bool queue_sync,
                       const std::optional<std::string>& job_key, int64_t max_assistants);
   // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
   // inside the caller's transaction; `lock` adds FOR UPDATE.

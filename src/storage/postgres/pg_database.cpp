@@ -243,6 +243,12 @@ nlohmann::json UserClaims(const std::string& user_id, std::string_view role) {
 
 nlohmann::json ServiceClaims() { return {{"role", "service_role"}}; }
 
+Result<void> PgConnection::SetClaims(const nlohmann::json& claims) {
+  auto r = Exec("SELECT set_config('request.jwt.claims', $1, true)", {claims.dump()});
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
 Result<PgTransaction> PgTransaction::Begin(PgConnection& conn, const nlohmann::json& claims,
                                            bool relaxed) {
   // One round trip: the role, the claims and (for bookkeeping) the commit mode.
@@ -288,12 +294,52 @@ Result<std::unique_ptr<PgConnection>> PgDatabase::Connect() const {
 
 Result<std::unique_ptr<PgDatabase>> PgDatabase::Open(const PgSettings& settings, Logger logger) {
   std::unique_ptr<PgDatabase> db(new PgDatabase(settings, std::move(logger)));
-  for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
+  // The writers' connections come on top of the readers'.
+  for (int i = 0; i < std::max(1, settings.pool_size) + settings.writers; ++i) {
     auto conn = db->Connect();
     if (!conn) return tl::unexpected(conn.error());
     db->idle_.push_back(std::move(*conn));
   }
+  db->StartBatcher();
   return db;
+}
+
+PgDatabase::~PgDatabase() { batcher_.reset(); }
+
+uint64_t PgDatabase::CommitGeneration() {
+  std::lock_guard lock(commit_mu_);
+  return commits_;
+}
+
+void PgDatabase::WaitForCommit(uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(commit_mu_);
+  commit_cv_.wait_for(lock, timeout, [&] { return commits_ != seen; });
+}
+
+void PgDatabase::StartBatcher() {
+  WriteBatcher<PgConnection>::Backend backend;
+  backend.with_connection = [this](const std::function<void(PgConnection&)>& fn) {
+    auto lease = Acquire();
+    fn(*lease);
+  };
+  backend.begin = [](PgConnection& conn) {
+    return conn.ExecScript("BEGIN; SET LOCAL ROLE assistantd_app");
+  };
+  backend.commit = [this](PgConnection& conn) -> Result<void> {
+    if (auto r = conn.ExecScript("COMMIT"); !r) return r;
+    {
+      std::lock_guard lock(commit_mu_);
+      ++commits_;
+    }
+    commit_cv_.notify_all();
+    return {};
+  };
+  backend.rollback = [](PgConnection& conn) {
+    if (conn.InTransaction()) (void)conn.ExecScript("ROLLBACK");
+  };
+  backend.exec = [](PgConnection& conn, const char* sql) { return conn.ExecScript(sql); };
+  backend.in_transaction = [](PgConnection& conn) { return conn.InTransaction(); };
+  batcher_ = std::make_unique<WriteBatcher<PgConnection>>(std::move(backend), settings_.writers);
 }
 
 PgDatabase::Lease::~Lease() {

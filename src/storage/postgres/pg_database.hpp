@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -16,6 +17,7 @@
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "storage/storage.hpp"
+#include "storage/write_batcher.hpp"
 
 namespace assistantd::storage {
 
@@ -69,6 +71,14 @@ class PgConnection {
   // `text` as a quoted SQL literal, escaped for this connection.
   std::string Literal(std::string_view text) const;
 
+  // Sets the JWT claims the row-level security policies see, for the rest of the transaction.
+  Result<void> SetClaims(const nlohmann::json& claims);
+  // Inside a transaction (also one whose last statement failed: a savepoint can recover it).
+  bool InTransaction() const {
+    const auto s = PQtransactionStatus(conn_);
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR;
+  }
+
   bool Healthy() const { return PQstatus(conn_) == CONNECTION_OK; }
   // Whether the server closed this idle connection (checked without blocking).
   bool LooksClosed();
@@ -83,6 +93,7 @@ class PgConnection {
 struct PgSettings {
   std::string url;  // postgres://…
   int pool_size = 8;
+  int writers = 3;  // connections that run batches of durable writes at the same time
 };
 
 class PgDatabase;
@@ -130,7 +141,7 @@ class PgDatabase final : public Database {
  public:
   // Connects the whole pool; an unreachable server is one clear error.
   static Result<std::unique_ptr<PgDatabase>> Open(const PgSettings& settings, Logger logger);
-  ~PgDatabase() override = default;
+  ~PgDatabase() override;
 
   class Lease {
    public:
@@ -157,13 +168,30 @@ class PgDatabase final : public Database {
   Result<PgResult> Query(const nlohmann::json& claims, const std::string& sql,
                          const PgParams& params = {}, bool relaxed = false);
 
+  // Durable writes in group commit (see WriteBatcher): `work` runs in a savepoint of a
+  // transaction shared with other writes, as assistantd_app, and must set its own claims
+  // (PgConnection::SetClaims); `done` gets its outcome once the batch committed.
+  template <class T>
+  void SubmitValue(std::function<Result<T>(PgConnection&)> work, Completion<T> done) {
+    batcher_->template SubmitValue<T>(std::move(work), std::move(done));
+  }
+  template <class T>
+  Result<T> Write(std::function<Result<T>(PgConnection&)> work) {
+    return AwaitWrite<T>([&](auto done) { SubmitValue<T>(std::move(work), std::move(done)); });
+  }
+  // Batch commits so far, and a wait for the next one (the audit sealer's signal).
+  uint64_t CommitGeneration();
+  void WaitForCommit(uint64_t seen, std::chrono::milliseconds timeout);
+
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
+  void StopWrites() override { batcher_->Stop(); }
 
  private:
   PgDatabase(PgSettings settings, Logger logger)
       : settings_(std::move(settings)), logger_(std::move(logger)) {}
+  void StartBatcher();
   Result<std::unique_ptr<PgConnection>> Connect() const;
 
   PgSettings settings_;
@@ -171,6 +199,10 @@ class PgDatabase final : public Database {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<PgConnection>> idle_;
+  std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  uint64_t commits_ = 0;
+  std::unique_ptr<WriteBatcher<PgConnection>> batcher_;  // last: stops first
 };
 
 }  // namespace assistantd::storage

@@ -1,6 +1,10 @@
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 
+#include <algorithm>
+#include <functional>
+
 #include "domain/assistant_fields.hpp"
+#include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 
 namespace assistantd::storage {
@@ -107,16 +111,39 @@ Result<domain::Assistant> ReadRow(const SqliteStatement& stmt) {
 
 // Appends scope conditions (rows being deleted are invisible to the API); returns the values
 // to bind, in order.
-std::vector<std::string> AppendScope(std::string& sql, const domain::AccessScope& scope) {
+// `plus` ("+") keeps SQLite from using an index for these conditions.
+std::vector<std::string> AppendScope(std::string& sql, const domain::AccessScope& scope,
+                                     std::string_view plus = "") {
   std::vector<std::string> binds;
-  sql += " AND sync_status <> 'deleting'";
+  const std::string p(plus);
+  sql += " AND " + p + "sync_status <> 'deleting'";
   if (scope.owner_id) {
-    sql += " AND user_id = ?";
+    sql += " AND " + p + "user_id = ?";
     binds.push_back(*scope.owner_id);
   }
-  if (scope.test_only) sql += " AND is_test = 1";
+  if (scope.test_only) sql += " AND " + p + "is_test = 1";
   return binds;
 }
+
+// Unicode code points in UTF-8 `text` (the trigram index needs three).
+size_t CodePoints(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// An FTS5 phrase: the text quoted, inner quotes doubled.
+std::string FtsPhrase(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    out += c;
+    if (c == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+// How many rows (in list order) a name search reads before it asks the trigram index.
+constexpr int kProbeRows = 500;
 
 std::string EscapeLike(const std::string& text) {
   std::string out;
@@ -146,36 +173,52 @@ SqliteAssistantStore::SqliteAssistantStore(SqliteDatabase& db) : db_(db) {
                 "version = ?, updated_at = ? WHERE id = ?";
 }
 
-Result<domain::Assistant> SqliteAssistantStore::Create(const domain::Assistant& a,
-                                                       const std::optional<std::string>& job_key,
-                                                       int64_t max_assistants) {
-  auto r = Insert(a, true, job_key, max_assistants);
-  if (!r) return tl::unexpected(r.error());
-  return a;
+namespace {
+// Appends the change's audit entry in its transaction (when the caller asked for one).
+Result<void> AuditIn(SqliteConnection& conn, const AssistantAudit& audit,
+                     const domain::Assistant* before, const domain::Assistant* after) {
+  if (!audit) return {};
+  auto entry = audit(before, after);
+  return AppendAudit(conn, entry);
+}
+}  // namespace
+
+void SqliteAssistantStore::SubmitCreate(domain::Assistant a, std::optional<std::string> job_key,
+                                        int64_t max_assistants, AssistantAudit audit,
+                                        Completion<domain::Assistant> done) {
+  db_.SubmitValue<domain::Assistant>(
+      [this, a = std::move(a), job_key = std::move(job_key), max_assistants,
+       audit = std::move(audit)](SqliteConnection& conn) -> Result<domain::Assistant> {
+        if (auto r = Insert(conn, a, true, job_key, max_assistants); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, nullptr, &a); !r) return tl::unexpected(r.error());
+        return a;
+      },
+      std::move(done));
 }
 
 Result<void> SqliteAssistantStore::Restore(const domain::Assistant& a, bool queue_sync) {
-  return Insert(a, queue_sync, std::nullopt, 0);
+  return db_.Write(
+      [&](SqliteConnection& conn) { return Insert(conn, a, queue_sync, std::nullopt, 0); });
 }
 
-Result<void> SqliteAssistantStore::Insert(const domain::Assistant& a, bool queue_sync,
+Result<void> SqliteAssistantStore::Insert(SqliteConnection& conn, const domain::Assistant& a,
+                                          bool queue_sync,
                                           const std::optional<std::string>& job_key,
                                           int64_t max_assistants) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
   if (max_assistants > 0) {
-    // The writer lock is held: no other create can slip in between the count and the insert.
-    auto count = conn->Prepare(
-        "SELECT count(*) FROM assistants WHERE user_id = ? AND sync_status <> 'deleting'");
+    // Inside the write transaction: no other create can slip in between the count and the
+    // insert. The count is kept by triggers (migration 0008).
+    auto count = conn.Prepare("SELECT assistant_count FROM users WHERE id = ?");
     if (!count) return tl::unexpected(count.error());
     count->Bind(1, std::string_view(a.user_id));
     auto row = count->Step();
     if (!row) return tl::unexpected(row.error());
-    const int64_t usage = count->Int(0);
+    const int64_t usage = *row ? count->Int(0) : 0;
     if (usage >= max_assistants) return QuotaExceeded(max_assistants, usage);
   }
-  auto stmt = conn->Prepare(insert_sql_);
+  auto stmt = conn.Prepare(insert_sql_);
   if (!stmt) return tl::unexpected(stmt.error());
   int i = 1;
   stmt->Bind(i++, std::string_view(a.id));
@@ -187,11 +230,11 @@ Result<void> SqliteAssistantStore::Insert(const domain::Assistant& a, bool queue
     return tl::unexpected(AsOwnerNotFound(r.error()));
   }
   if (queue_sync) {
-    if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
+    if (auto r = EnqueueSync(conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
       return tl::unexpected(r.error());
     }
   }
-  return tx->Commit();
+  return {};
 }
 
 Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
@@ -247,34 +290,49 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::Get(
   return GetWith(*conn, id, &scope);
 }
 
-SqliteAssistantStore::ListStatement SqliteAssistantStore::BuildList(
-    const domain::ListQuery& q) const {
+SqliteAssistantStore::ListStatement SqliteAssistantStore::BuildList(const domain::ListQuery& q,
+                                                                    ListShape shape) const {
   ListStatement out;
-  out.sql = "SELECT " + select_columns_ + " FROM assistants WHERE 1 = 1";
-  out.text_binds = AppendScope(out.sql, q.scope);
+  // kByName: only the trigram index may drive the query (rowid IN …); every other condition
+  // is a filter, and the few matches are sorted.
+  const std::string_view plus = shape == ListShape::kByName ? "+" : "";
+  const std::string p(plus);
+  const std::string like = q.name_contains ? "%" + EscapeLike(*q.name_contains) + "%" : "";
+  if (shape == ListShape::kProbe) {
+    out.sql = "SELECT rowid, name LIKE ? ESCAPE '\\' FROM assistants WHERE 1 = 1";
+    out.text_binds.push_back(like);
+  } else {
+    out.sql = "SELECT " + select_columns_ + " FROM assistants WHERE 1 = 1";
+  }
+  if (shape == ListShape::kByName) {
+    out.sql += " AND rowid IN (SELECT rowid FROM assistants_name WHERE assistants_name MATCH ?)";
+    out.text_binds.push_back(FtsPhrase(*q.name_contains));
+  }
+  for (auto& b : AppendScope(out.sql, q.scope, plus)) out.text_binds.push_back(std::move(b));
   std::string tail;
   if (q.sync_status) {
-    out.sql += " AND sync_status = ?";
+    out.sql += " AND " + p + "sync_status = ?";
     out.text_binds.emplace_back(ToString(*q.sync_status));
   }
-  if (q.name_contains) {
+  if (q.name_contains && shape != ListShape::kProbe) {
     out.sql += " AND name LIKE ? ESCAPE '\\'";
-    out.text_binds.push_back("%" + EscapeLike(*q.name_contains) + "%");
+    out.text_binds.push_back(like);
   }
-  if (q.is_test) out.sql += *q.is_test ? " AND is_test = 1" : " AND is_test = 0";
+  if (q.is_test) out.sql += " AND " + p + (*q.is_test ? "is_test = 1" : "is_test = 0");
   if (q.created_after_us) {
-    tail += " AND created_at > ?";
+    tail += " AND " + p + "created_at > ?";
     out.int_binds.push_back(*q.created_after_us);
   }
   if (q.created_before_us) {
-    tail += " AND created_at < ?";
+    tail += " AND " + p + "created_at < ?";
     out.int_binds.push_back(*q.created_before_us);
   }
   if (q.after) {
-    tail += " AND (created_at, id) < (?, ?)";
+    tail += " AND (" + p + "created_at, id) < (?, ?)";
     out.int_binds.push_back(q.after->created_at_us);
   }
-  out.sql += tail + " ORDER BY created_at DESC, id DESC LIMIT ?";
+  out.sql += tail + " ORDER BY " + p + "created_at DESC, " + p + "id DESC LIMIT ?";
+  out.limit = shape == ListShape::kProbe ? kProbeRows : q.limit + 1;
   return out;
 }
 
@@ -284,11 +342,23 @@ void SqliteAssistantStore::BindList(SqliteStatement& stmt, const ListStatement& 
   for (const auto& b : list.text_binds) stmt.Bind(i++, std::string_view(b));
   for (const auto v : list.int_binds) stmt.Bind(i++, v);
   if (q.after) stmt.Bind(i++, std::string_view(q.after->id));
-  stmt.Bind(i, int64_t{q.limit} + 1);
+  stmt.Bind(i, int64_t{list.limit});
 }
 
-Result<std::vector<std::string>> SqliteAssistantStore::ExplainList(const domain::ListQuery& q) {
-  const ListStatement list = BuildList(q);
+std::vector<SqliteAssistantStore::ListShape> SqliteAssistantStore::ShapesFor(
+    const domain::ListQuery& q) {
+  // Name search reads rows in list order while matches are dense (a common term fills the
+  // page at once), and asks the trigram index when they are not (a rare or absent term).
+  // Fewer than three characters cannot use the index.
+  if (q.name_contains && CodePoints(*q.name_contains) >= 3) {
+    return {ListShape::kProbe, ListShape::kByName};
+  }
+  return {ListShape::kOrdered};
+}
+
+Result<std::vector<std::string>> SqliteAssistantStore::ExplainList(const domain::ListQuery& q,
+                                                                   ListShape shape) {
+  const ListStatement list = BuildList(q, shape);
   auto conn = db_.Acquire();
   auto stmt = conn->Prepare("EXPLAIN QUERY PLAN " + list.sql);
   if (!stmt) return tl::unexpected(stmt.error());
@@ -303,75 +373,116 @@ Result<std::vector<std::string>> SqliteAssistantStore::ExplainList(const domain:
 }
 
 Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) {
-  const ListStatement list = BuildList(q);
   auto conn = db_.Acquire();
-  auto stmt = conn->Prepare(list.sql);
-  if (!stmt) return tl::unexpected(stmt.error());
-  BindList(*stmt, list, q);
-
+  const auto run = [&](ListShape shape,
+                       const std::function<Result<void>(SqliteStatement&)>& row) -> Result<void> {
+    const ListStatement list = BuildList(q, shape);
+    auto stmt = conn->Prepare(list.sql);
+    if (!stmt) return tl::unexpected(stmt.error());
+    BindList(*stmt, list, q);
+    for (;;) {
+      auto more = stmt->Step();
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) return {};
+      if (auto r = row(*stmt); !r) return r;
+    }
+  };
   domain::ListPage page;
-  for (;;) {
-    auto row = stmt->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (!*row) break;
-    auto a = ReadRow(*stmt);
+  const auto keep = [&](SqliteStatement& stmt) -> Result<void> {
+    auto a = ReadRow(stmt);
     if (!a) return tl::unexpected(a.error());
     page.items.push_back(std::move(*a));
+    return {};
+  };
+  const auto shapes = ShapesFor(q);
+  if (shapes.front() == ListShape::kProbe) {
+    std::vector<int64_t> matches;
+    int read = 0;
+    auto probed = run(ListShape::kProbe, [&](SqliteStatement& stmt) -> Result<void> {
+      ++read;
+      if (stmt.Int(1) != 0 && matches.size() <= static_cast<size_t>(q.limit)) {
+        matches.push_back(stmt.Int(0));
+      }
+      return {};
+    });
+    if (!probed) return tl::unexpected(probed.error());
+    if (matches.size() > static_cast<size_t>(q.limit) || read < kProbeRows) {
+      // The probe saw the whole page (or every row there is): fetch those rows, in order.
+      const std::string by_rowid = "SELECT " + select_columns_ + " FROM assistants WHERE rowid = ?";
+      for (const int64_t rowid : matches) {
+        auto stmt = conn->Prepare(by_rowid);  // cached; reset when it goes out of scope
+        if (!stmt) return tl::unexpected(stmt.error());
+        stmt->Bind(1, rowid);
+        auto found = stmt->Step();
+        if (!found) return tl::unexpected(found.error());
+        if (*found) {
+          if (auto r = keep(*stmt); !r) return tl::unexpected(r.error());
+        }
+      }
+    } else if (auto r = run(ListShape::kByName, keep); !r) {
+      return tl::unexpected(r.error());
+    }
+  } else if (auto r = run(ListShape::kOrdered, keep); !r) {
+    return tl::unexpected(r.error());
   }
   page.next = domain::TrimToPage(page.items, q.limit);
   return page;
 }
 
-Result<std::optional<domain::Assistant>> SqliteAssistantStore::Update(
-    const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
-    const std::optional<std::string>& job_key) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto current = GetWith(*conn, id, &scope);
-  if (!current) return tl::unexpected(current.error());
-  if (!*current) return std::optional<domain::Assistant>();
-  auto next = NextVersion(**current, mutate);
-  if (!next) return tl::unexpected(next.error());
-  const domain::Assistant& a = *next;
-
-  auto stmt = conn->Prepare(update_sql_);
-  if (!stmt) return tl::unexpected(stmt.error());
-  int i = 1;
-  i = BindMutableColumns(*stmt, i, a);
-  stmt->Bind(i++, a.updated_at_us);
-  stmt->Bind(i++, std::string_view(a.id));
-  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  if (auto r = EnqueueSync(*conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
-    return tl::unexpected(r.error());
-  }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return std::optional<domain::Assistant>(std::move(a));
+void SqliteAssistantStore::SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
+                                        std::optional<std::string> job_key, AssistantAudit audit,
+                                        Completion<std::optional<domain::Assistant>> done) {
+  db_.SubmitValue<std::optional<domain::Assistant>>(
+      [this, id = std::move(id), scope = std::move(scope), mutate = std::move(mutate),
+       job_key = std::move(job_key), audit = std::move(audit)](
+          SqliteConnection& conn) -> Result<std::optional<domain::Assistant>> {
+        auto current = GetWith(conn, id, &scope);
+        if (!current) return tl::unexpected(current.error());
+        if (!*current) return std::optional<domain::Assistant>();
+        auto next = NextVersion(**current, mutate);
+        if (!next) return tl::unexpected(next.error());
+        const domain::Assistant& a = *next;
+        auto stmt = conn.Prepare(update_sql_);
+        if (!stmt) return tl::unexpected(stmt.error());
+        int i = BindMutableColumns(*stmt, 1, a);
+        stmt->Bind(i++, a.updated_at_us);
+        stmt->Bind(i++, std::string_view(a.id));
+        if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+        if (auto r = EnqueueSync(conn, a.id, a.user_id, a.vapi_id, a.updated_at_us, job_key); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, &**current, &a); !r) return tl::unexpected(r.error());
+        return std::optional<domain::Assistant>(std::move(*next));
+      },
+      std::move(done));
 }
 
-Result<bool> SqliteAssistantStore::Delete(const std::string& id, const domain::AccessScope& scope,
-                                          int64_t now_us,
-                                          const std::optional<std::string>& job_key) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto current = GetWith(*conn, id, &scope);
-  if (!current) return tl::unexpected(current.error());
-  if (!*current) return false;
-  // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the row.
-  auto stmt = conn->Prepare(
-      "UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, updated_at = ? "
-      "WHERE id = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, now_us);
-  stmt->Bind(2, std::string_view(id));
-  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  if (auto r = EnqueueSync(*conn, id, (*current)->user_id, (*current)->vapi_id, now_us, job_key);
-      !r) {
-    return tl::unexpected(r.error());
-  }
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return true;
+void SqliteAssistantStore::SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
+                                        std::optional<std::string> job_key, AssistantAudit audit,
+                                        Completion<bool> done) {
+  db_.SubmitValue<bool>(
+      [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
+       audit = std::move(audit)](SqliteConnection& conn) -> Result<bool> {
+        auto current = GetWith(conn, id, &scope);
+        if (!current) return tl::unexpected(current.error());
+        if (!*current) return false;
+        // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the
+        // row.
+        auto stmt = conn.Prepare(
+            "UPDATE assistants SET sync_status = 'deleting', sync_error = NULL, updated_at = ? "
+            "WHERE id = ?");
+        if (!stmt) return tl::unexpected(stmt.error());
+        stmt->Bind(1, now_us);
+        stmt->Bind(2, std::string_view(id));
+        if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+        const domain::Assistant& a = **current;
+        if (auto r = EnqueueSync(conn, id, a.user_id, a.vapi_id, now_us, job_key); !r) {
+          return tl::unexpected(r.error());
+        }
+        if (auto r = AuditIn(conn, audit, &a, nullptr); !r) return tl::unexpected(r.error());
+        return true;
+      },
+      std::move(done));
 }
 
 }  // namespace assistantd::storage

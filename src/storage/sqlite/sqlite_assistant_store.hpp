@@ -11,17 +11,18 @@ class SqliteAssistantStore final : public AssistantStore {
  public:
   explicit SqliteAssistantStore(SqliteDatabase& db);
 
-  Result<domain::Assistant> Create(const domain::Assistant& assistant,
-                                   const std::optional<std::string>& job_key,
-                                   int64_t max_assistants) override;
+  void SubmitCreate(domain::Assistant assistant, std::optional<std::string> job_key,
+                    int64_t max_assistants, AssistantAudit audit,
+                    Completion<domain::Assistant> done) override;
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
-  Result<std::optional<domain::Assistant>> Update(
-      const std::string& id, const domain::AccessScope& scope, const Mutation& mutate,
-      const std::optional<std::string>& job_key) override;
-  Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
-                      const std::optional<std::string>& job_key) override;
+  void SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
+                    std::optional<std::string> job_key, AssistantAudit audit,
+                    Completion<std::optional<domain::Assistant>> done) override;
+  void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
+                    std::optional<std::string> job_key, AssistantAudit audit,
+                    Completion<bool> done) override;
   Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row with this id whatever its state (including rows being deleted), for the sync
@@ -33,12 +34,17 @@ class SqliteAssistantStore final : public AssistantStore {
   Result<std::vector<ScannedAssistant>> Scan(const std::string& after_id, int limit,
                                              const std::string* only_id = nullptr);
 
-  // SQLite's query plan for the SQL List() runs for `query` (one line per plan step), so
-  // tests can check that listing uses an index instead of scanning the table.
-  Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);
+  // The statements List() may run for a query: in list order through an index (kOrdered);
+  // for a name search, first a bounded read in list order that only flags matches (kProbe),
+  // then, when matches are sparse, the trigram index's candidates sorted (kByName).
+  enum class ListShape { kOrdered, kProbe, kByName };
+  static std::vector<ListShape> ShapesFor(const domain::ListQuery& query);
+  // SQLite's query plan for one of them (one line per plan step), so tests can check that
+  // listing never scans a table.
+  Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query, ListShape shape);
 
  private:
-  Result<void> Insert(const domain::Assistant& assistant, bool queue_sync,
+  Result<void> Insert(SqliteConnection& conn, const domain::Assistant& assistant, bool queue_sync,
                       const std::optional<std::string>& job_key, int64_t max_assistants);
   // The row inside `scope` (visible rows only), or any row when `scope` is null.
   Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
@@ -49,8 +55,9 @@ class SqliteAssistantStore final : public AssistantStore {
     std::string sql;
     std::vector<std::string> text_binds;
     std::vector<int64_t> int_binds;
+    int limit = 0;  // the LIMIT bound last
   };
-  ListStatement BuildList(const domain::ListQuery& query) const;
+  ListStatement BuildList(const domain::ListQuery& query, ListShape shape) const;
   static void BindList(SqliteStatement& stmt, const ListStatement& list,
                        const domain::ListQuery& query);
 

@@ -42,15 +42,10 @@ Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
 
 }  // namespace
 
-Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
-  auto conn = db_.Acquire();
-  // The writer lock serialises appends: the last entry read here stays the last one. The
-  // entry follows a change that already committed durably; it rides with the next durable
-  // commit's WAL sync (or the periodic checkpoint) instead of paying its own fdatasync.
-  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
-  if (!tx) return tl::unexpected(tx.error());
+Result<void> AppendAudit(SqliteConnection& conn, domain::AuditEntry& e) {
   {
-    auto last = conn->Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+    // Called inside a write transaction: the writer lock keeps the last entry the last one.
+    auto last = conn.Prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
     if (!last) return tl::unexpected(last.error());
     auto row = last->Step();
     if (!row) return tl::unexpected(row.error());
@@ -58,8 +53,8 @@ Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
     e.prev_hash = *row ? last->Text(1) : domain::kAuditGenesisHash;
   }
   e.hash = domain::AuditHash(e);
-  auto stmt = conn->Prepare(std::string("INSERT INTO audit_log (") + kColumns +
-                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto stmt = conn.Prepare(std::string("INSERT INTO audit_log (") + kColumns +
+                           ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!stmt) return tl::unexpected(stmt.error());
   int i = 1;
   stmt->Bind(i++, e.seq);
@@ -76,9 +71,18 @@ Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry e) {
   stmt->Bind(i++, NullableJsonText(e.after));
   stmt->Bind(i++, std::string_view(e.prev_hash));
   stmt->Bind(i++, std::string_view(e.hash));
-  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return e;
+  return stmt->Run();
+}
+
+Result<domain::AuditEntry> SqliteAuditStore::Append(domain::AuditEntry entry) {
+  return AwaitWrite<domain::AuditEntry>([&](auto done) {
+    db_.SubmitValue<domain::AuditEntry>(
+        [e = std::move(entry)](SqliteConnection& conn) mutable -> Result<domain::AuditEntry> {
+          if (auto r = AppendAudit(conn, e); !r) return tl::unexpected(r.error());
+          return e;
+        },
+        std::move(done));
+  });
 }
 
 Result<std::vector<domain::AuditEntry>> SqliteAuditStore::QueryAudit(const AuditQuery& q) {

@@ -5,6 +5,10 @@
 
 namespace assistantd::storage {
 
+// Appends `entry` after the last entry inside the caller's write transaction, setting its
+// seq, prev_hash and hash.
+Result<void> AppendAudit(SqliteConnection& conn, domain::AuditEntry& entry);
+
 class SqliteAuditStore final : public AuditStore {
  public:
   explicit SqliteAuditStore(SqliteDatabase& db) : db_(db) {}

@@ -22,8 +22,8 @@ Error SqliteError(sqlite3* db, int rc, std::string_view what) {
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-      return Error{ErrorCode::kUnavailable, "database_busy",
-                   "The database is busy; retry shortly", nlohmann::json::array(), internal};
+      return Error{ErrorCode::kUnavailable, "database_busy", "The database is busy; retry shortly",
+                   nlohmann::json::array(), internal};
     case SQLITE_FULL:
       return Error{ErrorCode::kUnavailable, "storage_full",
                    "The server's storage is full; nothing was changed", nlohmann::json::array(),
@@ -35,9 +35,8 @@ Error SqliteError(sqlite3* db, int rc, std::string_view what) {
                    "The database is unavailable; nothing was changed", nlohmann::json::array(),
                    internal};
     case SQLITE_CONSTRAINT:
-      return Error{ErrorCode::kConflict, "conflict",
-                   "The change conflicts with the current state", nlohmann::json::array(),
-                   internal};
+      return Error{ErrorCode::kConflict, "conflict", "The change conflicts with the current state",
+                   nlohmann::json::array(), internal};
     default:
       return Error{ErrorCode::kInternal, "internal_error", "Internal server error",
                    nlohmann::json::array(), internal};
@@ -122,7 +121,8 @@ Result<void> SqliteConnection::Exec(const std::string& sql) {
   char* err = nullptr;
   const int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);
-  if (rc != SQLITE_OK) return tl::unexpected(SqliteError(db_, sqlite3_extended_errcode(db_), "exec"));
+  if (rc != SQLITE_OK)
+    return tl::unexpected(SqliteError(db_, sqlite3_extended_errcode(db_), "exec"));
   return {};
 }
 
@@ -183,24 +183,60 @@ Result<void> SqliteDatabase::SyncWal() {
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSettings& settings,
                                                              Logger logger) {
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(settings, std::move(logger)));
-  for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
+  for (int i = 0; i < std::max(1, settings.pool_size) + 1; ++i) {  // + the batch writer's
     auto conn = db->OpenConnection();
     if (!conn) return tl::unexpected(conn.error());
     db->idle_.push_back(std::move(*conn));
   }
+  SqliteDatabase* self = db.get();
+  WriteBatcher<SqliteConnection>::Backend backend;
+  backend.with_connection = [self](const std::function<void(SqliteConnection&)>& fn) {
+    auto lease = self->Acquire();
+    fn(*lease);
+  };
+  backend.begin = [self](SqliteConnection& conn) -> Result<void> {
+    self->batch_lock_ = self->LockWriter();
+    auto r = conn.Exec("BEGIN IMMEDIATE");
+    if (!r) self->batch_lock_.unlock();
+    return r;
+  };
+  backend.commit = [self](SqliteConnection& conn) -> Result<void> {
+    if (auto r = conn.Exec("COMMIT"); !r) return r;
+    self->batch_lock_.unlock();  // the next writer may start while we wait for the disk
+    return self->SyncWal();
+  };
+  backend.rollback = [self](SqliteConnection& conn) {
+    if (!sqlite3_get_autocommit(conn.Raw())) (void)conn.Exec("ROLLBACK");
+    if (self->batch_lock_.owns_lock()) self->batch_lock_.unlock();
+  };
+  backend.exec = [](SqliteConnection& conn, const char* sql) { return conn.Exec(sql); };
+  backend.in_transaction = [](SqliteConnection& conn) {
+    return sqlite3_get_autocommit(conn.Raw()) == 0;
+  };
+  db->batcher_ = std::make_unique<WriteBatcher<SqliteConnection>>(std::move(backend));
   return db;
 }
 
 SqliteDatabase::~SqliteDatabase() {
+  batcher_.reset();
   if (wal_fd_ >= 0) ::close(wal_fd_);
+}
+
+void SqliteDatabase::Submit(WriteBatcher<SqliteConnection>::Work work,
+                            WriteBatcher<SqliteConnection>::Done done) {
+  batcher_->Submit(std::move(work), std::move(done));
+}
+
+Result<void> SqliteDatabase::Write(WriteBatcher<SqliteConnection>::Work work) {
+  return batcher_->Run(std::move(work));
 }
 
 Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(settings_.path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      settings_.path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+      nullptr);
   auto conn = std::make_unique<SqliteConnection>(raw);
   if (rc != SQLITE_OK) {
     return tl::unexpected(SqliteError(raw, rc, "open " + settings_.path));
@@ -209,8 +245,11 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   sqlite3_extended_result_codes(raw, 1);
   // synchronous=NORMAL: a commit writes its WAL frames to the OS; SqliteTransaction then
   // waits for SyncWal's shared fdatasync before a durable write is acknowledged.
+  // trusted_schema=ON: the triggers that keep the name search index (an FTS5 table) in step
+  // need it. The schema is only ever written by our own migrations, in a file of our own data
+  // directory; the setting guards against opening database files of unknown origin.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                             "PRAGMA synchronous=NORMAL", "PRAGMA trusted_schema=OFF"}) {
+                             "PRAGMA synchronous=NORMAL", "PRAGMA trusted_schema=ON"}) {
     if (auto r = conn->Exec(pragma); !r) return tl::unexpected(r.error());
   }
   return conn;
@@ -234,9 +273,9 @@ SqliteDatabase::Lease SqliteDatabase::Acquire() {
 }
 
 Result<int> SqliteDatabase::AppliedVersion(SqliteConnection& conn) const {
-  if (auto r = conn.Exec(
-          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-          "name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT");
+  if (auto r =
+          conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                    "name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT");
       !r) {
     return tl::unexpected(r.error());
   }
@@ -261,8 +300,8 @@ Result<int> SqliteDatabase::Migrate() {
       e.internal = std::string("migration ") + m.name + ": " + e.internal;
       return tl::unexpected(e);
     }
-    auto ins = conn->Prepare(
-        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    auto ins =
+        conn->Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
     if (!ins) return tl::unexpected(ins.error());
     ins->Bind(1, int64_t{m.version});
     ins->Bind(2, std::string_view(m.name));

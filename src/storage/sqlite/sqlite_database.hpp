@@ -1,5 +1,7 @@
 #pragma once
 
+#include <sqlite3.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -11,11 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "storage/storage.hpp"
+#include "storage/write_batcher.hpp"
 
 namespace assistantd::storage {
 
@@ -150,9 +151,20 @@ class SqliteDatabase final : public Database {
   // (WAL frames reach the OS at commit), so this fsync is what puts them on disk.
   Result<void> SyncWal();
 
+  // Durable writes in group commit (see WriteBatcher): `work` runs on the batch thread in a
+  // savepoint of a shared transaction; `done` gets its outcome once the batch is on disk.
+  void Submit(WriteBatcher<SqliteConnection>::Work work, WriteBatcher<SqliteConnection>::Done done);
+  template <class T>
+  void SubmitValue(std::function<Result<T>(SqliteConnection&)> work, Completion<T> done) {
+    batcher_->template SubmitValue<T>(std::move(work), std::move(done));
+  }
+  // The same, waiting for the outcome.
+  Result<void> Write(WriteBatcher<SqliteConnection>::Work work);
+
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
+  void StopWrites() override { batcher_->Stop(); }
 
  private:
   SqliteDatabase(SqliteSettings settings, Logger logger)
@@ -169,10 +181,13 @@ class SqliteDatabase final : public Database {
 
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
-  uint64_t commit_seq_ = 0;   // durable commits registered
-  uint64_t synced_seq_ = 0;   // registered commits known to be on disk
+  uint64_t commit_seq_ = 0;  // durable commits registered
+  uint64_t synced_seq_ = 0;  // registered commits known to be on disk
   bool sync_in_progress_ = false;
   int wal_fd_ = -1;
+
+  std::unique_lock<std::mutex> batch_lock_;  // the writer lock while a batch is open
+  std::unique_ptr<WriteBatcher<SqliteConnection>> batcher_;  // last: stops first
 };
 
 }  // namespace assistantd::storage
