@@ -1,8 +1,9 @@
--- wrk: create assistants (a durable write: SQLite commit with synchronous=FULL).
--- env: TOKEN
+-- wrk: create assistants (a durable write: the row, its sync job and its audit entry,
+-- acknowledged after the group commit's WAL flush).
+-- env: TOKEN, CREATE_PATH (default /v1/assistants)
 local token = os.getenv("TOKEN") or ""
 wrk.method = "POST"
-wrk.path = "/v1/assistants"
+wrk.path = os.getenv("CREATE_PATH") or "/v1/assistants"
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"name":"Bench bot","firstMessage":"Hello!","model":{"provider":"openai",' ..

@@ -17,6 +17,9 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target assistantd ceiling_responder vapi-sim jwt_bench validation_bench >/dev/null
 
 source scripts/lib.sh
+[ -x bench/peer/node_modules/.bin/deno ] || npm ci --prefix bench/peer --no-audit --no-fund >/dev/null
+# rss PID → resident memory in MiB
+rss() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
 # run_wrk NAME SCRIPT URL → writes $work/NAME.txt
 run_wrk() {
@@ -43,15 +46,23 @@ done
 # The request limiter runs on every request, with a limit wrk cannot reach, and the
 # benchmark's one user may own any number of assistants; the auth endpoints' limits are off
 # for the sign-in benchmark.
-LIMIT_FLAGS="--rate-limit-user 1000000000/1m --max-assistants-user 0 --rate-limit-token-ip 0 \
+LIMIT_FLAGS="--rate-limit-user 1000000000/1m --max-assistants-user 1000000000 --rate-limit-token-ip 0 \
   --rate-limit-signin-account 0"
 # Port 0 everywhere: each server reports the port it got, so a busy port cannot mislead us.
 start_bg "$work/ceiling.log" "$BIN"/ceiling_responder 0
 # shellcheck disable=SC2086
 start_bg "$work/assistantd.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
   --data-dir "$work/data" --log-level info $LIMIT_FLAGS ${APP_FLAGS:-}
+APP_PID="${pids[-1]}"
 CEILING="$(wait_addr "$work/ceiling.log")"
 APP="$(wait_addr "$work/assistantd.log")"
+RSS_IDLE="$(rss "$APP_PID")"
+# The peer: the seed's edge function as such functions are written (bench/peer), with the
+# same JWT secret.
+PEER_DB="$work/peer.db" PEER_JWT_SECRET_FILE="$work/data/jwt-secret" start_bg "$work/peer.log" \
+  bench/peer/node_modules/.bin/deno run --no-remote --no-prompt --allow-env --allow-read \
+  --allow-write --allow-net=127.0.0.1 bench/peer/main.ts
+PEER="$(wait_addr "$work/peer.log")"
 
 # The same service on PostgreSQL (a throwaway cluster with PostgreSQL's durable defaults),
 # sharing the data dir's secrets so one token serves both.
@@ -94,7 +105,12 @@ bench_assistant() {
 }
 
 run_wrk ceiling "" "http://$CEILING/"
-export ASSISTANT_PATH
+export ASSISTANT_PATH CREATE_PATH WRK_THREADS IDS_FILE
+created="$(curl -s -X POST "http://$PEER/functions/v1/assistants" -H "Authorization: Bearer $TOKEN" \
+  -H 'Content-Type: application/json' -d '{"name":"Bench bot","firstMessage":"Hi"}')"
+ASSISTANT_PATH="/functions/v1/assistants/$(echo "$created" | sed -nE 's/.*"id":"([0-9a-f-]{36})".*/\1/p')"
+run_wrk peer_get_by_id bench/get_by_id.lua "http://$PEER"
+CREATE_PATH=/functions/v1/assistants run_wrk peer_create bench/create.lua "http://$PEER"
 ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk get_by_id bench/get_by_id.lua "http://$APP"
 # Right after, in the same conditions: the same GET with an ES256 token.
@@ -105,6 +121,17 @@ run_wrk get_by_id_es256 bench/get_by_id.lua "http://$APP_ES"
 TOKEN="$HS_TOKEN"
 ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk create bench/create.lua "http://$APP"
+RSS_AFTER_1="$(rss "$APP_PID")"
+run_wrk patch bench/patch.lua "http://$APP"
+IDS_FILE="$work/ids.txt"
+sqlite3 "$work/data/assistantd.db" \
+  "SELECT id FROM assistants WHERE sync_status <> 'deleting' ORDER BY created_at DESC" > "$IDS_FILE"
+run_wrk delete bench/delete.lua "http://$APP"
+# The leak check: the same create benchmark twice more; resident memory after each run.
+run_wrk create_2 bench/create.lua "http://$APP"
+RSS_AFTER_2="$(rss "$APP_PID")"
+run_wrk create_3 bench/create.lua "http://$APP"
+RSS_AFTER_3="$(rss "$APP_PID")"
 ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
@@ -130,12 +157,13 @@ run_wrk signin bench/signin.lua "http://$APP"
 notes="$(sed -n '/^## Notes/,$p' docs/benchmarks.md 2>/dev/null || true)"
 
 ceiling_rps="$(rps "$work/ceiling.txt")"
-row() {  # row LABEL NAME
-  local f="$work/$2.txt" r
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) vs the peer
+  local f="$work/$2.txt" r vs_peer=""
   r="$(rps "$f")"
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$r" "$(pct "$f" 50%)" "$(pct "$f" 99%)" \
-    "$(awk -v a="$r" -v b="$ceiling_rps" 'BEGIN { printf "%.0f%%", 100 * a / b }')" \
-    "$(errors "$work/$2.err")"
+  [ -n "${3:-}" ] && vs_peer="$(ratio "$r" "$(rps "$work/$3.txt")")"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$1" "$r" "$(pct "$f" 50%)" "$(pct "$f" 99%)" \
+    "$(ratio "$r" "$ceiling_rps")" "$vs_peer" "$(errors "$work/$2.err")"
 }
 
 {
@@ -147,23 +175,35 @@ row() {  # row LABEL NAME
   echo "with the server, as it does for the ceiling. PostgreSQL 15 runs on the same machine"
   echo "with its durable defaults (fsync, synchronous_commit on)."
   echo
-  echo "| target | req/s | p50 ms | p99 ms | vs ceiling | non-2xx |"
-  echo "|---|---:|---:|---:|---:|---:|"
+  echo "| target | req/s | p50 ms | p99 ms | vs ceiling | vs peer | non-2xx |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
   row "ceiling: bare Beast keep-alive responder" ceiling
-  row "assistantd GET /v1/assistants/{id}" get_by_id
-  row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256
-  row "assistantd POST /v1/assistants (durable create)" create
-  row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg
-  row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg
-  row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis
+  row "peer (Deno + jose + node:sqlite, no fsync): GET by id" peer_get_by_id
+  row "peer (Deno + jose + node:sqlite, no fsync): create" peer_create
+  row "assistantd GET /v1/assistants/{id}" get_by_id peer_get_by_id
+  row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256 peer_get_by_id
+  row "assistantd POST /v1/assistants (durable create)" create peer_create
+  row "assistantd PATCH /v1/assistants/{id} (durable)" patch
+  row "assistantd DELETE /v1/assistants/{id} (durable)" delete
+  row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg peer_get_by_id
+  row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg peer_create
+  row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis peer_get_by_id
   row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
   echo "  read on the worker pool, JSON rendering, metrics, and one JSON access-log line per"
   echo '  request (the default info level, stderr redirected to a file).'
-  echo "- Create: validation of every field, one SQLite transaction (the row and its sync job),"
-  echo "  acknowledged only after a group-commit fdatasync of the WAL, so p99 includes the disk."
-  echo "  The sync workers run too (no Vapi key here, so each job fails fast and waits)."
+  echo "- Create, patch, delete: validation of every field, the quota check (a counter row), the"
+  echo "  row, its sync job and its audit entry, each write a savepoint of a group commit shared"
+  echo "  with the writes that arrived meanwhile, acknowledged only after that commit's WAL"
+  echo "  fdatasync, so p99 includes the disk. No handler thread waits for the disk. The sync"
+  echo "  workers run too (no Vapi key here, so each job fails fast and waits). Delete deletes a"
+  echo "  different assistant per request (those the create runs made)."
+  echo "- The peer (\\`bench/peer\\`): the seed's edge function written as such functions are, on"
+  echo "  Deno 2 with jose and node:sqlite in WAL mode with synchronous=NORMAL and no fsync of its"
+  echo "  own: an acknowledged create there can be lost with the machine's power."
+  echo "- Memory (assistantd on SQLite, resident): ${RSS_IDLE} MiB idle; after the first create run"
+  echo "  ${RSS_AFTER_1} MiB, after two more ${RSS_AFTER_2} and ${RSS_AFTER_3} MiB."
   echo "- On PostgreSQL each request is a transaction as the row-level-security role with the"
   echo "  caller's claims set: a GET sends BEGIN, SET LOCAL ROLE, set_config, the statement and"
   echo "  COMMIT in one libpq pipeline (one round trip); a create (three statements) takes a few."

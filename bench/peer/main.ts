@@ -41,7 +41,7 @@ function row(r: Record<string, unknown>) {
 Deno.serve({
   hostname: "127.0.0.1",
   port: Number(Deno.env.get("PEER_PORT") ?? "0"),
-  onListen: ({ hostname, port }) => console.log(JSON.stringify({ address: `${hostname}:${port}` })),
+  onListen: ({ hostname, port }) => console.error(JSON.stringify({ address: `${hostname}:${port}` })),
 }, async (req) => {
   const user = await userOf(req);
   if (!user) return json(401, { error: "unauthorized" });

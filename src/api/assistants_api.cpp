@@ -175,7 +175,7 @@ Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestCo
 
   NewAssistant out;
   Assistant& a = out.assistant;
-  a.id = NewUuid();
+  a.id = NewTimeOrderedUuid();
   a.user_id = *owner;
   a.fields = std::move(*fields);
   a.created_at_us = a.updated_at_us = clock_.NowMicros();

@@ -1,23 +1,18 @@
 #include "common/uuid.hpp"
 
+#include <sodium.h>
+
 #include <array>
+#include <chrono>
 #include <cstdint>
-#include <random>
+#include <stdexcept>
 
 namespace assistantd {
 
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng{[] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64(seq);
-  }()};
-  std::array<uint8_t, 16> b{};
-  for (size_t i = 0; i < 16; i += 8) {
-    const uint64_t r = rng();
-    for (size_t j = 0; j < 8; ++j) b[i + j] = static_cast<uint8_t>(r >> (8 * j));
-  }
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
+namespace {
+
+std::string Format(std::array<uint8_t, 16>& b, uint8_t version) {
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | (version << 4));
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -28,6 +23,30 @@ std::string NewUuid() {
     out.push_back(kHex[b[i] & 0x0f]);
   }
   return out;
+}
+
+std::array<uint8_t, 16> RandomBytes() {
+  static const bool ready = sodium_init() >= 0;  // idempotent and thread-safe
+  if (!ready) throw std::runtime_error("libsodium failed to initialise");
+  std::array<uint8_t, 16> b{};
+  randombytes_buf(b.data(), b.size());
+  return b;
+}
+
+}  // namespace
+
+std::string NewUuid() {
+  auto b = RandomBytes();
+  return Format(b, 4);
+}
+
+std::string NewTimeOrderedUuid() {
+  auto b = RandomBytes();
+  const auto ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+  for (int i = 0; i < 6; ++i) b[static_cast<size_t>(i)] = static_cast<uint8_t>(ms >> (8 * (5 - i)));
+  return Format(b, 7);
 }
 
 std::optional<std::string> NormalizeUuid(std::string_view text) {

@@ -214,11 +214,55 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
     return sqlite3_get_autocommit(conn.Raw()) == 0;
   };
   db->batcher_ = std::make_unique<WriteBatcher<SqliteConnection>>(std::move(backend));
+  db->checkpointer_ = std::thread([self] { self->CheckpointLoop(); });
   return db;
+}
+
+constexpr int kCheckpointPages = 1000;  // SQLite's own auto-checkpoint threshold
+
+int SqliteDatabase::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
+  auto* db = static_cast<SqliteDatabase*>(self);
+  if (pages >= kCheckpointPages) {
+    std::lock_guard lock(db->checkpoint_mu_);
+    db->checkpoint_due_ = true;
+    db->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteDatabase::CheckpointLoop() {
+  auto conn = OpenConnection();
+  if (!conn) {
+    LogEvent(logger_, spdlog::level::err, "no connection for checkpoints",
+             {{"detail", conn.error().internal}});
+    return;
+  }
+  sqlite3_wal_hook((*conn)->Raw(), nullptr, nullptr);
+  for (;;) {
+    {
+      std::unique_lock lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_due_ || stopping_; });
+      if (stopping_) return;
+      checkpoint_due_ = false;
+    }
+    // PASSIVE: copies what it can without waiting for (or blocking) readers and writers.
+    const int rc = sqlite3_wal_checkpoint_v2((*conn)->Raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                             nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      LogEvent(logger_, spdlog::level::warn, "checkpoint failed",
+               {{"detail", sqlite3_errmsg((*conn)->Raw())}});
+    }
+  }
 }
 
 SqliteDatabase::~SqliteDatabase() {
   batcher_.reset();
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    stopping_ = true;
+    checkpoint_cv_.notify_one();
+  }
+  if (checkpointer_.joinable()) checkpointer_.join();
   if (wal_fd_ >= 0) ::close(wal_fd_);
 }
 
@@ -248,10 +292,15 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   // trusted_schema=ON: the triggers that keep the name search index (an FTS5 table) in step
   // need it. The schema is only ever written by our own migrations, in a file of our own data
   // directory; the setting guards against opening database files of unknown origin.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON",
-                             "PRAGMA synchronous=NORMAL", "PRAGMA trusted_schema=ON"}) {
+  // temp_store=MEMORY: the sub-journal of each write's savepoint (see WriteBatcher) stays in
+  // memory instead of costing a temporary file write per page touched.
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL",
+        "PRAGMA trusted_schema=ON", "PRAGMA temp_store=MEMORY"}) {
     if (auto r = conn->Exec(pragma); !r) return tl::unexpected(r.error());
   }
+  // Replaces the auto-checkpoint, which would run inside the committing writer.
+  sqlite3_wal_hook(raw, &SqliteDatabase::OnWalCommit, const_cast<SqliteDatabase*>(this));
   return conn;
 }
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -185,6 +186,16 @@ class SqliteDatabase final : public Database {
   uint64_t synced_seq_ = 0;  // registered commits known to be on disk
   bool sync_in_progress_ = false;
   int wal_fd_ = -1;
+
+  // Checkpoints run on a thread of their own (never in a committing writer): the WAL hook
+  // of every connection wakes it once the WAL holds kCheckpointPages pages.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
+  void CheckpointLoop();
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 
   std::unique_lock<std::mutex> batch_lock_;  // the writer lock while a batch is open
   std::unique_ptr<WriteBatcher<SqliteConnection>> batcher_;  // last: stops first
