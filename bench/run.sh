@@ -123,15 +123,16 @@ ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk create bench/create.lua "http://$APP"
 RSS_AFTER_1="$(rss "$APP_PID")"
 run_wrk patch bench/patch.lua "http://$APP"
-IDS_FILE="$work/ids.txt"
-sqlite3 "$work/data/assistantd.db" \
-  "SELECT id FROM assistants WHERE sync_status <> 'deleting' ORDER BY created_at DESC" > "$IDS_FILE"
-run_wrk delete bench/delete.lua "http://$APP"
 # The leak check: the same create benchmark twice more; resident memory after each run.
 run_wrk create_2 bench/create.lua "http://$APP"
 RSS_AFTER_2="$(rss "$APP_PID")"
 run_wrk create_3 bench/create.lua "http://$APP"
 RSS_AFTER_3="$(rss "$APP_PID")"
+# Deletes of what the three create runs made (more than one run can delete).
+IDS_FILE="$work/ids.txt"
+sqlite3 "$work/data/assistantd.db" \
+  "SELECT id FROM assistants WHERE sync_status <> 'deleting' ORDER BY created_at DESC" > "$IDS_FILE"
+run_wrk delete bench/delete.lua "http://$APP"
 ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
