@@ -374,8 +374,9 @@ Result<std::vector<std::string>> SqliteAssistantStore::ExplainList(const domain:
 
 Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) {
   auto conn = db_.Acquire();
+  // Runs one shape, calling `row` for each row while it answers true.
   const auto run = [&](ListShape shape,
-                       const std::function<Result<void>(SqliteStatement&)>& row) -> Result<void> {
+                       const std::function<Result<bool>(SqliteStatement&)>& row) -> Result<void> {
     const ListStatement list = BuildList(q, shape);
     auto stmt = conn->Prepare(list.sql);
     if (!stmt) return tl::unexpected(stmt.error());
@@ -384,26 +385,27 @@ Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) 
       auto more = stmt->Step();
       if (!more) return tl::unexpected(more.error());
       if (!*more) return {};
-      if (auto r = row(*stmt); !r) return r;
+      auto go_on = row(*stmt);
+      if (!go_on) return tl::unexpected(go_on.error());
+      if (!*go_on) return {};
     }
   };
   domain::ListPage page;
-  const auto keep = [&](SqliteStatement& stmt) -> Result<void> {
+  const auto keep = [&](SqliteStatement& stmt) -> Result<bool> {
     auto a = ReadRow(stmt);
     if (!a) return tl::unexpected(a.error());
     page.items.push_back(std::move(*a));
-    return {};
+    return true;
   };
   const auto shapes = ShapesFor(q);
   if (shapes.front() == ListShape::kProbe) {
     std::vector<int64_t> matches;
     int read = 0;
-    auto probed = run(ListShape::kProbe, [&](SqliteStatement& stmt) -> Result<void> {
+    // Stops as soon as the page (and the one row that tells whether more follow) is found.
+    auto probed = run(ListShape::kProbe, [&](SqliteStatement& stmt) -> Result<bool> {
       ++read;
-      if (stmt.Int(1) != 0 && matches.size() <= static_cast<size_t>(q.limit)) {
-        matches.push_back(stmt.Int(0));
-      }
-      return {};
+      if (stmt.Int(1) != 0) matches.push_back(stmt.Int(0));
+      return matches.size() <= static_cast<size_t>(q.limit);
     });
     if (!probed) return tl::unexpected(probed.error());
     if (matches.size() > static_cast<size_t>(q.limit) || read < kProbeRows) {
