@@ -10,6 +10,7 @@
 
 #include "common/ascii.hpp"
 #include "common/json_util.hpp"
+#include "common/thread_name.hpp"
 #include "net/curl_exchange.hpp"
 
 namespace assistantd::auth {
@@ -17,7 +18,8 @@ namespace {
 
 // localhost, 127.0.0.0/8 or ::1 (an address, not a name that merely starts with 127.).
 bool IsLoopbackHost(std::string host) {
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host == "localhost") return true;
   in_addr v4{};
   if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
@@ -39,7 +41,8 @@ std::optional<int64_t> CacheControlMaxAge(std::string_view header) {
     if (at > 0 && cache_control[at - 1] != ' ' && cache_control[at - 1] != ',') continue;
     const char* begin = cache_control.data() + at + 8;
     int64_t value = 0;
-    const auto [ptr, ec] = std::from_chars(begin, cache_control.data() + cache_control.size(), value);
+    const auto [ptr, ec] =
+        std::from_chars(begin, cache_control.data() + cache_control.size(), value);
     if (ec != std::errc() || ptr == begin || value < 0) return std::nullopt;
     return value;
   }
@@ -131,7 +134,8 @@ Result<JwksSource::Fetched> JwksSource::Fetch() const {
     LogEvent(logger_, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
   }
   const auto cc = answer.headers.find("cache-control");
-  const auto advertised = cc == answer.headers.end() ? std::nullopt : CacheControlMaxAge(cc->second);
+  const auto advertised =
+      cc == answer.headers.end() ? std::nullopt : CacheControlMaxAge(cc->second);
   const int64_t max_age = std::clamp(advertised.value_or(settings_.default_max_age_s),
                                      settings_.min_max_age_s, settings_.max_max_age_s);
   return Fetched{std::move(*keys), max_age};
@@ -177,6 +181,7 @@ Result<void> JwksSource::Load() {
 
 void JwksSource::Start() {
   thread_ = std::thread([this] {
+    NameThisThread("ad-jwks");
     std::unique_lock lock(mu_);
     while (!stop_) {
       const int64_t wait_us = std::max<int64_t>(next_due_us_ - clock_.NowMicros(), 0);

@@ -1,13 +1,13 @@
 #include "auth/signing_keys.hpp"
 
+#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
 
-#include <openssl/crypto.h>
-
 #include "common/sha256.hpp"
+#include "common/thread_name.hpp"
 
 namespace assistantd::auth {
 namespace {
@@ -68,7 +68,8 @@ void SigningKeys::Publish(const State& state) {
 void SigningKeys::Replace(std::shared_ptr<State> next) {
   nlohmann::json keys = nlohmann::json::array();
   // The key in use first, then standby keys (next to sign), then previously used ones.
-  for (const KeyStatus status : {KeyStatus::kInUse, KeyStatus::kStandby, KeyStatus::kPreviouslyUsed}) {
+  for (const KeyStatus status :
+       {KeyStatus::kInUse, KeyStatus::kStandby, KeyStatus::kPreviouslyUsed}) {
     for (const auto& k : next->ring.keys) {
       if (k.status == status) {
         if (auto jwk = k.key.Public().PublicJwk()) keys.push_back(std::move(*jwk));
@@ -94,7 +95,8 @@ void SigningKeys::Install(KeyRing ring) {
 void SigningKeys::SetConfiguredApiKeys(const std::vector<std::string>& publishable,
                                        const std::vector<std::string>& secret) {
   auto next = std::make_shared<State>();
-  for (const auto& k : publishable) next->configured.emplace_back(ApiKeyType::kPublishable, ApiKeyDigest(k));
+  for (const auto& k : publishable)
+    next->configured.emplace_back(ApiKeyType::kPublishable, ApiKeyDigest(k));
   for (const auto& k : secret) next->configured.emplace_back(ApiKeyType::kSecret, ApiKeyDigest(k));
   next->ring = Current()->ring;
   Replace(std::move(next));
@@ -102,6 +104,7 @@ void SigningKeys::SetConfiguredApiKeys(const std::vector<std::string>& publishab
 
 void SigningKeys::WatchFile(std::string path) {
   watcher_ = std::thread([this, path = std::move(path)] {
+    NameThisThread("ad-keys-watch");
     FileStamp seen = StampOf(path);
     std::unique_lock lock(watch_mu_);
     while (!watch_cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stop_; })) {
@@ -118,8 +121,9 @@ void SigningKeys::WatchFile(std::string path) {
       const KeyRing installed = *ring;
       Install(std::move(*ring));
       const auto* in_use = installed.InUse();
-      const auto revoked = std::count_if(installed.keys.begin(), installed.keys.end(),
-                                         [](const RingKey& k) { return k.status == KeyStatus::kRevoked; });
+      const auto revoked =
+          std::count_if(installed.keys.begin(), installed.keys.end(),
+                        [](const RingKey& k) { return k.status == KeyStatus::kRevoked; });
       const auto api_keys = std::count_if(installed.api_keys.begin(), installed.api_keys.end(),
                                           [](const ApiKeyRecord& r) { return !r.revoked; });
       LogEvent(logger_, spdlog::level::info, "key ring reloaded",

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/ascii.hpp"
+#include "common/thread_name.hpp"
 #include "common/uuid.hpp"
 #include "http/beast.hpp"
 #include "http/error_mapping.hpp"
@@ -23,14 +24,29 @@ using tcp = asio::ip::tcp;
 class Session;
 
 struct WorkerPool::Impl {
-  explicit Impl(int threads) : pool(static_cast<size_t>(std::max(1, threads))) {}
-  asio::thread_pool pool;
+  explicit Impl(int count) : guard(asio::make_work_guard(ioc)) {
+    for (int i = 0; i < std::max(1, count); ++i) {
+      threads.emplace_back([this] {
+        NameThisThread("ad-handler");
+        ioc.run();
+      });
+    }
+  }
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::vector<std::thread> threads;
 };
 
 WorkerPool::WorkerPool(int threads) : impl_(std::make_unique<Impl>(threads)) {}
 WorkerPool::~WorkerPool() { Join(); }
-void WorkerPool::Post(std::function<void()> task) { asio::post(impl_->pool, std::move(task)); }
-void WorkerPool::Join() { impl_->pool.join(); }
+void WorkerPool::Post(std::function<void()> task) { asio::post(impl_->ioc, std::move(task)); }
+// Runs what is queued, then ends the threads.
+void WorkerPool::Join() {
+  impl_->guard.reset();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+}
 
 struct Server::State {
   ServerSettings settings;
@@ -389,7 +405,10 @@ bool Server::Run() {
   Accept(state);
   std::vector<std::thread> threads;
   for (int i = 1; i < std::max(1, state->settings.io_threads); ++i) {
-    threads.emplace_back([state] { state->ioc.run(); });
+    threads.emplace_back([state] {
+      NameThisThread("ad-io");
+      state->ioc.run();
+    });
   }
   state->ioc.run();
   for (auto& t : threads) t.join();

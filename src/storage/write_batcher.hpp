@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <exception>
 #include <functional>
@@ -14,17 +15,32 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/thread_name.hpp"
 
 namespace assistantd::storage {
 
 // Group commit for writes submitted from many threads: one thread runs whatever has queued
-// up as one transaction, each unit inside its own savepoint, and makes it durable with one
-// commit (one WAL flush) before it completes the units that succeeded. While that commit
-// waits for the disk, the next writers queue, so the batch grows with the load and nobody
-// parks a thread on a lock. A unit that fails is rolled back to its savepoint and completed
-// with its error at once; the rest of its batch is unaffected. If the backend aborts the
-// whole transaction (a full disk, a lost connection), every unit of the batch that had
-// succeeded is completed with that error: nothing is acknowledged that did not commit.
+// up as one transaction and makes it durable with one commit (one WAL flush) before it
+// completes the units that succeeded. While that commit waits for the disk, the next writers
+// queue, so the batch grows with the load and nobody parks a thread on a lock.
+//
+// A unit that fails is completed with its error at once and the rest of its batch is
+// unaffected. How its changes are undone depends on the backend:
+//   - with savepoints (no `changes` counter): each unit runs inside its own savepoint and a
+//     failing one is rolled back to it;
+//   - with a `changes` counter: units run without savepoints (on SQLite a savepoint per unit
+//     costs more than the unit: it also flushes the full-text index each time). A unit that
+//     fails having changed nothing needs no undoing; one that fails after changing rows makes
+//     the batch roll back, and the units before it run again in a new transaction (they were
+//     not acknowledged, and a unit only reads and writes the database, so running it again
+//     is safe).
+// If the backend aborts the whole transaction (a full disk, a lost connection), every unit of
+// the batch that had succeeded is completed with that error: nothing is acknowledged that did
+// not commit.
+//
+// With a `sync` step, commit only writes the batch out and sync makes it durable on a second
+// thread, so the next batch runs while the disk flushes; units are completed in commit order
+// once a sync that began after their commit has returned.
 //
 // The backend supplies, for its connection type `Conn`: how to borrow a connection for one
 // batch, and how to begin, commit, roll back and inspect a transaction on it.
@@ -38,19 +54,35 @@ class WriteBatcher {
     // Calls its argument with a connection for one batch.
     std::function<void(const std::function<void(Conn&)>&)> with_connection;
     std::function<Result<void>(Conn&)> begin;
-    std::function<Result<void>(Conn&)> commit;  // returns once the batch is durable
+    // Returns once the batch is durable, or (with `sync`) once it is written out.
+    std::function<Result<void>(Conn&)> commit;
     std::function<void(Conn&)> rollback;
     // Runs one of SAVEPOINT / ROLLBACK TO / RELEASE (the same words on every backend).
     std::function<Result<void>(Conn&, const char* sql)> exec;
     // False when the backend has ended the transaction by itself after an error.
     std::function<bool(Conn&)> in_transaction;
+    // Optional: a count that grows with every row the connection changes (see above).
+    std::function<int64_t(Conn&)> changes;
+    // Optional: makes every batch committed before the call durable.
+    std::function<Result<void>()> sync;
   };
 
   // `threads` batches may run at once (on backends whose transactions can overlap, as
   // PostgreSQL's, whose own group commit then merges their flushes).
   explicit WriteBatcher(Backend backend, int threads = 1, size_t max_batch = 256)
       : backend_(std::move(backend)), max_batch_(max_batch) {
-    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { Loop(); });
+    if (backend_.sync) {
+      syncer_ = std::thread([this] {
+        NameThisThread("ad-write-sync");
+        SyncLoop();
+      });
+    }
+    for (int i = 0; i < std::max(1, threads); ++i) {
+      threads_.emplace_back([this] {
+        NameThisThread("ad-writer");
+        Loop();
+      });
+    }
   }
   WriteBatcher(const WriteBatcher&) = delete;
   WriteBatcher& operator=(const WriteBatcher&) = delete;
@@ -105,6 +137,14 @@ class WriteBatcher {
       cv_.notify_all();
     }
     for (auto& t : threads_) t.join();
+    if (syncer_.joinable()) {
+      {
+        std::lock_guard lock(sync_mu_);
+        sync_stopping_ = true;
+        sync_cv_.notify_all();
+      }
+      syncer_.join();
+    }
   }
 
  private:
@@ -132,30 +172,44 @@ class WriteBatcher {
     }
   }
 
+  enum class Outcome {
+    kKept,    // succeeded, or failed having changed nothing
+    kUndo,    // failed after changing rows: the transaction must be rolled back under it
+    kBroken,  // the backend aborted the transaction
+  };
+
   // Runs units from the front of `pending` in one transaction; units left over (the
-  // transaction was aborted under them) stay queued for the next one.
+  // transaction was rolled back under them) stay queued for the next one.
   void RunBatch(Conn& conn, std::deque<Unit>& pending) {
     if (auto r = backend_.begin(conn); !r) {
       for (auto& u : pending) u.done(r);
       pending.clear();
       return;
     }
-    std::vector<Done> succeeded;
+    std::vector<Unit> succeeded;  // whole: they run again if the batch rolls back under them
     while (!pending.empty()) {
       Unit unit = std::move(pending.front());
       pending.pop_front();
-      auto [r, broken] = RunUnit(conn, unit.work);
-      if (broken) {
+      auto [r, outcome] = RunUnit(conn, unit.work);
+      if (outcome == Outcome::kUndo) {
+        backend_.rollback(conn);
+        unit.done(std::move(r));
+        for (auto it = succeeded.rbegin(); it != succeeded.rend(); ++it) {
+          pending.push_front(std::move(*it));
+        }
+        return;
+      }
+      if (outcome == Outcome::kBroken) {
         backend_.rollback(conn);
         const Result<void> lost = r ? Fail(ErrorCode::kUnavailable, "storage_unavailable",
                                            "The database is unavailable; nothing was changed")
                                     : r;
         unit.done(r);
-        for (auto& d : succeeded) d(lost);
+        for (auto& u : succeeded) u.done(lost);
         return;
       }
       if (r) {
-        succeeded.push_back(std::move(unit.done));
+        succeeded.push_back(std::move(unit));
       } else {
         unit.done(std::move(r));
       }
@@ -166,29 +220,65 @@ class WriteBatcher {
     }
     auto committed = backend_.commit(conn);
     if (!committed) backend_.rollback(conn);
-    for (auto& d : succeeded) d(committed);
+    if (committed && backend_.sync) {
+      std::vector<Done> dones;
+      dones.reserve(succeeded.size());
+      for (auto& u : succeeded) dones.push_back(std::move(u.done));
+      std::lock_guard lock(sync_mu_);
+      unsynced_.push_back(std::move(dones));
+      sync_cv_.notify_one();
+      return;
+    }
+    for (auto& u : succeeded) u.done(committed);
   }
 
-  // The unit's outcome, and whether the batch's transaction is lost with it (the backend
-  // aborted it, or the savepoint could not be released or undone).
-  std::pair<Result<void>, bool> RunUnit(Conn& conn, const Work& work) {
+  // Makes committed batches durable, many at a time, and completes their units in order.
+  void SyncLoop() {
+    for (;;) {
+      std::deque<std::vector<Done>> batches;
+      {
+        std::unique_lock lock(sync_mu_);
+        sync_cv_.wait(lock, [this] { return sync_stopping_ || !unsynced_.empty(); });
+        if (unsynced_.empty()) return;
+        batches.swap(unsynced_);
+      }
+      const Result<void> synced = backend_.sync();
+      for (auto& dones : batches) {
+        for (auto& d : dones) d(synced);
+      }
+    }
+  }
+
+  std::pair<Result<void>, Outcome> RunUnit(Conn& conn, const Work& work) {
+    if (backend_.changes) {
+      const int64_t before = backend_.changes(conn);
+      Result<void> r = Call(conn, work);
+      if (r) return {r, Outcome::kKept};
+      if (!backend_.in_transaction(conn)) return {r, Outcome::kBroken};
+      return {r, backend_.changes(conn) == before ? Outcome::kKept : Outcome::kUndo};
+    }
     if (auto r = backend_.exec(conn, "SAVEPOINT unit"); !r) {
-      return {r, !backend_.in_transaction(conn)};
+      return {r, backend_.in_transaction(conn) ? Outcome::kKept : Outcome::kBroken};
     }
-    Result<void> r;
-    try {
-      r = work(conn);
-    } catch (const std::exception& e) {
-      r = Internal(std::string("write unit threw: ") + e.what());
-    }
+    Result<void> r = Call(conn, work);
     if (r) {
       auto released = backend_.exec(conn, "RELEASE unit");
-      return {released, !released};
+      return {released, released ? Outcome::kKept : Outcome::kBroken};
     }
-    if (!backend_.in_transaction(conn)) return {r, true};
-    if (auto back = backend_.exec(conn, "ROLLBACK TO unit"); !back) return {r, true};
-    if (auto released = backend_.exec(conn, "RELEASE unit"); !released) return {r, true};
-    return {r, false};
+    if (!backend_.in_transaction(conn)) return {r, Outcome::kBroken};
+    if (auto back = backend_.exec(conn, "ROLLBACK TO unit"); !back) return {r, Outcome::kBroken};
+    if (auto released = backend_.exec(conn, "RELEASE unit"); !released) {
+      return {r, Outcome::kBroken};
+    }
+    return {r, Outcome::kKept};
+  }
+
+  static Result<void> Call(Conn& conn, const Work& work) {
+    try {
+      return work(conn);
+    } catch (const std::exception& e) {
+      return Internal(std::string("write unit threw: ") + e.what());
+    }
   }
 
   Backend backend_;
@@ -197,6 +287,11 @@ class WriteBatcher {
   std::condition_variable cv_;
   std::deque<Unit> queue_;
   bool stopping_ = false;
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::deque<std::vector<Done>> unsynced_;  // committed batches waiting for `sync`
+  bool sync_stopping_ = false;
+  std::thread syncer_;
   std::vector<std::thread> threads_;  // last: they start after everything they use
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "auth/secret_box.hpp"
+#include "common/thread_name.hpp"
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
 #include "vapi/vapi_list.hpp"
@@ -273,6 +274,7 @@ void Reconciler::StartPeriodic(int64_t interval_us, ReconcileOptions options) {
     stopping_ = false;
   }
   periodic_ = std::thread([this, interval_us, options] {
+    NameThisThread("ad-reconcile");
     std::unique_lock lock(mu_);
     while (
         !cv_.wait_for(lock, std::chrono::microseconds(interval_us), [this] { return stopping_; })) {

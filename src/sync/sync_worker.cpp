@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/thread_name.hpp"
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
 #include "vapi/vapi_list.hpp"
@@ -98,8 +99,11 @@ bool SyncWorker::RunOnce() {
     outcome_cv_.notify_all();
     LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
              "sync job finished",
-             {{"jobId", job->id}, {"assistantId", job->assistant_id}, {"outcome", name},
-              {"attempt", job->attempts + 1}, {"error", outcome.error}});
+             {{"jobId", job->id},
+              {"assistantId", job->assistant_id},
+              {"outcome", name},
+              {"attempt", job->attempts + 1},
+              {"error", outcome.error}});
     job = next ? std::move(*next) : std::nullopt;
   }
   return true;
@@ -112,7 +116,8 @@ SyncOutcome SyncWorker::Fail(const SyncJob& job, const vapi::VapiFailure& failur
     out.kind = Kind::kDead;
   } else if (job.attempts + 1 >= settings_.max_attempts) {
     out.kind = Kind::kDead;
-    out.error = "gave up after " + std::to_string(job.attempts + 1) + " attempts: " + failure.reason;
+    out.error =
+        "gave up after " + std::to_string(job.attempts + 1) + " attempts: " + failure.reason;
   } else {
     out.kind = Kind::kRetry;
     out.next_attempt_at_us =
@@ -134,12 +139,12 @@ vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& j
   params.created_at_le = FormatTimestamp(*job.create_sent_at_us + settings_.search_skew_us +
                                          settings_.create_timeout_us);
   std::vector<nlohmann::json> matches;
-  auto listed = vapi::ForEachRemoteAssistant(vapi_, key, params, kMaxSearchPages,
-                                             [&](const nlohmann::json& a) {
-                                               if (domain::ReadRemoteTag(a).assistant_id == job.assistant_id) {
-                                                 matches.push_back(a);
-                                               }
-                                             });
+  auto listed = vapi::ForEachRemoteAssistant(
+      vapi_, key, params, kMaxSearchPages, [&](const nlohmann::json& a) {
+        if (domain::ReadRemoteTag(a).assistant_id == job.assistant_id) {
+          matches.push_back(a);
+        }
+      });
   if (!listed) return tl::unexpected(listed.error());
   if (matches.empty()) return nlohmann::json(nullptr);
   // Keep the oldest copy; any other is a duplicate left by an earlier ambiguous create.
@@ -148,8 +153,9 @@ vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& j
   });
   for (size_t i = 1; i < matches.size(); ++i) {
     const auto r = vapi_.DeleteAssistant(key, matches[i]["id"].get<std::string>());
-    LogEvent(logger_, spdlog::level::warn, "deleted a duplicate remote assistant",
-             {{"assistantId", job.assistant_id}, {"vapiId", matches[i]["id"]}, {"ok", r.has_value()}});
+    LogEvent(
+        logger_, spdlog::level::warn, "deleted a duplicate remote assistant",
+        {{"assistantId", job.assistant_id}, {"vapiId", matches[i]["id"]}, {"ok", r.has_value()}});
   }
   return matches.front();
 }
@@ -172,7 +178,8 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
   const auto fail = [&](const char* op, const vapi::VapiFailure& f) {
     record(op, "retry", f.status ? std::optional<int>(f.status) : std::nullopt, f.reason);
     for (const auto& r : f.rejected) {
-      metrics_.Counter("assistantd_vapi_rejected_fields_total", {{"field", r.field}, {"kind", r.kind}})
+      metrics_
+          .Counter("assistantd_vapi_rejected_fields_total", {{"field", r.field}, {"kind", r.kind}})
           .Inc();
     }
     return Fail(job, f, std::move(out));
@@ -275,9 +282,12 @@ SyncOutcome SyncWorker::Process(const SyncJob& job) {
     out.synced_version = a->version;
     return out;
   }
-  const vapi::VapiFailure failure =
-      r ? vapi::VapiFailure{vapi::FailureKind::kTransient, 201, "Vapi create answer has no id", {}, true}
-        : r.error();
+  const vapi::VapiFailure failure = r ? vapi::VapiFailure{vapi::FailureKind::kTransient,
+                                                          201,
+                                                          "Vapi create answer has no id",
+                                                          {},
+                                                          true}
+                                      : r.error();
   if (failure.outcome_unknown) out.create_sent_at_us = sent_at;
   return fail("create", failure);
 }
@@ -286,6 +296,7 @@ void SyncWorker::Start() {
   stopping_ = false;
   for (int i = 0; i < settings_.workers; ++i) {
     threads_.emplace_back([this] {
+      NameThisThread("ad-sync");
       while (!stopping_) {
         if (RunOnce()) continue;
         std::unique_lock lock(mu_);

@@ -1,5 +1,6 @@
 #include "storage/postgres/pg_audit_store.hpp"
 
+#include "common/thread_name.hpp"
 #include "storage/audit_sql.hpp"
 #include "storage/json_columns.hpp"
 
@@ -123,6 +124,7 @@ Result<int64_t> PgAuditStore::Seal() {
 
 void PgAuditStore::StartSealer(Logger logger) {
   sealer_ = std::thread([this, logger = std::move(logger)] {
+    NameThisThread("ad-audit-seal");
     uint64_t seen = db_.CommitGeneration();
     while (!stop_) {
       db_.WaitForCommit(seen, std::chrono::milliseconds(1000));

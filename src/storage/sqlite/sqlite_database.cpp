@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 
+#include "common/thread_name.hpp"
 #include "storage/migration.hpp"
 
 namespace assistantd::storage {
@@ -182,17 +184,24 @@ Result<void> SqliteDatabase::SyncWal() {
 
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSettings& settings,
                                                              Logger logger) {
+  // Before SQLite's first use in the process: no memory statistics, which would otherwise
+  // take a process-wide mutex on every allocation of every connection. (If SQLite is
+  // already initialised the call fails harmlessly and the default stays.)
+  static std::once_flag configured;
+  std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(settings, std::move(logger)));
-  for (int i = 0; i < std::max(1, settings.pool_size) + 1; ++i) {  // + the batch writer's
+  for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
     auto conn = db->OpenConnection();
     if (!conn) return tl::unexpected(conn.error());
     db->idle_.push_back(std::move(*conn));
   }
+  auto batch_conn = db->OpenConnection();
+  if (!batch_conn) return tl::unexpected(batch_conn.error());
+  db->batch_conn_ = std::move(*batch_conn);
   SqliteDatabase* self = db.get();
   WriteBatcher<SqliteConnection>::Backend backend;
   backend.with_connection = [self](const std::function<void(SqliteConnection&)>& fn) {
-    auto lease = self->Acquire();
-    fn(*lease);
+    fn(*self->batch_conn_);
   };
   backend.begin = [self](SqliteConnection& conn) -> Result<void> {
     self->batch_lock_ = self->LockWriter();
@@ -203,8 +212,10 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   backend.commit = [self](SqliteConnection& conn) -> Result<void> {
     if (auto r = conn.Exec("COMMIT"); !r) return r;
     self->batch_lock_.unlock();  // the next writer may start while we wait for the disk
-    return self->SyncWal();
+    return Result<void>{};
   };
+  backend.sync = [self] { return self->SyncWal(); };
+  backend.changes = [](SqliteConnection& conn) { return sqlite3_total_changes64(conn.Raw()); };
   backend.rollback = [self](SqliteConnection& conn) {
     if (!sqlite3_get_autocommit(conn.Raw())) (void)conn.Exec("ROLLBACK");
     if (self->batch_lock_.owns_lock()) self->batch_lock_.unlock();
@@ -231,6 +242,7 @@ int SqliteDatabase::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
 }
 
 void SqliteDatabase::CheckpointLoop() {
+  NameThisThread("ad-checkpoint");
   auto conn = OpenConnection();
   if (!conn) {
     LogEvent(logger_, spdlog::level::err, "no connection for checkpoints",
@@ -292,8 +304,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   // trusted_schema=ON: the triggers that keep the name search index (an FTS5 table) in step
   // need it. The schema is only ever written by our own migrations, in a file of our own data
   // directory; the setting guards against opening database files of unknown origin.
-  // temp_store=MEMORY: the sub-journal of each write's savepoint (see WriteBatcher) stays in
-  // memory instead of costing a temporary file write per page touched.
+  // temp_store=MEMORY: statement and savepoint sub-journals stay in memory instead of costing
+  // a temporary file write per page touched.
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA foreign_keys=ON", "PRAGMA synchronous=NORMAL",
         "PRAGMA trusted_schema=ON", "PRAGMA temp_store=MEMORY"}) {
