@@ -91,12 +91,14 @@ void AssistantsApi::Register(http::Router& router) {
 }
 
 template <class T>
-storage::Completion<T> AssistantsApi::Then(http::Reply reply,
+storage::Completion<T> AssistantsApi::Then(const http::RequestContext& ctx, http::Reply reply,
                                            std::function<Result<http::Response>(T)> respond) {
-  return [this, reply = std::move(reply), respond = std::move(respond)](Result<T> written) {
-    // Off the store's writer thread: building the response (or waiting for the sync, with
-    // Prefer: wait) must not hold up the next batch.
-    executor_([reply, respond, written = std::move(written)]() mutable {
+  // A response that waits for the sync (Prefer: wait) is built on the handler pool, so that
+  // it does not hold up the store's thread that completes the write; any other is built
+  // right there, which costs less than a hand-over to another thread.
+  const bool waits = PreferredWaitSeconds(ctx.request).has_value();
+  return [this, waits, reply = std::move(reply), respond = std::move(respond)](Result<T> written) {
+    auto complete = [reply, respond, written = std::move(written)]() mutable {
       if (!written) return reply(tl::unexpected(written.error()));
       Result<http::Response> response;
       try {
@@ -105,7 +107,9 @@ storage::Completion<T> AssistantsApi::Then(http::Reply reply,
         response = Internal(std::string("completing a write threw: ") + e.what());
       }
       reply(std::move(response));
-    });
+    };
+    if (waits) return executor_(std::move(complete));
+    complete();
   };
 }
 
@@ -113,20 +117,20 @@ void AssistantsApi::Create(http::RequestContext& ctx, http::Reply reply) {
   auto prepared = PrepareCreate(ctx);
   if (!prepared) return reply(tl::unexpected(prepared.error()));
   const auto& caller = ctx.Caller();
-  store_.SubmitCreate(
-      std::move(prepared->assistant), std::move(prepared->job_key),
-      limits::LimitsFor(limits_, caller.role).max_assistants,
-      audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
-      Then<Assistant>(std::move(reply), [this, &ctx](Assistant created) -> Result<http::Response> {
-        notifier_.Notify();
-        audit_.Appended();
-        auto res = WriteResponse(ctx, 201, created);
-        if (!res) return res;
-        std::string base = ctx.request.path;
-        if (base.ends_with('/')) base.pop_back();
-        res->SetHeader("Location", base + "/" + created.id);
-        return res;
-      }));
+  store_.SubmitCreate(std::move(prepared->assistant), std::move(prepared->job_key),
+                      limits::LimitsFor(limits_, caller.role).max_assistants,
+                      audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
+                      Then<Assistant>(ctx, std::move(reply),
+                                      [this, &ctx](Assistant created) -> Result<http::Response> {
+                                        notifier_.Notify();
+                                        audit_.Appended();
+                                        auto res = WriteResponse(ctx, 201, created);
+                                        if (!res) return res;
+                                        std::string base = ctx.request.path;
+                                        if (base.ends_with('/')) base.pop_back();
+                                        res->SetHeader("Location", base + "/" + created.id);
+                                        return res;
+                                      }));
 }
 
 Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestContext& ctx) {
@@ -329,7 +333,7 @@ void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {
   store_.SubmitUpdate(*id, domain::ScopeFor(ctx.Caller()), std::move(mutate), std::move(*job_key),
                       audit_.ForAssistant(ActorFor(ctx), "assistant.update"),
                       Then<std::optional<Assistant>>(
-                          std::move(reply),
+                          ctx, std::move(reply),
                           [this, &ctx](std::optional<Assistant> updated) -> Result<http::Response> {
                             if (!updated) return NotFound();
                             notifier_.Notify();
@@ -344,15 +348,15 @@ void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return reply(tl::unexpected(q.error()));
   auto job_key = SealedRequestKey(ctx.request, nullptr);
   if (!job_key) return reply(tl::unexpected(job_key.error()));
-  store_.SubmitDelete(
-      *id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
-      audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
-      Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted) -> Result<http::Response> {
-        if (!deleted) return NotFound();
-        notifier_.Notify();
-        audit_.Appended();
-        return DeleteResponse(ctx, id);
-      }));
+  store_.SubmitDelete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
+                      audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
+                      Then<bool>(ctx, std::move(reply),
+                                 [this, &ctx, id = *id](bool deleted) -> Result<http::Response> {
+                                   if (!deleted) return NotFound();
+                                   notifier_.Notify();
+                                   audit_.Appended();
+                                   return DeleteResponse(ctx, id);
+                                 }));
 }
 
 Result<http::Response> AssistantsApi::DeleteResponse(http::RequestContext& ctx,

@@ -55,10 +55,12 @@ class AssistantsApi {
     std::optional<std::string> job_key;
   };
   Result<NewAssistant> PrepareCreate(http::RequestContext& ctx);
-  // The completion of a submitted write: on the worker pool, `respond` turns the written value
-  // into the response; errors go to `reply` as they are.
+  // The completion of a submitted write: `respond` turns the written value into the response
+  // (on the handler pool when the request waits for the sync); errors go to `reply` as they
+  // are.
   template <class T>
-  storage::Completion<T> Then(http::Reply reply, std::function<Result<http::Response>(T)> respond);
+  storage::Completion<T> Then(const http::RequestContext& ctx, http::Reply reply,
+                              std::function<Result<http::Response>(T)> respond);
   Result<http::Response> DeleteResponse(http::RequestContext& ctx, const std::string& id);
 
   // The sealed per-request key (header or body, removed from `body`), if one was given.
