@@ -61,8 +61,11 @@ class WriteBatcher {
     std::function<Result<void>(Conn&, const char* sql)> exec;
     // False when the backend has ended the transaction by itself after an error.
     std::function<bool(Conn&)> in_transaction;
-    // Optional: a count that grows with every row the connection changes (see above).
+    // Optional: a count that grows with every change the connection makes (see above).
     std::function<int64_t(Conn&)> changes;
+    // Optional, with savepoints: sends what `exec` and the unit's statements left queued, so
+    // that their failure is the unit's own (PostgreSQL sends a unit as one pipeline).
+    std::function<Result<void>(Conn&)> flush;
     // Optional: makes every batch committed before the call durable.
     std::function<Result<void>()> sync;
   };
@@ -263,7 +266,11 @@ class WriteBatcher {
     Result<void> r = Call(conn, work);
     if (r) {
       auto released = backend_.exec(conn, "RELEASE unit");
-      return {released, released ? Outcome::kKept : Outcome::kBroken};
+      if (released && backend_.flush) released = backend_.flush(conn);
+      if (released) return {released, Outcome::kKept};
+      r = released;  // the unit's statements, sent with the release, failed: undo it
+    } else if (backend_.flush) {
+      (void)backend_.flush(conn);
     }
     if (!backend_.in_transaction(conn)) return {r, Outcome::kBroken};
     if (auto back = backend_.exec(conn, "ROLLBACK TO unit"); !back) return {r, Outcome::kBroken};

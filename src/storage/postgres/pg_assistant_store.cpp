@@ -114,7 +114,7 @@ Result<void> PgEnqueueSync(PgConnection& conn, const std::string& assistant_id,
                            const std::string& user_id, const std::optional<std::string>& vapi_id,
                            int64_t now_us, const std::optional<std::string>& job_key) {
   // One open job per assistant: a later write joins it (see EnqueueSync for SQLite).
-  auto r = conn.Exec(
+  conn.Defer(
       "INSERT INTO sync_jobs (assistant_id, user_id, vapi_id, next_attempt_at, created_at, "
       "updated_at, api_key_sealed) VALUES ($1::uuid, $2::uuid, $3, assistantd_ts($4), "
       "assistantd_ts($4), assistantd_ts($4), $5::bytea) "
@@ -123,7 +123,6 @@ Result<void> PgEnqueueSync(PgConnection& conn, const std::string& assistant_id,
       "api_key_sealed = COALESCE(excluded.api_key_sealed, sync_jobs.api_key_sealed)",
       {assistant_id, user_id, vapi_id, std::to_string(now_us),
        job_key ? std::optional<std::string>(PgBytea(*job_key)) : std::nullopt});
-  if (!r) return tl::unexpected(r.error());
   return {};
 }
 
@@ -174,6 +173,7 @@ void PgAssistantStore::SubmitCreate(domain::Assistant a, std::optional<std::stri
           return tl::unexpected(r.error());
         }
         if (auto r = AuditIn(conn, audit, nullptr, &a); !r) return tl::unexpected(r.error());
+        if (auto r = conn.Flush(); !r) return tl::unexpected(AsOwnerNotFound(r.error()));
         return a;
       },
       std::move(done));
@@ -185,6 +185,7 @@ Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sy
         if (auto r = Insert(conn, a, queue_sync, std::nullopt, 0); !r) {
           return tl::unexpected(r.error());
         }
+        if (auto r = conn.Flush(); !r) return tl::unexpected(AsOwnerNotFound(r.error()));
         return true;
       })
       .map([](bool) {});
@@ -195,26 +196,23 @@ Result<void> PgAssistantStore::Insert(PgConnection& conn, const domain::Assistan
                                       int64_t max_assistants) {
   if (auto r = conn.SetClaims(UserClaims(a.user_id, "authenticated")); !r) return r;
   if (max_assistants > 0) {
-    // Creates of one owner queue on the owner's row lock until the previous one commits; the
-    // count is kept by a trigger (migration 0003).
-    auto usage =
-        conn.Exec("SELECT assistant_count FROM users WHERE id = $1::uuid FOR UPDATE", {a.user_id});
-    if (!usage) return tl::unexpected(usage.error());
-    const int64_t n = usage->Rows() > 0 ? usage->Int(0, 0) : 0;
-    if (n >= max_assistants) return QuotaExceeded(max_assistants, n);
+    // Fails the pipeline with quota_exceeded (see PgError) when the owner is at the quota;
+    // the count is kept by a trigger (migration 0003), the check is migration 0005's.
+    conn.Defer("SELECT assistantd_check_quota($1::uuid, $2)",
+               {a.user_id, std::to_string(max_assistants)});
   }
   PgParams params = {a.id, a.user_id};
   AppendMutableParams(params, a);
   params.emplace_back(std::to_string(a.created_at_us));
   params.emplace_back(std::to_string(a.updated_at_us));
-  if (auto r = conn.Exec(insert_sql_, params); !r) {
-    return tl::unexpected(AsOwnerNotFound(r.error()));
-  }
+  conn.Defer(insert_sql_, std::move(params));
   if (queue_sync) {
     if (auto r = PgEnqueueSync(conn, a.id, a.user_id, a.vapi_id, a.created_at_us, job_key); !r) {
       return tl::unexpected(r.error());
     }
   }
+  // The row, its job (and the caller's audit entry) go in one round trip at the end of the
+  // write; only the insert can fail for want of the owner's row.
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "storage/migration.hpp"
+#include "storage/storage.hpp"
 
 namespace assistantd::storage {
 
@@ -97,6 +98,20 @@ Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
   if (state == "40001" || state == "40P01" || state == "55P03") {
     return make(ErrorCode::kUnavailable, "database_busy", "The database is busy; retry shortly");
   }
+  if (state == "AD001") {
+    // assistantd_check_quota (migration 0005): detail "usage/quota".
+    const char* detail = PQresultErrorField(result, PG_DIAG_MESSAGE_DETAIL);
+    const std::string_view d = detail ? detail : "";
+    int64_t usage = 0, quota = 0;
+    const auto slash = d.find('/');
+    if (slash != std::string_view::npos) {
+      std::from_chars(d.data(), d.data() + slash, usage);
+      std::from_chars(d.data() + slash + 1, d.data() + d.size(), quota);
+    }
+    Error e = QuotaExceeded(quota, usage).value();
+    e.internal = internal;
+    return e;
+  }
   if (state == "53100") {
     return make(ErrorCode::kUnavailable, "storage_full",
                 "The server's storage is full; nothing was changed");
@@ -113,7 +128,100 @@ Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
+void PgConnection::Defer(std::string sql, PgParams params) {
+  deferred_.push_back({std::move(sql), std::move(params)});
+}
+
+Result<void> PgConnection::Flush() {
+  if (deferred_.empty()) return {};
+  auto r = Pipeline(nullptr);
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
+Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
+  std::vector<Statement> queue = std::exchange(deferred_, {});
+  if (PQenterPipelineMode(conn_) != 1) return tl::unexpected(PgError(conn_, nullptr, "pipeline"));
+  // Each entry sent yields one result (then a null) when read back: a PREPARE for a statement
+  // new to this connection, then the statement itself.
+  struct Sent {
+    const Statement* statement;
+    bool prepares;
+    std::string name;
+  };
+  std::vector<Sent> sent;
+  std::unordered_map<std::string, std::string> naming;  // prepared in this pipeline
+  bool ok = true;
+  const auto send = [&](const Statement& s) {
+    std::string name;
+    bool prepares = false;
+    if (auto it = prepared_.find(s.sql); it != prepared_.end()) {
+      name = it->second;
+    } else if (auto n = naming.find(s.sql); n != naming.end()) {
+      name = n->second;
+    } else {
+      name = "s" + std::to_string(prepared_.size() + naming.size());
+      naming.emplace(s.sql, name);
+      prepares = true;
+      ok = ok && PQsendPrepare(conn_, name.c_str(), s.sql.c_str(), 0, nullptr) == 1;
+    }
+    std::vector<const char*> values;
+    values.reserve(s.params.size());
+    for (const auto& p : s.params) values.push_back(p ? p->c_str() : nullptr);
+    ok = ok && PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                                   values.data(), nullptr, nullptr, 0) == 1;
+    sent.push_back({&s, prepares, std::move(name)});
+  };
+  for (const auto& s : queue) send(s);
+  if (last) send(*last);
+  ok = ok && PQpipelineSync(conn_) == 1;
+  std::optional<Error> failure;
+  if (!ok) failure = PgError(conn_, nullptr, "pipeline send");
+  std::optional<PgResult> rows;
+  // Read everything up to the sync point, whatever happened, so the connection is clean.
+  const auto read_one = [&](bool keep) -> bool {
+    PGresult* r = PQgetResult(conn_);
+    if (!r) {
+      if (!failure) failure = PgError(conn_, nullptr, "pipeline read");
+      return false;
+    }
+    const auto status = PQresultStatus(r);
+    const bool good = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
+    if (!good && !failure) {
+      failure = status == PGRES_PIPELINE_ABORTED ? PgError(conn_, nullptr, "pipeline aborted")
+                                                 : PgError(conn_, r, "statement");
+    }
+    if (keep && good) {
+      rows.emplace(r);
+    } else {
+      PQclear(r);
+    }
+    if (PGresult* end = PQgetResult(conn_)) PQclear(end);  // the null closing the entry
+    return good;
+  };
+  for (size_t i = 0; ok && i < sent.size(); ++i) {
+    if (sent[i].prepares) {
+      if (read_one(false)) prepared_.emplace(sent[i].statement->sql, sent[i].name);
+    }
+    read_one(last && i + 1 == sent.size());
+  }
+  if (ok) {
+    PGresult* sync = PQgetResult(conn_);  // PGRES_PIPELINE_SYNC
+    if (sync) PQclear(sync);
+  }
+  PQexitPipelineMode(conn_);
+  if (failure) return tl::unexpected(*failure);
+  return rows;
+}
+
 Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
+  if (!deferred_.empty()) {
+    const Statement last{sql, params};
+    auto r = Pipeline(&last);
+    if (!r) return tl::unexpected(r.error());
+    if (!*r) return tl::unexpected(PgError(conn_, nullptr, "pipeline result"));
+    return std::move(**r);
+  }
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     const std::string name = "s" + std::to_string(prepared_.size());
@@ -142,6 +250,8 @@ Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& para
 
 Result<PgResult> PgConnection::ExecAlone(const nlohmann::json& claims, bool relaxed,
                                          const std::string& sql, const PgParams& params) {
+  if (auto flushed = Flush(); !flushed) return tl::unexpected(flushed.error());
+  claims_.clear();
   if (PQenterPipelineMode(conn_) != 1) return tl::unexpected(PgError(conn_, nullptr, "pipeline"));
   const std::string claims_text = claims.dump();
   const char* claims_value = claims_text.c_str();
@@ -203,6 +313,16 @@ Result<PgResult> PgConnection::ExecAlone(const nlohmann::json& claims, bool rela
 }
 
 Result<void> PgConnection::ExecScript(const std::string& sql) {
+  // Transaction control and scripts: whatever the claims were, they may be undone now.
+  claims_.clear();
+  if (auto flushed = Flush(); !flushed) {
+    // A deferred write failed: no COMMIT (PostgreSQL would quietly roll back and report
+    // success); the transaction ends here for COMMIT and ROLLBACK alike.
+    if (sql.starts_with("COMMIT") || sql.starts_with("ROLLBACK")) {
+      PQclear(PQexec(conn_, "ROLLBACK"));
+    }
+    return flushed;
+  }
   PGresult* result = PQexec(conn_, sql.c_str());
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
@@ -234,6 +354,7 @@ bool PgConnection::LooksClosed() {
 bool PgConnection::Reset() {
   PQreset(conn_);
   prepared_.clear();
+  claims_.clear();
   return Healthy();
 }
 
@@ -244,8 +365,11 @@ nlohmann::json UserClaims(const std::string& user_id, std::string_view role) {
 nlohmann::json ServiceClaims() { return {{"role", "service_role"}}; }
 
 Result<void> PgConnection::SetClaims(const nlohmann::json& claims) {
-  auto r = Exec("SELECT set_config('request.jwt.claims', $1, true)", {claims.dump()});
-  if (!r) return tl::unexpected(r.error());
+  std::string text = claims.dump();
+  if (!claims_.empty() && text == claims_ && InTransaction()) return {};
+  // Sent with the statement that needs it.
+  Defer("SELECT set_config('request.jwt.claims', $1, true)", {text});
+  claims_ = std::move(text);
   return {};
 }
 
@@ -337,8 +461,15 @@ void PgDatabase::StartBatcher() {
   backend.rollback = [](PgConnection& conn) {
     if (conn.InTransaction()) (void)conn.ExecScript("ROLLBACK");
   };
-  backend.exec = [](PgConnection& conn, const char* sql) { return conn.ExecScript(sql); };
   backend.in_transaction = [](PgConnection& conn) { return conn.InTransaction(); };
+  // Savepoints, sent with the unit's statements: SAVEPOINT, the unit, RELEASE go in one
+  // pipeline, and only a failure costs a second round trip (ROLLBACK TO).
+  backend.exec = [](PgConnection& conn, const char* sql) -> Result<void> {
+    if (std::string_view(sql) == "ROLLBACK TO unit") return conn.ExecScript(sql);
+    conn.Defer(sql, {});
+    return {};
+  };
+  backend.flush = [](PgConnection& conn) { return conn.Flush(); };
   batcher_ = std::make_unique<WriteBatcher<PgConnection>>(std::move(backend), settings_.writers);
 }
 

@@ -58,8 +58,14 @@ class PgConnection {
   PgConnection& operator=(const PgConnection&) = delete;
   ~PgConnection();
 
-  // Runs one statement, prepared on first use and reused after.
+  // Runs one statement, prepared on first use and reused after. Deferred statements go first,
+  // in the same round trip; if one of them fails, its error is the result.
   Result<PgResult> Exec(const std::string& sql, const PgParams& params = {});
+  // Queues a statement whose result nobody reads, to be sent with the next Exec, Flush or
+  // script: writes cost no round trip of their own.
+  void Defer(std::string sql, PgParams params);
+  // Sends what is deferred; the first failure among it, if any.
+  Result<void> Flush();
   // Runs a script of several statements (migrations, transaction control).
   Result<void> ExecScript(const std::string& sql);
 
@@ -71,7 +77,8 @@ class PgConnection {
   // `text` as a quoted SQL literal, escaped for this connection.
   std::string Literal(std::string_view text) const;
 
-  // Sets the JWT claims the row-level security policies see, for the rest of the transaction.
+  // Sets the JWT claims the row-level security policies see, for the rest of the transaction
+  // (no round trip when they are already the transaction's claims).
   Result<void> SetClaims(const nlohmann::json& claims);
   // Inside a transaction (also one whose last statement failed: a savepoint can recover it).
   bool InTransaction() const {
@@ -88,6 +95,16 @@ class PgConnection {
  private:
   PGconn* conn_;
   std::unordered_map<std::string, std::string> prepared_;  // sql → statement name
+  struct Statement {
+    std::string sql;
+    PgParams params;
+  };
+  // Sends `deferred_` and then `last` (if any) in one pipeline; `last`'s result, or the first
+  // failure.
+  Result<std::optional<PgResult>> Pipeline(const Statement* last);
+
+  std::string claims_;  // set in the current transaction by SetClaims; empty: unknown
+  std::vector<Statement> deferred_;
 };
 
 struct PgSettings {

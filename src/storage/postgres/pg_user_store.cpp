@@ -1,7 +1,7 @@
 #include "storage/postgres/pg_user_store.hpp"
 
-#include "storage/postgres/pg_assistant_store.hpp"
 #include "storage/json_columns.hpp"
+#include "storage/postgres/pg_assistant_store.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -107,8 +107,9 @@ Result<NumberedUserPage> PgUserStore::ListUsersNumbered(int64_t offset, int limi
   auto tx = PgTransaction::Begin(*conn, ServiceClaims());
   if (!tx) return tl::unexpected(tx.error());
   // count(*) OVER () gives the total beside every row of the page, in one snapshot.
-  auto r = conn->Exec(std::string("SELECT ") + kColumns + ", count(*) OVER () FROM users"
-                      " ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+  auto r = conn->Exec(std::string("SELECT ") + kColumns +
+                          ", count(*) OVER () FROM users"
+                          " ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
                       {std::to_string(limit), std::to_string(offset)});
   if (!r) return tl::unexpected(r.error());
   NumberedUserPage page;
@@ -167,7 +168,9 @@ Result<void> PgUserStore::CreateAccount(const domain::User& user) {
                   "assistantd_ts($8), assistantd_ts($9), $10::jsonb, $11::jsonb, $12, "
                   "$13::jsonb)"),
       params);
-  if (!r) return tl::unexpected(RenameConflict(r.error(), "user_already_exists", "User already registered"));
+  if (!r)
+    return tl::unexpected(
+        RenameConflict(r.error(), "user_already_exists", "User already registered"));
   return {};
 }
 
@@ -193,8 +196,8 @@ Result<bool> PgUserStore::UpdateUser(const domain::User& user) {
       "display_name = $12, preferences = $13::jsonb WHERE id = $1::uuid",
       params);
   if (!r) {
-    return tl::unexpected(RenameConflict(r.error(), "email_exists",
-                                  "A user with this email address has already been registered"));
+    return tl::unexpected(RenameConflict(
+        r.error(), "email_exists", "A user with this email address has already been registered"));
   }
   return r->Affected() > 0;
 }
@@ -212,16 +215,15 @@ Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string&
         !r) {
       return tl::unexpected(r.error());
     }
-    if (auto r = conn->Exec(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
-            "VALUES ($1, $2::uuid, assistantd_ts($3))",
-            {token_hash, s.id, std::to_string(s.created_at_us)});
+    if (auto r = conn->Exec("INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+                            "VALUES ($1, $2::uuid, assistantd_ts($3))",
+                            {token_hash, s.id, std::to_string(s.created_at_us)});
         !r) {
       return tl::unexpected(r.error());
     }
-    if (auto r = conn->Exec(
-            "UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
-            {s.user_id, std::to_string(s.signed_in_at_us)});
+    if (auto r =
+            conn->Exec("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
+                       {s.user_id, std::to_string(s.signed_in_at_us)});
         !r) {
       return tl::unexpected(r.error());
     }
@@ -230,10 +232,9 @@ Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string&
 }
 
 Result<std::optional<AuthSession>> PgUserStore::GetSession(const std::string& id) {
-  auto r = db_.Query(ServiceClaims(),
-                     std::string("SELECT ") + kSessionColumns +
-                         " FROM auth_sessions WHERE id = $1::uuid",
-                     {id});
+  auto r = db_.Query(
+      ServiceClaims(),
+      std::string("SELECT ") + kSessionColumns + " FROM auth_sessions WHERE id = $1::uuid", {id});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<AuthSession>();
   return std::optional<AuthSession>(ReadSession(*r, 0));
@@ -263,14 +264,15 @@ Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash
     if (revoked_at) {
       bool tolerated = false;
       if (now_us - *revoked_at < reuse_interval_us) {
-        auto child = conn->Exec(
-            "SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL",
-            {token_hash});
+        auto child =
+            conn->Exec("SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL",
+                       {token_hash});
         if (!child) return tl::unexpected(child.error());
         tolerated = child->Rows() > 0;
       }
       if (!tolerated) {
-        if (auto r = conn->Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id}); !r) {
+        if (auto r = conn->Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id});
+            !r) {
           return tl::unexpected(r.error());
         }
         if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
@@ -289,10 +291,11 @@ Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash
         !r) {
       return tl::unexpected(r.error());
     }
-    auto session = conn->Exec(std::string("UPDATE auth_sessions SET refreshed_at = assistantd_ts($2) "
-                                          "WHERE id = $1::uuid RETURNING ") +
-                                  kSessionColumns,
-                              {session_id, now});
+    auto session =
+        conn->Exec(std::string("UPDATE auth_sessions SET refreshed_at = assistantd_ts($2) "
+                               "WHERE id = $1::uuid RETURNING ") +
+                       kSessionColumns,
+                   {session_id, now});
     if (!session) return tl::unexpected(session.error());
     if (session->Rows() == 0) return Internal("refresh token without its session");
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
