@@ -182,7 +182,10 @@ class WriteBatcher {
   };
 
   // Runs units from the front of `pending` in one transaction; units left over (the
-  // transaction was rolled back under them) stay queued for the next one.
+  // transaction was rolled back under them) stay queued for the next one. With a `sync` step,
+  // the transaction stays open while the previous batch is still being flushed, taking in
+  // the units that arrive meanwhile: the disk is busy anyway, and a bigger batch writes each
+  // shared page (index tails, counters) once for more units.
   void RunBatch(Conn& conn, std::deque<Unit>& pending) {
     if (auto r = backend_.begin(conn); !r) {
       for (auto& u : pending) u.done(r);
@@ -190,32 +193,40 @@ class WriteBatcher {
       return;
     }
     std::vector<Unit> succeeded;  // whole: they run again if the batch rolls back under them
-    while (!pending.empty()) {
-      Unit unit = std::move(pending.front());
-      pending.pop_front();
-      auto [r, outcome] = RunUnit(conn, unit.work);
-      if (outcome == Outcome::kUndo) {
-        backend_.rollback(conn);
-        unit.done(std::move(r));
-        for (auto it = succeeded.rbegin(); it != succeeded.rend(); ++it) {
-          pending.push_front(std::move(*it));
+    // Runs what is pending; false once the transaction is gone.
+    auto run_pending = [&]() -> bool {
+      while (!pending.empty()) {
+        Unit unit = std::move(pending.front());
+        pending.pop_front();
+        auto [r, outcome] = RunUnit(conn, unit.work);
+        if (outcome == Outcome::kUndo) {
+          backend_.rollback(conn);
+          unit.done(std::move(r));
+          for (auto it = succeeded.rbegin(); it != succeeded.rend(); ++it) {
+            pending.push_front(std::move(*it));
+          }
+          return false;
         }
-        return;
+        if (outcome == Outcome::kBroken) {
+          backend_.rollback(conn);
+          const Result<void> lost = r ? Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                                             "The database is unavailable; nothing was changed")
+                                      : r;
+          unit.done(r);
+          for (auto& u : succeeded) u.done(lost);
+          return false;
+        }
+        if (r) {
+          succeeded.push_back(std::move(unit));
+        } else {
+          unit.done(std::move(r));
+        }
       }
-      if (outcome == Outcome::kBroken) {
-        backend_.rollback(conn);
-        const Result<void> lost = r ? Fail(ErrorCode::kUnavailable, "storage_unavailable",
-                                           "The database is unavailable; nothing was changed")
-                                    : r;
-        unit.done(r);
-        for (auto& u : succeeded) u.done(lost);
-        return;
-      }
-      if (r) {
-        succeeded.push_back(std::move(unit));
-      } else {
-        unit.done(std::move(r));
-      }
+      return true;
+    };
+    if (!run_pending()) return;
+    while (backend_.sync && TakeWhileFlushing(pending, succeeded.size())) {
+      if (!run_pending()) return;
     }
     if (succeeded.empty()) {
       backend_.rollback(conn);
@@ -227,12 +238,30 @@ class WriteBatcher {
       std::vector<Done> dones;
       dones.reserve(succeeded.size());
       for (auto& u : succeeded) dones.push_back(std::move(u.done));
+      {
+        std::lock_guard lock(mu_);
+        ++flushing_;
+      }
       std::lock_guard lock(sync_mu_);
       unsynced_.push_back(std::move(dones));
       sync_cv_.notify_one();
       return;
     }
     for (auto& u : succeeded) u.done(committed);
+  }
+
+  // While an earlier batch is being flushed, waits for more units and moves them to
+  // `pending`; false once the flush is over (or the batch is full, or we are stopping).
+  bool TakeWhileFlushing(std::deque<Unit>& pending, size_t batch_size) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopping_ || flushing_ == 0 || !queue_.empty(); });
+    if (stopping_ || flushing_ == 0 || batch_size >= max_batch_) return false;
+    const size_t n = std::min(max_batch_ - batch_size, queue_.size());
+    for (size_t i = 0; i < n; ++i) {
+      pending.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return true;
   }
 
   // Makes committed batches durable, many at a time, and completes their units in order.
@@ -246,6 +275,11 @@ class WriteBatcher {
         batches.swap(unsynced_);
       }
       const Result<void> synced = backend_.sync();
+      {
+        std::lock_guard lock(mu_);
+        flushing_ -= static_cast<int>(batches.size());
+        cv_.notify_all();
+      }
       for (auto& dones : batches) {
         for (auto& d : dones) d(synced);
       }
@@ -294,6 +328,7 @@ class WriteBatcher {
   std::condition_variable cv_;
   std::deque<Unit> queue_;
   bool stopping_ = false;
+  int flushing_ = 0;  // committed batches handed to the sync thread and not yet durable
   std::mutex sync_mu_;
   std::condition_variable sync_cv_;
   std::deque<std::vector<Done>> unsynced_;  // committed batches waiting for `sync`

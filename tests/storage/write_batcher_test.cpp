@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <future>
@@ -165,6 +166,44 @@ TEST_P(WriteBatcherTest, WhenTheBackendAbortsTheTransactionNothingIsAcknowledged
 TEST_P(WriteBatcherTest, ACommittedBatchIsAcknowledgedOnlyAfterItsSync) {
   ASSERT_TRUE(batcher_->Run([](SqliteConnection& c) { return Insert(c, "a"); }));
   EXPECT_EQ(syncs_.load(), GetParam() == Mode::kChangeCount ? 1 : 0);
+}
+
+// A writer that never pauses (a full queue) must not make the WAL grow without bound: the
+// checkpoint's last pass holds the writer lock, so the WAL starts over after each one.
+TEST(SqliteCheckpointTest, TheWalStaysBoundedUnderAWriterThatNeverPauses) {
+  testing::TempDir dir;
+  LogFactory logs("off");
+  SqliteSettings settings{dir.path() + "/c.db", 2, 5000};
+  settings.checkpoint_pages = 100;
+  auto db = SqliteDatabase::Open(settings, logs.Make("storage"));
+  ASSERT_TRUE(db) << db.error().internal;
+  ASSERT_TRUE((*db)->Write(
+      [](SqliteConnection& c) { return c.Exec("CREATE TABLE blobs (b BLOB NOT NULL)"); }));
+  constexpr int kUnits = 12000;
+  std::atomic<int> left{kUnits};
+  std::atomic<int> failed{0};
+  std::promise<void> all_done;
+  const std::string blob(3000, 'x');  // about one page per row
+  for (int i = 0; i < kUnits; ++i) {
+    (*db)->Submit(
+        [&](SqliteConnection& c) -> Result<void> {
+          auto s = c.Prepare("INSERT INTO blobs VALUES (?)");
+          if (!s) return tl::unexpected(s.error());
+          s->BindBlob(1, blob);
+          return s->Run();
+        },
+        [&](Result<void> r) {
+          if (!r) ++failed;
+          if (--left == 0) all_done.set_value();
+        });
+  }
+  all_done.get_future().wait();
+  EXPECT_EQ(failed.load(), 0);
+  // The WAL file keeps its largest size. Without the restarts it would hold every one of the
+  // ~12000 pages written.
+  struct stat st {};
+  ASSERT_EQ(::stat((settings.path + "-wal").c_str(), &st), 0);
+  EXPECT_LT(st.st_size, int64_t{4000} * 4096) << "the WAL did not start over";
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, WriteBatcherTest,

@@ -2,6 +2,7 @@
 
 #include "domain/assistant_fields.hpp"
 #include "storage/postgres/pg_audit_store.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -56,58 +57,11 @@ void AppendScope(std::string& sql, PgParams& params, const domain::AccessScope& 
   if (scope.test_only) sql += " AND is_test";
 }
 
-std::string EscapeLike(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json ClaimsFor(const domain::AccessScope& scope) {
   if (!scope.owner_id) return ServiceClaims();
   return UserClaims(*scope.owner_id, scope.test_only ? "test" : "authenticated");
-}
-
-Result<domain::Assistant> ReadAssistant(const PgResult& r, int row, int first) {
-  domain::Assistant a;
-  a.id = r.Text(row, first);
-  a.user_id = r.Text(row, first + 1);
-  int col = first + 2;
-  for (const auto& spec : AssistantFields()) {
-    const int c = col++;
-    if (r.IsNull(row, c)) continue;
-    const std::string key(spec.wire);
-    switch (spec.storage) {
-      case StorageType::kText:
-        a.fields[key] = r.Text(row, c);
-        break;
-      case StorageType::kBoolean:
-        a.fields[key] = r.Bool(row, c);
-        break;
-      case StorageType::kNumber:
-      case StorageType::kJson: {
-        auto parsed = nlohmann::json::parse(r.Text(row, c), nullptr, /*allow_exceptions=*/false);
-        if (parsed.is_discarded())
-          return Internal("corrupt value in column " + std::string(spec.column));
-        a.fields[key] = std::move(parsed);
-        break;
-      }
-    }
-  }
-  ++col;  // is_test: derived from metadata
-  a.vapi_id = r.OptionalText(row, col++);
-  a.sync_status =
-      domain::ParseSyncStatus(r.Text(row, col++)).value_or(domain::SyncStatus::kPending);
-  a.sync_error = r.OptionalText(row, col++);
-  a.last_synced_at_us = r.OptionalInt(row, col++);
-  a.version = r.Int(row, col++);
-  a.created_at_us = r.Int(row, col++);
-  a.updated_at_us = r.Int(row, col++);
-  return a;
 }
 
 Result<void> PgEnqueueSync(PgConnection& conn, const std::string& assistant_id,
@@ -229,7 +183,7 @@ std::pair<std::string, PgParams> PgAssistantStore::GetSql(const std::string& id,
 Result<std::optional<domain::Assistant>> PgAssistantStore::FirstRow(const Result<PgResult>& r) {
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<domain::Assistant>();
-  auto a = ReadAssistant(*r, 0);
+  auto a = ReadAssistant(PgRow{*r, 0});
   if (!a) return tl::unexpected(a.error());
   return std::optional<domain::Assistant>(std::move(*a));
 }
@@ -282,7 +236,7 @@ Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
   if (!r) return tl::unexpected(r.error());
   domain::ListPage page;
   for (int row = 0; row < r->Rows(); ++row) {
-    auto a = ReadAssistant(*r, row);
+    auto a = ReadAssistant(PgRow{*r, row});
     if (!a) return tl::unexpected(a.error());
     page.items.push_back(std::move(*a));
   }

@@ -59,8 +59,4 @@ class PgAssistantStore final : public AssistantStore {
   std::string update_sql_;
 };
 
-// Reads the assistant in row `row` of a result selected with SelectColumns(), starting at
-// column `first`.
-Result<domain::Assistant> ReadAssistant(const PgResult& result, int row, int first = 0);
-
 }  // namespace assistantd::storage

@@ -46,6 +46,24 @@ class PgResult {
   std::unique_ptr<PGresult, decltype(&PQclear)> result_;
 };
 
+// One row of a result in the vocabulary of storage/rows.hpp.
+struct PgRow {
+  const PgResult& r;
+  int row;
+  bool IsNull(int c) const { return r.IsNull(row, c); }
+  std::string Text(int c) const { return r.Text(row, c); }
+  std::optional<std::string> OptionalText(int c) const { return r.OptionalText(row, c); }
+  int64_t Int(int c) const { return r.Int(row, c); }
+  std::optional<int64_t> OptionalInt(int c) const { return r.OptionalInt(row, c); }
+  std::string Bytes(int c) const { return r.Bytes(row, c); }
+  bool Bool(int c) const { return r.Bool(row, c); }
+  // numeric columns come as their text; a discarded value if it is not a number.
+  nlohmann::json Number(int c) const {
+    auto n = nlohmann::json::parse(r.Text(row, c), nullptr, /*allow_exceptions=*/false);
+    return n.is_number() ? n : nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+};
+
 // Maps a failed statement (or a lost connection) to an Error; SQL and server messages stay in
 // `internal`.
 Error PgError(PGconn* conn, const PGresult* result, std::string_view what);

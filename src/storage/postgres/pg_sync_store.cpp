@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_sync_store.hpp"
 
 #include "storage/finish_plan.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -11,27 +12,9 @@ constexpr const char* kJobColumns =
     "assistantd_us(created_at), assistantd_us(updated_at), api_key_sealed, "
     "assistantd_us(lease_until)";
 
-SyncJob ReadJob(const PgResult& r, int row) {
-  SyncJob j;
-  j.id = r.Int(row, 0);
-  j.assistant_id = r.Text(row, 1);
-  j.user_id = r.Text(row, 2);
-  j.vapi_id = r.OptionalText(row, 3);
-  j.state = r.Text(row, 4);
-  j.attempts = static_cast<int>(r.Int(row, 5));
-  j.next_attempt_at_us = r.Int(row, 6);
-  j.create_sent_at_us = r.OptionalInt(row, 7);
-  j.last_error = r.OptionalText(row, 8);
-  j.created_at_us = r.Int(row, 9);
-  j.updated_at_us = r.Int(row, 10);
-  if (!r.IsNull(row, 11)) j.api_key_sealed = r.Bytes(row, 11);
-  j.lease_until_us = r.OptionalInt(row, 12);
-  return j;
-}
-
 std::vector<SyncJob> ReadJobs(const PgResult& r) {
   std::vector<SyncJob> out;
-  for (int row = 0; row < r.Rows(); ++row) out.push_back(ReadJob(r, row));
+  for (int row = 0; row < r.Rows(); ++row) out.push_back(ReadJob(PgRow{r, row}));
   return out;
 }
 
@@ -61,7 +44,7 @@ Result<std::optional<SyncJob>> ClaimIn(PgConnection& conn, PgTransaction& tx, in
       {std::to_string(now_us + lease_us), std::to_string(now_us)});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<SyncJob>();
-  SyncJob job = ReadJob(*r, 0);
+  SyncJob job = ReadJob(PgRow{*r, 0});
   if (!job.vapi_id) {
     if (auto d = tx.SetDurable(); !d) return tl::unexpected(d.error());
   }
@@ -228,7 +211,7 @@ Result<std::optional<SyncJob>> PgSyncStore::LatestJob(const std::string& assista
                      {assistant_id});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<SyncJob>();
-  return std::optional<SyncJob>(ReadJob(*r, 0));
+  return std::optional<SyncJob>(ReadJob(PgRow{*r, 0}));
 }
 
 Result<std::vector<SyncAttempt>> PgSyncStore::RecentAttempts(const std::string& assistant_id,
@@ -336,7 +319,7 @@ Result<std::vector<ScannedAssistant>> PgSyncStore::Scan(const std::string& where
   if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   std::vector<ScannedAssistant> out;
   for (int row = 0; row < r->Rows(); ++row) {
-    auto a = ReadAssistant(*r, row);
+    auto a = ReadAssistant(PgRow{*r, row});
     if (!a) return tl::unexpected(a.error());
     // The open-job flag is the column after the assistant's.
     out.push_back({std::move(*a), r->Bool(row, r->Columns() - 1)});

@@ -2,6 +2,8 @@
 
 #include "storage/json_columns.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/refresh_rotation.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -11,24 +13,6 @@ constexpr const char* kColumns =
     "password_hash, assistantd_us(email_confirmed_at), assistantd_us(last_sign_in_at), "
     "assistantd_us(banned_until), user_metadata::text, app_metadata::text, display_name, "
     "preferences::text";
-
-domain::User ReadUser(const PgResult& r, int row) {
-  domain::User u;
-  u.id = r.Text(row, 0);
-  u.email = r.OptionalText(row, 1);
-  u.role = domain::ParseRole(r.Text(row, 2)).value_or(domain::Role::kUser);
-  u.created_at_us = r.Int(row, 3);
-  u.updated_at_us = r.Int(row, 4);
-  u.password_hash = r.OptionalText(row, 5);
-  u.email_confirmed_at_us = r.OptionalInt(row, 6);
-  u.last_sign_in_at_us = r.OptionalInt(row, 7);
-  u.banned_until_us = r.OptionalInt(row, 8);
-  u.user_metadata = JsonObjectColumn(r.Text(row, 9));
-  u.app_metadata = JsonObjectColumn(r.Text(row, 10));
-  u.display_name = r.OptionalText(row, 11);
-  u.preferences = JsonObjectColumn(r.Text(row, 12));
-  return u;
-}
 
 std::optional<std::string> OptionalNumber(const std::optional<int64_t>& v) {
   return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
@@ -54,10 +38,6 @@ constexpr const char* kSessionColumns =
     "id::text, user_id::text, assistantd_us(signed_in_at), assistantd_us(created_at), "
     "assistantd_us(refreshed_at)";
 
-AuthSession ReadSession(const PgResult& r, int row) {
-  return AuthSession{r.Text(row, 0), r.Text(row, 1), r.Int(row, 2), r.Int(row, 3), r.Int(row, 4)};
-}
-
 }  // namespace
 
 Result<void> PgUserStore::EnsureUser(const domain::User& user) {
@@ -78,7 +58,7 @@ Result<std::optional<domain::User>> PgUserStore::GetUser(const std::string& id) 
                      std::string("SELECT ") + kColumns + " FROM users WHERE id = $1::uuid", {id});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<domain::User>();
-  return std::optional<domain::User>(ReadUser(*r, 0));
+  return std::optional<domain::User>(ReadUser(PgRow{*r, 0}));
 }
 
 Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>& after, int limit) {
@@ -97,7 +77,7 @@ Result<UserPage> PgUserStore::ListUsers(const std::optional<domain::ListCursor>&
   if (!r) return tl::unexpected(r.error());
   if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   UserPage page;
-  for (int row = 0; row < r->Rows(); ++row) page.items.push_back(ReadUser(*r, row));
+  for (int row = 0; row < r->Rows(); ++row) page.items.push_back(ReadUser(PgRow{*r, row}));
   page.next = domain::TrimToPage(page.items, limit);
   return page;
 }
@@ -113,7 +93,7 @@ Result<NumberedUserPage> PgUserStore::ListUsersNumbered(int64_t offset, int limi
                       {std::to_string(limit), std::to_string(offset)});
   if (!r) return tl::unexpected(r.error());
   NumberedUserPage page;
-  for (int row = 0; row < r->Rows(); ++row) page.items.push_back(ReadUser(*r, row));
+  for (int row = 0; row < r->Rows(); ++row) page.items.push_back(ReadUser(PgRow{*r, row}));
   if (r->Rows() > 0) {
     page.total = r->Int(0, r->Columns() - 1);
   } else {
@@ -181,7 +161,7 @@ Result<std::optional<domain::User>> PgUserStore::FindAccountByEmail(const std::s
                      {email});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<domain::User>();
-  return std::optional<domain::User>(ReadUser(*r, 0));
+  return std::optional<domain::User>(ReadUser(PgRow{*r, 0}));
 }
 
 Result<bool> PgUserStore::UpdateUser(const domain::User& user) {
@@ -237,8 +217,66 @@ Result<std::optional<AuthSession>> PgUserStore::GetSession(const std::string& id
       std::string("SELECT ") + kSessionColumns + " FROM auth_sessions WHERE id = $1::uuid", {id});
   if (!r) return tl::unexpected(r.error());
   if (r->Rows() == 0) return std::optional<AuthSession>();
-  return std::optional<AuthSession>(ReadSession(*r, 0));
+  return std::optional<AuthSession>(ReadSession(PgRow{*r, 0}));
 }
+
+namespace {
+
+class PgRefreshSteps final : public RefreshRotationSteps {
+ public:
+  explicit PgRefreshSteps(PgConnection& conn) : conn_(conn) {}
+
+  Result<std::optional<RefreshTokenState>> Find(const std::string& token_hash) override {
+    // The row lock makes concurrent uses of one token take turns.
+    auto r = conn_.Exec(
+        "SELECT session_id::text, assistantd_us(revoked_at) FROM refresh_tokens "
+        "WHERE token_hash = $1 FOR UPDATE",
+        {token_hash});
+    if (!r) return tl::unexpected(r.error());
+    if (r->Rows() == 0) return std::optional<RefreshTokenState>();
+    const PgRow row{*r, 0};
+    return std::optional<RefreshTokenState>(RefreshTokenState{row.Text(0), row.OptionalInt(1)});
+  }
+  Result<bool> HasLiveChild(const std::string& token_hash) override {
+    auto r = conn_.Exec(
+        "SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL", {token_hash});
+    if (!r) return tl::unexpected(r.error());
+    return r->Rows() > 0;
+  }
+  Result<void> EndSession(const std::string& session_id) override {
+    return Done(conn_.Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id}));
+  }
+  Result<void> Revoke(const std::string& token_hash, int64_t now_us) override {
+    return Done(
+        conn_.Exec("UPDATE refresh_tokens SET revoked_at = assistantd_ts($2) WHERE token_hash = $1",
+                   {token_hash, std::to_string(now_us)}));
+  }
+  Result<void> Issue(const std::string& token_hash, const std::string& session_id,
+                     const std::string& parent_hash, int64_t now_us) override {
+    return Done(
+        conn_.Exec("INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at) "
+                   "VALUES ($1, $2::uuid, $3, assistantd_ts($4))",
+                   {token_hash, session_id, parent_hash, std::to_string(now_us)}));
+  }
+  Result<std::optional<AuthSession>> Touch(const std::string& session_id, int64_t now_us) override {
+    auto r = conn_.Exec(std::string("UPDATE auth_sessions SET refreshed_at = assistantd_ts($2) "
+                                    "WHERE id = $1::uuid RETURNING ") +
+                            kSessionColumns,
+                        {session_id, std::to_string(now_us)});
+    if (!r) return tl::unexpected(r.error());
+    if (r->Rows() == 0) return std::optional<AuthSession>();
+    return std::optional<AuthSession>(ReadSession(PgRow{*r, 0}));
+  }
+
+ private:
+  static Result<void> Done(const Result<PgResult>& r) {
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  }
+  PgConnection& conn_;
+};
+
+}  // namespace
 
 Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash,
                                                    const std::string& new_token_hash,
@@ -248,58 +286,11 @@ Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash
     // The caller is not known until the token is found: the service's claims.
     auto tx = PgTransaction::Begin(*conn, ServiceClaims());
     if (!tx) return tl::unexpected(tx.error());
-    // The row lock makes concurrent uses of one token take turns.
-    auto token = conn->Exec(
-        "SELECT session_id::text, assistantd_us(revoked_at) FROM refresh_tokens "
-        "WHERE token_hash = $1 FOR UPDATE",
-        {token_hash});
-    if (!token) return tl::unexpected(token.error());
-    if (token->Rows() == 0) {
-      if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-      return RefreshOutcome{RefreshOutcome::Kind::kNotFound, {}};
-    }
-    const std::string session_id = token->Text(0, 0);
-    const auto revoked_at = token->OptionalInt(0, 1);
-    const std::string now = std::to_string(now_us);
-    if (revoked_at) {
-      bool tolerated = false;
-      if (now_us - *revoked_at < reuse_interval_us) {
-        auto child =
-            conn->Exec("SELECT 1 FROM refresh_tokens WHERE parent_hash = $1 AND revoked_at IS NULL",
-                       {token_hash});
-        if (!child) return tl::unexpected(child.error());
-        tolerated = child->Rows() > 0;
-      }
-      if (!tolerated) {
-        if (auto r = conn->Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id});
-            !r) {
-          return tl::unexpected(r.error());
-        }
-        if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-        return RefreshOutcome{RefreshOutcome::Kind::kReused, {}};
-      }
-    } else if (auto r = conn->Exec(
-                   "UPDATE refresh_tokens SET revoked_at = assistantd_ts($2) WHERE token_hash = $1",
-                   {token_hash, now});
-               !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r = conn->Exec(
-            "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at) "
-            "VALUES ($1, $2::uuid, $3, assistantd_ts($4))",
-            {new_token_hash, session_id, token_hash, now});
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    auto session =
-        conn->Exec(std::string("UPDATE auth_sessions SET refreshed_at = assistantd_ts($2) "
-                               "WHERE id = $1::uuid RETURNING ") +
-                       kSessionColumns,
-                   {session_id, now});
-    if (!session) return tl::unexpected(session.error());
-    if (session->Rows() == 0) return Internal("refresh token without its session");
+    PgRefreshSteps steps(*conn);
+    auto out = RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
+    if (!out) return out;
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-    return RefreshOutcome{RefreshOutcome::Kind::kRotated, ReadSession(*session, 0)};
+    return out;
   });
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "domain/assistant_fields.hpp"
+#include "storage/rows.hpp"
 #include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 
@@ -66,49 +67,6 @@ int BindMutableColumns(SqliteStatement& stmt, int i, const domain::Assistant& a)
   return i;
 }
 
-Result<domain::Assistant> ReadRow(const SqliteStatement& stmt) {
-  domain::Assistant a;
-  a.id = stmt.Text(0);
-  a.user_id = stmt.Text(1);
-  int col = kFirstFieldColumn;
-  for (const auto& spec : AssistantFields()) {
-    const int c = col++;
-    if (stmt.IsNull(c)) continue;
-    const std::string key(spec.wire);
-    switch (spec.storage) {
-      case StorageType::kText:
-        a.fields[key] = stmt.Text(c);
-        break;
-      case StorageType::kBoolean:
-        a.fields[key] = stmt.Int(c) != 0;
-        break;
-      case StorageType::kNumber:
-        if (stmt.Type(c) == SQLITE_INTEGER) {
-          a.fields[key] = stmt.Int(c);
-        } else {
-          a.fields[key] = stmt.Double(c);
-        }
-        break;
-      case StorageType::kJson: {
-        auto parsed = nlohmann::json::parse(stmt.Text(c), nullptr, /*allow_exceptions=*/false);
-        if (parsed.is_discarded())
-          return Internal("corrupt JSON in column " + std::string(spec.column));
-        a.fields[key] = std::move(parsed);
-        break;
-      }
-    }
-  }
-  a.vapi_id = stmt.OptionalText(ServerColumn(1));
-  a.sync_status =
-      domain::ParseSyncStatus(stmt.Text(ServerColumn(2))).value_or(domain::SyncStatus::kPending);
-  a.sync_error = stmt.OptionalText(ServerColumn(3));
-  if (!stmt.IsNull(ServerColumn(4))) a.last_synced_at_us = stmt.Int(ServerColumn(4));
-  a.version = stmt.Int(ServerColumn(5));
-  a.created_at_us = stmt.Int(ServerColumn(6));
-  a.updated_at_us = stmt.Int(ServerColumn(7));
-  return a;
-}
-
 // Appends scope conditions (rows being deleted are invisible to the API); returns the values
 // to bind, in order.
 // `plus` ("+") keeps SQLite from using an index for these conditions.
@@ -144,15 +102,6 @@ std::string FtsPhrase(std::string_view text) {
 
 // How many rows (in list order) a name search reads before it asks the trigram index.
 constexpr int kProbeRows = 500;
-
-std::string EscapeLike(const std::string& text) {
-  std::string out;
-  for (const char c : text) {
-    if (c == '%' || c == '_' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -250,7 +199,7 @@ Result<std::optional<domain::Assistant>> SqliteAssistantStore::GetWith(
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<domain::Assistant>();
-  auto a = ReadRow(*stmt);
+  auto a = ReadAssistant(SqliteRow{*stmt});
   if (!a) return tl::unexpected(a.error());
   return std::optional<domain::Assistant>(std::move(*a));
 }
@@ -273,7 +222,7 @@ Result<std::vector<ScannedAssistant>> SqliteAssistantStore::Scan(const std::stri
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return out;
-    auto a = ReadRow(*stmt);
+    auto a = ReadAssistant(SqliteRow{*stmt});
     if (!a) return tl::unexpected(a.error());
     out.push_back({std::move(*a), stmt->Int(open_column) != 0});
   }
@@ -392,7 +341,7 @@ Result<domain::ListPage> SqliteAssistantStore::List(const domain::ListQuery& q) 
   };
   domain::ListPage page;
   const auto keep = [&](SqliteStatement& stmt) -> Result<bool> {
-    auto a = ReadRow(stmt);
+    auto a = ReadAssistant(SqliteRow{stmt});
     if (!a) return tl::unexpected(a.error());
     page.items.push_back(std::move(*a));
     return true;

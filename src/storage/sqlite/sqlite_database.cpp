@@ -204,6 +204,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
     fn(*self->batch_conn_);
   };
   backend.begin = [self](SqliteConnection& conn) -> Result<void> {
+    self->WaitForCheckpointTurn();
     self->batch_lock_ = self->LockWriter();
     auto r = conn.Exec("BEGIN IMMEDIATE");
     if (!r) self->batch_lock_.unlock();
@@ -229,15 +230,23 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   return db;
 }
 
-// WAL pages before a checkpoint (64 MiB at 4 KiB pages; SQLite's own default is 1000). A
-// checkpoint copies each page once however often the WAL rewrote it since the last one, and
-// writes hit the same index pages again and again, so checkpointing less often copies far
-// less; the WAL file stays at about this size.
-constexpr int kCheckpointPages = 16000;
+// WAL pages before a checkpoint: SqliteSettings::checkpoint_pages (SQLite's own default is
+// 1000). A checkpoint copies each page once however often the WAL rewrote it since the last
+// one, and writes hit the same index pages again and again, so checkpointing less often
+// copies far less; the WAL file stays at about this size (it starts over after each
+// checkpoint).
+//
+// Passes beside the writers before the last, locked one (see CheckpointLoop).
+constexpr int kCheckpointPasses = 6;
+// The last pass, under the writer lock, once a pass had fewer frames than this to copy.
+constexpr int kCheckpointLockedFrames = 64;
+// Writes wait for a checkpoint once the WAL holds this many times the threshold.
+constexpr int kWalLimitFactor = 4;
 
 int SqliteDatabase::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
   auto* db = static_cast<SqliteDatabase*>(self);
-  if (pages >= kCheckpointPages) {
+  db->wal_pages_.store(pages, std::memory_order_relaxed);
+  if (pages >= db->settings_.checkpoint_pages) {
     std::lock_guard lock(db->checkpoint_mu_);
     db->checkpoint_due_ = true;
     db->checkpoint_cv_.notify_one();
@@ -254,6 +263,10 @@ void SqliteDatabase::CheckpointLoop() {
     return;
   }
   sqlite3_wal_hook((*conn)->Raw(), nullptr, nullptr);
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpointer_running_ = true;
+  }
   for (;;) {
     {
       std::unique_lock lock(checkpoint_mu_);
@@ -261,14 +274,63 @@ void SqliteDatabase::CheckpointLoop() {
       if (stopping_) return;
       checkpoint_due_ = false;
     }
-    // PASSIVE: copies what it can without waiting for (or blocking) readers and writers.
-    const int rc = sqlite3_wal_checkpoint_v2((*conn)->Raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      LogEvent(logger_, spdlog::level::warn, "checkpoint failed",
-               {{"detail", sqlite3_errmsg((*conn)->Raw())}});
+    // The WAL starts over only once every frame in it has been copied, which a pass running
+    // beside a writer that never pauses does not achieve: the WAL would outgrow the
+    // threshold and every commit would call for another checkpoint (two fsyncs each). So:
+    // passes beside the writers, each copying what was appended during the one before,
+    // until little is left; then a last pass that holds the writer lock for those few pages
+    // and one fsync, after which the next write starts the WAL from its beginning.
+    int backfilled = 0;                   // frames of the WAL copied by the passes so far
+    int fresh = kCheckpointLockedFrames;  // what the latest pass found to copy
+    for (int pass = 0;; ++pass) {
+      const bool last = pass >= kCheckpointPasses || (pass > 0 && fresh < kCheckpointLockedFrames);
+      std::unique_lock<std::mutex> writers;
+      if (last) {
+        // The batch writer takes the lock again as soon as it lets go: ask for a turn.
+        {
+          std::lock_guard lock(checkpoint_mu_);
+          checkpoint_wants_lock_ = true;
+        }
+        writers = LockWriter();
+        {
+          std::lock_guard lock(checkpoint_mu_);
+          checkpoint_wants_lock_ = false;
+        }
+        turn_cv_.notify_all();
+      }
+      int log = 0;
+      int copied = 0;
+      const int rc = sqlite3_wal_checkpoint_v2((*conn)->Raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               &log, &copied);
+      if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+        LogEvent(logger_, spdlog::level::warn, "checkpoint failed",
+                 {{"detail", sqlite3_errmsg((*conn)->Raw())}});
+        break;
+      }
+      if (last) break;
+      fresh = copied >= backfilled ? copied - backfilled : copied;  // the WAL may have restarted
+      backfilled = copied;
     }
+    {
+      // Commits during the passes asked for this checkpoint again.
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_due_ = false;
+      ++checkpoints_;
+    }
+    turn_cv_.notify_all();
   }
+}
+
+void SqliteDatabase::WaitForCheckpointTurn() {
+  const bool over_limit =
+      wal_pages_.load(std::memory_order_relaxed) >= kWalLimitFactor * settings_.checkpoint_pages;
+  std::unique_lock lock(checkpoint_mu_);
+  if (!checkpointer_running_) return;
+  const uint64_t seen = checkpoints_;
+  turn_cv_.wait(lock, [&] {
+    return stopping_ || !checkpointer_running_ ||
+           (!checkpoint_wants_lock_ && (!over_limit || checkpoints_ != seen));
+  });
 }
 
 SqliteDatabase::~SqliteDatabase() {

@@ -2,10 +2,13 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,6 +61,23 @@ class SqliteStatement {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+};
+
+// The current row of a statement in the vocabulary of storage/rows.hpp.
+struct SqliteRow {
+  const SqliteStatement& s;
+  bool IsNull(int c) const { return s.IsNull(c); }
+  std::string Text(int c) const { return s.Text(c); }
+  std::optional<std::string> OptionalText(int c) const { return s.OptionalText(c); }
+  int64_t Int(int c) const { return s.Int(c); }
+  std::optional<int64_t> OptionalInt(int c) const {
+    return s.IsNull(c) ? std::nullopt : std::optional<int64_t>(s.Int(c));
+  }
+  std::string Bytes(int c) const { return s.Blob(c); }
+  bool Bool(int c) const { return s.Int(c) != 0; }
+  nlohmann::json Number(int c) const {
+    return s.Type(c) == SQLITE_INTEGER ? nlohmann::json(s.Int(c)) : nlohmann::json(s.Double(c));
+  }
 };
 
 // One connection with its statement cache. Used by one thread at a time.
@@ -114,6 +134,8 @@ struct SqliteSettings {
   std::string path;
   int pool_size = 4;
   int busy_timeout_ms = 5000;
+  // WAL pages that call for a checkpoint (64 MiB at 4 KiB pages; see CheckpointLoop).
+  int checkpoint_pages = 16000;
 };
 
 // The SQLite database file: a pool of connections (WAL, foreign keys on, busy timeout) and
@@ -159,8 +181,18 @@ class SqliteDatabase final : public Database {
   void SubmitValue(std::function<Result<T>(SqliteConnection&)> work, Completion<T> done) {
     batcher_->template SubmitValue<T>(std::move(work), std::move(done));
   }
-  // The same, waiting for the outcome.
+  // The same, waiting for the outcome (for callers with a thread to spare: the sync workers,
+  // commands, tests). Every write should come this way: the batch writer's connection is the
+  // only one whose page cache another connection's commit does not invalidate.
   Result<void> Write(WriteBatcher<SqliteConnection>::Work work);
+  template <class T>
+  Result<T> WriteValue(std::function<Result<T>(SqliteConnection&)> work) {
+    std::promise<Result<T>> promise;
+    auto future = promise.get_future();
+    batcher_->template SubmitValue<T>(std::move(work),
+                                      [&promise](Result<T> r) { promise.set_value(std::move(r)); });
+    return future.get();
+  }
 
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
@@ -191,9 +223,18 @@ class SqliteDatabase final : public Database {
   // of every connection wakes it once the WAL holds kCheckpointPages pages.
   static int OnWalCommit(void* self, sqlite3* db, const char* name, int pages);
   void CheckpointLoop();
+  // Called by the batch writer before it takes the writer lock: gives the checkpoint's last
+  // pass its turn, and holds writes back while the WAL is past kWalLimitFactor times the
+  // threshold (writes faster than checkpoints would otherwise grow it without bound).
+  void WaitForCheckpointTurn();
   std::mutex checkpoint_mu_;
-  std::condition_variable checkpoint_cv_;
+  std::condition_variable checkpoint_cv_;  // wakes the checkpointer
+  std::condition_variable turn_cv_;        // wakes writers waiting for a checkpoint
   bool checkpoint_due_ = false;
+  bool checkpoint_wants_lock_ = false;
+  bool checkpointer_running_ = false;
+  uint64_t checkpoints_ = 0;  // checkpoint rounds completed
+  std::atomic<int> wal_pages_{0};
   bool stopping_ = false;
   std::thread checkpointer_;
 

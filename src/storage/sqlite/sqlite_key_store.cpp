@@ -45,7 +45,8 @@ Result<bool> SqliteKeyStore::DeleteKey(const std::string& owner) {
 
 Result<std::vector<std::pair<std::string, StoredKey>>> SqliteKeyStore::AllKeys() {
   auto conn = db_.Acquire();
-  auto stmt = conn->Prepare("SELECT owner, sealed, last4, updated_at FROM vapi_keys ORDER BY owner");
+  auto stmt =
+      conn->Prepare("SELECT owner, sealed, last4, updated_at FROM vapi_keys ORDER BY owner");
   if (!stmt) return tl::unexpected(stmt.error());
   std::vector<std::pair<std::string, StoredKey>> out;
   for (;;) {

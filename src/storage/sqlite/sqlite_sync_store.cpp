@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_sync_store.hpp"
 
 #include "storage/finish_plan.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -8,24 +9,6 @@ namespace {
 constexpr const char* kJobColumns =
     "id, assistant_id, user_id, vapi_id, state, attempts, next_attempt_at, create_sent_at, "
     "last_error, created_at, updated_at, api_key_sealed, lease_until";
-
-SyncJob ReadJob(const SqliteStatement& s) {
-  SyncJob j;
-  j.id = s.Int(0);
-  j.assistant_id = s.Text(1);
-  j.user_id = s.Text(2);
-  j.vapi_id = s.OptionalText(3);
-  j.state = s.Text(4);
-  j.attempts = static_cast<int>(s.Int(5));
-  j.next_attempt_at_us = s.Int(6);
-  if (!s.IsNull(7)) j.create_sent_at_us = s.Int(7);
-  j.last_error = s.OptionalText(8);
-  j.created_at_us = s.Int(9);
-  j.updated_at_us = s.Int(10);
-  if (!s.IsNull(11)) j.api_key_sealed = s.Blob(11);
-  if (!s.IsNull(12)) j.lease_until_us = s.Int(12);
-  return j;
-}
 
 // Runs a statement that changes rows; returns how many.
 template <class Bind>
@@ -47,16 +30,14 @@ Result<std::vector<SyncJob>> QueryJobs(SqliteConnection& conn, const std::string
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return out;
-    out.push_back(ReadJob(*stmt));
+    out.push_back(ReadJob(SqliteRow{*stmt}));
   }
 }
 
-// Claims the next due job inside the caller's transaction. A claim is bookkeeping that is
-// safe to redo (if a power loss drops it, the job simply runs again), except when it records
-// the intent to create: then the transaction is made durable, since that must be on disk
+// Claims the next due job inside the caller's transaction. Claims run in the group commit
+// and are acknowledged once on disk: a claim that records the intent to create must be there
 // before the create is sent, or a lost answer plus a power cut could make a second copy.
-Result<std::optional<SyncJob>> ClaimIn(SqliteConnection& conn, SqliteTransaction& tx,
-                                       int64_t now_us, int64_t lease_us) {
+Result<std::optional<SyncJob>> ClaimIn(SqliteConnection& conn, int64_t now_us, int64_t lease_us) {
   auto jobs = QueryJobs(
       conn,
       // A job whose worker died first, else the most overdue queued one: two single-row index
@@ -75,7 +56,6 @@ Result<std::optional<SyncJob>> ClaimIn(SqliteConnection& conn, SqliteTransaction
       });
   if (!jobs) return tl::unexpected(jobs.error());
   if (jobs->empty()) return std::optional<SyncJob>();
-  if (!jobs->front().vapi_id) tx.SetDurability(Durability::kDurable);
   return std::optional<SyncJob>(std::move(jobs->front()));
 }
 
@@ -111,10 +91,10 @@ Result<void> EnqueueSync(SqliteConnection& conn, const std::string& assistant_id
 }
 
 Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t lease_us) {
-  auto conn = db_.Acquire();
   {
-    // Idle workers poll often: look with a plain read first, and take the writer lock only
-    // when something is due.
+    // Idle workers poll often: look with a plain read first, and queue a write only when
+    // something is due.
+    auto conn = db_.Acquire();
     auto peek = conn->Prepare(
         "SELECT 1 FROM sync_jobs WHERE (state = 'queued' AND next_attempt_at <= ?) OR "
         "(state = 'running' AND lease_until < ?) LIMIT 1");
@@ -125,44 +105,37 @@ Result<std::optional<SyncJob>> SqliteSyncStore::ClaimDue(int64_t now_us, int64_t
     if (!row) return tl::unexpected(row.error());
     if (!*row) return std::optional<SyncJob>();
   }
-  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
-  if (!tx) return tl::unexpected(tx.error());
-  auto job = ClaimIn(*conn, *tx, now_us, lease_us);
-  if (!job) return job;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return job;
+  // Through the group commit, like every write: the claim shares the batch's transaction and
+  // flush, and the batch writer's page cache stays warm.
+  return db_.WriteValue<std::optional<SyncJob>>(
+      [&](SqliteConnection& conn) { return ClaimIn(conn, now_us, lease_us); });
 }
 
 Result<void> SqliteSyncStore::MarkCreateSent(int64_t job_id, int64_t at_us) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto r =
-      Exec(*conn, "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, ?) WHERE id = ?",
-           [&](SqliteStatement& s) {
-             s.Bind(1, at_us);
-             s.Bind(2, job_id);
-           });
-  if (!r) return tl::unexpected(r.error());
-  return tx->Commit();
+  return db_.Write([&](SqliteConnection& conn) -> Result<void> {
+    auto r =
+        Exec(conn, "UPDATE sync_jobs SET create_sent_at = COALESCE(create_sent_at, ?) WHERE id = ?",
+             [&](SqliteStatement& s) {
+               s.Bind(1, at_us);
+               s.Bind(2, job_id);
+             });
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  });
 }
 
 Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std::string& id) {
   return assistants_.LoadAny(id);
 }
 
-Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
-                                                       int64_t now_us,
-                                                       std::optional<int64_t> claim_lease_us) {
-  auto conn = db_.Acquire();
-  // Claims and outcomes are bookkeeping that is safe to redo: if a power loss drops one, the
-  // job runs again (every job's effect is idempotent). They need not wait for the disk.
-  auto tx = SqliteTransaction::Begin(db_, *conn, Durability::kRelaxed);
-  if (!tx) return tl::unexpected(tx.error());
+namespace {
 
+Result<std::optional<SyncJob>> FinishIn(SqliteConnection& conn, const SyncJob& job,
+                                        const SyncOutcome& o, int64_t now_us,
+                                        std::optional<int64_t> claim_lease_us) {
   {
     // Fencing: only the worker holding the current lease records an outcome.
-    auto lease = conn->Prepare(
+    auto lease = conn.Prepare(
         "SELECT 1 FROM sync_jobs WHERE id = ? AND state = 'running' AND lease_until IS ?");
     if (!lease) return tl::unexpected(lease.error());
     lease->Bind(1, job.id);
@@ -181,7 +154,7 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   std::optional<int64_t> version;
   std::string status;
   {
-    auto stmt = conn->Prepare("SELECT version, sync_status FROM assistants WHERE id = ?");
+    auto stmt = conn.Prepare("SELECT version, sync_status FROM assistants WHERE id = ?");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, std::string_view(job.assistant_id));
     auto row = stmt->Step();
@@ -201,13 +174,13 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
     case A::kNone:
       break;
     case A::kRecordVapiId:
-      r = Exec(*conn, "UPDATE assistants SET vapi_id = ? WHERE id = ?", [&](SqliteStatement& s) {
+      r = Exec(conn, "UPDATE assistants SET vapi_id = ? WHERE id = ?", [&](SqliteStatement& s) {
         s.Bind(1, o.vapi_id);
         s.Bind(2, id);
       });
       break;
     case A::kRecordSync:
-      r = Exec(*conn,
+      r = Exec(conn,
                "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
                "last_synced_at = ? WHERE id = ?",
                [&](SqliteStatement& s) {
@@ -218,12 +191,12 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
                });
       break;
     case A::kDelete:
-      r = Exec(*conn, "DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
+      r = Exec(conn, "DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
                [&](SqliteStatement& s) { s.Bind(1, id); });
       break;
     case A::kSetError:
     case A::kFail:
-      r = Exec(*conn,
+      r = Exec(conn,
                plan.assistant == A::kFail
                    ? "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?"
                    : "UPDATE assistants SET sync_error = ? WHERE id = ?",
@@ -234,7 +207,7 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
       break;
   }
   if (r) {
-    r = Exec(*conn,
+    r = Exec(conn,
              "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
              "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
              "lease_until = NULL, create_sent_at = ?, create_intent_at = NULL, updated_at = ?, "
@@ -260,7 +233,7 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   if (!r) return tl::unexpected(r.error());
 
   for (const auto& a : o.attempts) {
-    auto ins = Exec(*conn,
+    auto ins = Exec(conn,
                     "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, "
                     "error, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [&](SqliteStatement& s) {
@@ -281,12 +254,24 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   }
   std::optional<SyncJob> next;
   if (claim_lease_us) {
-    auto claimed = ClaimIn(*conn, *tx, now_us, *claim_lease_us);
+    auto claimed = ClaimIn(conn, now_us, *claim_lease_us);
     if (!claimed) return tl::unexpected(claimed.error());
     next = std::move(*claimed);
   }
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
   return next;
+}
+
+}  // namespace
+
+Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
+                                                       int64_t now_us,
+                                                       std::optional<int64_t> claim_lease_us) {
+  // In the group commit with the next claim (see ClaimDue). A unit may run again if its batch
+  // rolls back under it: it only reads and writes the database.
+  return db_.WriteValue<std::optional<SyncJob>>(
+      [&](SqliteConnection& conn) -> Result<std::optional<SyncJob>> {
+        return FinishIn(conn, job, o, now_us, claim_lease_us);
+      });
 }
 
 Result<int> SqliteSyncStore::RequeueRunning(int64_t now_us) {

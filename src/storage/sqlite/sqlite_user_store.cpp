@@ -1,7 +1,9 @@
 #include "storage/sqlite/sqlite_user_store.hpp"
 
-#include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/json_columns.hpp"
+#include "storage/refresh_rotation.hpp"
+#include "storage/rows.hpp"
+#include "storage/sqlite/sqlite_sync_store.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -9,28 +11,6 @@ namespace {
 constexpr const char* kColumns =
     "id, email, role, created_at, updated_at, password_hash, email_confirmed_at, "
     "last_sign_in_at, banned_until, user_metadata, app_metadata, display_name, preferences";
-
-std::optional<int64_t> OptionalInt(const SqliteStatement& stmt, int col) {
-  return stmt.IsNull(col) ? std::nullopt : std::optional<int64_t>(stmt.Int(col));
-}
-
-domain::User ReadUser(const SqliteStatement& stmt) {
-  domain::User u;
-  u.id = stmt.Text(0);
-  u.email = stmt.OptionalText(1);
-  u.role = domain::ParseRole(stmt.Text(2)).value_or(domain::Role::kUser);
-  u.created_at_us = stmt.Int(3);
-  u.updated_at_us = stmt.Int(4);
-  u.password_hash = stmt.OptionalText(5);
-  u.email_confirmed_at_us = OptionalInt(stmt, 6);
-  u.last_sign_in_at_us = OptionalInt(stmt, 7);
-  u.banned_until_us = OptionalInt(stmt, 8);
-  u.user_metadata = JsonObjectColumn(stmt.Text(9));
-  u.app_metadata = JsonObjectColumn(stmt.Text(10));
-  u.display_name = stmt.OptionalText(11);
-  u.preferences = JsonObjectColumn(stmt.Text(12));
-  return u;
-}
 
 void BindOptional(SqliteStatement& stmt, int index, const std::optional<int64_t>& value) {
   if (value) {
@@ -103,7 +83,7 @@ Result<std::optional<domain::User>> SqliteUserStore::GetUser(const std::string& 
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<domain::User>();
-  return std::optional<domain::User>(ReadUser(*stmt));
+  return std::optional<domain::User>(ReadUser(SqliteRow{*stmt}));
 }
 
 Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCursor>& after,
@@ -125,7 +105,7 @@ Result<UserPage> SqliteUserStore::ListUsers(const std::optional<domain::ListCurs
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    page.items.push_back(ReadUser(*stmt));
+    page.items.push_back(ReadUser(SqliteRow{*stmt}));
   }
   page.next = domain::TrimToPage(page.items, limit);
   return page;
@@ -156,7 +136,7 @@ Result<NumberedUserPage> SqliteUserStore::ListUsersNumbered(int64_t offset, int 
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    page.items.push_back(ReadUser(*stmt));
+    page.items.push_back(ReadUser(SqliteRow{*stmt}));
   }
   return page;
 }
@@ -220,7 +200,8 @@ Result<void> SqliteUserStore::CreateAccount(const domain::User& user) {
   stmt->Bind(1, std::string_view(user.id));
   BindUserColumns(*stmt, 2, user);
   if (auto r = stmt->Run(); !r) {
-    return tl::unexpected(RenameConflict(r.error(), "user_already_exists", "User already registered"));
+    return tl::unexpected(
+        RenameConflict(r.error(), "user_already_exists", "User already registered"));
   }
   return tx->Commit();
 }
@@ -234,7 +215,7 @@ Result<std::optional<domain::User>> SqliteUserStore::FindAccountByEmail(const st
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<domain::User>();
-  return std::optional<domain::User>(ReadUser(*stmt));
+  return std::optional<domain::User>(ReadUser(SqliteRow{*stmt}));
 }
 
 Result<bool> SqliteUserStore::UpdateUser(const domain::User& user) {
@@ -249,8 +230,8 @@ Result<bool> SqliteUserStore::UpdateUser(const domain::User& user) {
   const int i = BindUserColumns(*stmt, 1, user);
   stmt->Bind(i, std::string_view(user.id));
   if (auto r = stmt->Run(); !r) {
-    return tl::unexpected(
-        RenameConflict(r.error(), "email_exists", "A user with this email address has already been registered"));
+    return tl::unexpected(RenameConflict(
+        r.error(), "email_exists", "A user with this email address has already been registered"));
   }
   const bool updated = conn->Changes() > 0;
   if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
@@ -295,7 +276,7 @@ Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::str
 
 namespace {
 
-Result<std::optional<AuthSession>> ReadSession(SqliteConnection& conn, const std::string& id) {
+Result<std::optional<AuthSession>> FindSession(SqliteConnection& conn, const std::string& id) {
   auto stmt = conn.Prepare(
       "SELECT id, user_id, signed_in_at, created_at, refreshed_at FROM auth_sessions WHERE id = ?");
   if (!stmt) return tl::unexpected(stmt.error());
@@ -303,85 +284,85 @@ Result<std::optional<AuthSession>> ReadSession(SqliteConnection& conn, const std
   auto row = stmt->Step();
   if (!row) return tl::unexpected(row.error());
   if (!*row) return std::optional<AuthSession>();
-  return std::optional<AuthSession>(
-      AuthSession{stmt->Text(0), stmt->Text(1), stmt->Int(2), stmt->Int(3), stmt->Int(4)});
+  return std::optional<AuthSession>(ReadSession(SqliteRow{*stmt}));
 }
 
 }  // namespace
 
 Result<std::optional<AuthSession>> SqliteUserStore::GetSession(const std::string& id) {
   auto conn = db_.Acquire();
-  return ReadSession(*conn, id);
+  return FindSession(*conn, id);
 }
 
-Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_hash,
-                                                       const std::string& new_token_hash,
-                                                       int64_t now_us, int64_t reuse_interval_us) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  std::string session_id;
-  std::optional<int64_t> revoked_at;
-  {
+namespace {
+
+class SqliteRefreshSteps final : public RefreshRotationSteps {
+ public:
+  explicit SqliteRefreshSteps(SqliteConnection& conn) : conn_(conn) {}
+
+  Result<std::optional<RefreshTokenState>> Find(const std::string& token_hash) override {
     auto stmt =
-        conn->Prepare("SELECT session_id, revoked_at FROM refresh_tokens WHERE token_hash = ?");
+        conn_.Prepare("SELECT session_id, revoked_at FROM refresh_tokens WHERE token_hash = ?");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, std::string_view(token_hash));
     auto row = stmt->Step();
     if (!row) return tl::unexpected(row.error());
-    if (!*row) return RefreshOutcome{RefreshOutcome::Kind::kNotFound, {}};
-    session_id = stmt->Text(0);
-    revoked_at = OptionalInt(*stmt, 1);
+    if (!*row) return std::optional<RefreshTokenState>();
+    const SqliteRow r{*stmt};
+    return std::optional<RefreshTokenState>(RefreshTokenState{r.Text(0), r.OptionalInt(1)});
   }
-  if (revoked_at) {
-    bool tolerated = false;
-    if (now_us - *revoked_at < reuse_interval_us) {
-      auto stmt = conn->Prepare(
-          "SELECT 1 FROM refresh_tokens WHERE parent_hash = ? AND revoked_at IS NULL");
-      if (!stmt) return tl::unexpected(stmt.error());
-      stmt->Bind(1, std::string_view(token_hash));
-      auto row = stmt->Step();
-      if (!row) return tl::unexpected(row.error());
-      tolerated = *row;
-    }
-    if (!tolerated) {
-      // A stolen token replayed, or a client gone wrong: end the whole session.
-      if (auto r = Run(*conn, "DELETE FROM auth_sessions WHERE id = ?", {session_id}); !r) {
-        return tl::unexpected(r.error());
-      }
-      if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-      return RefreshOutcome{RefreshOutcome::Kind::kReused, {}};
-    }
-  } else {
-    auto stmt = conn->Prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?");
+  Result<bool> HasLiveChild(const std::string& token_hash) override {
+    auto stmt =
+        conn_.Prepare("SELECT 1 FROM refresh_tokens WHERE parent_hash = ? AND revoked_at IS NULL");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(token_hash));
+    return stmt->Step();
+  }
+  Result<void> EndSession(const std::string& session_id) override {
+    return Run(conn_, "DELETE FROM auth_sessions WHERE id = ?", {session_id});
+  }
+  Result<void> Revoke(const std::string& token_hash, int64_t now_us) override {
+    auto stmt = conn_.Prepare("UPDATE refresh_tokens SET revoked_at = ? WHERE token_hash = ?");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, now_us);
     stmt->Bind(2, std::string_view(token_hash));
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    return stmt->Run();
   }
-  {
-    auto stmt = conn->Prepare(
+  Result<void> Issue(const std::string& token_hash, const std::string& session_id,
+                     const std::string& parent_hash, int64_t now_us) override {
+    auto stmt = conn_.Prepare(
         "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, created_at) "
         "VALUES (?, ?, ?, NULL, ?)");
     if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, std::string_view(new_token_hash));
+    stmt->Bind(1, std::string_view(token_hash));
     stmt->Bind(2, std::string_view(session_id));
-    stmt->Bind(3, std::string_view(token_hash));
+    stmt->Bind(3, std::string_view(parent_hash));
     stmt->Bind(4, now_us);
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    return stmt->Run();
   }
-  {
-    auto stmt = conn->Prepare("UPDATE auth_sessions SET refreshed_at = ? WHERE id = ?");
+  Result<std::optional<AuthSession>> Touch(const std::string& session_id, int64_t now_us) override {
+    auto stmt = conn_.Prepare("UPDATE auth_sessions SET refreshed_at = ? WHERE id = ?");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, now_us);
     stmt->Bind(2, std::string_view(session_id));
     if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    return FindSession(conn_, session_id);
   }
-  auto session = ReadSession(*conn, session_id);
-  if (!session) return tl::unexpected(session.error());
-  if (!*session) return Internal("refresh token without its session");
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return RefreshOutcome{RefreshOutcome::Kind::kRotated, **session};
+
+ private:
+  SqliteConnection& conn_;
+};
+
+}  // namespace
+
+Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_hash,
+                                                       const std::string& new_token_hash,
+                                                       int64_t now_us, int64_t reuse_interval_us) {
+  // In the group commit: the writer's turn orders concurrent uses of one token.
+  return db_.WriteValue<RefreshOutcome>([&](SqliteConnection& conn) {
+    SqliteRefreshSteps steps(conn);
+    return RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
+  });
 }
 
 Result<std::optional<std::string>> SqliteUserStore::RefreshTokenOwner(
@@ -409,10 +390,12 @@ Result<int> SqliteUserStore::EndSessions(const std::string& user_id, SessionScop
       r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
       break;
     case SessionScope::kOnly:
-      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?", {user_id, session_id});
+      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?",
+              {user_id, session_id});
       break;
     case SessionScope::kOthers:
-      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?", {user_id, session_id});
+      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
+              {user_id, session_id});
       break;
   }
   if (!r) return tl::unexpected(r.error());
