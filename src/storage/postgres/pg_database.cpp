@@ -422,8 +422,15 @@ Result<std::unique_ptr<PgDatabase>> PgDatabase::Open(const PgSettings& settings,
   for (int i = 0; i < std::max(1, settings.pool_size) + settings.writers; ++i) {
     auto conn = db->Connect();
     if (!conn) return tl::unexpected(conn.error());
-    db->idle_.push_back(std::move(*conn));
+    db->pool_.Add(std::move(*conn));
   }
+  // A connection the server closed while it sat in the pool is reopened before use, so a
+  // database restart does not cost each pooled connection one failed request.
+  db->pool_.OnLend([logger = db->logger_](PgConnection& conn) {
+    if ((!conn.Healthy() || conn.LooksClosed()) && !conn.Reset()) {
+      LogEvent(logger, spdlog::level::warn, "cannot reconnect to PostgreSQL");
+    }
+  });
   db->StartBatcher();
   return db;
 }
@@ -471,31 +478,6 @@ void PgDatabase::StartBatcher() {
   };
   backend.flush = [](PgConnection& conn) { return conn.Flush(); };
   batcher_ = std::make_unique<WriteBatcher<PgConnection>>(std::move(backend), settings_.writers);
-}
-
-PgDatabase::Lease::~Lease() {
-  if (!conn_) return;
-  {
-    std::lock_guard lock(owner_->mu_);
-    owner_->idle_.push_back(std::move(conn_));
-  }
-  owner_->cv_.notify_one();
-}
-
-PgDatabase::Lease PgDatabase::Acquire() {
-  std::unique_ptr<PgConnection> conn;
-  {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [this] { return !idle_.empty(); });
-    conn = std::move(idle_.back());
-    idle_.pop_back();
-  }
-  // A connection the server closed while it sat in the pool is reopened before use, so a
-  // database restart does not cost each pooled connection one failed request.
-  if ((!conn->Healthy() || conn->LooksClosed()) && !conn->Reset()) {
-    LogEvent(logger_, spdlog::level::warn, "cannot reconnect to PostgreSQL");
-  }
-  return Lease(this, std::move(conn));
 }
 
 Result<PgResult> PgDatabase::Query(const nlohmann::json& claims, const std::string& sql,

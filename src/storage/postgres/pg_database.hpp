@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "storage/connection_pool.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_batcher.hpp"
 
@@ -182,26 +183,10 @@ class PgDatabase final : public Database {
   static Result<std::unique_ptr<PgDatabase>> Open(const PgSettings& settings, Logger logger);
   ~PgDatabase() override;
 
-  class Lease {
-   public:
-    Lease(PgDatabase* owner, std::unique_ptr<PgConnection> conn)
-        : owner_(owner), conn_(std::move(conn)) {}
-    Lease(Lease&&) = default;
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    PgConnection& operator*() const { return *conn_; }
-    PgConnection* operator->() const { return conn_.get(); }
-
-   private:
-    PgDatabase* owner_;
-    std::unique_ptr<PgConnection> conn_;
-  };
-
+  using Lease = ConnectionPool<PgConnection>::Lease;
   // Borrows a connection (waiting while all are in use), reconnecting it if the server
   // restarted since it was last used.
-  Lease Acquire();
+  Lease Acquire() { return pool_.Acquire(); }
 
   // One statement in its own transaction with `claims` (see PgTransaction); its rows.
   Result<PgResult> Query(const nlohmann::json& claims, const std::string& sql,
@@ -235,9 +220,7 @@ class PgDatabase final : public Database {
 
   PgSettings settings_;
   Logger logger_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;
+  ConnectionPool<PgConnection> pool_;
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   uint64_t commits_ = 0;

@@ -193,7 +193,7 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
     auto conn = db->OpenConnection();
     if (!conn) return tl::unexpected(conn.error());
-    db->idle_.push_back(std::move(*conn));
+    db->pool_.Add(std::move(*conn));
   }
   auto batch_conn = db->OpenConnection();
   if (!batch_conn) return tl::unexpected(batch_conn.error());
@@ -380,23 +380,6 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   // Replaces the auto-checkpoint, which would run inside the committing writer.
   sqlite3_wal_hook(raw, &SqliteDatabase::OnWalCommit, const_cast<SqliteDatabase*>(this));
   return conn;
-}
-
-SqliteDatabase::Lease::~Lease() {
-  if (!conn_) return;
-  {
-    std::lock_guard lock(owner_->mu_);
-    owner_->idle_.push_back(std::move(conn_));
-  }
-  owner_->cv_.notify_one();
-}
-
-SqliteDatabase::Lease SqliteDatabase::Acquire() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return !idle_.empty(); });
-  auto conn = std::move(idle_.back());
-  idle_.pop_back();
-  return Lease(this, std::move(conn));
 }
 
 Result<int> SqliteDatabase::AppliedVersion(SqliteConnection& conn) const {

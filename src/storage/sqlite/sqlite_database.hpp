@@ -19,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "storage/connection_pool.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_batcher.hpp"
 
@@ -146,25 +147,9 @@ class SqliteDatabase final : public Database {
                                                       Logger logger);
   ~SqliteDatabase() override;
 
-  class Lease {
-   public:
-    Lease(SqliteDatabase* owner, std::unique_ptr<SqliteConnection> conn)
-        : owner_(owner), conn_(std::move(conn)) {}
-    Lease(Lease&&) = default;
-    Lease(const Lease&) = delete;
-    Lease& operator=(const Lease&) = delete;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    SqliteConnection& operator*() const { return *conn_; }
-    SqliteConnection* operator->() const { return conn_.get(); }
-
-   private:
-    SqliteDatabase* owner_;
-    std::unique_ptr<SqliteConnection> conn_;
-  };
-
+  using Lease = ConnectionPool<SqliteConnection>::Lease;
   // Borrows a connection, waiting while all are in use.
-  Lease Acquire();
+  Lease Acquire() { return pool_.Acquire(); }
 
   // Held by every write transaction of this process.
   std::unique_lock<std::mutex> LockWriter() { return std::unique_lock(write_mu_); }
@@ -207,9 +192,7 @@ class SqliteDatabase final : public Database {
 
   SqliteSettings settings_;
   Logger logger_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<SqliteConnection>> idle_;
+  ConnectionPool<SqliteConnection> pool_;
   std::mutex write_mu_;
 
   std::mutex sync_mu_;
