@@ -2,6 +2,8 @@
 // INSTANTIATE_TEST_SUITE_P below.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstdlib>
 #include <thread>
@@ -18,6 +20,7 @@
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "storage/sqlite/sqlite_key_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "support/server_process.hpp"
@@ -38,6 +41,7 @@ struct Backend {
   std::unique_ptr<UserStore> users;
   std::unique_ptr<SyncStore> sync;
   std::unique_ptr<AuditStore> audit;
+  std::unique_ptr<KeyStore> keys;
 };
 
 Backend MakeSqlite() {
@@ -52,6 +56,7 @@ Backend MakeSqlite() {
   b.assistants = std::move(assistants);
   b.users = std::make_unique<SqliteUserStore>(**db);
   b.audit = std::make_unique<SqliteAuditStore>(**db);
+  b.keys = std::make_unique<SqliteKeyStore>(**db);
   b.db = std::move(*db);
   return b;
 }
@@ -90,6 +95,7 @@ Backend MakePostgres() {
   b.assistants = std::move(assistants);
   b.users = std::make_unique<PgUserStore>(**db);
   b.audit = std::make_unique<PgAuditStore>(**db);
+  b.keys = std::make_unique<PgKeyStore>(**db);
   b.db = std::move(*db);
   return b;
 }
@@ -375,6 +381,55 @@ TEST_P(StoreContractTest, NumberedUserPages) {
 
 // The outbox part of the contract.
 class SyncStoreContractTest : public StoreContractTest {};
+
+// The key store: sealed keys are bytes (any byte, NUL included) and come back exactly; a put
+// replaces; keys are listed in owner order; a user's key goes with the user.
+TEST_P(StoreContractTest, StoredKeysRoundTripReplaceListAndGoWithTheirUser) {
+  KeyStore& keys = *backend_.keys;
+  const std::string alice = NewUser();
+  const std::string bob = NewUser();
+  static constexpr char kSealed[] = "\x00\x01\xff sealed \x00 bytes";
+  const std::string sealed(kSealed, sizeof kSealed - 1);
+  ASSERT_TRUE(keys.PutKey(alice, {sealed, "abcd", 10}));
+  ASSERT_TRUE(keys.PutKey(kGlobalKeyOwner, {"global-sealed", "wxyz", 11}));
+  auto got = keys.GetKey(alice);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->sealed, sealed);
+  EXPECT_EQ((*got)->last4, "abcd");
+  EXPECT_EQ((*got)->updated_at_us, 10);
+  auto none = keys.GetKey(bob);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+
+  ASSERT_TRUE(keys.PutKey(alice, {"replaced", "efgh", 12}));
+  got = keys.GetKey(alice);
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->sealed, "replaced");
+  EXPECT_EQ((*got)->updated_at_us, 12);
+
+  ASSERT_TRUE(keys.PutKey(bob, {"bob-sealed", "ijkl", 13}));
+  auto all = keys.AllKeys();
+  ASSERT_TRUE(all);
+  std::vector<std::string> owners;
+  for (const auto& [owner, key] : *all) owners.push_back(owner);
+  std::vector<std::string> expected = {alice, bob, kGlobalKeyOwner};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(owners, expected);
+
+  auto deleted = keys.DeleteKey(bob);
+  ASSERT_TRUE(deleted);
+  EXPECT_TRUE(*deleted);
+  deleted = keys.DeleteKey(bob);
+  ASSERT_TRUE(deleted);
+  EXPECT_FALSE(*deleted);
+
+  ASSERT_TRUE(backend_.users->DeleteUser(alice, now_));
+  got = keys.GetKey(alice);
+  ASSERT_TRUE(got);
+  EXPECT_FALSE(*got);
+  got = keys.GetKey(kGlobalKeyOwner);
+  ASSERT_TRUE(got && *got);  // the global key is nobody's
+}
 
 TEST_P(StoreContractTest, MigrationsAreIdempotentAndReadyAfter) {
   EXPECT_EQ(*backend_.db->Migrate(), 0);
