@@ -1,14 +1,12 @@
 // The storage contract: every backend must pass this suite unchanged. Backends are listed in
 // INSTANTIATE_TEST_SUITE_P below.
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 
 #include <algorithm>
-
 #include <atomic>
 #include <cstdlib>
 #include <thread>
-
-#include <libpq-fe.h>
 
 #include "common/logging.hpp"
 #include "common/uuid.hpp"
@@ -84,8 +82,7 @@ Backend MakePostgres() {
   b.pg_admin_url = admin;
   b.pg_database = "contract_" + NewUuid().substr(0, 8) + NewUuid().substr(0, 8);
   PgAdmin(b.pg_admin_url, "CREATE DATABASE " + b.pg_database + " TEMPLATE template0");
-  const std::string url =
-      b.pg_admin_url.substr(0, b.pg_admin_url.rfind('/') + 1) + b.pg_database;
+  const std::string url = b.pg_admin_url.substr(0, b.pg_admin_url.rfind('/') + 1) + b.pg_database;
   LogFactory logs("off");
   auto db = PgDatabase::Open({url, 4}, logs.Make("storage"));
   if (!db) throw std::runtime_error(db.error().internal);
@@ -171,9 +168,8 @@ TEST_P(StoreContractTest, ScopeHidesOtherOwnersRows) {
   const auto a = Make(alice);
   EXPECT_FALSE(*store().Get(a.id, AccessScope{bob, false}));
   EXPECT_TRUE(*store().Get(a.id, AccessScope{alice, false}));
-  auto upd = Upd(a.id, AccessScope{bob, false}, [](const Assistant& c) {
-    return Result<Assistant>(c);
-  });
+  auto upd =
+      Upd(a.id, AccessScope{bob, false}, [](const Assistant& c) { return Result<Assistant>(c); });
   ASSERT_TRUE(upd);
   EXPECT_FALSE(*upd);
   EXPECT_FALSE(*store().Delete(a.id, AccessScope{bob, false}, now_, std::nullopt));
@@ -336,7 +332,8 @@ TEST_P(StoreContractTest, DeletingAUserCascades) {
 
 TEST_P(StoreContractTest, EnsureUserNeverChangesAnExistingRow) {
   const auto id = NewUser(domain::Role::kPremium);
-  ASSERT_TRUE(backend_.users->EnsureUser(domain::MakeUser(id, "other@example.com", domain::Role::kAdmin, 1)));
+  ASSERT_TRUE(backend_.users->EnsureUser(
+      domain::MakeUser(id, "other@example.com", domain::Role::kAdmin, 1)));
   const auto u = **backend_.users->GetUser(id);
   EXPECT_EQ(u.role, domain::Role::kPremium);
   EXPECT_EQ(u.email, "u@example.com");
@@ -605,15 +602,17 @@ TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
 
   EXPECT_EQ(AsApp(as_alice, "SELECT id FROM assistants"), 1);  // only her own
   EXPECT_EQ(AsApp(as_alice, "SELECT id FROM assistants WHERE user_id = '" + bob + "'"), 0);
-  EXPECT_EQ(AsApp(as_alice, "UPDATE assistants SET name = 'taken' WHERE id = '" + bobs.id + "'"), 0);
+  EXPECT_EQ(AsApp(as_alice, "UPDATE assistants SET name = 'taken' WHERE id = '" + bobs.id + "'"),
+            0);
   EXPECT_EQ(AsApp(as_alice, "DELETE FROM assistants WHERE user_id = '" + bob + "'"), 0);
   // Writing a row for someone else is refused outright.
-  EXPECT_EQ(AsApp(as_alice, "INSERT INTO assistants (id, user_id, created_at, updated_at) VALUES ('" +
-                                NewUuid() + "', '" + bob + "', now(), now())"),
-            -1);
+  EXPECT_EQ(
+      AsApp(as_alice, "INSERT INTO assistants (id, user_id, created_at, updated_at) VALUES ('" +
+                          NewUuid() + "', '" + bob + "', now(), now())"),
+      -1);
   EXPECT_EQ(AsApp(as_alice, "UPDATE assistants SET user_id = '" + bob + "'"), -1);
-  ASSERT_EQ(AsApp(ServiceClaims(), "INSERT INTO vapi_keys VALUES ('" + bob +
-                                       "', '\\x00', 'abcd', now())"),
+  ASSERT_EQ(AsApp(ServiceClaims(),
+                  "INSERT INTO vapi_keys VALUES ('" + bob + "', '\\x00', 'abcd', now())"),
             1);
   EXPECT_EQ(AsApp(as_alice, "SELECT owner FROM vapi_keys"), 0);
   EXPECT_EQ(AsApp(UserClaims(bob, "authenticated"), "SELECT owner FROM vapi_keys"), 1);
@@ -623,16 +622,17 @@ TEST_P(PgRowLevelSecurityTest, PoliciesHoldWithoutTheServicesOwnChecks) {
   const json bob_as_test = UserClaims(bob, "test");
   EXPECT_EQ(AsApp(bob_as_test, "SELECT id FROM assistants"), 1);
   EXPECT_EQ(AsApp(bob_as_test, "SELECT id FROM assistants WHERE id = '" + bobs.id + "'"), 0);
-  EXPECT_EQ(AsApp(bob_as_test, "UPDATE assistants SET is_test = false WHERE id = '" +
-                                   bobs_test.id + "'"),
-            -1);
+  EXPECT_EQ(
+      AsApp(bob_as_test, "UPDATE assistants SET is_test = false WHERE id = '" + bobs_test.id + "'"),
+      -1);
 
   // Admins and the service see everything; so does nothing else.
   EXPECT_EQ(AsApp(UserClaims(alice, "admin"), "SELECT id FROM assistants"), 3);
   EXPECT_EQ(AsApp(ServiceClaims(), "SELECT id FROM assistants"), 3);
   // Forced: the table owner is subject to the policies too (only a superuser bypasses).
-  EXPECT_EQ(AsApp(as_alice, "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'assistants' "
-                            "AND relforcerowsecurity"),
+  EXPECT_EQ(AsApp(as_alice,
+                  "SELECT relforcerowsecurity FROM pg_class WHERE relname = 'assistants' "
+                  "AND relforcerowsecurity"),
             1);
 }
 
@@ -646,8 +646,8 @@ TEST_P(PgRowLevelSecurityTest, AFailedPipelinedStatementLeavesTheConnectionClean
     ASSERT_TRUE(good) << good.error().internal;
     EXPECT_EQ(good->Int(0, 0), 1);
     // Each statement ran in its own committed transaction, as the application role.
-    const auto role = pg->Query(UserClaims(NewUuid(), "authenticated"),
-                                "SELECT current_user, auth.role()");
+    const auto role =
+        pg->Query(UserClaims(NewUuid(), "authenticated"), "SELECT current_user, auth.role()");
     ASSERT_TRUE(role);
     EXPECT_EQ(role->Text(0, 0), "assistantd_app");
     EXPECT_EQ(role->Text(0, 1), "authenticated");
@@ -662,9 +662,9 @@ TEST_P(PgRowLevelSecurityTest, PooledConnectionsTheServerClosedAreReopenedBefore
               backend_.pg_database + "'");
   for (;;) {  // until the server has closed them all
     PGconn* c = PQconnectdb(backend_.pg_admin_url.c_str());
-    PGresult* r = PQexec(c, ("SELECT count(*) FROM pg_stat_activity WHERE datname = '" +
-                             backend_.pg_database + "'")
-                                .c_str());
+    PGresult* r = PQexec(
+        c, ("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + backend_.pg_database + "'")
+               .c_str());
     const bool gone = std::string(PQgetvalue(r, 0, 0)) == "0";
     PQclear(r);
     PQfinish(c);
@@ -735,7 +735,8 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   EXPECT_EQ((*found)->display_name, "Ada");
   EXPECT_FALSE(*backend_.users->FindAccountByEmail("nobody@example.com"));
   // A JWT-only user with the same e-mail is not an account.
-  ASSERT_TRUE(backend_.users->EnsureUser(domain::MakeUser(NewUuid(), "jwt@example.com", domain::Role::kUser, now_)));
+  ASSERT_TRUE(backend_.users->EnsureUser(
+      domain::MakeUser(NewUuid(), "jwt@example.com", domain::Role::kUser, now_)));
   EXPECT_FALSE(*backend_.users->FindAccountByEmail("jwt@example.com"));
 
   auto other = Account("bob@example.com", now_);
@@ -780,15 +781,18 @@ TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back(NewUuid());
-    ASSERT_TRUE(backend_.users->CreateSession({ids.back(), u.id, now_, now_, now_}, "tok" + std::to_string(i)));
+    ASSERT_TRUE(backend_.users->CreateSession({ids.back(), u.id, now_, now_, now_},
+                                              "tok" + std::to_string(i)));
   }
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0]), 1);
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1]), 2);
   EXPECT_TRUE(*backend_.users->GetSession(ids[1]));
-  EXPECT_EQ(backend_.users->RefreshSession("tok2", "x", now_, 0)->kind, RefreshOutcome::Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("tok2", "x", now_, 0)->kind,
+            RefreshOutcome::Kind::kNotFound);
   ASSERT_TRUE(backend_.users->DeleteUser(u.id, now_));
   EXPECT_FALSE(*backend_.users->GetSession(ids[1]));
-  EXPECT_EQ(backend_.users->RefreshSession("tok1", "y", now_, 0)->kind, RefreshOutcome::Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("tok1", "y", now_, 0)->kind,
+            RefreshOutcome::Kind::kNotFound);
 }
 
 TEST_P(StoreContractTest, ConcurrentRefreshesOfOneTokenRotateItOnce) {
@@ -894,9 +898,83 @@ TEST_P(StoreContractTest, AuditAppendsChainWithoutGapsUnderConcurrency) {
   EXPECT_EQ(backend_.audit->QueryAudit(by_time)->size(), 4u);
 }
 
+// Every documented list query has an index to read on PostgreSQL: with sequential scans
+// priced out, no plan scans the assistants table, and owner-scoped ones search by owner.
+class PgPlanTest : public StoreContractTest {
+ protected:
+  void ExpectIndexed(const domain::ListQuery& q, const std::string& what) {
+    auto* store = dynamic_cast<PgAssistantStore*>(backend_.assistants.get());
+    ASSERT_NE(store, nullptr);
+    auto plan = store->ExplainList(q);
+    ASSERT_TRUE(plan) << what << ": " << plan.error().internal;
+    std::string text;
+    for (const auto& line : *plan) text += line + "\n";
+    EXPECT_EQ(text.find("Seq Scan on assistants"), std::string::npos) << what << ":\n" << text;
+    // An owner's list never walks a whole index: every index it reads, it searches (which
+    // index, the planner picks from the statistics: the owner's, or a status's when that is
+    // rarer).
+    if (q.scope.owner_id) {
+      int scans = 0;
+      int conds = 0;
+      for (const auto& line : *plan) {
+        if (line.find("Index Scan using") != std::string::npos ||
+            line.find("Index Only Scan using") != std::string::npos ||
+            line.find("Bitmap Index Scan on") != std::string::npos) {
+          ++scans;
+        }
+        if (line.find("Index Cond") != std::string::npos) ++conds;
+      }
+      EXPECT_GT(scans, 0) << what << ":\n" << text;
+      EXPECT_EQ(conds, scans) << what << ": an index read without a search\n" << text;
+    }
+  }
+};
+
+TEST_P(PgPlanTest, EveryListQueryUsesAnIndex) {
+  const std::string owner = NewUser();
+  for (int i = 0; i < 20; ++i) Make(owner, {{"name", "Bot " + std::to_string(i)}});
+  for (const bool admin : {false, true}) {
+    domain::ListQuery base;
+    if (!admin) base.scope.owner_id = owner;
+    const std::string who = admin ? "admin" : "owner";
+    for (const bool cursor : {false, true}) {
+      domain::ListQuery q = base;
+      if (cursor) q.after = domain::ListCursor{now_, owner};
+      const std::string c = cursor ? " + cursor" : "";
+      ExpectIndexed(q, who + c);
+      domain::ListQuery s = q;
+      s.sync_status = domain::SyncStatus::kFailed;
+      ExpectIndexed(s, who + c + " + syncStatus");
+      s.is_test = true;
+      ExpectIndexed(s, who + c + " + syncStatus + isTest");
+      domain::ListQuery t = q;
+      t.is_test = false;
+      ExpectIndexed(t, who + c + " + isTest");
+      for (const std::string term : {"bo", "bot", "rare term"}) {
+        domain::ListQuery n = q;
+        n.name_contains = term;
+        ExpectIndexed(n, who + c + " + q=" + term);
+        n.sync_status = domain::SyncStatus::kFailed;
+        n.created_after_us = 1;
+        n.created_before_us = now_;
+        ExpectIndexed(n, who + c + " + q=" + term + " + every filter");
+      }
+      domain::ListQuery range = q;
+      range.created_after_us = 1;
+      range.created_before_us = now_;
+      ExpectIndexed(range, who + c + " + created range");
+    }
+  }
+  domain::ListQuery test_role;
+  test_role.scope.owner_id = owner;
+  test_role.scope.test_only = true;
+  ExpectIndexed(test_role, "test role");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, SyncStoreContractTest, ::testing::Values("sqlite", "postgres"));
 INSTANTIATE_TEST_SUITE_P(Backends, PgRowLevelSecurityTest, ::testing::Values("postgres"));
+INSTANTIATE_TEST_SUITE_P(Backends, PgPlanTest, ::testing::Values("postgres"));
 
 }  // namespace
 }  // namespace assistantd::storage

@@ -207,7 +207,7 @@ Result<std::optional<domain::Assistant>> PgAssistantStore::Get(const std::string
   return FirstRow(db_.Query(ClaimsFor(scope), sql, params));
 }
 
-Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
+std::pair<std::string, PgParams> PgAssistantStore::ListSql(const domain::ListQuery& q) const {
   std::string sql = "SELECT " + select_columns_ + " FROM assistants WHERE true";
   PgParams params;
   AppendScope(sql, params, q.scope);
@@ -231,7 +231,28 @@ Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
     sql += " AND (created_at, id) < (assistantd_ts(" + at + "), " + next(q.after->id) + "::uuid)";
   }
   sql += " ORDER BY created_at DESC, id DESC LIMIT " + next(std::to_string(q.limit + 1));
+  return {std::move(sql), std::move(params)};
+}
 
+Result<std::vector<std::string>> PgAssistantStore::ExplainList(const domain::ListQuery& q) {
+  const auto [sql, params] = ListSql(q);
+  auto conn = db_.Acquire();
+  auto tx = PgTransaction::Begin(*conn, ClaimsFor(q.scope));
+  if (!tx) return tl::unexpected(tx.error());
+  // With sequential scans priced out, a plan that still scans the table has no index to use.
+  if (auto r = conn->Exec("SET LOCAL enable_seqscan = off", {}); !r) {
+    return tl::unexpected(r.error());
+  }
+  auto r = conn->Exec("EXPLAIN " + sql, params);
+  if (!r) return tl::unexpected(r.error());
+  std::vector<std::string> lines;
+  for (int row = 0; row < r->Rows(); ++row) lines.push_back(r->Text(row, 0));
+  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
+  return lines;
+}
+
+Result<domain::ListPage> PgAssistantStore::List(const domain::ListQuery& q) {
+  const auto [sql, params] = ListSql(q);
   auto r = db_.Query(ClaimsFor(q.scope), sql, params);
   if (!r) return tl::unexpected(r.error());
   domain::ListPage page;

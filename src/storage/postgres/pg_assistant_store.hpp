@@ -1,6 +1,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "storage/postgres/pg_database.hpp"
 #include "storage/storage.hpp"
@@ -27,6 +29,9 @@ class PgAssistantStore final : public AssistantStore {
   Result<std::optional<domain::Assistant>> Get(const std::string& id,
                                                const domain::AccessScope& scope) override;
   Result<domain::ListPage> List(const domain::ListQuery& query) override;
+  // The plan PostgreSQL chooses for a list query, one line per row of EXPLAIN's output, with
+  // sequential scans disabled (for the plan test).
+  Result<std::vector<std::string>> ExplainList(const domain::ListQuery& query);
   void SubmitUpdate(std::string id, domain::AccessScope scope, Mutation mutate,
                     std::optional<std::string> job_key, AssistantAudit audit,
                     Completion<std::optional<domain::Assistant>> done) override;
@@ -54,6 +59,7 @@ class PgAssistantStore final : public AssistantStore {
                                                    const domain::AccessScope* scope, bool lock);
 
   PgDatabase& db_;
+  std::pair<std::string, PgParams> ListSql(const domain::ListQuery& query) const;
   std::string select_columns_;
   std::string insert_sql_;
   std::string update_sql_;
