@@ -43,6 +43,8 @@ sync_lines=""
 for _ in 1 2 3; do
   sync_lines+="    $(BIN="$BIN" WORKERS=4 ./bench/sync_throughput.sh)"$'\n'
 done
+# List queries from 1k to 1M rows, each size in a database of its own (bench/growth.sh).
+growth_table="$(BIN="$BIN" ./bench/growth.sh)"
 # The request limiter runs on every request, with a limit wrk cannot reach, and the
 # benchmark's one user may own any number of assistants; the auth endpoints' limits are off
 # for the sign-in benchmark.
@@ -236,6 +238,15 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   echo "create intent made durable by the claim and the outcome recorded after it), three runs:"
   echo
   printf '%s' "$sync_lines"
+  echo
+  echo "## Listing as the table grows"
+  echo
+  echo "\`bench/growth.sh\`: for each size a fresh SQLite database filled straight through SQL"
+  echo "(one user owning every row; 1 in 1000 failed, 1 in 500 a test assistant, three named"
+  echo "\"Zebra\"), 20 more created through the API, then each list query through the API (the"
+  echo "median of 15 requests, curl's total time, so about 1.5 ms is the HTTP round trip):"
+  echo
+  echo "$growth_table"
   echo
   echo "Targets (PRODUCT.md §4): GET by id ≥ 25% of the ceiling as a first milestone (50%"
   echo "later), p99 < 3 ms for reads and < 10 ms for durable writes at 32 connections;"
