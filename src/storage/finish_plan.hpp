@@ -82,4 +82,53 @@ inline FinishPlan PlanFinish(const SyncOutcome& o, std::optional<int64_t> versio
   return p;
 }
 
+// The statements that record an outcome, supplied by each backend and run in one transaction
+// of its own; RecordOutcome is their order, the same everywhere.
+class FinishSteps {
+ public:
+  virtual ~FinishSteps() = default;
+  struct AssistantState {
+    int64_t version = 0;
+    bool deleting = false;
+  };
+  // The assistant's state now (locked where the backend has row locks); nullopt when gone.
+  virtual Result<std::optional<AssistantState>> Assistant(const std::string& id) = 0;
+  // Whether the job is still running under the lease the worker was given (fencing; locked
+  // after the assistant, in the order every writer takes them).
+  virtual Result<bool> HoldsLease(const SyncJob& job) = 0;
+  virtual Result<void> ApplyToAssistant(const FinishPlan& plan, const SyncJob& job,
+                                        const SyncOutcome& outcome, int64_t now_us) = 0;
+  virtual Result<void> UpdateJob(const FinishPlan& plan, const SyncJob& job, int64_t now_us) = 0;
+  virtual Result<void> RecordAttempt(const SyncJob& job, const SyncAttempt& attempt) = 0;
+  virtual Result<std::optional<SyncJob>> ClaimNext(int64_t now_us, int64_t lease_us) = 0;
+};
+
+// Records `outcome` for `job` and, with `claim_lease_us`, claims the next due job in the same
+// transaction. Fails with LeaseLost() when another worker holds the job now.
+inline Result<std::optional<SyncJob>> RecordOutcome(FinishSteps& steps, const SyncJob& job,
+                                                    const SyncOutcome& outcome, int64_t now_us,
+                                                    std::optional<int64_t> claim_lease_us) {
+  auto state = steps.Assistant(job.assistant_id);
+  if (!state) return tl::unexpected(state.error());
+  auto held = steps.HoldsLease(job);
+  if (!held) return tl::unexpected(held.error());
+  if (!*held) return LeaseLost();
+  std::optional<int64_t> version;
+  bool deleting = false;
+  if (const auto& current = *state) {
+    version = current->version;
+    deleting = current->deleting;
+  }
+  const FinishPlan plan = PlanFinish(outcome, version, deleting, now_us);
+  if (auto r = steps.ApplyToAssistant(plan, job, outcome, now_us); !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = steps.UpdateJob(plan, job, now_us); !r) return tl::unexpected(r.error());
+  for (const auto& a : outcome.attempts) {
+    if (auto r = steps.RecordAttempt(job, a); !r) return tl::unexpected(r.error());
+  }
+  if (!claim_lease_us) return std::optional<SyncJob>();
+  return steps.ClaimNext(now_us, *claim_lease_us);
+}
+
 }  // namespace assistantd::storage

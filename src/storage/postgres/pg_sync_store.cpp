@@ -77,104 +77,104 @@ Result<std::optional<domain::Assistant>> PgSyncStore::LoadForSync(const std::str
   return assistants_.LoadAny(id);
 }
 
+namespace {
+
+class PgFinishSteps final : public FinishSteps {
+ public:
+  PgFinishSteps(PgConnection& conn, PgTransaction& tx) : conn_(conn), tx_(tx) {}
+
+  Result<std::optional<AssistantState>> Assistant(const std::string& id) override {
+    auto r = conn_.Exec(
+        "SELECT version, sync_status FROM assistants WHERE id = $1::uuid FOR UPDATE", {id});
+    if (!r) return tl::unexpected(r.error());
+    if (r->Rows() == 0) return std::optional<AssistantState>();
+    return std::optional<AssistantState>(AssistantState{r->Int(0, 0), r->Text(0, 1) == "deleting"});
+  }
+  Result<bool> HoldsLease(const SyncJob& job) override {
+    auto r = conn_.Exec(
+        "SELECT 1 FROM sync_jobs WHERE id = $1 AND state = 'running' AND "
+        "lease_until IS NOT DISTINCT FROM assistantd_ts($2) FOR UPDATE",
+        {std::to_string(job.id), Micros(job.lease_until_us)});
+    if (!r) return tl::unexpected(r.error());
+    return r->Rows() > 0;
+  }
+  Result<void> ApplyToAssistant(const FinishPlan& plan, const SyncJob& job, const SyncOutcome& o,
+                                int64_t now_us) override {
+    using A = FinishPlan::Assistant;
+    const std::string& id = job.assistant_id;
+    switch (plan.assistant) {
+      case A::kNone:
+        return {};
+      case A::kRecordVapiId:
+        return Done(
+            conn_.Exec("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid", {o.vapi_id, id}));
+      case A::kRecordSync:
+        return Done(
+            conn_.Exec("UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
+                       "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
+                       {o.vapi_id, plan.sync_status, std::to_string(now_us), id}));
+      case A::kDelete:
+        return Done(conn_.Exec(
+            "DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'", {id}));
+      case A::kSetError:
+      case A::kFail:
+        return Done(conn_.Exec(plan.assistant == A::kFail
+                                   ? "UPDATE assistants SET sync_status = 'failed', "
+                                     "sync_error = $1 WHERE id = $2::uuid"
+                                   : "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
+                               {o.error, id}));
+    }
+    return {};
+  }
+  Result<void> UpdateJob(const FinishPlan& plan, const SyncJob& job, int64_t now_us) override {
+    return Done(conn_.Exec(
+        "UPDATE sync_jobs SET state = $1, last_error = $2, vapi_id = COALESCE($3, vapi_id), "
+        "attempts = CASE WHEN $4::boolean THEN 0 ELSE attempts + $5::integer END, "
+        "next_attempt_at = assistantd_ts($6), lease_until = NULL, "
+        "create_sent_at = assistantd_ts($7), create_intent_at = NULL, "
+        "updated_at = assistantd_ts($8), "
+        // A per-request key lives only as long as its job.
+        "api_key_sealed = CASE WHEN $1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed END "
+        "WHERE id = $9",
+        {plan.job_state, plan.job_error, plan.job_vapi_id, plan.requeue ? "true" : "false",
+         plan.count_attempt ? "1" : "0", std::to_string(plan.next_attempt_at_us),
+         Micros(plan.create_sent_at_us), std::to_string(now_us), std::to_string(job.id)}));
+  }
+  Result<void> RecordAttempt(const SyncJob& job, const SyncAttempt& a) override {
+    return Done(conn_.Exec(
+        "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, error, "
+        "started_at, finished_at) VALUES ($1, $2::uuid, $3, $4, $5::integer, $6, "
+        "assistantd_ts($7), assistantd_ts($8))",
+        {std::to_string(job.id), job.assistant_id, a.operation, a.outcome,
+         a.status ? std::optional<std::string>(std::to_string(*a.status)) : std::nullopt, a.error,
+         std::to_string(a.started_at_us), std::to_string(a.finished_at_us)}));
+  }
+  Result<std::optional<SyncJob>> ClaimNext(int64_t now_us, int64_t lease_us) override {
+    return ClaimIn(conn_, tx_, now_us, lease_us);
+  }
+
+ private:
+  static Result<void> Done(const Result<PgResult>& r) {
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  }
+  PgConnection& conn_;
+  PgTransaction& tx_;
+};
+
+}  // namespace
+
 Result<std::optional<SyncJob>> PgSyncStore::Finish(const SyncJob& job, const SyncOutcome& o,
                                                    int64_t now_us,
                                                    std::optional<int64_t> claim_lease_us) {
   return RetryTransient([&]() -> Result<std::optional<SyncJob>> {
     auto conn = db_.Acquire();
-    // Outcomes are bookkeeping that is safe to redo (see SqliteSyncStore::Finish).
+    // Outcomes are bookkeeping that is safe to redo: if a crash drops one, the job runs again.
     auto tx = PgTransaction::Begin(*conn, ServiceClaims(), /*relaxed=*/true);
     if (!tx) return tl::unexpected(tx.error());
-
-    // The assistant's state now (locked): it may have changed while Vapi was being called.
-    auto current =
-        conn->Exec("SELECT version, sync_status FROM assistants WHERE id = $1::uuid FOR UPDATE",
-                   {job.assistant_id});
-    if (!current) return tl::unexpected(current.error());
-    std::optional<int64_t> version;
-    std::string status;
-    if (current->Rows() > 0) {
-      version = current->Int(0, 0);
-      status = current->Text(0, 1);
-    }
-    const bool deleting = version && status == "deleting";
-    // Fencing: only the worker holding the current lease records an outcome. Locked after the
-    // assistant, in the order every writer takes them (assistant, then its job).
-    auto lease = conn->Exec(
-        "SELECT 1 FROM sync_jobs WHERE id = $1 AND state = 'running' AND "
-        "lease_until IS NOT DISTINCT FROM assistantd_ts($2) FOR UPDATE",
-        {std::to_string(job.id), Micros(job.lease_until_us)});
-    if (!lease) return tl::unexpected(lease.error());
-    if (lease->Rows() == 0) {
-      return LeaseLost();
-    }
-
-    const FinishPlan plan = PlanFinish(o, version, deleting, now_us);
-    using A = FinishPlan::Assistant;
-    const std::string& id = job.assistant_id;
-    Result<PgResult> r = tl::unexpected(Error{});
-    bool ok = true;
-    switch (plan.assistant) {
-      case A::kNone:
-        break;
-      case A::kRecordVapiId:
-        r = conn->Exec("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid", {o.vapi_id, id});
-        ok = r.has_value();
-        break;
-      case A::kRecordSync:
-        r = conn->Exec(
-            "UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
-            "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
-            {o.vapi_id, plan.sync_status, std::to_string(now_us), id});
-        ok = r.has_value();
-        break;
-      case A::kDelete:
-        r = conn->Exec("DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'",
-                       {id});
-        ok = r.has_value();
-        break;
-      case A::kSetError:
-      case A::kFail:
-        r = conn->Exec(plan.assistant == A::kFail
-                           ? "UPDATE assistants SET sync_status = 'failed', sync_error = $1 WHERE "
-                             "id = $2::uuid"
-                           : "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
-                       {o.error, id});
-        ok = r.has_value();
-        break;
-    }
-    if (ok) {
-      r = conn->Exec(
-          "UPDATE sync_jobs SET state = $1, last_error = $2, vapi_id = COALESCE($3, vapi_id), "
-          "attempts = CASE WHEN $4::boolean THEN 0 ELSE attempts + $5::integer END, "
-          "next_attempt_at = assistantd_ts($6), lease_until = NULL, "
-          "create_sent_at = assistantd_ts($7), create_intent_at = NULL, "
-          "updated_at = assistantd_ts($8), "
-          // A per-request key lives only as long as its job.
-          "api_key_sealed = CASE WHEN $1 IN ('done', 'dead') THEN NULL ELSE api_key_sealed END "
-          "WHERE id = $9",
-          {plan.job_state, plan.job_error, plan.job_vapi_id, plan.requeue ? "true" : "false",
-           plan.count_attempt ? "1" : "0", std::to_string(plan.next_attempt_at_us),
-           Micros(plan.create_sent_at_us), std::to_string(now_us), std::to_string(job.id)});
-    }
-    if (!r) return tl::unexpected(r.error());
-
-    for (const auto& a : o.attempts) {
-      auto ins = conn->Exec(
-          "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, error, "
-          "started_at, finished_at) VALUES ($1, $2::uuid, $3, $4, $5::integer, $6, "
-          "assistantd_ts($7), assistantd_ts($8))",
-          {std::to_string(job.id), job.assistant_id, a.operation, a.outcome,
-           a.status ? std::optional<std::string>(std::to_string(*a.status)) : std::nullopt, a.error,
-           std::to_string(a.started_at_us), std::to_string(a.finished_at_us)});
-      if (!ins) return tl::unexpected(ins.error());
-    }
-    std::optional<SyncJob> next;
-    if (claim_lease_us) {
-      auto claimed = ClaimIn(*conn, *tx, now_us, *claim_lease_us);
-      if (!claimed) return tl::unexpected(claimed.error());
-      next = std::move(*claimed);
-    }
+    PgFinishSteps steps(*conn, *tx);
+    auto next = RecordOutcome(steps, job, o, now_us, claim_lease_us);
+    if (!next) return next;
     if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
     return next;
   });

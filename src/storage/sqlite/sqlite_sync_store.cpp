@@ -130,12 +130,21 @@ Result<std::optional<domain::Assistant>> SqliteSyncStore::LoadForSync(const std:
 
 namespace {
 
-Result<std::optional<SyncJob>> FinishIn(SqliteConnection& conn, const SyncJob& job,
-                                        const SyncOutcome& o, int64_t now_us,
-                                        std::optional<int64_t> claim_lease_us) {
-  {
-    // Fencing: only the worker holding the current lease records an outcome.
-    auto lease = conn.Prepare(
+class SqliteFinishSteps final : public FinishSteps {
+ public:
+  explicit SqliteFinishSteps(SqliteConnection& conn) : conn_(conn) {}
+
+  Result<std::optional<AssistantState>> Assistant(const std::string& id) override {
+    auto stmt = conn_.Prepare("SELECT version, sync_status FROM assistants WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(id));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return std::optional<AssistantState>();
+    return std::optional<AssistantState>(AssistantState{stmt->Int(0), stmt->Text(1) == "deleting"});
+  }
+  Result<bool> HoldsLease(const SyncJob& job) override {
+    auto lease = conn_.Prepare(
         "SELECT 1 FROM sync_jobs WHERE id = ? AND state = 'running' AND lease_until IS ?");
     if (!lease) return tl::unexpected(lease.error());
     lease->Bind(1, job.id);
@@ -144,70 +153,55 @@ Result<std::optional<SyncJob>> FinishIn(SqliteConnection& conn, const SyncJob& j
     } else {
       lease->BindNull(2);
     }
-    auto held = lease->Step();
-    if (!held) return tl::unexpected(held.error());
-    if (!*held) {
-      return LeaseLost();
+    return lease->Step();
+  }
+  Result<void> ApplyToAssistant(const FinishPlan& plan, const SyncJob& job, const SyncOutcome& o,
+                                int64_t now_us) override {
+    using A = FinishPlan::Assistant;
+    const std::string_view id = job.assistant_id;
+    Result<int64_t> r = 0;
+    switch (plan.assistant) {
+      case A::kNone:
+        break;
+      case A::kRecordVapiId:
+        r = Exec(conn_, "UPDATE assistants SET vapi_id = ? WHERE id = ?", [&](SqliteStatement& s) {
+          s.Bind(1, o.vapi_id);
+          s.Bind(2, id);
+        });
+        break;
+      case A::kRecordSync:
+        r = Exec(conn_,
+                 "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
+                 "last_synced_at = ? WHERE id = ?",
+                 [&](SqliteStatement& s) {
+                   s.Bind(1, o.vapi_id);
+                   s.Bind(2, std::string_view(plan.sync_status));
+                   s.Bind(3, now_us);
+                   s.Bind(4, id);
+                 });
+        break;
+      case A::kDelete:
+        r = Exec(conn_, "DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
+                 [&](SqliteStatement& s) { s.Bind(1, id); });
+        break;
+      case A::kSetError:
+      case A::kFail:
+        r = Exec(conn_,
+                 plan.assistant == A::kFail
+                     ? "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?"
+                     : "UPDATE assistants SET sync_error = ? WHERE id = ?",
+                 [&](SqliteStatement& s) {
+                   s.Bind(1, std::string_view(o.error));
+                   s.Bind(2, id);
+                 });
+        break;
     }
+    if (!r) return tl::unexpected(r.error());
+    return {};
   }
-  // The assistant's state now: it may have changed while Vapi was being called.
-  std::optional<int64_t> version;
-  std::string status;
-  {
-    auto stmt = conn.Prepare("SELECT version, sync_status FROM assistants WHERE id = ?");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, std::string_view(job.assistant_id));
-    auto row = stmt->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) {
-      version = stmt->Int(0);
-      status = stmt->Text(1);
-    }
-  }
-  const bool deleting = version && status == "deleting";
-
-  const FinishPlan plan = PlanFinish(o, version, deleting, now_us);
-  using A = FinishPlan::Assistant;
-  const std::string_view id = job.assistant_id;
-  Result<int64_t> r = 0;
-  switch (plan.assistant) {
-    case A::kNone:
-      break;
-    case A::kRecordVapiId:
-      r = Exec(conn, "UPDATE assistants SET vapi_id = ? WHERE id = ?", [&](SqliteStatement& s) {
-        s.Bind(1, o.vapi_id);
-        s.Bind(2, id);
-      });
-      break;
-    case A::kRecordSync:
-      r = Exec(conn,
-               "UPDATE assistants SET vapi_id = ?, sync_status = ?, sync_error = NULL, "
-               "last_synced_at = ? WHERE id = ?",
-               [&](SqliteStatement& s) {
-                 s.Bind(1, o.vapi_id);
-                 s.Bind(2, std::string_view(plan.sync_status));
-                 s.Bind(3, now_us);
-                 s.Bind(4, id);
-               });
-      break;
-    case A::kDelete:
-      r = Exec(conn, "DELETE FROM assistants WHERE id = ? AND sync_status = 'deleting'",
-               [&](SqliteStatement& s) { s.Bind(1, id); });
-      break;
-    case A::kSetError:
-    case A::kFail:
-      r = Exec(conn,
-               plan.assistant == A::kFail
-                   ? "UPDATE assistants SET sync_status = 'failed', sync_error = ? WHERE id = ?"
-                   : "UPDATE assistants SET sync_error = ? WHERE id = ?",
-               [&](SqliteStatement& s) {
-                 s.Bind(1, std::string_view(o.error));
-                 s.Bind(2, id);
-               });
-      break;
-  }
-  if (r) {
-    r = Exec(conn,
+  Result<void> UpdateJob(const FinishPlan& plan, const SyncJob& job, int64_t now_us) override {
+    auto r =
+        Exec(conn_,
              "UPDATE sync_jobs SET state = ?, last_error = ?, vapi_id = COALESCE(?, vapi_id), "
              "attempts = CASE WHEN ? THEN 0 ELSE attempts + ? END, next_attempt_at = ?, "
              "lease_until = NULL, create_sent_at = ?, create_intent_at = NULL, updated_at = ?, "
@@ -229,37 +223,37 @@ Result<std::optional<SyncJob>> FinishIn(SqliteConnection& conn, const SyncJob& j
                s.Bind(8, now_us);
                s.Bind(9, job.id);
              });
+    if (!r) return tl::unexpected(r.error());
+    return {};
   }
-  if (!r) return tl::unexpected(r.error());
+  Result<void> RecordAttempt(const SyncJob& job, const SyncAttempt& a) override {
+    auto r = Exec(conn_,
+                  "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, "
+                  "error, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  [&](SqliteStatement& s) {
+                    s.Bind(1, job.id);
+                    s.Bind(2, std::string_view(job.assistant_id));
+                    s.Bind(3, std::string_view(a.operation));
+                    s.Bind(4, std::string_view(a.outcome));
+                    if (a.status) {
+                      s.Bind(5, int64_t{*a.status});
+                    } else {
+                      s.BindNull(5);
+                    }
+                    s.Bind(6, a.error);
+                    s.Bind(7, a.started_at_us);
+                    s.Bind(8, a.finished_at_us);
+                  });
+    if (!r) return tl::unexpected(r.error());
+    return {};
+  }
+  Result<std::optional<SyncJob>> ClaimNext(int64_t now_us, int64_t lease_us) override {
+    return ClaimIn(conn_, now_us, lease_us);
+  }
 
-  for (const auto& a : o.attempts) {
-    auto ins = Exec(conn,
-                    "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, "
-                    "error, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [&](SqliteStatement& s) {
-                      s.Bind(1, job.id);
-                      s.Bind(2, std::string_view(job.assistant_id));
-                      s.Bind(3, std::string_view(a.operation));
-                      s.Bind(4, std::string_view(a.outcome));
-                      if (a.status) {
-                        s.Bind(5, int64_t{*a.status});
-                      } else {
-                        s.BindNull(5);
-                      }
-                      s.Bind(6, a.error);
-                      s.Bind(7, a.started_at_us);
-                      s.Bind(8, a.finished_at_us);
-                    });
-    if (!ins) return tl::unexpected(ins.error());
-  }
-  std::optional<SyncJob> next;
-  if (claim_lease_us) {
-    auto claimed = ClaimIn(conn, now_us, *claim_lease_us);
-    if (!claimed) return tl::unexpected(claimed.error());
-    next = std::move(*claimed);
-  }
-  return next;
-}
+ private:
+  SqliteConnection& conn_;
+};
 
 }  // namespace
 
@@ -270,7 +264,8 @@ Result<std::optional<SyncJob>> SqliteSyncStore::Finish(const SyncJob& job, const
   // rolls back under it: it only reads and writes the database.
   return db_.WriteValue<std::optional<SyncJob>>(
       [&](SqliteConnection& conn) -> Result<std::optional<SyncJob>> {
-        return FinishIn(conn, job, o, now_us, claim_lease_us);
+        SqliteFinishSteps steps(conn);
+        return RecordOutcome(steps, job, o, now_us, claim_lease_us);
       });
 }
 
