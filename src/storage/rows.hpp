@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "domain/assistant.hpp"
 #include "domain/assistant_fields.hpp"
+#include "domain/audit_entry.hpp"
 #include "domain/user.hpp"
 #include "storage/json_columns.hpp"
 #include "storage/storage.hpp"
@@ -115,6 +116,30 @@ Result<domain::Assistant> ReadAssistant(const Row& r, int first = 0) {
   a.created_at_us = r.Int(col++);
   a.updated_at_us = r.Int(col++);
   return a;
+}
+
+// audit_log, from column `first`: seq, at, actor_id, actor_role, action, target_type,
+// target_id, subject_user_id, request_id, ip, before, after, prev_hash, hash. An entry not yet
+// sealed (PostgreSQL) has no seq and no hashes.
+template <class Row>
+domain::AuditEntry ReadAuditEntry(const Row& r, int first = 0) {
+  const auto c = [first](int i) { return first + i; };
+  domain::AuditEntry e;
+  e.seq = r.OptionalInt(c(0)).value_or(0);
+  e.at_us = r.Int(c(1));
+  e.actor_id = r.OptionalText(c(2));
+  e.actor_role = r.Text(c(3));
+  e.action = r.Text(c(4));
+  e.target_type = r.Text(c(5));
+  e.target_id = r.OptionalText(c(6));
+  e.subject_user_id = r.OptionalText(c(7));
+  e.request_id = r.Text(c(8));
+  e.ip = r.Text(c(9));
+  e.before = NullableJsonColumn(r.OptionalText(c(10)));
+  e.after = NullableJsonColumn(r.OptionalText(c(11)));
+  e.prev_hash = r.OptionalText(c(12)).value_or("");
+  e.hash = r.OptionalText(c(13)).value_or("");
+  return e;
 }
 
 // A LIKE pattern's literal text (the statement says ESCAPE '\').

@@ -5,6 +5,7 @@
 #include "common/logging.hpp"
 #include "storage/sqlite/sqlite_assistant_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
+#include "support/list_queries.hpp"
 #include "support/server_process.hpp"
 
 namespace assistantd::storage {
@@ -67,46 +68,9 @@ class SqlitePlanTest : public ::testing::Test {
 
 TEST_F(SqlitePlanTest, EveryListShapeUsesAnIndex) {
   const std::string owner = "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f";
-  for (const bool admin : {false, true}) {
-    domain::ListQuery base;
-    if (!admin) base.scope.owner_id = owner;
-    const std::string who = admin ? "admin" : "owner";
-    for (const bool cursor : {false, true}) {
-      domain::ListQuery q = base;
-      if (cursor) q.after = domain::ListCursor{1767225600000000, owner};
-      const std::string c = cursor ? " + cursor" : "";
-      ExpectIndexed(q, who + c);
-      for (const auto status : {domain::SyncStatus::kPending, domain::SyncStatus::kFailed}) {
-        domain::ListQuery s = q;
-        s.sync_status = status;
-        ExpectIndexed(s, who + c + " + syncStatus");
-        s.is_test = true;
-        ExpectIndexed(s, who + c + " + syncStatus + isTest");
-      }
-      domain::ListQuery t = q;
-      t.is_test = false;
-      ExpectIndexed(t, who + c + " + isTest");
-      for (const std::string term : {"bo", "bot", "rare term"}) {
-        domain::ListQuery n = q;
-        n.name_contains = term;
-        ExpectIndexed(n, who + c + " + q=" + term);
-        n.sync_status = domain::SyncStatus::kFailed;
-        n.created_after_us = 1;
-        n.created_before_us = 1767225600000000;
-        ExpectIndexed(n, who + c + " + q=" + term + " + every filter");
-      }
-      domain::ListQuery range = q;
-      range.created_after_us = 1;
-      range.created_before_us = 1767225600000000;
-      ExpectIndexed(range, who + c + " + created range");
-    }
+  for (const auto& [what, q] : testing::DocumentedListQueries(owner, 1767225600000000)) {
+    ExpectIndexed(q, what);
   }
-  domain::ListQuery test_role;
-  test_role.scope.owner_id = owner;
-  test_role.scope.test_only = true;
-  ExpectIndexed(test_role, "test role");
-  test_role.sync_status = domain::SyncStatus::kSynced;
-  ExpectIndexed(test_role, "test role + syncStatus");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "storage/sqlite/sqlite_key_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
+#include "support/list_queries.hpp"
 #include "support/server_process.hpp"
 
 namespace assistantd::storage {
@@ -933,42 +934,7 @@ class PgPlanTest : public StoreContractTest {
 TEST_P(PgPlanTest, EveryListQueryUsesAnIndex) {
   const std::string owner = NewUser();
   for (int i = 0; i < 20; ++i) Make(owner, {{"name", "Bot " + std::to_string(i)}});
-  for (const bool admin : {false, true}) {
-    domain::ListQuery base;
-    if (!admin) base.scope.owner_id = owner;
-    const std::string who = admin ? "admin" : "owner";
-    for (const bool cursor : {false, true}) {
-      domain::ListQuery q = base;
-      if (cursor) q.after = domain::ListCursor{now_, owner};
-      const std::string c = cursor ? " + cursor" : "";
-      ExpectIndexed(q, who + c);
-      domain::ListQuery s = q;
-      s.sync_status = domain::SyncStatus::kFailed;
-      ExpectIndexed(s, who + c + " + syncStatus");
-      s.is_test = true;
-      ExpectIndexed(s, who + c + " + syncStatus + isTest");
-      domain::ListQuery t = q;
-      t.is_test = false;
-      ExpectIndexed(t, who + c + " + isTest");
-      for (const std::string term : {"bo", "bot", "rare term"}) {
-        domain::ListQuery n = q;
-        n.name_contains = term;
-        ExpectIndexed(n, who + c + " + q=" + term);
-        n.sync_status = domain::SyncStatus::kFailed;
-        n.created_after_us = 1;
-        n.created_before_us = now_;
-        ExpectIndexed(n, who + c + " + q=" + term + " + every filter");
-      }
-      domain::ListQuery range = q;
-      range.created_after_us = 1;
-      range.created_before_us = now_;
-      ExpectIndexed(range, who + c + " + created range");
-    }
-  }
-  domain::ListQuery test_role;
-  test_role.scope.owner_id = owner;
-  test_role.scope.test_only = true;
-  ExpectIndexed(test_role, "test role");
+  for (const auto& [what, q] : testing::DocumentedListQueries(owner, now_)) ExpectIndexed(q, what);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContractTest, ::testing::Values("sqlite", "postgres"));

@@ -3,6 +3,7 @@
 #include "common/thread_name.hpp"
 #include "storage/audit_sql.hpp"
 #include "storage/json_columns.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -16,29 +17,9 @@ constexpr const char* kAppendLock = "SELECT pg_advisory_xact_lock(7461636974)";
 
 // The entry in kColumns order starting at column `first` (seq and the hashes may be NULL:
 // unsealed).
-domain::AuditEntry ReadEntry(const PgResult& r, int row, int first = 0) {
-  domain::AuditEntry e;
-  const auto c = [&](int i) { return first + i; };
-  e.seq = r.OptionalInt(row, c(0)).value_or(0);
-  e.at_us = r.Int(row, c(1));
-  e.actor_id = r.OptionalText(row, c(2));
-  e.actor_role = r.Text(row, c(3));
-  e.action = r.Text(row, c(4));
-  e.target_type = r.Text(row, c(5));
-  e.target_id = r.OptionalText(row, c(6));
-  e.subject_user_id = r.OptionalText(row, c(7));
-  e.request_id = r.Text(row, c(8));
-  e.ip = r.Text(row, c(9));
-  e.before = NullableJsonColumn(r.OptionalText(row, c(10)));
-  e.after = NullableJsonColumn(r.OptionalText(row, c(11)));
-  e.prev_hash = r.OptionalText(row, c(12)).value_or("");
-  e.hash = r.OptionalText(row, c(13)).value_or("");
-  return e;
-}
-
 std::vector<domain::AuditEntry> ReadAll(const PgResult& r) {
   std::vector<domain::AuditEntry> out;
-  for (int row = 0; row < r.Rows(); ++row) out.push_back(ReadEntry(r, row));
+  for (int row = 0; row < r.Rows(); ++row) out.push_back(ReadAuditEntry(PgRow{r, row}));
   return out;
 }
 
@@ -97,7 +78,7 @@ Result<int64_t> PgAuditStore::Seal() {
       if (pending->Rows() == 0) return int64_t{0};
       std::string ids = "{", seqs = "{", prevs = "{", hashes = "{";
       for (int row = 0; row < pending->Rows(); ++row) {
-        domain::AuditEntry e = ReadEntry(*pending, row, 1);
+        domain::AuditEntry e = ReadAuditEntry(PgRow{*pending, row}, 1);
         e.seq = ++seq;
         e.prev_hash = prev;
         e.hash = domain::AuditHash(e);

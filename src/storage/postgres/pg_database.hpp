@@ -65,6 +65,12 @@ struct PgRow {
   }
 };
 
+// The outcome of a statement whose rows nobody reads.
+inline Result<void> WithoutRows(const Result<PgResult>& r) {
+  if (!r) return tl::unexpected(r.error());
+  return {};
+}
+
 // Maps a failed statement (or a lost connection) to an Error; SQL and server messages stay in
 // `internal`.
 Error PgError(PGconn* conn, const PGresult* result, std::string_view what);

@@ -106,28 +106,29 @@ class PgFinishSteps final : public FinishSteps {
       case A::kNone:
         return {};
       case A::kRecordVapiId:
-        return Done(
+        return WithoutRows(
             conn_.Exec("UPDATE assistants SET vapi_id = $1 WHERE id = $2::uuid", {o.vapi_id, id}));
       case A::kRecordSync:
-        return Done(
+        return WithoutRows(
             conn_.Exec("UPDATE assistants SET vapi_id = $1, sync_status = $2, sync_error = NULL, "
                        "last_synced_at = assistantd_ts($3) WHERE id = $4::uuid",
                        {o.vapi_id, plan.sync_status, std::to_string(now_us), id}));
       case A::kDelete:
-        return Done(conn_.Exec(
+        return WithoutRows(conn_.Exec(
             "DELETE FROM assistants WHERE id = $1::uuid AND sync_status = 'deleting'", {id}));
       case A::kSetError:
       case A::kFail:
-        return Done(conn_.Exec(plan.assistant == A::kFail
-                                   ? "UPDATE assistants SET sync_status = 'failed', "
-                                     "sync_error = $1 WHERE id = $2::uuid"
-                                   : "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
-                               {o.error, id}));
+        return WithoutRows(
+            conn_.Exec(plan.assistant == A::kFail
+                           ? "UPDATE assistants SET sync_status = 'failed', "
+                             "sync_error = $1 WHERE id = $2::uuid"
+                           : "UPDATE assistants SET sync_error = $1 WHERE id = $2::uuid",
+                       {o.error, id}));
     }
     return {};
   }
   Result<void> UpdateJob(const FinishPlan& plan, const SyncJob& job, int64_t now_us) override {
-    return Done(conn_.Exec(
+    return WithoutRows(conn_.Exec(
         "UPDATE sync_jobs SET state = $1, last_error = $2, vapi_id = COALESCE($3, vapi_id), "
         "attempts = CASE WHEN $4::boolean THEN 0 ELSE attempts + $5::integer END, "
         "next_attempt_at = assistantd_ts($6), lease_until = NULL, "
@@ -141,7 +142,7 @@ class PgFinishSteps final : public FinishSteps {
          Micros(plan.create_sent_at_us), std::to_string(now_us), std::to_string(job.id)}));
   }
   Result<void> RecordAttempt(const SyncJob& job, const SyncAttempt& a) override {
-    return Done(conn_.Exec(
+    return WithoutRows(conn_.Exec(
         "INSERT INTO sync_attempts (job_id, assistant_id, operation, outcome, status, error, "
         "started_at, finished_at) VALUES ($1, $2::uuid, $3, $4, $5::integer, $6, "
         "assistantd_ts($7), assistantd_ts($8))",
@@ -154,10 +155,6 @@ class PgFinishSteps final : public FinishSteps {
   }
 
  private:
-  static Result<void> Done(const Result<PgResult>& r) {
-    if (!r) return tl::unexpected(r.error());
-    return {};
-  }
   PgConnection& conn_;
   PgTransaction& tx_;
 };

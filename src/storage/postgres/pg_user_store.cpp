@@ -244,16 +244,16 @@ class PgRefreshSteps final : public RefreshRotationSteps {
     return r->Rows() > 0;
   }
   Result<void> EndSession(const std::string& session_id) override {
-    return Done(conn_.Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id}));
+    return WithoutRows(conn_.Exec("DELETE FROM auth_sessions WHERE id = $1::uuid", {session_id}));
   }
   Result<void> Revoke(const std::string& token_hash, int64_t now_us) override {
-    return Done(
+    return WithoutRows(
         conn_.Exec("UPDATE refresh_tokens SET revoked_at = assistantd_ts($2) WHERE token_hash = $1",
                    {token_hash, std::to_string(now_us)}));
   }
   Result<void> Issue(const std::string& token_hash, const std::string& session_id,
                      const std::string& parent_hash, int64_t now_us) override {
-    return Done(
+    return WithoutRows(
         conn_.Exec("INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at) "
                    "VALUES ($1, $2::uuid, $3, assistantd_ts($4))",
                    {token_hash, session_id, parent_hash, std::to_string(now_us)}));
@@ -269,10 +269,6 @@ class PgRefreshSteps final : public RefreshRotationSteps {
   }
 
  private:
-  static Result<void> Done(const Result<PgResult>& r) {
-    if (!r) return tl::unexpected(r.error());
-    return {};
-  }
   PgConnection& conn_;
 };
 

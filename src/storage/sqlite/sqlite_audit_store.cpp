@@ -2,6 +2,7 @@
 
 #include "storage/audit_sql.hpp"
 #include "storage/json_columns.hpp"
+#include "storage/rows.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -10,32 +11,13 @@ constexpr const char* kColumns =
     "seq, at, actor_id, actor_role, action, target_type, target_id, subject_user_id, "
     "request_id, ip, before, after, prev_hash, hash";
 
-domain::AuditEntry ReadEntry(const SqliteStatement& s) {
-  domain::AuditEntry e;
-  e.seq = s.Int(0);
-  e.at_us = s.Int(1);
-  e.actor_id = s.OptionalText(2);
-  e.actor_role = s.Text(3);
-  e.action = s.Text(4);
-  e.target_type = s.Text(5);
-  e.target_id = s.OptionalText(6);
-  e.subject_user_id = s.OptionalText(7);
-  e.request_id = s.Text(8);
-  e.ip = s.Text(9);
-  e.before = NullableJsonColumn(s.OptionalText(10));
-  e.after = NullableJsonColumn(s.OptionalText(11));
-  e.prev_hash = s.Text(12);
-  e.hash = s.Text(13);
-  return e;
-}
-
 Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
   std::vector<domain::AuditEntry> out;
   for (;;) {
     auto row = stmt.Step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) break;
-    out.push_back(ReadEntry(stmt));
+    out.push_back(ReadAuditEntry(SqliteRow{stmt}));
   }
   return out;
 }
