@@ -127,7 +127,7 @@ void PgAssistantStore::SubmitCreate(domain::Assistant a, std::optional<std::stri
           return tl::unexpected(r.error());
         }
         if (auto r = AuditIn(conn, audit, nullptr, &a); !r) return tl::unexpected(r.error());
-        if (auto r = conn.Flush(); !r) return tl::unexpected(AsOwnerNotFound(r.error()));
+        // Sent by the batcher with the unit's RELEASE: one round trip per create.
         return a;
       },
       std::move(done));
@@ -139,7 +139,7 @@ Result<void> PgAssistantStore::Restore(const domain::Assistant& a, bool queue_sy
         if (auto r = Insert(conn, a, queue_sync, std::nullopt, 0); !r) {
           return tl::unexpected(r.error());
         }
-        if (auto r = conn.Flush(); !r) return tl::unexpected(AsOwnerNotFound(r.error()));
+        if (auto r = conn.Flush(); !r) return tl::unexpected(r.error());
         return true;
       })
       .map([](bool) {});

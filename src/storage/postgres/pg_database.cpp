@@ -117,7 +117,14 @@ Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
                 "The server's storage is full; nothing was changed");
   }
   if (state.starts_with("23")) {
-    return make(ErrorCode::kConflict, "conflict", "The change conflicts with the current state");
+    Error e = make(ErrorCode::kConflict, "conflict", "The change conflicts with the current state");
+    // Named by the constraint, so the insert needs no round trip of its own to tell.
+    const char* constraint = result ? PQresultErrorField(result, PG_DIAG_CONSTRAINT_NAME) : nullptr;
+    if (state == "23503" && constraint &&
+        std::string_view(constraint) == "assistants_user_id_fkey") {
+      e = AsOwnerNotFound(std::move(e));
+    }
+    return e;
   }
   if (state == "42501") {
     // Row-level security refused a row the service's own checks let through.
