@@ -51,6 +51,8 @@ case "$cmd" in
     if [ "${PG_DURABLE:-0}" != 1 ]; then
       opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
+    # PG_OPTS: more server options (bench/pg_writes.sh loads pg_stat_statements with it).
+    opts+=" ${PG_OPTS:-}"
     as_owner "$bin/pg_ctl" -D "$dir/pg/data" -l "$dir/pg/server.log" -w -t 60 start -o "$opts" \
       >/dev/null || { cat "$dir/pg/server.log" >&2; exit 1; }
     echo "export ASSISTANTD_TEST_PG_URL=postgres://postgres@127.0.0.1:$port/postgres" >"$dir/env"

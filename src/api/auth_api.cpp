@@ -83,8 +83,7 @@ void AuthApi::Register(http::Router& router) {
   router.Add("GET", "/auth/v1/user", Access::kApp, [this](auto& ctx) { return GetUser(ctx); });
   router.Add("PUT", "/auth/v1/user", Access::kApp, [this](auto& ctx) { return UpdateUser(ctx); });
   router.Add("POST", "/auth/v1/logout", Access::kApp, [this](auto& ctx) { return Logout(ctx); });
-  router.Add("GET", "/auth/v1/settings", Access::kApp,
-             [this](auto& ctx) { return Settings(ctx); });
+  router.Add("GET", "/auth/v1/settings", Access::kApp, [this](auto& ctx) { return Settings(ctx); });
   router.Add("GET", "/auth/v1/health", Access::kApp, [](auto&) -> Result<http::Response> {
     return http::Response::Json(
         200, {{"name", "assistantd"},
@@ -103,9 +102,11 @@ void AuthApi::Register(http::Router& router) {
 Result<void> AuthApi::Limit(const std::string& key, const limits::RateLimit& limit) {
   const auto d = limiter_.Hit(key, limit);
   if (d.allowed) return {};
-  Error e{ErrorCode::kRateLimited, "over_request_rate_limit",
+  Error e{ErrorCode::kRateLimited,
+          "over_request_rate_limit",
           "Request rate limit reached; retry in " + std::to_string(d.reset_seconds) + " s",
-          json::array(), {}};
+          json::array(),
+          {}};
   e.headers = limits::RateLimitHeaders("auth", limit, d);
   return tl::unexpected(std::move(e));
 }
@@ -126,12 +127,13 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
     return tl::unexpected(l.error());
   }
   if (settings_.disable_signup) {
-    return Fail(ErrorCode::kUnprocessable, "signup_disabled", "Signups not allowed for this instance");
+    return Fail(ErrorCode::kUnprocessable, "signup_disabled",
+                "Signups not allowed for this instance");
   }
   auto body = ParseObjectBody(ctx.request);
   if (!body) return tl::unexpected(body.error());
   if (auto r = RefuseUnknownMembers(*body, {"email", "password", "data", "gotrue_meta_security",
-                                   "code_challenge", "code_challenge_method"});
+                                            "code_challenge", "code_challenge_method"});
       !r) {
     return tl::unexpected(r.error());
   }
@@ -152,7 +154,10 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
   user.password_hash = std::move(*hash);
   user.user_metadata = std::move(*data);
   if (!settings_.require_email_confirmation) user.email_confirmed_at_us = now;
-  if (auto created = users_.CreateAccount(user); !created) {
+  if (auto created = users_.CreateAccount(
+          user, audit_.Entry(ActorFor(ctx, user),
+                             {"user.create", "user", user.id, user.id, nullptr, GoTrueUser(user)}));
+      !created) {
     if (created.error().reason != "user_already_exists") return tl::unexpected(created.error());
     if (!settings_.require_email_confirmation) {
       return Fail(ErrorCode::kUnprocessable, "user_already_exists", "User already registered");
@@ -164,8 +169,7 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
     answer["identities"] = json::array();
     return http::Response::Json(200, answer);
   }
-  audit_.Record(ActorFor(ctx, user), {"user.create", "user", user.id, user.id, nullptr,
-                                      GoTrueUser(user)});
+  audit_.Appended();
   if (settings_.require_email_confirmation) return http::Response::Json(200, GoTrueUser(user));
   return NewSession(ctx, user);
 }
@@ -174,13 +178,20 @@ Result<http::Response> AuthApi::NewSession(http::RequestContext& ctx, const doma
   const int64_t now = clock_.NowMicros();
   storage::AuthSession session{NewUuid(), user.id, now, now, now};
   const std::string refresh = auth::NewRefreshToken();
-  if (auto r = users_.CreateSession(session, auth::RefreshTokenDigest(refresh)); !r) {
+  if (auto r = users_.CreateSession(
+          session, auth::RefreshTokenDigest(refresh),
+          audit_.Entry(ActorFor(ctx, user), {"session.create",
+                                             "session",
+                                             session.id,
+                                             user.id,
+                                             nullptr,
+                                             {{"sessionId", session.id}, {"method", "password"}}}));
+      !r) {
     return tl::unexpected(r.error());
   }
+  audit_.Appended();
   domain::User signed_in = user;
   signed_in.last_sign_in_at_us = now;
-  audit_.Record(ActorFor(ctx, user), {"session.create", "session", session.id, user.id, nullptr,
-                                      {{"sessionId", session.id}, {"method", "password"}}});
   return SessionResponse(signed_in, session, refresh);
 }
 
@@ -278,8 +289,15 @@ Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const js
   }
   const std::string next = auth::NewRefreshToken();
   const int64_t now = clock_.NowMicros();
-  auto outcome = users_.RefreshSession(digest, auth::RefreshTokenDigest(next), now,
-                                       settings_.refresh_reuse_interval_seconds * 1'000'000);
+  auto outcome =
+      users_.RefreshSession(digest, auth::RefreshTokenDigest(next), now,
+                            settings_.refresh_reuse_interval_seconds * 1'000'000,
+                            audit_.Entry(ActorFor(ctx), {"session.revoke",
+                                                         "session",
+                                                         std::nullopt,
+                                                         std::nullopt,
+                                                         nullptr,
+                                                         {{"reason", "refresh token reused"}}}));
   if (!outcome) return tl::unexpected(outcome.error());
   using Kind = storage::RefreshOutcome::Kind;
   if (outcome->kind == Kind::kNotFound) {
@@ -289,8 +307,7 @@ Result<http::Response> AuthApi::RefreshGrant(http::RequestContext& ctx, const js
   if (outcome->kind == Kind::kReused) {
     // The session is gone; which user it was is not known any more, so cached states of it
     // lapse by themselves within TokenAuthenticator::kSessionCheckSeconds.
-    audit_.Record(ActorFor(ctx), {"session.revoke", "session", std::nullopt, std::nullopt, nullptr,
-                                  {{"reason", "refresh token reused"}}});
+    audit_.Appended();
     return Fail(ErrorCode::kInvalidInput, "refresh_token_already_used",
                 "Invalid Refresh Token: Already Used");
   }
@@ -334,7 +351,9 @@ Result<AuthApi::Caller> AuthApi::Authenticate(const http::RequestContext& ctx) {
   }
   auto user = users_.GetUser((*session)->user_id);
   if (!user) return tl::unexpected(user.error());
-  if (!*user) return Fail(ErrorCode::kForbidden, "user_not_found", "User from sub claim in JWT does not exist");
+  if (!*user)
+    return Fail(ErrorCode::kForbidden, "user_not_found",
+                "User from sub claim in JWT does not exist");
   if (domain::IsBanned(**user, clock_.NowMicros())) {
     return Fail(ErrorCode::kForbidden, "user_banned", "User is banned");
   }
@@ -358,8 +377,8 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
   if (body->contains("app_metadata")) {
     return Fail(ErrorCode::kForbidden, "not_admin", "User not allowed to set app_metadata");
   }
-  if (auto r = RefuseUnknownMembers(*body, {"email", "password", "data", "nonce", "code_challenge",
-                                   "code_challenge_method"});
+  if (auto r = RefuseUnknownMembers(
+          *body, {"email", "password", "data", "nonce", "code_challenge", "code_challenge_method"});
       !r) {
     return tl::unexpected(r.error());
   }
@@ -392,7 +411,11 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
     password_changed = true;
   }
   user.updated_at_us = clock_.NowMicros();
-  auto updated = users_.UpdateUser(user);
+  json after_json = GoTrueUser(user);
+  if (password_changed) after_json["password"] = "changed";
+  auto updated = users_.UpdateUser(
+      user, audit_.Entry(ActorFor(ctx, user), {"user.update", "user", user.id, user.id,
+                                               GoTrueUser(before), std::move(after_json)}));
   if (!updated) {
     if (updated.error().reason == "email_exists") {
       return Fail(ErrorCode::kUnprocessable, "email_exists",
@@ -401,17 +424,15 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
     return tl::unexpected(updated.error());
   }
   if (!*updated) return Fail(ErrorCode::kForbidden, "user_not_found", "User not found");
+  audit_.Appended();
   if (password_changed) {
-    // A new password ends every other session; this one stays signed in.
-    auto ended = users_.EndSessions(user.id, storage::SessionScope::kOthers, caller->session.id);
+    // A new password ends every other session (audited with the update); this one stays
+    // signed in.
+    auto ended = users_.EndSessions(user.id, storage::SessionScope::kOthers, caller->session.id,
+                                    std::nullopt);
     if (!ended) return tl::unexpected(ended.error());
     authenticator_.ForgetSessionsOf(user.id);
   }
-  json before_json = GoTrueUser(before);
-  json after_json = GoTrueUser(user);
-  if (password_changed) after_json["password"] = "changed";
-  audit_.Record(ActorFor(ctx, user), {"user.update", "user", user.id, user.id,
-                                      std::move(before_json), std::move(after_json)});
   return http::Response::Json(200, GoTrueUser(user));
 }
 
@@ -433,15 +454,20 @@ Result<http::Response> AuthApi::Logout(http::RequestContext& ctx) {
   }
   auto caller = Authenticate(ctx);
   if (!caller) return tl::unexpected(caller.error());
-  auto ended = users_.EndSessions(caller->user.id, scope, caller->session.id);
+  const char* scope_name = scope == storage::SessionScope::kAll    ? "global"
+                           : scope == storage::SessionScope::kOnly ? "local"
+                                                                   : "others";
+  auto ended =
+      users_.EndSessions(caller->user.id, scope, caller->session.id,
+                         audit_.Entry(ActorFor(ctx, caller->user), {"session.end",
+                                                                    "session",
+                                                                    caller->session.id,
+                                                                    caller->user.id,
+                                                                    nullptr,
+                                                                    {{"scope", scope_name}}}));
   if (!ended) return tl::unexpected(ended.error());
+  audit_.Appended();
   authenticator_.ForgetSessionsOf(caller->user.id);
-  audit_.Record(ActorFor(ctx, caller->user),
-                {"session.end", "session", caller->session.id, caller->user.id, nullptr,
-                 {{"scope", scope == storage::SessionScope::kAll
-                                ? "global"
-                                : scope == storage::SessionScope::kOnly ? "local" : "others"},
-                  {"ended", *ended}}});
   return http::Response::Empty(204);
 }
 

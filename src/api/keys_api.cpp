@@ -34,7 +34,8 @@ Result<Scope> ScopeOf(const http::RequestContext& ctx) {
   return Scope{"user", *caller.user_id};
 }
 
-http::Response KeyView(int status, const Scope& scope, const std::optional<storage::StoredKey>& key) {
+http::Response KeyView(int status, const Scope& scope,
+                       const std::optional<storage::StoredKey>& key) {
   return http::Response::Json(
       status, {{"scope", scope.name},
                {"configured", key.has_value()},
@@ -76,7 +77,20 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
   }
   if (!details.empty()) return ValidationFailed(std::move(details));
   const storage::StoredKey stored{box_.Seal(key), key.substr(key.size() - 4), clock_.NowMicros()};
-  if (auto r = keys_.PutKey(scope->owner, stored); !r) return tl::unexpected(r.error());
+  const std::optional<std::string> subject =
+      scope->name == "user" ? std::optional<std::string>(scope->owner) : std::nullopt;
+  if (auto r = keys_.PutKey(scope->owner, stored,
+                            audit_.Entry(ActorFor(ctx), {"vapi_key.put",
+                                                         "vapi_key",
+                                                         scope->owner,
+                                                         subject,
+                                                         nullptr,
+                                                         {{"scope", scope->name},
+                                                          {"masked", "••••" + stored.last4}}}));
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  audit_.Appended();
   const bool global = scope->owner == storage::kGlobalKeyOwner;
   if (auto r = sync_.WakeQueued(global ? std::nullopt : std::optional<std::string>(scope->owner),
                                 clock_.NowMicros());
@@ -84,10 +98,6 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
     return tl::unexpected(r.error());
   }
   notifier_.Notify();
-  audit_.Record(ActorFor(ctx), {"vapi_key.put", "vapi_key", scope->owner,
-                                scope->name == "user" ? std::optional<std::string>(scope->owner)
-                                                      : std::nullopt,
-                                nullptr, {{"scope", scope->name}, {"masked", "••••" + stored.last4}}});
   return KeyView(200, *scope, stored);
 }
 
@@ -102,13 +112,18 @@ Result<http::Response> KeysApi::Get(http::RequestContext& ctx) {
 Result<http::Response> KeysApi::Delete(http::RequestContext& ctx) {
   auto scope = ScopeOf(ctx);
   if (!scope) return tl::unexpected(scope.error());
-  auto deleted = keys_.DeleteKey(scope->owner);
+  auto deleted = keys_.DeleteKey(
+      scope->owner,
+      audit_.Entry(ActorFor(ctx),
+                   {"vapi_key.delete",
+                    "vapi_key",
+                    scope->owner,
+                    scope->name == "user" ? std::optional<std::string>(scope->owner) : std::nullopt,
+                    {{"scope", scope->name}},
+                    nullptr}));
   if (!deleted) return tl::unexpected(deleted.error());
   if (!*deleted) return Fail(ErrorCode::kNotFound, "not_found", "No key is stored here");
-  audit_.Record(ActorFor(ctx), {"vapi_key.delete", "vapi_key", scope->owner,
-                                scope->name == "user" ? std::optional<std::string>(scope->owner)
-                                                      : std::nullopt,
-                                {{"scope", scope->name}}, nullptr});
+  audit_.Appended();
   return http::Response::Empty(204);
 }
 

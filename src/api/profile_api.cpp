@@ -4,11 +4,11 @@
 #include <regex>
 
 #include "api/audit_actor.hpp"
-#include "domain/account_rules.hpp"
 #include "api/request_parsing.hpp"
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
+#include "domain/account_rules.hpp"
 
 namespace assistantd::api {
 namespace {
@@ -33,7 +33,8 @@ void CheckText(const json& v, const std::string& field, size_t max, json& detail
 // {provider, <id member>}: both short strings.
 void CheckChoice(const json& v, const std::string& field, const char* id_member, json& details) {
   if (!v.is_object()) {
-    details.push_back(Violation(field, std::string("must be an object {provider, ") + id_member + "}"));
+    details.push_back(
+        Violation(field, std::string("must be an object {provider, ") + id_member + "}"));
     return;
   }
   for (const auto& [k, m] : v.items()) {
@@ -82,7 +83,8 @@ Result<void> ApplyProfilePatch(const json& body, domain::User& user) {
         if (p == "language") {
           CheckText(pv, field, 35, details);
           if (pv.is_string() && !std::regex_match(pv.get_ref<const std::string&>(), kLanguage)) {
-            details.push_back(Violation(field, "must be a BCP 47 language tag such as en or fr-CA"));
+            details.push_back(
+                Violation(field, "must be a BCP 47 language tag such as en or fr-CA"));
           }
         } else if (p == "timezone") {
           CheckText(pv, field, 64, details);
@@ -104,7 +106,8 @@ Result<void> ApplyProfilePatch(const json& body, domain::User& user) {
   if (!details.empty()) return ValidationFailed(std::move(details));
   if (body.contains("displayName")) {
     const auto& v = body["displayName"];
-    user.display_name = v.is_null() ? std::nullopt : std::optional<std::string>(v.get<std::string>());
+    user.display_name =
+        v.is_null() ? std::nullopt : std::optional<std::string>(v.get<std::string>());
   }
   if (body.contains("preferences")) {
     user.preferences = domain::MergeMetadata(user.preferences, body["preferences"]);
@@ -132,7 +135,8 @@ json AuditEntryJson(const domain::AuditEntry& e) {
 
 void ProfileApi::Register(http::Router& router) {
   using http::Access;
-  router.Add("GET", "/v1/profile", Access::kAuthenticated, [this](auto& c) { return GetProfile(c); });
+  router.Add("GET", "/v1/profile", Access::kAuthenticated,
+             [this](auto& c) { return GetProfile(c); });
   router.Add("PATCH", "/v1/profile", Access::kAuthenticated,
              [this](auto& c) { return PatchProfile(c); });
   router.Add("GET", "/v1/profile/audit", Access::kAuthenticated,
@@ -165,11 +169,12 @@ Result<http::Response> ProfileApi::PatchProfile(http::RequestContext& ctx) {
   domain::User user = *me;
   if (auto r = ApplyProfilePatch(*body, user); !r) return tl::unexpected(r.error());
   user.updated_at_us = clock_.NowMicros();
-  auto updated = users_.UpdateUser(user);
+  auto updated = users_.UpdateUser(
+      user, audit_.Entry(ActorFor(ctx), {"profile.update", "user", user.id, user.id,
+                                         ProfileJson(*me), ProfileJson(user)}));
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return Fail(ErrorCode::kNotFound, "not_found", "User not found");
-  audit_.Record(ActorFor(ctx), {"profile.update", "user", user.id, user.id, ProfileJson(*me),
-                                ProfileJson(user)});
+  audit_.Appended();
   return http::Response::Json(200, ProfileJson(user));
 }
 
@@ -208,10 +213,12 @@ Result<storage::AuditQuery> ParseAuditQuery(const http::Request& request, bool a
       if (!id) details.push_back(Violation(name, "must be a user id (UUID)"));
       (name == "actor" ? q.actor_id : q.subject_or_actor) = id;
     } else if (name == "action") {
-      if (value.empty() || value.size() > 64) details.push_back(Violation(name, "must be 1-64 characters"));
+      if (value.empty() || value.size() > 64)
+        details.push_back(Violation(name, "must be 1-64 characters"));
       q.action = value;
     } else {
-      if (value.empty() || value.size() > 128) details.push_back(Violation(name, "must be 1-128 characters"));
+      if (value.empty() || value.size() > 128)
+        details.push_back(Violation(name, "must be 1-128 characters"));
       q.target_id = value;
     }
   }

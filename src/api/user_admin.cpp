@@ -52,17 +52,19 @@ Result<bool> UserAdmin::Apply(domain::User& user, const UserChanges& c, int64_t 
     }
   }
   if (c.change_ban) {
-    user.banned_until_us = c.ban_for_us ? std::optional<int64_t>(now_us + *c.ban_for_us)
-                                        : c.banned_until_us;
+    user.banned_until_us =
+        c.ban_for_us ? std::optional<int64_t>(now_us + *c.ban_for_us) : c.banned_until_us;
     end_sessions = user.banned_until_us && *user.banned_until_us > now_us;
   }
   if (c.user_metadata) {
     user.user_metadata = domain::MergeMetadata(user.user_metadata, *c.user_metadata);
-    if (auto size = domain::CheckUserMetadata(user.user_metadata); !size) return tl::unexpected(size.error());
+    if (auto size = domain::CheckUserMetadata(user.user_metadata); !size)
+      return tl::unexpected(size.error());
   }
   if (c.app_metadata) {
     user.app_metadata = domain::MergeMetadata(user.app_metadata, *c.app_metadata);
-    if (auto size = domain::CheckUserMetadata(user.app_metadata); !size) return tl::unexpected(size.error());
+    if (auto size = domain::CheckUserMetadata(user.app_metadata); !size)
+      return tl::unexpected(size.error());
   }
   if (c.password_hash) {
     user.password_hash = *c.password_hash;
@@ -77,7 +79,7 @@ Result<bool> UserAdmin::Apply(domain::User& user, const UserChanges& c, int64_t 
 }
 
 Result<void> UserAdmin::EndSessions(const std::string& user_id) {
-  if (auto r = users_.EndSessions(user_id, storage::SessionScope::kAll, ""); !r) {
+  if (auto r = users_.EndSessions(user_id, storage::SessionScope::kAll, "", std::nullopt); !r) {
     return tl::unexpected(r.error());
   }
   authenticator_.ForgetSessionsOf(user_id);
@@ -94,14 +96,17 @@ Result<domain::User> UserAdmin::Create(const http::RequestContext& ctx,
     c.password = auth::NewRefreshToken();  // 256 random bits nobody knows
   }
   if (auto applied = Apply(user, c, now); !applied) return tl::unexpected(applied.error());
-  if (auto r = users_.CreateAccount(user); !r) {
+  if (auto r = users_.CreateAccount(
+          user, audit_.Entry(ActorFor(ctx), {"user.create", "user", user.id, user.id, nullptr,
+                                             AdminUserJson(user)}));
+      !r) {
     if (r.error().reason == "user_already_exists") {
       return Fail(ErrorCode::kConflict, "user_already_exists",
                   "An account with this email address already exists");
     }
     return tl::unexpected(r.error());
   }
-  audit_.Record(ActorFor(ctx), {"user.create", "user", user.id, user.id, nullptr, AdminUserJson(user)});
+  audit_.Appended();
   return user;
 }
 
@@ -122,17 +127,18 @@ Result<domain::User> UserAdmin::Update(const http::RequestContext& ctx, const st
   auto end_sessions = Apply(user, changes, now);
   if (!end_sessions) return tl::unexpected(end_sessions.error());
   user.updated_at_us = now;
-  auto updated = users_.UpdateUser(user);
+  json after_json = AdminUserJson(user);
+  if (changes.password || changes.password_hash) after_json["password"] = "changed";
+  auto updated = users_.UpdateUser(
+      user, audit_.Entry(ActorFor(ctx),
+                         {before.role != user.role ? "user.role_change" : "user.update", "user",
+                          user.id, user.id, AdminUserJson(before), std::move(after_json)}));
   if (!updated) return tl::unexpected(updated.error());
   if (!*updated) return UserNotFound();
+  audit_.Appended();
   if (*end_sessions) {
     if (auto r = EndSessions(user.id); !r) return tl::unexpected(r.error());
   }
-  json after_json = AdminUserJson(user);
-  if (changes.password || changes.password_hash) after_json["password"] = "changed";
-  audit_.Record(ActorFor(ctx), {before.role != user.role ? "user.role_change" : "user.update",
-                                "user", user.id, user.id, AdminUserJson(before),
-                                std::move(after_json)});
   return user;
 }
 
@@ -151,20 +157,22 @@ Result<void> UserAdmin::Delete(const http::RequestContext& ctx, const std::strin
     user.preferences = json::object();
     user.banned_until_us = kForeverUs;
     user.updated_at_us = clock_.NowMicros();
-    auto updated = users_.UpdateUser(user);
+    auto updated = users_.UpdateUser(
+        user, audit_.Entry(ActorFor(ctx), {"user.soft_delete", "user", id, id,
+                                           AdminUserJson(**found), AdminUserJson(user)}));
     if (!updated) return tl::unexpected(updated.error());
     if (!*updated) return UserNotFound();
-    if (auto r = EndSessions(id); !r) return r;
-    audit_.Record(ActorFor(ctx), {"user.soft_delete", "user", id, id, AdminUserJson(**found),
-                                  AdminUserJson(user)});
-    return {};
+    audit_.Appended();
+    return EndSessions(id);
   }
-  auto deleted = users_.DeleteUser(id, clock_.NowMicros());
+  auto deleted = users_.DeleteUser(id, clock_.NowMicros(),
+                                   audit_.Entry(ActorFor(ctx), {"user.delete", "user", id, id,
+                                                                AdminUserJson(**found), nullptr}));
   if (!deleted) return tl::unexpected(deleted.error());
   authenticator_.Forget(id);
   notifier_.Notify();
   if (!*deleted) return UserNotFound();
-  audit_.Record(ActorFor(ctx), {"user.delete", "user", id, id, AdminUserJson(**found), nullptr});
+  audit_.Appended();
   return {};
 }
 

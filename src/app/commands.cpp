@@ -287,7 +287,7 @@ int RunServe(const config::ServeConfig& c) {
   const auth::JwtSettings& jwt_settings = (*keys)->settings;
   const auth::JwtVerifier& verifier = *(*keys)->verifier;
   const auth::PasswordHasher hasher;
-  audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
+  audit::AuditLog audit_log(clock, metrics);
   if (store->pg_audit) store->pg_audit->StartSealer(logs.Make("audit"));
   api::TokenAuthenticator authenticator(verifier, users, clock, config::OwnIssuer(c),
                                         (*keys)->signing.get());
@@ -492,12 +492,12 @@ int ChangeAccount(const config::ServeConfig& c, const UserOptions& o, const std:
   domain::User user = before;
   change(user);
   user.updated_at_us = clock.NowMicros();
-  auto updated = store->users->UpdateUser(user);
+  audit::AuditLog audit_log(clock, metrics);
+  auto updated = store->users->UpdateUser(
+      user, audit_log.Entry({std::nullopt, "operator", "cli-" + NewUuid(), "local"},
+                            {action, "user", user.id, user.id, api::AdminUserJson(before),
+                             api::AdminUserJson(user)}));
   if (!updated) return Die(updated.error());
-  audit::AuditLog audit_log(*store->audit, clock, logs.Make("audit"), metrics);
-  audit_log.Record(
-      {std::nullopt, "operator", "cli-" + NewUuid(), "local"},
-      {action, "user", user.id, user.id, api::AdminUserJson(before), api::AdminUserJson(user)});
   std::printf("%s\n", api::AdminUserJson(user).dump().c_str());
   return 0;
 }

@@ -262,8 +262,9 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       u.created_at_us = r["createdAt"];
       u.updated_at_us = r["updatedAt"];
       const auto text_or = [&](const char* key) {
-        return r.contains(key) && r[key].is_string() ? std::optional<std::string>(r[key].get<std::string>())
-                                                     : std::nullopt;
+        return r.contains(key) && r[key].is_string()
+                   ? std::optional<std::string>(r[key].get<std::string>())
+                   : std::nullopt;
       };
       const auto time_or = [&](const char* key) {
         return r.contains(key) && r[key].is_number_integer()
@@ -282,12 +283,13 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       u.display_name = text_or("displayName");
       u.preferences = object_or("preferences");
       if (auto w = users.EnsureUser(u); !w) return tl::unexpected(w.error());
-      if (auto w = users.UpdateUser(u); !w) return tl::unexpected(w.error());
+      if (auto w = users.UpdateUser(u, std::nullopt); !w) return tl::unexpected(w.error());
     } else if (type == "vapiKey") {
       auto sealed = Base64UrlDecode(r["sealed"].get<std::string>());
       if (!sealed)
         return Fail(ErrorCode::kInvalidInput, "invalid_export", "a sealed key is not base64url");
-      if (auto w = keys.PutKey(r["owner"], {*sealed, r["last4"], r["updatedAt"]}); !w) {
+      if (auto w = keys.PutKey(r["owner"], {*sealed, r["last4"], r["updatedAt"]}, std::nullopt);
+          !w) {
         return tl::unexpected(w.error());
       }
     } else if (type == "assistant") {

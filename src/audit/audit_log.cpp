@@ -23,12 +23,9 @@ bool LooksSecret(std::string_view name) {
 
 }  // namespace
 
-AuditLog::AuditLog(storage::AuditStore& store, const Clock& clock, Logger logger,
-                   MetricsRegistry& metrics)
-    : store_(store), clock_(clock), logger_(std::move(logger)), metrics_(metrics) {
+AuditLog::AuditLog(const Clock& clock, MetricsRegistry& metrics)
+    : clock_(clock), metrics_(metrics) {
   metrics_.DeclareCounter("assistantd_audit_entries_total", "Audit log entries appended");
-  metrics_.DeclareCounter("assistantd_audit_failures_total",
-                          "Committed changes whose audit entry could not be appended");
 }
 
 nlohmann::json AuditLog::Masked(const nlohmann::json& value) {
@@ -74,19 +71,6 @@ storage::AssistantAudit AuditLog::ForAssistant(const Actor& actor, std::string a
 }
 
 void AuditLog::Appended() { metrics_.Counter("assistantd_audit_entries_total").Inc(); }
-
-void AuditLog::Record(const Actor& actor, Change change) {
-  auto appended = store_.Append(Entry(actor, std::move(change)));
-  if (!appended) {
-    metrics_.Counter("assistantd_audit_failures_total").Inc();
-    LogEvent(logger_, spdlog::level::err, "audit entry not appended",
-             {{"requestId", actor.request_id},
-              {"reason", appended.error().reason},
-              {"detail", appended.error().internal}});
-    return;
-  }
-  Appended();
-}
 
 Result<VerifyReport> VerifyChain(storage::AuditStore& store, int page_size) {
   VerifyReport report;

@@ -30,18 +30,14 @@ struct Change {
   nlohmann::json after = nullptr;
 };
 
-// Appends every mutation to the hash-chained audit log with secrets masked. Changes to
-// assistants are audited inside their own transaction (ForAssistant). Record appends after a
-// change committed: a failure to append is logged and counted
-// (assistantd_audit_failures_total), never turned into a failed request for a change that
-// already happened.
+// Makes the entries of the hash-chained audit log, with secrets masked. Every mutation is
+// audited inside its own transaction: the caller hands the store the entry (Entry, or
+// ForAssistant for assistants) with the change, and calls Appended() once it committed.
 class AuditLog {
  public:
-  AuditLog(storage::AuditStore& store, const Clock& clock, Logger logger, MetricsRegistry& metrics);
+  AuditLog(const Clock& clock, MetricsRegistry& metrics);
 
-  void Record(const Actor& actor, Change change);
-
-  // The entry of `change` as Record would append it (time set, secrets masked).
+  // The entry of `change` (time set, secrets masked), for the store to append with it.
   domain::AuditEntry Entry(const Actor& actor, Change change) const;
   // For a change to an assistant that the store audits in its own transaction: the entry
   // `action` makes of the rows before and after (as the API shows them). Call Appended()
@@ -54,9 +50,7 @@ class AuditLog {
   static nlohmann::json Masked(const nlohmann::json& value);
 
  private:
-  storage::AuditStore& store_;
   const Clock& clock_;
-  Logger logger_;
   MetricsRegistry& metrics_;
 };
 

@@ -67,6 +67,11 @@ Result<T> AwaitWrite(Submit&& submit) {
 using AssistantAudit = std::function<domain::AuditEntry(const domain::Assistant* before,
                                                         const domain::Assistant* after)>;
 
+// The audit entry of any other change, appended in the change's own transaction when the
+// change made one (nullopt: not audited). Deletes that find nothing, updates of a missing
+// row and failed writes leave no entry.
+using ChangeAudit = std::optional<domain::AuditEntry>;
+
 // Writes (Create, Update, Delete) are submitted and complete asynchronously: the backend
 // commits concurrent writes together (one WAL flush for many) and calls each completion when
 // its write is on disk. The synchronous forms wait for that completion.
@@ -184,34 +189,38 @@ class UserStore {
   virtual Result<NumberedUserPage> ListUsersNumbered(int64_t offset, int limit) = 0;
   // Deletes the user and, by ON DELETE CASCADE, their assistants, queueing the remote
   // deletion of every assistant that may exist in Vapi. False if absent.
-  virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us) = 0;
+  virtual Result<bool> DeleteUser(const std::string& id, int64_t now_us,
+                                  const ChangeAudit& audit) = 0;
 
   // --- Accounts (sign-up, sign-in) and their sessions -------------------------------------
   // Inserts a password account. kConflict "user_already_exists" when an account already
   // holds the e-mail.
-  virtual Result<void> CreateAccount(const domain::User& user) = 0;
+  virtual Result<void> CreateAccount(const domain::User& user, const ChangeAudit& audit) = 0;
   // The password account with this (lower-cased) e-mail.
   virtual Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) = 0;
   // Writes every mutable field of the user (email, password hash, role, metadata, ban,
   // confirmation, profile, updated_at). kConflict "email_exists" when another account holds
   // the new e-mail. False if the user does not exist.
-  virtual Result<bool> UpdateUser(const domain::User& user) = 0;
+  virtual Result<bool> UpdateUser(const domain::User& user, const ChangeAudit& audit) = 0;
   // Starts a session with its first refresh token and records the sign-in time on the user.
-  virtual Result<void> CreateSession(const AuthSession& session, const std::string& token_hash) = 0;
+  virtual Result<void> CreateSession(const AuthSession& session, const std::string& token_hash,
+                                     const ChangeAudit& audit) = 0;
   virtual Result<std::optional<AuthSession>> GetSession(const std::string& id) = 0;
   // Uses a refresh token (by digest), in one transaction: a live token is revoked and
   // `new_token_hash` issued as its child; a token revoked at most `reuse_interval_us` ago whose
   // child is still live gets a new child too (two tabs refreshing at once); any other revoked
-  // token ends its whole session (kReused).
+  // token ends its whole session (kReused), and only then is `on_reuse` appended.
   virtual Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
                                                 const std::string& new_token_hash, int64_t now_us,
-                                                int64_t reuse_interval_us) = 0;
+                                                int64_t reuse_interval_us,
+                                                const ChangeAudit& on_reuse) = 0;
   // The user whose session a refresh token (by digest) belongs to, spent or not; nullopt if
   // the token is unknown. Lets per-account limits apply before the token is used.
   virtual Result<std::optional<std::string>> RefreshTokenOwner(const std::string& token_hash) = 0;
-  // Deletes sessions (and their refresh tokens) of a user; returns how many.
+  // Deletes sessions (and their refresh tokens) of a user; returns how many (the audit
+  // entry, when given, is appended even when none was left: the caller asked to end them).
   virtual Result<int> EndSessions(const std::string& user_id, SessionScope scope,
-                                  const std::string& session_id) = 0;
+                                  const std::string& session_id, const ChangeAudit& audit) = 0;
 };
 
 // One outbox job: "make Vapi match assistant `assistant_id`'s current local state".
@@ -329,9 +338,10 @@ inline constexpr const char* kGlobalKeyOwner = "global";
 class KeyStore {
  public:
   virtual ~KeyStore() = default;
-  virtual Result<void> PutKey(const std::string& owner, const StoredKey& key) = 0;
+  virtual Result<void> PutKey(const std::string& owner, const StoredKey& key,
+                              const ChangeAudit& audit) = 0;
   virtual Result<std::optional<StoredKey>> GetKey(const std::string& owner) = 0;
-  virtual Result<bool> DeleteKey(const std::string& owner) = 0;
+  virtual Result<bool> DeleteKey(const std::string& owner, const ChangeAudit& audit) = 0;
   // Every stored key (owner, key), for export. The table is small: one row per user at most.
   virtual Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() = 0;
 };

@@ -325,9 +325,9 @@ TEST_P(StoreContractTest, CreateForMissingOwnerIsAConflict) {
 TEST_P(StoreContractTest, DeletingAUserCascades) {
   const auto alice = NewUser();
   const auto a = Make(alice);
-  EXPECT_TRUE(*backend_.users->DeleteUser(alice, now_));
+  EXPECT_TRUE(*backend_.users->DeleteUser(alice, now_, std::nullopt));
   EXPECT_FALSE(*store().Get(a.id, {}));
-  EXPECT_FALSE(*backend_.users->DeleteUser(alice, now_));
+  EXPECT_FALSE(*backend_.users->DeleteUser(alice, now_, std::nullopt));
   EXPECT_FALSE(*backend_.users->GetUser(alice));
 }
 
@@ -388,8 +388,8 @@ TEST_P(StoreContractTest, StoredKeysRoundTripReplaceListAndGoWithTheirUser) {
   const std::string bob = NewUser();
   static constexpr char kSealed[] = "\x00\x01\xff sealed \x00 bytes";
   const std::string sealed(kSealed, sizeof kSealed - 1);
-  ASSERT_TRUE(keys.PutKey(alice, {sealed, "abcd", 10}));
-  ASSERT_TRUE(keys.PutKey(kGlobalKeyOwner, {"global-sealed", "wxyz", 11}));
+  ASSERT_TRUE(keys.PutKey(alice, {sealed, "abcd", 10}, std::nullopt));
+  ASSERT_TRUE(keys.PutKey(kGlobalKeyOwner, {"global-sealed", "wxyz", 11}, std::nullopt));
   auto got = keys.GetKey(alice);
   ASSERT_TRUE(got && *got);
   EXPECT_EQ((*got)->sealed, sealed);
@@ -399,13 +399,13 @@ TEST_P(StoreContractTest, StoredKeysRoundTripReplaceListAndGoWithTheirUser) {
   ASSERT_TRUE(none);
   EXPECT_FALSE(*none);
 
-  ASSERT_TRUE(keys.PutKey(alice, {"replaced", "efgh", 12}));
+  ASSERT_TRUE(keys.PutKey(alice, {"replaced", "efgh", 12}, std::nullopt));
   got = keys.GetKey(alice);
   ASSERT_TRUE(got && *got);
   EXPECT_EQ((*got)->sealed, "replaced");
   EXPECT_EQ((*got)->updated_at_us, 12);
 
-  ASSERT_TRUE(keys.PutKey(bob, {"bob-sealed", "ijkl", 13}));
+  ASSERT_TRUE(keys.PutKey(bob, {"bob-sealed", "ijkl", 13}, std::nullopt));
   auto all = keys.AllKeys();
   ASSERT_TRUE(all);
   std::vector<std::string> owners;
@@ -414,14 +414,14 @@ TEST_P(StoreContractTest, StoredKeysRoundTripReplaceListAndGoWithTheirUser) {
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(owners, expected);
 
-  auto deleted = keys.DeleteKey(bob);
+  auto deleted = keys.DeleteKey(bob, std::nullopt);
   ASSERT_TRUE(deleted);
   EXPECT_TRUE(*deleted);
-  deleted = keys.DeleteKey(bob);
+  deleted = keys.DeleteKey(bob, std::nullopt);
   ASSERT_TRUE(deleted);
   EXPECT_FALSE(*deleted);
 
-  ASSERT_TRUE(backend_.users->DeleteUser(alice, now_));
+  ASSERT_TRUE(backend_.users->DeleteUser(alice, now_, std::nullopt));
   got = keys.GetKey(alice);
   ASSERT_TRUE(got);
   EXPECT_FALSE(*got);
@@ -722,8 +722,8 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   u.email_confirmed_at_us = now_;
   u.preferences = {{"language", "fr"}};
   u.display_name = "Ada";
-  ASSERT_TRUE(backend_.users->CreateAccount(u));
-  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
+  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_), std::nullopt);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().reason, "user_already_exists");
   const auto found = backend_.users->FindAccountByEmail("ada@example.com");
@@ -741,14 +741,14 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   EXPECT_FALSE(*backend_.users->FindAccountByEmail("jwt@example.com"));
 
   auto other = Account("bob@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(other));
+  ASSERT_TRUE(backend_.users->CreateAccount(other, std::nullopt));
   other.email = "ada@example.com";
-  const auto clash = backend_.users->UpdateUser(other);
+  const auto clash = backend_.users->UpdateUser(other, std::nullopt);
   ASSERT_FALSE(clash);
   EXPECT_EQ(clash.error().reason, "email_exists");
   u.role = domain::Role::kPremium;
   u.banned_until_us = now_ + 1000;
-  ASSERT_TRUE(backend_.users->UpdateUser(u));
+  ASSERT_TRUE(backend_.users->UpdateUser(u, std::nullopt));
   const auto updated = **backend_.users->GetUser(u.id);
   EXPECT_EQ(updated.role, domain::Role::kPremium);
   EXPECT_EQ(updated.banned_until_us, now_ + 1000);
@@ -756,56 +756,63 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
 
 TEST_P(StoreContractTest, RefreshTokensRotateAndAReusedOneEndsTheSession) {
   const auto u = Account("s@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
   const AuthSession s{NewUuid(), u.id, now_, now_, now_};
-  ASSERT_TRUE(backend_.users->CreateSession(s, "t0"));
+  ASSERT_TRUE(backend_.users->CreateSession(s, "t0", std::nullopt));
   EXPECT_EQ((**backend_.users->GetUser(u.id)).last_sign_in_at_us, now_);
   using Kind = RefreshOutcome::Kind;
-  auto r = backend_.users->RefreshSession("t0", "t1", now_ + 1, 0);
+  auto r = backend_.users->RefreshSession("t0", "t1", now_ + 1, 0, std::nullopt);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->kind, Kind::kRotated);
   EXPECT_EQ(r->session.id, s.id);
   EXPECT_EQ(r->session.refreshed_at_us, now_ + 1);
-  EXPECT_EQ(backend_.users->RefreshSession("nope", "x", now_, 0)->kind, Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("nope", "x", now_, 0, std::nullopt)->kind,
+            Kind::kNotFound);
   // Inside the interval the immediate parent of the live token is accepted once more.
-  EXPECT_EQ(backend_.users->RefreshSession("t0", "t1b", now_ + 2, 10)->kind, Kind::kRotated);
+  EXPECT_EQ(backend_.users->RefreshSession("t0", "t1b", now_ + 2, 10, std::nullopt)->kind,
+            Kind::kRotated);
   // Outside it the whole session goes.
-  EXPECT_EQ(backend_.users->RefreshSession("t0", "t2", now_ + 100, 10)->kind, Kind::kReused);
+  EXPECT_EQ(backend_.users->RefreshSession("t0", "t2", now_ + 100, 10, std::nullopt)->kind,
+            Kind::kReused);
   EXPECT_FALSE(*backend_.users->GetSession(s.id));
-  EXPECT_EQ(backend_.users->RefreshSession("t1", "t3", now_ + 101, 10)->kind, Kind::kNotFound);
-  EXPECT_EQ(backend_.users->RefreshSession("t1b", "t3", now_ + 101, 10)->kind, Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("t1", "t3", now_ + 101, 10, std::nullopt)->kind,
+            Kind::kNotFound);
+  EXPECT_EQ(backend_.users->RefreshSession("t1b", "t3", now_ + 101, 10, std::nullopt)->kind,
+            Kind::kNotFound);
 }
 
 TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
   const auto u = Account("e@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back(NewUuid());
     ASSERT_TRUE(backend_.users->CreateSession({ids.back(), u.id, now_, now_, now_},
-                                              "tok" + std::to_string(i)));
+                                              "tok" + std::to_string(i), std::nullopt));
   }
-  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0]), 1);
-  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1]), 2);
+  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0], std::nullopt), 1);
+  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1], std::nullopt), 2);
   EXPECT_TRUE(*backend_.users->GetSession(ids[1]));
-  EXPECT_EQ(backend_.users->RefreshSession("tok2", "x", now_, 0)->kind,
+  EXPECT_EQ(backend_.users->RefreshSession("tok2", "x", now_, 0, std::nullopt)->kind,
             RefreshOutcome::Kind::kNotFound);
-  ASSERT_TRUE(backend_.users->DeleteUser(u.id, now_));
+  ASSERT_TRUE(backend_.users->DeleteUser(u.id, now_, std::nullopt));
   EXPECT_FALSE(*backend_.users->GetSession(ids[1]));
-  EXPECT_EQ(backend_.users->RefreshSession("tok1", "y", now_, 0)->kind,
+  EXPECT_EQ(backend_.users->RefreshSession("tok1", "y", now_, 0, std::nullopt)->kind,
             RefreshOutcome::Kind::kNotFound);
 }
 
 TEST_P(StoreContractTest, ConcurrentRefreshesOfOneTokenRotateItOnce) {
   const auto u = Account("c@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u));
-  ASSERT_TRUE(backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "root"));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
+  ASSERT_TRUE(
+      backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "root", std::nullopt));
   std::atomic<int> rotated{0};
   std::atomic<int> reused{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
-      const auto r = backend_.users->RefreshSession("root", "child" + std::to_string(i), now_, 0);
+      const auto r = backend_.users->RefreshSession("root", "child" + std::to_string(i), now_, 0,
+                                                    std::nullopt);
       if (r && r->kind == RefreshOutcome::Kind::kRotated) ++rotated;
       if (r && r->kind == RefreshOutcome::Kind::kReused) ++reused;
     });
@@ -897,6 +904,43 @@ TEST_P(StoreContractTest, AuditAppendsChainWithoutGapsUnderConcurrency) {
   by_time.since_us = now_ + 9;
   by_time.limit = 100;
   EXPECT_EQ(backend_.audit->QueryAudit(by_time)->size(), 4u);
+}
+
+// Each change to accounts, sessions and keys commits with its entry, and a change that fails
+// or finds nothing to change leaves none.
+TEST_P(StoreContractTest, AccountSessionAndKeyChangesCommitWithTheirAuditEntry) {
+  auto u = Account("audited@example.com", now_);
+  const auto entry = [&](const char* action) { return ChangeAudit(Entry(u.id, action, now_)); };
+  ASSERT_TRUE(backend_.users->CreateAccount(u, entry("user.create")));
+  EXPECT_FALSE(
+      backend_.users->CreateAccount(Account("audited@example.com", now_), entry("user.create")));
+  u.display_name = "Ada";
+  ASSERT_TRUE(*backend_.users->UpdateUser(u, entry("user.update")));
+  EXPECT_FALSE(
+      *backend_.users->UpdateUser(Account("nobody@example.com", now_), entry("user.update")));
+  ASSERT_TRUE(backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "a0",
+                                            entry("session.create")));
+  // A rotation is not audited; a reuse ends the session and is.
+  EXPECT_EQ(backend_.users->RefreshSession("a0", "a1", now_ + 1, 0, entry("session.revoke"))->kind,
+            RefreshOutcome::Kind::kRotated);
+  EXPECT_EQ(backend_.users->RefreshSession("a0", "a2", now_ + 2, 0, entry("session.revoke"))->kind,
+            RefreshOutcome::Kind::kReused);
+  EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kAll, "", entry("session.end")), 0);
+  ASSERT_TRUE(backend_.keys->PutKey(u.id, {"sealed", "abcd", now_}, entry("vapi_key.put")));
+  EXPECT_TRUE(*backend_.keys->DeleteKey(u.id, entry("vapi_key.delete")));
+  EXPECT_FALSE(*backend_.keys->DeleteKey(u.id, entry("vapi_key.delete")));
+  EXPECT_TRUE(*backend_.users->DeleteUser(u.id, now_, entry("user.delete")));
+  EXPECT_FALSE(*backend_.users->DeleteUser(u.id, now_, entry("user.delete")));
+
+  AuditQuery q;  // a query sees every committed entry (PostgreSQL seals them first)
+  q.limit = 100;
+  const auto all = backend_.audit->QueryAudit(q);
+  ASSERT_TRUE(all);
+  std::vector<std::string> actions;
+  for (auto e = all->rbegin(); e != all->rend(); ++e) actions.push_back(e->action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"user.create", "user.update", "session.create",
+                                               "session.revoke", "session.end", "vapi_key.put",
+                                               "vapi_key.delete", "user.delete"}));
 }
 
 // Every documented list query has an index to read on PostgreSQL: with sequential scans

@@ -36,6 +36,11 @@ Result<void> PgAppendUnsealed(PgConnection& conn, const domain::AuditEntry& e) {
   return {};
 }
 
+Result<void> PgAppendUnsealed(PgConnection& conn, const ChangeAudit& audit) {
+  if (!audit) return {};
+  return PgAppendUnsealed(conn, *audit);
+}
+
 PgAuditStore::~PgAuditStore() {
   stop_ = true;
   if (sealer_.joinable()) sealer_.join();

@@ -12,6 +12,8 @@ namespace assistantd::storage {
 // its place in the chain once committed. The caller's claims must allow it (its actor or
 // subject, or an admin).
 Result<void> PgAppendUnsealed(PgConnection& conn, const domain::AuditEntry& entry);
+// The same for a change's optional entry (nothing to do without one).
+Result<void> PgAppendUnsealed(PgConnection& conn, const ChangeAudit& audit);
 
 // The audit log on PostgreSQL. Writers insert entries unsealed in their own transactions;
 // Seal() chains committed entries in order under an advisory lock held only by the sealer, so

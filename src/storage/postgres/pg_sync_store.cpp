@@ -1,6 +1,7 @@
 #include "storage/postgres/pg_sync_store.hpp"
 
 #include "storage/finish_plan.hpp"
+#include "storage/postgres/pg_audit_store.hpp"
 #include "storage/rows.hpp"
 
 namespace assistantd::storage {
@@ -347,15 +348,20 @@ Result<std::string> PgSyncStore::InstanceId() {
   return r->Text(0, 0);
 }
 
-Result<void> PgKeyStore::PutKey(const std::string& owner, const StoredKey& key) {
-  auto r = db_.Query(
-      ServiceClaims(),
-      "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES ($1, $2::bytea, $3, "
-      "assistantd_ts($4)) ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, "
-      "last4 = excluded.last4, updated_at = excluded.updated_at",
-      {owner, PgBytea(key.sealed), key.last4, std::to_string(key.updated_at_us)});
-  if (!r) return tl::unexpected(r.error());
-  return {};
+Result<void> PgKeyStore::PutKey(const std::string& owner, const StoredKey& key,
+                                const ChangeAudit& audit) {
+  return db_
+      .Write<bool>([&](PgConnection& conn) -> Result<bool> {
+        if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+        conn.Defer(
+            "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES ($1, $2::bytea, $3, "
+            "assistantd_ts($4)) ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, "
+            "last4 = excluded.last4, updated_at = excluded.updated_at",
+            {owner, PgBytea(key.sealed), key.last4, std::to_string(key.updated_at_us)});
+        if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+        return true;
+      })
+      .map([](bool) {});
 }
 
 Result<std::optional<StoredKey>> PgKeyStore::GetKey(const std::string& owner) {
@@ -367,10 +373,15 @@ Result<std::optional<StoredKey>> PgKeyStore::GetKey(const std::string& owner) {
   return std::optional<StoredKey>(StoredKey{r->Bytes(0, 0), r->Text(0, 1), r->Int(0, 2)});
 }
 
-Result<bool> PgKeyStore::DeleteKey(const std::string& owner) {
-  auto r = db_.Query(ServiceClaims(), "DELETE FROM vapi_keys WHERE owner = $1", {owner});
-  if (!r) return tl::unexpected(r.error());
-  return r->Affected() > 0;
+Result<bool> PgKeyStore::DeleteKey(const std::string& owner, const ChangeAudit& audit) {
+  return db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
+    if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+    auto r = conn.Exec("DELETE FROM vapi_keys WHERE owner = $1", {owner});
+    if (!r) return tl::unexpected(r.error());
+    if (r->Affected() == 0) return false;
+    if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+    return true;
+  });
 }
 
 Result<void> PgSyncStore::SetInstanceId(const std::string& instance_id) {

@@ -45,9 +45,10 @@ class PgSyncStore final : public SyncStore {
 class PgKeyStore final : public KeyStore {
  public:
   explicit PgKeyStore(PgDatabase& db) : db_(db) {}
-  Result<void> PutKey(const std::string& owner, const StoredKey& key) override;
+  Result<void> PutKey(const std::string& owner, const StoredKey& key,
+                      const ChangeAudit& audit) override;
   Result<std::optional<StoredKey>> GetKey(const std::string& owner) override;
-  Result<bool> DeleteKey(const std::string& owner) override;
+  Result<bool> DeleteKey(const std::string& owner, const ChangeAudit& audit) override;
   Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() override;
 
  private:

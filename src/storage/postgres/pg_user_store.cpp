@@ -2,6 +2,7 @@
 
 #include "storage/json_columns.hpp"
 #include "storage/postgres/pg_assistant_store.hpp"
+#include "storage/postgres/pg_audit_store.hpp"
 #include "storage/refresh_rotation.hpp"
 #include "storage/rows.hpp"
 
@@ -105,49 +106,57 @@ Result<NumberedUserPage> PgUserStore::ListUsersNumbered(int64_t offset, int limi
   return page;
 }
 
-Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us) {
-  return RetryTransient([&]() -> Result<bool> {
-    auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-    if (!tx) return tl::unexpected(tx.error());
-    // The user's stored key rides with the jobs deleting their remote assistants (see the
-    // SQLite store); the cascade removes the rows.
-    auto key = conn->Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {id});
-    if (!key) return tl::unexpected(key.error());
-    const std::optional<std::string> own_key =
-        key->Rows() > 0 ? std::optional<std::string>(key->Bytes(0, 0)) : std::nullopt;
-    auto owned = conn->Exec(
-        "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {id});
-    if (!owned) return tl::unexpected(owned.error());
-    for (int row = 0; row < owned->Rows(); ++row) {
-      if (auto r = PgEnqueueSync(*conn, owned->Text(row, 0), id, owned->OptionalText(row, 1),
-                                 now_us, own_key);
-          !r) {
+Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us,
+                                     const ChangeAudit& audit) {
+  return RetryTransient([&] {
+    return db_.Write<bool>([&](PgConnection& c) -> Result<bool> {
+      PgConnection* conn = &c;
+      if (auto r = conn->SetClaims(ServiceClaims()); !r) return tl::unexpected(r.error());
+      // The user's stored key rides with the jobs deleting their remote assistants (see the
+      // SQLite store); the cascade removes the rows.
+      auto key = conn->Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {id});
+      if (!key) return tl::unexpected(key.error());
+      const std::optional<std::string> own_key =
+          key->Rows() > 0 ? std::optional<std::string>(key->Bytes(0, 0)) : std::nullopt;
+      auto owned = conn->Exec(
+          "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {id});
+      if (!owned) return tl::unexpected(owned.error());
+      for (int row = 0; row < owned->Rows(); ++row) {
+        if (auto r = PgEnqueueSync(*conn, owned->Text(row, 0), id, owned->OptionalText(row, 1),
+                                   now_us, own_key);
+            !r) {
+          return tl::unexpected(r.error());
+        }
+      }
+      if (auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {id}); !r) {
         return tl::unexpected(r.error());
       }
-    }
-    if (auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {id}); !r) {
-      return tl::unexpected(r.error());
-    }
-    auto deleted = conn->Exec("DELETE FROM users WHERE id = $1::uuid", {id});
-    if (!deleted) return tl::unexpected(deleted.error());
-    if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-    return deleted->Affected() > 0;
+      auto deleted = conn->Exec("DELETE FROM users WHERE id = $1::uuid", {id});
+      if (!deleted) return tl::unexpected(deleted.error());
+      if (deleted->Affected() == 0) return false;
+      if (auto r = PgAppendUnsealed(*conn, audit); !r) return tl::unexpected(r.error());
+      return true;
+    });
   });
 }
 
-Result<void> PgUserStore::CreateAccount(const domain::User& user) {
+Result<void> PgUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit) {
   PgParams params = {user.id};
   AppendUserParams(params, user);
-  auto r = db_.Query(
-      ServiceClaims(),
-      std::string("INSERT INTO users (id, email, role, created_at, updated_at, password_hash, "
-                  "email_confirmed_at, last_sign_in_at, banned_until, user_metadata, "
-                  "app_metadata, display_name, preferences) VALUES ($1::uuid, $2, $3, "
-                  "assistantd_ts($4), assistantd_ts($5), $6, assistantd_ts($7), "
-                  "assistantd_ts($8), assistantd_ts($9), $10::jsonb, $11::jsonb, $12, "
-                  "$13::jsonb)"),
-      params);
+  auto r = db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
+    if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+    auto inserted = conn.Exec(
+        std::string("INSERT INTO users (id, email, role, created_at, updated_at, password_hash, "
+                    "email_confirmed_at, last_sign_in_at, banned_until, user_metadata, "
+                    "app_metadata, display_name, preferences) VALUES ($1::uuid, $2, $3, "
+                    "assistantd_ts($4), assistantd_ts($5), $6, assistantd_ts($7), "
+                    "assistantd_ts($8), assistantd_ts($9), $10::jsonb, $11::jsonb, $12, "
+                    "$13::jsonb)"),
+        params);
+    if (!inserted) return tl::unexpected(inserted.error());
+    if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+    return true;
+  });
   if (!r)
     return tl::unexpected(
         RenameConflict(r.error(), "user_already_exists", "User already registered"));
@@ -164,51 +173,56 @@ Result<std::optional<domain::User>> PgUserStore::FindAccountByEmail(const std::s
   return std::optional<domain::User>(ReadUser(PgRow{*r, 0}));
 }
 
-Result<bool> PgUserStore::UpdateUser(const domain::User& user) {
+Result<bool> PgUserStore::UpdateUser(const domain::User& user, const ChangeAudit& audit) {
   PgParams params = {user.id};
   AppendUserParams(params, user);
-  auto r = db_.Query(
-      ServiceClaims(),
-      "UPDATE users SET email = $2, role = $3, created_at = assistantd_ts($4), "
-      "updated_at = assistantd_ts($5), password_hash = $6, "
-      "email_confirmed_at = assistantd_ts($7), last_sign_in_at = assistantd_ts($8), "
-      "banned_until = assistantd_ts($9), user_metadata = $10::jsonb, app_metadata = $11::jsonb, "
-      "display_name = $12, preferences = $13::jsonb WHERE id = $1::uuid",
-      params);
+  auto r = db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
+    if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+    auto updated = conn.Exec(
+        "UPDATE users SET email = $2, role = $3, created_at = assistantd_ts($4), "
+        "updated_at = assistantd_ts($5), password_hash = $6, "
+        "email_confirmed_at = assistantd_ts($7), last_sign_in_at = assistantd_ts($8), "
+        "banned_until = assistantd_ts($9), user_metadata = $10::jsonb, app_metadata = $11::jsonb, "
+        "display_name = $12, preferences = $13::jsonb WHERE id = $1::uuid",
+        params);
+    if (!updated) return tl::unexpected(updated.error());
+    if (updated->Affected() == 0) return false;
+    if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+    return true;
+  });
   if (!r) {
     return tl::unexpected(RenameConflict(
         r.error(), "email_exists", "A user with this email address has already been registered"));
   }
-  return r->Affected() > 0;
+  return *r;
 }
 
-Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string& token_hash) {
-  return RetryTransient([&]() -> Result<void> {
-    auto conn = db_.Acquire();
-    auto tx = PgTransaction::Begin(*conn, UserClaims(s.user_id, "authenticated"));
-    if (!tx) return tl::unexpected(tx.error());
-    if (auto r = conn->Exec(
-            "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
-            "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), assistantd_ts($5))",
-            {s.id, s.user_id, std::to_string(s.signed_in_at_us), std::to_string(s.created_at_us),
-             std::to_string(s.refreshed_at_us)});
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r = conn->Exec("INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
-                            "VALUES ($1, $2::uuid, assistantd_ts($3))",
-                            {token_hash, s.id, std::to_string(s.created_at_us)});
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    if (auto r =
-            conn->Exec("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
-                       {s.user_id, std::to_string(s.signed_in_at_us)});
-        !r) {
-      return tl::unexpected(r.error());
-    }
-    return tx->Commit();
-  });
+Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string& token_hash,
+                                        const ChangeAudit& audit) {
+  // Sent as one pipeline with the batch's RELEASE: nothing here needs an answer.
+  return RetryTransient([&] {
+           return db_.Write<bool>([&](PgConnection& c) -> Result<bool> {
+             PgConnection* conn = &c;
+             if (auto r = conn->SetClaims(UserClaims(s.user_id, "authenticated")); !r) {
+               return tl::unexpected(r.error());
+             }
+             conn->Defer(
+                 "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+                 "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), "
+                 "assistantd_ts($5))",
+                 {s.id, s.user_id, std::to_string(s.signed_in_at_us),
+                  std::to_string(s.created_at_us), std::to_string(s.refreshed_at_us)});
+             conn->Defer(
+                 "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+                 "VALUES ($1, $2::uuid, assistantd_ts($3))",
+                 {token_hash, s.id, std::to_string(s.created_at_us)});
+             conn->Defer("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
+                         {s.user_id, std::to_string(s.signed_in_at_us)});
+             if (auto r = PgAppendUnsealed(*conn, audit); !r) return tl::unexpected(r.error());
+             return true;
+           });
+         })
+      .map([](bool) {});
 }
 
 Result<std::optional<AuthSession>> PgUserStore::GetSession(const std::string& id) {
@@ -276,17 +290,19 @@ class PgRefreshSteps final : public RefreshRotationSteps {
 
 Result<RefreshOutcome> PgUserStore::RefreshSession(const std::string& token_hash,
                                                    const std::string& new_token_hash,
-                                                   int64_t now_us, int64_t reuse_interval_us) {
-  return RetryTransient([&]() -> Result<RefreshOutcome> {
-    auto conn = db_.Acquire();
-    // The caller is not known until the token is found: the service's claims.
-    auto tx = PgTransaction::Begin(*conn, ServiceClaims());
-    if (!tx) return tl::unexpected(tx.error());
-    PgRefreshSteps steps(*conn);
-    auto out = RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
-    if (!out) return out;
-    if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-    return out;
+                                                   int64_t now_us, int64_t reuse_interval_us,
+                                                   const ChangeAudit& on_reuse) {
+  return RetryTransient([&] {
+    return db_.Write<RefreshOutcome>([&](PgConnection& conn) -> Result<RefreshOutcome> {
+      // The caller is not known until the token is found: the service's claims.
+      if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+      PgRefreshSteps steps(conn);
+      auto out = RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
+      if (out && out->kind == RefreshOutcome::Kind::kReused) {
+        if (auto r = PgAppendUnsealed(conn, on_reuse); !r) return tl::unexpected(r.error());
+      }
+      return out;
+    });
   });
 }
 
@@ -301,16 +317,22 @@ Result<std::optional<std::string>> PgUserStore::RefreshTokenOwner(const std::str
 }
 
 Result<int> PgUserStore::EndSessions(const std::string& user_id, SessionScope scope,
-                                     const std::string& session_id) {
+                                     const std::string& session_id, const ChangeAudit& audit) {
   std::string sql = "DELETE FROM auth_sessions WHERE user_id = $1::uuid";
   PgParams params = {user_id};
   if (scope != SessionScope::kAll) {
     sql += scope == SessionScope::kOnly ? " AND id = $2::uuid" : " AND id <> $2::uuid";
     params.emplace_back(session_id);
   }
-  auto r = db_.Query(UserClaims(user_id, "authenticated"), sql, params);
-  if (!r) return tl::unexpected(r.error());
-  return static_cast<int>(r->Affected());
+  return db_.Write<int>([&](PgConnection& conn) -> Result<int> {
+    if (auto c = conn.SetClaims(UserClaims(user_id, "authenticated")); !c) {
+      return tl::unexpected(c.error());
+    }
+    auto ended = conn.Exec(sql, params);
+    if (!ended) return tl::unexpected(ended.error());
+    if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+    return static_cast<int>(ended->Affected());
+  });
 }
 
 }  // namespace assistantd::storage

@@ -24,6 +24,12 @@ Result<std::vector<domain::AuditEntry>> ReadAll(SqliteStatement& stmt) {
 
 }  // namespace
 
+Result<void> AppendAudit(SqliteConnection& conn, const ChangeAudit& audit) {
+  if (!audit) return {};
+  domain::AuditEntry entry = *audit;
+  return AppendAudit(conn, entry);
+}
+
 Result<void> AppendAudit(SqliteConnection& conn, domain::AuditEntry& e) {
   {
     // Called inside a write transaction: the writer lock keeps the last entry the last one.

@@ -8,6 +8,8 @@ namespace assistantd::storage {
 // Appends `entry` after the last entry inside the caller's write transaction, setting its
 // seq, prev_hash and hash.
 Result<void> AppendAudit(SqliteConnection& conn, domain::AuditEntry& entry);
+// The same for a change's optional entry (nothing to do without one).
+Result<void> AppendAudit(SqliteConnection& conn, const ChangeAudit& audit);
 
 class SqliteAuditStore final : public AuditStore {
  public:

@@ -1,22 +1,25 @@
 #include "storage/sqlite/sqlite_key_store.hpp"
 
+#include "storage/sqlite/sqlite_audit_store.hpp"
+
 namespace assistantd::storage {
 
-Result<void> SqliteKeyStore::PutKey(const std::string& owner, const StoredKey& key) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare(
-      "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, last4 = excluded.last4, "
-      "updated_at = excluded.updated_at");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(owner));
-  stmt->BindBlob(2, key.sealed);
-  stmt->Bind(3, std::string_view(key.last4));
-  stmt->Bind(4, key.updated_at_us);
-  if (auto r = stmt->Run(); !r) return r;
-  return tx->Commit();
+Result<void> SqliteKeyStore::PutKey(const std::string& owner, const StoredKey& key,
+                                    const ChangeAudit& audit) {
+  return db_.Write([&](SqliteConnection& c) -> Result<void> {
+    SqliteConnection* conn = &c;
+    auto stmt = conn->Prepare(
+        "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, last4 = excluded.last4, "
+        "updated_at = excluded.updated_at");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(owner));
+    stmt->BindBlob(2, key.sealed);
+    stmt->Bind(3, std::string_view(key.last4));
+    stmt->Bind(4, key.updated_at_us);
+    if (auto r = stmt->Run(); !r) return r;
+    return AppendAudit(*conn, audit);
+  });
 }
 
 Result<std::optional<StoredKey>> SqliteKeyStore::GetKey(const std::string& owner) {
@@ -30,17 +33,19 @@ Result<std::optional<StoredKey>> SqliteKeyStore::GetKey(const std::string& owner
   return std::optional<StoredKey>(StoredKey{stmt->Blob(0), stmt->Text(1), stmt->Int(2)});
 }
 
-Result<bool> SqliteKeyStore::DeleteKey(const std::string& owner) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(owner));
-  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  const bool deleted = conn->Changes() > 0;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return deleted;
+Result<bool> SqliteKeyStore::DeleteKey(const std::string& owner, const ChangeAudit& audit) {
+  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
+    SqliteConnection* conn = &c;
+    auto stmt = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(owner));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    const bool deleted = conn->Changes() > 0;
+    if (deleted) {
+      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
+    }
+    return deleted;
+  });
 }
 
 Result<std::vector<std::pair<std::string, StoredKey>>> SqliteKeyStore::AllKeys() {

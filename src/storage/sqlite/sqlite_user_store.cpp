@@ -3,6 +3,7 @@
 #include "storage/json_columns.hpp"
 #include "storage/refresh_rotation.hpp"
 #include "storage/rows.hpp"
+#include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
 
 namespace assistantd::storage {
@@ -141,69 +142,71 @@ Result<NumberedUserPage> SqliteUserStore::ListUsersNumbered(int64_t offset, int 
   return page;
 }
 
-Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  // The user's stored Vapi key goes with the user, but the remote deletions still need it:
-  // each job carries it (sealed as stored), and it is erased when the job completes.
-  std::optional<std::string> own_key;
-  {
-    auto key = conn->Prepare("SELECT sealed FROM vapi_keys WHERE owner = ?");
-    if (!key) return tl::unexpected(key.error());
-    key->Bind(1, std::string_view(id));
-    auto row = key->Step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) own_key = key->Blob(0);
-  }
-  {
-    // The cascade removes the rows; each assistant's job (carrying its remote id) removes the
-    // remote copy.
-    auto list = conn->Prepare("SELECT id, vapi_id FROM assistants WHERE user_id = ?");
-    if (!list) return tl::unexpected(list.error());
-    list->Bind(1, std::string_view(id));
-    std::vector<std::pair<std::string, std::optional<std::string>>> owned;
-    for (;;) {
-      auto row = list->Step();
+Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us,
+                                         const ChangeAudit& audit) {
+  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
+    SqliteConnection* conn = &c;
+    // The user's stored Vapi key goes with the user, but the remote deletions still need it:
+    // each job carries it (sealed as stored), and it is erased when the job completes.
+    std::optional<std::string> own_key;
+    {
+      auto key = conn->Prepare("SELECT sealed FROM vapi_keys WHERE owner = ?");
+      if (!key) return tl::unexpected(key.error());
+      key->Bind(1, std::string_view(id));
+      auto row = key->Step();
       if (!row) return tl::unexpected(row.error());
-      if (!*row) break;
-      owned.emplace_back(list->Text(0), list->OptionalText(1));
+      if (*row) own_key = key->Blob(0);
     }
-    for (const auto& [assistant_id, vapi_id] : owned) {
-      if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us, own_key); !r) {
-        return tl::unexpected(r.error());
+    {
+      // The cascade removes the rows; each assistant's job (carrying its remote id) removes the
+      // remote copy.
+      auto list = conn->Prepare("SELECT id, vapi_id FROM assistants WHERE user_id = ?");
+      if (!list) return tl::unexpected(list.error());
+      list->Bind(1, std::string_view(id));
+      std::vector<std::pair<std::string, std::optional<std::string>>> owned;
+      for (;;) {
+        auto row = list->Step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        owned.emplace_back(list->Text(0), list->OptionalText(1));
+      }
+      for (const auto& [assistant_id, vapi_id] : owned) {
+        if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us, own_key); !r) {
+          return tl::unexpected(r.error());
+        }
       }
     }
-  }
-  {
-    auto key = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
-    if (!key) return tl::unexpected(key.error());
-    key->Bind(1, std::string_view(id));
-    if (auto r = key->Run(); !r) return tl::unexpected(r.error());
-  }
-  auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(id));
-  if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  const bool deleted = conn->Changes() > 0;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return deleted;
+    {
+      auto key = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
+      if (!key) return tl::unexpected(key.error());
+      key->Bind(1, std::string_view(id));
+      if (auto r = key->Run(); !r) return tl::unexpected(r.error());
+    }
+    auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(id));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    const bool deleted = conn->Changes() > 0;
+    if (deleted) {
+      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
+    }
+    return deleted;
+  });
 }
 
-Result<void> SqliteUserStore::CreateAccount(const domain::User& user) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare(std::string("INSERT INTO users (") + kColumns +
-                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!stmt) return tl::unexpected(stmt.error());
-  stmt->Bind(1, std::string_view(user.id));
-  BindUserColumns(*stmt, 2, user);
-  if (auto r = stmt->Run(); !r) {
-    return tl::unexpected(
-        RenameConflict(r.error(), "user_already_exists", "User already registered"));
-  }
-  return tx->Commit();
+Result<void> SqliteUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit) {
+  return db_.Write([&](SqliteConnection& conn) -> Result<void> {
+    auto stmt = conn.Prepare(std::string("INSERT INTO users (") + kColumns +
+                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(user.id));
+    BindUserColumns(*stmt, 2, user);
+    if (auto r = stmt->Run(); !r) {
+      return tl::unexpected(
+          RenameConflict(r.error(), "user_already_exists", "User already registered"));
+    }
+    return AppendAudit(conn, audit);
+  });
 }
 
 Result<std::optional<domain::User>> SqliteUserStore::FindAccountByEmail(const std::string& email) {
@@ -218,60 +221,64 @@ Result<std::optional<domain::User>> SqliteUserStore::FindAccountByEmail(const st
   return std::optional<domain::User>(ReadUser(SqliteRow{*stmt}));
 }
 
-Result<bool> SqliteUserStore::UpdateUser(const domain::User& user) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  auto stmt = conn->Prepare(
-      "UPDATE users SET email = ?, role = ?, created_at = ?, updated_at = ?, password_hash = ?, "
-      "email_confirmed_at = ?, last_sign_in_at = ?, banned_until = ?, user_metadata = ?, "
-      "app_metadata = ?, display_name = ?, preferences = ? WHERE id = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  const int i = BindUserColumns(*stmt, 1, user);
-  stmt->Bind(i, std::string_view(user.id));
-  if (auto r = stmt->Run(); !r) {
-    return tl::unexpected(RenameConflict(
-        r.error(), "email_exists", "A user with this email address has already been registered"));
-  }
-  const bool updated = conn->Changes() > 0;
-  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
-  return updated;
+Result<bool> SqliteUserStore::UpdateUser(const domain::User& user, const ChangeAudit& audit) {
+  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
+    SqliteConnection* conn = &c;
+    auto stmt = conn->Prepare(
+        "UPDATE users SET email = ?, role = ?, created_at = ?, updated_at = ?, password_hash = ?, "
+        "email_confirmed_at = ?, last_sign_in_at = ?, banned_until = ?, user_metadata = ?, "
+        "app_metadata = ?, display_name = ?, preferences = ? WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    const int i = BindUserColumns(*stmt, 1, user);
+    stmt->Bind(i, std::string_view(user.id));
+    if (auto r = stmt->Run(); !r) {
+      return tl::unexpected(RenameConflict(
+          r.error(), "email_exists", "A user with this email address has already been registered"));
+    }
+    const bool updated = conn->Changes() > 0;
+    if (updated) {
+      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
+    }
+    return updated;
+  });
 }
 
-Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::string& token_hash) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  {
-    auto stmt = conn->Prepare(
-        "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
-        "VALUES (?, ?, ?, ?, ?)");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, std::string_view(s.id));
-    stmt->Bind(2, std::string_view(s.user_id));
-    stmt->Bind(3, s.signed_in_at_us);
-    stmt->Bind(4, s.created_at_us);
-    stmt->Bind(5, s.refreshed_at_us);
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  }
-  {
-    auto stmt = conn->Prepare(
-        "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, created_at) "
-        "VALUES (?, ?, NULL, NULL, ?)");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, std::string_view(token_hash));
-    stmt->Bind(2, std::string_view(s.id));
-    stmt->Bind(3, s.created_at_us);
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  }
-  {
-    auto stmt = conn->Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, s.signed_in_at_us);
-    stmt->Bind(2, std::string_view(s.user_id));
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-  }
-  return tx->Commit();
+Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::string& token_hash,
+                                            const ChangeAudit& audit) {
+  return db_.Write([&](SqliteConnection& c) -> Result<void> {
+    SqliteConnection* conn = &c;
+    {
+      auto stmt = conn->Prepare(
+          "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+          "VALUES (?, ?, ?, ?, ?)");
+      if (!stmt) return tl::unexpected(stmt.error());
+      stmt->Bind(1, std::string_view(s.id));
+      stmt->Bind(2, std::string_view(s.user_id));
+      stmt->Bind(3, s.signed_in_at_us);
+      stmt->Bind(4, s.created_at_us);
+      stmt->Bind(5, s.refreshed_at_us);
+      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    }
+    {
+      auto stmt = conn->Prepare(
+          "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, "
+          "created_at) "
+          "VALUES (?, ?, NULL, NULL, ?)");
+      if (!stmt) return tl::unexpected(stmt.error());
+      stmt->Bind(1, std::string_view(token_hash));
+      stmt->Bind(2, std::string_view(s.id));
+      stmt->Bind(3, s.created_at_us);
+      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    }
+    {
+      auto stmt = conn->Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
+      if (!stmt) return tl::unexpected(stmt.error());
+      stmt->Bind(1, s.signed_in_at_us);
+      stmt->Bind(2, std::string_view(s.user_id));
+      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    }
+    return AppendAudit(*conn, audit);
+  });
 }
 
 namespace {
@@ -357,11 +364,16 @@ class SqliteRefreshSteps final : public RefreshRotationSteps {
 
 Result<RefreshOutcome> SqliteUserStore::RefreshSession(const std::string& token_hash,
                                                        const std::string& new_token_hash,
-                                                       int64_t now_us, int64_t reuse_interval_us) {
+                                                       int64_t now_us, int64_t reuse_interval_us,
+                                                       const ChangeAudit& on_reuse) {
   // In the group commit: the writer's turn orders concurrent uses of one token.
-  return db_.WriteValue<RefreshOutcome>([&](SqliteConnection& conn) {
+  return db_.WriteValue<RefreshOutcome>([&](SqliteConnection& conn) -> Result<RefreshOutcome> {
     SqliteRefreshSteps steps(conn);
-    return RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
+    auto out = RotateRefreshToken(steps, token_hash, new_token_hash, now_us, reuse_interval_us);
+    if (out && out->kind == RefreshOutcome::Kind::kReused) {
+      if (auto r = AppendAudit(conn, on_reuse); !r) return tl::unexpected(r.error());
+    }
+    return out;
   });
 }
 
@@ -380,28 +392,28 @@ Result<std::optional<std::string>> SqliteUserStore::RefreshTokenOwner(
 }
 
 Result<int> SqliteUserStore::EndSessions(const std::string& user_id, SessionScope scope,
-                                         const std::string& session_id) {
-  auto conn = db_.Acquire();
-  auto tx = SqliteTransaction::Begin(db_, *conn);
-  if (!tx) return tl::unexpected(tx.error());
-  Result<void> r;
-  switch (scope) {
-    case SessionScope::kAll:
-      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
-      break;
-    case SessionScope::kOnly:
-      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?",
-              {user_id, session_id});
-      break;
-    case SessionScope::kOthers:
-      r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
-              {user_id, session_id});
-      break;
-  }
-  if (!r) return tl::unexpected(r.error());
-  const int ended = static_cast<int>(conn->Changes());
-  if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
-  return ended;
+                                         const std::string& session_id, const ChangeAudit& audit) {
+  return db_.WriteValue<int>([&](SqliteConnection& c) -> Result<int> {
+    SqliteConnection* conn = &c;
+    Result<void> r;
+    switch (scope) {
+      case SessionScope::kAll:
+        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
+        break;
+      case SessionScope::kOnly:
+        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?",
+                {user_id, session_id});
+        break;
+      case SessionScope::kOthers:
+        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
+                {user_id, session_id});
+        break;
+    }
+    if (!r) return tl::unexpected(r.error());
+    const int ended = static_cast<int>(conn->Changes());
+    if (auto a = AppendAudit(*conn, audit); !a) return tl::unexpected(a.error());
+    return ended;
+  });
 }
 
 }  // namespace assistantd::storage
