@@ -68,6 +68,11 @@ class WriteBatcher {
     std::function<Result<void>(Conn&)> flush;
     // Optional: makes every batch committed before the call durable.
     std::function<Result<void>()> sync;
+    // Optional, with savepoints and `flush`: units share pipelines (see RunPipelined). The
+    // number of statements the connection has queued so far, and the number of the one whose
+    // failure the last flush (or a unit's own read) reported.
+    std::function<uint64_t(Conn&)> statement_count;
+    std::function<std::optional<uint64_t>(Conn&)> failed_statement;
   };
 
   // `threads` batches may run at once (on backends whose transactions can overlap, as
@@ -170,7 +175,13 @@ class WriteBatcher {
         }
       }
       backend_.with_connection([&](Conn& conn) {
-        while (!batch.empty()) RunBatch(conn, batch);
+        while (!batch.empty()) {
+          if (backend_.statement_count) {
+            RunPipelined(conn, batch);
+          } else {
+            RunBatch(conn, batch);
+          }
+        }
       });
     }
   }
@@ -232,6 +243,11 @@ class WriteBatcher {
       backend_.rollback(conn);
       return;
     }
+    Commit(conn, succeeded);
+  }
+
+  // Commits `succeeded` (non-empty) and completes them, at once or after the sync step.
+  void Commit(Conn& conn, std::vector<Unit>& succeeded) {
     auto committed = backend_.commit(conn);
     if (!committed) backend_.rollback(conn);
     if (committed && backend_.sync) {
@@ -248,6 +264,135 @@ class WriteBatcher {
       return;
     }
     for (auto& u : succeeded) u.done(committed);
+  }
+
+  // Like RunBatch, for a backend whose statements can be queued and sent together (PostgreSQL):
+  // each unit runs in its savepoint with its statements queued, and what is queued goes to the
+  // server every kPipelineDepth units and before the commit, in one round trip for them all.
+  // A failing statement aborts the rest of its pipeline: the unit it belongs to is rolled back
+  // to its savepoint and completed with the error, the units before it stand, and the ones
+  // after it run again (their statements never ran).
+  void RunPipelined(Conn& conn, std::deque<Unit>& pending) {
+    if (auto r = backend_.begin(conn); !r) {
+      for (auto& u : pending) u.done(r);
+      pending.clear();
+      return;
+    }
+    struct Sent {
+      Unit unit;
+      uint64_t first;  // the number of its first statement
+    };
+    std::vector<Unit> succeeded;
+    std::vector<Sent> in_flight;  // run, their statements queued or sent but not confirmed
+    // The transaction is gone: nothing of it is acknowledged.
+    const auto broken = [&](const Result<void>& error, Unit* current) {
+      backend_.rollback(conn);
+      const Result<void> lost = Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                                     "The database is unavailable; nothing was changed");
+      if (current) current->done(error ? lost : error);
+      for (auto& s : in_flight) s.unit.done(lost);
+      for (auto& u : succeeded) u.done(lost);
+      in_flight.clear();
+      succeeded.clear();
+    };
+    const auto undo = [&]() -> bool {
+      return backend_.exec(conn, "ROLLBACK TO unit") && backend_.exec(conn, "RELEASE unit");
+    };
+    // After a statement failed (in a flush, or in `current`'s own read; `current`'s first
+    // statement is number `first`): undoes the unit it belonged to and completes it with
+    // `error`, keeps the units before it and queues the ones after it (and `current`, unless
+    // it was the one) to run again. False if the transaction is gone: everything is then
+    // completed.
+    const auto recover = [&](const Result<void>& error, Unit* current, uint64_t first) -> bool {
+      const auto failed = backend_.failed_statement(conn);
+      if (!backend_.in_transaction(conn) || !failed || !undo()) {
+        broken(error, current);
+        return false;
+      }
+      // Whose statement it was: the last unit in flight that began at or before it, or
+      // `current` if it began after all of them.
+      const bool current_failed = current && *failed >= first;
+      size_t culprit = in_flight.size();
+      if (!current_failed) {
+        culprit = 0;
+        while (culprit + 1 < in_flight.size() && in_flight[culprit + 1].first <= *failed) {
+          ++culprit;
+        }
+      }
+      std::vector<Unit> again;
+      for (size_t i = 0; i < in_flight.size(); ++i) {
+        if (i < culprit) {
+          succeeded.push_back(std::move(in_flight[i].unit));
+        } else if (i == culprit) {
+          in_flight[i].unit.done(error);
+        } else {
+          again.push_back(std::move(in_flight[i].unit));
+        }
+      }
+      in_flight.clear();
+      if (current_failed) {
+        current->done(error);
+      } else if (current) {
+        again.push_back(std::move(*current));
+      }
+      for (auto it = again.rbegin(); it != again.rend(); ++it) pending.push_front(std::move(*it));
+      return true;
+    };
+    // Sends what is queued; false if the transaction is gone.
+    const auto settle = [&]() -> bool {
+      if (in_flight.empty()) return true;
+      if (auto flushed = backend_.flush(conn); !flushed) return recover(flushed, nullptr, 0);
+      for (auto& s : in_flight) succeeded.push_back(std::move(s.unit));
+      in_flight.clear();
+      return true;
+    };
+    const auto run_pending = [&]() -> bool {
+      while (!pending.empty()) {
+        Unit unit = std::move(pending.front());
+        pending.pop_front();
+        const uint64_t first = backend_.statement_count(conn);
+        (void)backend_.exec(conn, "SAVEPOINT unit");  // queued: its failure shows in a flush
+        Result<void> r = Call(conn, unit.work);
+        if (r) {
+          (void)backend_.exec(conn, "RELEASE unit");
+          in_flight.push_back({std::move(unit), first});
+          if (in_flight.size() >= kPipelineDepth && !settle()) return false;
+          continue;
+        }
+        const auto failed = backend_.failed_statement(conn);
+        const uint64_t oldest = in_flight.empty() ? first : in_flight.front().first;
+        if (failed && *failed >= oldest) {
+          // A statement failed in the unit's own read: its own, or one of the units before.
+          if (!recover(r, &unit, first)) return false;
+          continue;
+        }
+        // The unit failed by itself: what the units before it queued stands or falls first,
+        // then its own statements are undone.
+        if (auto flushed = backend_.flush(conn); !flushed) {
+          if (!recover(flushed, &unit, first)) return false;
+          continue;
+        }
+        for (auto& s : in_flight) succeeded.push_back(std::move(s.unit));
+        in_flight.clear();
+        if (!undo()) {
+          broken(r, &unit);
+          return false;
+        }
+        unit.done(std::move(r));
+      }
+      return true;
+    };
+    for (;;) {
+      if (!run_pending() || !settle()) return;
+      if (!pending.empty()) continue;  // units after a failed one, to run again
+      if (backend_.sync && TakeWhileFlushing(pending, succeeded.size())) continue;
+      break;
+    }
+    if (succeeded.empty()) {
+      backend_.rollback(conn);
+      return;
+    }
+    Commit(conn, succeeded);
   }
 
   // While an earlier batch is being flushed, waits for more units and moves them to
@@ -321,6 +466,9 @@ class WriteBatcher {
       return Internal(std::string("write unit threw: ") + e.what());
     }
   }
+
+  // Units whose statements go to the server together (RunPipelined).
+  static constexpr size_t kPipelineDepth = 32;
 
   Backend backend_;
   size_t max_batch_;

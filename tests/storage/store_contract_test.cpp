@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <future>
 #include <thread>
 
 #include "common/logging.hpp"
@@ -845,6 +846,76 @@ TEST_P(StoreContractTest, QuotaHoldsUnderConcurrentCreates) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 7);
   EXPECT_EQ(refused.load(), 13);
+}
+
+// Writes submitted together share a transaction (and on PostgreSQL a pipeline): each one that
+// fails, wherever it falls in the batch, gets its own error and leaves nothing, and every
+// other one commits, including updates that read in the middle of the batch.
+TEST_P(StoreContractTest, EachWriteOfAMixedBatchGetsItsOwnOutcome) {
+  const auto limited = NewUser();
+  const auto free = NewUser();
+  const Assistant existing = Make(free, {{"name", "before"}});
+  enum class Kind { kLimited, kMissingOwner, kFree, kUpdate };
+  std::vector<Kind> kinds;
+  for (int i = 0; i < 60; ++i) kinds.push_back(static_cast<Kind>(i % 4));
+  std::vector<std::promise<Result<void>>> outcomes(kinds.size());
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    auto done = [&outcomes, i](auto r) {
+      outcomes[i].set_value(r ? Result<void>() : Result<void>(tl::unexpected(r.error())));
+    };
+    if (kinds[i] == Kind::kUpdate) {
+      store().SubmitUpdate(
+          existing.id, AccessScope{free, false},
+          [i](const Assistant& current) -> Result<Assistant> {
+            Assistant next = current;
+            next.fields["name"] = "v" + std::to_string(i);
+            return next;
+          },
+          std::nullopt, {}, std::move(done));
+      continue;
+    }
+    Assistant a;
+    a.id = NewUuid();
+    a.user_id = kinds[i] == Kind::kMissingOwner ? NewUuid()
+                : kinds[i] == Kind::kLimited    ? limited
+                                                : free;
+    a.fields = {{"name", "n" + std::to_string(i)}};
+    a.created_at_us = a.updated_at_us = ++now_;
+    store().SubmitCreate(a, std::nullopt, kinds[i] == Kind::kLimited ? 4 : 0, {}, std::move(done));
+  }
+  int limited_ok = 0, refused = 0;
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    const auto r = outcomes[i].get_future().get();
+    switch (kinds[i]) {
+      case Kind::kLimited:
+        if (r) {
+          ++limited_ok;
+        } else {
+          EXPECT_EQ(r.error().code, ErrorCode::kQuotaExceeded) << i;
+          ++refused;
+        }
+        break;
+      case Kind::kMissingOwner:
+        ASSERT_FALSE(r) << i;
+        EXPECT_EQ(r.error().reason, "owner_not_found") << i;
+        break;
+      case Kind::kFree:
+      case Kind::kUpdate:
+        EXPECT_TRUE(r) << i << ": " << (r ? "" : r.error().internal);
+        break;
+    }
+  }
+  EXPECT_EQ(limited_ok, 4);
+  EXPECT_EQ(refused, 11);
+  domain::ListQuery q;
+  q.scope = AccessScope{limited, false};
+  q.limit = 100;
+  EXPECT_EQ(store().List(q)->items.size(), 4u);
+  q.scope = AccessScope{free, false};
+  EXPECT_EQ(store().List(q)->items.size(), 16u);  // 15 created and the one updated
+  const auto updated = store().Get(existing.id, AccessScope{free, false});
+  ASSERT_TRUE(updated && *updated);
+  EXPECT_EQ((*updated)->version, existing.version + 15);
 }
 
 // --- Audit log ------------------------------------------------------------------------------

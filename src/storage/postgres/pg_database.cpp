@@ -136,7 +136,7 @@ Error PgError(PGconn* conn, const PGresult* result, std::string_view what) {
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 void PgConnection::Defer(std::string sql, PgParams params) {
-  deferred_.push_back({std::move(sql), std::move(params)});
+  deferred_.push_back({std::move(sql), std::move(params), queued_++});
 }
 
 Result<void> PgConnection::Flush() {
@@ -148,6 +148,7 @@ Result<void> PgConnection::Flush() {
 
 Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
   std::vector<Statement> queue = std::exchange(deferred_, {});
+  failed_.reset();
   if (PQenterPipelineMode(conn_) != 1) return tl::unexpected(PgError(conn_, nullptr, "pipeline"));
   // Each entry sent yields one result (then a null) when read back: a PREPARE for a statement
   // new to this connection, then the statement itself.
@@ -186,7 +187,7 @@ Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
   if (!ok) failure = PgError(conn_, nullptr, "pipeline send");
   std::optional<PgResult> rows;
   // Read everything up to the sync point, whatever happened, so the connection is clean.
-  const auto read_one = [&](bool keep) -> bool {
+  const auto read_one = [&](bool keep, uint64_t number) -> bool {
     PGresult* r = PQgetResult(conn_);
     if (!r) {
       if (!failure) failure = PgError(conn_, nullptr, "pipeline read");
@@ -195,8 +196,12 @@ Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
     const auto status = PQresultStatus(r);
     const bool good = status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK;
     if (!good && !failure) {
-      failure = status == PGRES_PIPELINE_ABORTED ? PgError(conn_, nullptr, "pipeline aborted")
-                                                 : PgError(conn_, r, "statement");
+      if (status == PGRES_PIPELINE_ABORTED) {
+        failure = PgError(conn_, nullptr, "pipeline aborted");
+      } else {
+        failure = PgError(conn_, r, "statement");
+        failed_ = number;
+      }
     }
     if (keep && good) {
       rows.emplace(r);
@@ -208,9 +213,11 @@ Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
   };
   for (size_t i = 0; ok && i < sent.size(); ++i) {
     if (sent[i].prepares) {
-      if (read_one(false)) prepared_.emplace(sent[i].statement->sql, sent[i].name);
+      if (read_one(false, sent[i].statement->number)) {
+        prepared_.emplace(sent[i].statement->sql, sent[i].name);
+      }
     }
-    read_one(last && i + 1 == sent.size());
+    read_one(last && i + 1 == sent.size(), sent[i].statement->number);
   }
   if (ok) {
     PGresult* sync = PQgetResult(conn_);  // PGRES_PIPELINE_SYNC
@@ -223,17 +230,20 @@ Result<std::optional<PgResult>> PgConnection::Pipeline(const Statement* last) {
 
 Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& params) {
   if (!deferred_.empty()) {
-    const Statement last{sql, params};
+    const Statement last{sql, params, queued_++};
     auto r = Pipeline(&last);
     if (!r) return tl::unexpected(r.error());
     if (!*r) return tl::unexpected(PgError(conn_, nullptr, "pipeline result"));
     return std::move(**r);
   }
+  const uint64_t number = queued_++;
+  failed_.reset();
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     const std::string name = "s" + std::to_string(prepared_.size());
     PGresult* prepared = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
     if (PQresultStatus(prepared) != PGRES_COMMAND_OK) {
+      failed_ = number;
       Error e = PgError(conn_, prepared, "prepare");
       PQclear(prepared);
       return tl::unexpected(std::move(e));
@@ -248,6 +258,7 @@ Result<PgResult> PgConnection::Exec(const std::string& sql, const PgParams& para
                                     values.data(), nullptr, nullptr, 0);
   const auto status = PQresultStatus(result);
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    if (PQstatus(conn_) == CONNECTION_OK) failed_ = number;
     Error e = PgError(conn_, result, "statement");
     PQclear(result);
     return tl::unexpected(std::move(e));
@@ -431,6 +442,9 @@ Result<std::unique_ptr<PgDatabase>> PgDatabase::Open(const PgSettings& settings,
     if (!conn) return tl::unexpected(conn.error());
     db->pool_.Add(std::move(*conn));
   }
+  auto sync_conn = db->Connect();
+  if (!sync_conn) return tl::unexpected(sync_conn.error());
+  db->sync_conn_ = std::move(*sync_conn);
   // A connection the server closed while it sat in the pool is reopened before use, so a
   // database restart does not cost each pooled connection one failed request.
   db->pool_.OnLend([logger = db->logger_](PgConnection& conn) {
@@ -454,15 +468,34 @@ void PgDatabase::WaitForCommit(uint64_t seen, std::chrono::milliseconds timeout)
   commit_cv_.wait_for(lock, timeout, [&] { return commits_ != seen; });
 }
 
+Result<void> PgDatabase::FlushWal() {
+  if ((!sync_conn_->Healthy() || sync_conn_->LooksClosed()) && !sync_conn_->Reset()) {
+    return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                "The database is unavailable; the write may not be durable");
+  }
+  // A transaction that writes WAL and has a transaction id commits with a flush of the WAL up
+  // to its own commit record, so of every commit before it. A transactional logical message
+  // is the least WAL that does both, and touches no table.
+  return sync_conn_->ExecScript(
+      "BEGIN; SELECT pg_logical_emit_message(true, 'assistantd', 'flush'); COMMIT");
+}
+
 void PgDatabase::StartBatcher() {
   WriteBatcher<PgConnection>::Backend backend;
   backend.with_connection = [this](const std::function<void(PgConnection&)>& fn) {
     auto lease = Acquire();
     fn(*lease);
   };
+  // Batches commit without waiting for the disk and the sync step then flushes the WAL once
+  // for all of them, on a connection of its own: the writer runs the next batch meanwhile and
+  // the owners' rows that a batch locks (the quota counters) are not held across a flush.
+  // Units are acknowledged only after that flush, as with synchronous commits; like those of
+  // SQLite's batches, a batch's rows are visible to readers from its COMMIT on.
   backend.begin = [](PgConnection& conn) {
-    return conn.ExecScript("BEGIN; SET LOCAL ROLE assistantd_app");
+    return conn.ExecScript(
+        "BEGIN; SET LOCAL ROLE assistantd_app; SET LOCAL synchronous_commit = off");
   };
+  backend.sync = [this] { return FlushWal(); };
   backend.commit = [this](PgConnection& conn) -> Result<void> {
     if (auto r = conn.ExecScript("COMMIT"); !r) return r;
     {
@@ -476,14 +509,17 @@ void PgDatabase::StartBatcher() {
     if (conn.InTransaction()) (void)conn.ExecScript("ROLLBACK");
   };
   backend.in_transaction = [](PgConnection& conn) { return conn.InTransaction(); };
-  // Savepoints, sent with the unit's statements: SAVEPOINT, the unit, RELEASE go in one
-  // pipeline, and only a failure costs a second round trip (ROLLBACK TO).
+  // Savepoints, queued with the units' statements: only a failure costs a round trip of its
+  // own (ROLLBACK TO).
   backend.exec = [](PgConnection& conn, const char* sql) -> Result<void> {
     if (std::string_view(sql) == "ROLLBACK TO unit") return conn.ExecScript(sql);
     conn.Defer(sql, {});
     return {};
   };
   backend.flush = [](PgConnection& conn) { return conn.Flush(); };
+  // Units share pipelines: a batch of creates costs a round trip per kPipelineDepth units.
+  backend.statement_count = [](PgConnection& conn) { return conn.StatementsQueued(); };
+  backend.failed_statement = [](PgConnection& conn) { return conn.FailedStatement(); };
   batcher_ = std::make_unique<WriteBatcher<PgConnection>>(std::move(backend), settings_.writers);
 }
 

@@ -93,6 +93,12 @@ class PgConnection {
   Result<void> Flush();
   // Runs a script of several statements (migrations, transaction control).
   Result<void> ExecScript(const std::string& sql);
+  // Statements queued or run by Exec and Defer so far, numbered from 0: a count that tells
+  // which of several writers sharing one pipeline a failed statement belonged to.
+  uint64_t StatementsQueued() const { return queued_; }
+  // The number of the statement whose failure the last Exec or Flush reported (none if it
+  // succeeded, or failed otherwise: a lost connection).
+  std::optional<uint64_t> FailedStatement() const { return failed_; }
 
   // One statement in its own transaction as assistantd_app with `claims`, sent with BEGIN,
   // the role, the claims and COMMIT in one pipeline: a single round trip to the server.
@@ -123,6 +129,7 @@ class PgConnection {
   struct Statement {
     std::string sql;
     PgParams params;
+    uint64_t number = 0;
   };
   // Sends `deferred_` and then `last` (if any) in one pipeline; `last`'s result, or the first
   // failure.
@@ -130,6 +137,8 @@ class PgConnection {
 
   std::string claims_;  // set in the current transaction by SetClaims; empty: unknown
   std::vector<Statement> deferred_;
+  uint64_t queued_ = 0;
+  std::optional<uint64_t> failed_;
 };
 
 struct PgSettings {
@@ -223,6 +232,8 @@ class PgDatabase final : public Database {
       : settings_(std::move(settings)), logger_(std::move(logger)) {}
   void StartBatcher();
   Result<std::unique_ptr<PgConnection>> Connect() const;
+  // Makes every batch committed before the call durable (the batcher's sync step).
+  Result<void> FlushWal();
 
   PgSettings settings_;
   Logger logger_;
@@ -230,6 +241,7 @@ class PgDatabase final : public Database {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   uint64_t commits_ = 0;
+  std::unique_ptr<PgConnection> sync_conn_;  // the sync step's own: only its thread uses it
   std::unique_ptr<WriteBatcher<PgConnection>> batcher_;  // last: stops first
 };
 
