@@ -5,6 +5,7 @@
 #include "storage/postgres/pg_audit_store.hpp"
 #include "storage/refresh_rotation.hpp"
 #include "storage/rows.hpp"
+#include "storage/user_deletion.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -106,36 +107,56 @@ Result<NumberedUserPage> PgUserStore::ListUsersNumbered(int64_t offset, int limi
   return page;
 }
 
+namespace {
+
+class PgUserDeletionSteps final : public UserDeletionSteps {
+ public:
+  explicit PgUserDeletionSteps(PgConnection& conn) : conn_(conn) {}
+
+  Result<std::optional<std::string>> OwnKey(const std::string& user_id) override {
+    auto r = conn_.Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {user_id});
+    if (!r) return tl::unexpected(r.error());
+    return r->Rows() > 0 ? std::optional<std::string>(r->Bytes(0, 0)) : std::nullopt;
+  }
+  Result<Owned> OwnedAssistants(const std::string& user_id) override {
+    auto r = conn_.Exec(
+        "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {user_id});
+    if (!r) return tl::unexpected(r.error());
+    Owned owned;
+    for (int row = 0; row < r->Rows(); ++row) {
+      owned.emplace_back(r->Text(row, 0), r->OptionalText(row, 1));
+    }
+    return owned;
+  }
+  Result<void> QueueRemoteDeletion(const std::string& assistant_id, const std::string& user_id,
+                                   const std::optional<std::string>& vapi_id, int64_t now_us,
+                                   const std::optional<std::string>& key) override {
+    return PgEnqueueSync(conn_, assistant_id, user_id, vapi_id, now_us, key);
+  }
+  Result<void> DeleteKey(const std::string& owner) override {
+    conn_.Defer("DELETE FROM vapi_keys WHERE owner = $1", {owner});
+    return {};
+  }
+  Result<bool> DeleteUserRow(const std::string& user_id) override {
+    auto r = conn_.Exec("DELETE FROM users WHERE id = $1::uuid", {user_id});
+    if (!r) return tl::unexpected(r.error());
+    return r->Affected() > 0;
+  }
+  Result<void> Audit(const ChangeAudit& audit) override { return PgAppendUnsealed(conn_, audit); }
+
+ private:
+  PgConnection& conn_;
+};
+
+}  // namespace
+
 Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us,
                                      const ChangeAudit& audit) {
   return RetryTransient([&] {
-    return db_.Write<bool>([&](PgConnection& c) -> Result<bool> {
-      PgConnection* conn = &c;
-      if (auto r = conn->SetClaims(ServiceClaims()); !r) return tl::unexpected(r.error());
-      // The user's stored key rides with the jobs deleting their remote assistants (see the
-      // SQLite store); the cascade removes the rows.
-      auto key = conn->Exec("SELECT sealed FROM vapi_keys WHERE owner = $1", {id});
-      if (!key) return tl::unexpected(key.error());
-      const std::optional<std::string> own_key =
-          key->Rows() > 0 ? std::optional<std::string>(key->Bytes(0, 0)) : std::nullopt;
-      auto owned = conn->Exec(
-          "SELECT id::text, vapi_id FROM assistants WHERE user_id = $1::uuid FOR UPDATE", {id});
-      if (!owned) return tl::unexpected(owned.error());
-      for (int row = 0; row < owned->Rows(); ++row) {
-        if (auto r = PgEnqueueSync(*conn, owned->Text(row, 0), id, owned->OptionalText(row, 1),
-                                   now_us, own_key);
-            !r) {
-          return tl::unexpected(r.error());
-        }
-      }
-      if (auto r = conn->Exec("DELETE FROM vapi_keys WHERE owner = $1", {id}); !r) {
-        return tl::unexpected(r.error());
-      }
-      auto deleted = conn->Exec("DELETE FROM users WHERE id = $1::uuid", {id});
-      if (!deleted) return tl::unexpected(deleted.error());
-      if (deleted->Affected() == 0) return false;
-      if (auto r = PgAppendUnsealed(*conn, audit); !r) return tl::unexpected(r.error());
-      return true;
+    return db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
+      if (auto r = conn.SetClaims(ServiceClaims()); !r) return tl::unexpected(r.error());
+      PgUserDeletionSteps steps(conn);
+      return DeleteUserWith(steps, id, now_us, audit);
     });
   });
 }

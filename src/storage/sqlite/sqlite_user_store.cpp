@@ -5,6 +5,7 @@
 #include "storage/rows.hpp"
 #include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_sync_store.hpp"
+#include "storage/user_deletion.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -142,55 +143,59 @@ Result<NumberedUserPage> SqliteUserStore::ListUsersNumbered(int64_t offset, int 
   return page;
 }
 
+namespace {
+
+class SqliteUserDeletionSteps final : public UserDeletionSteps {
+ public:
+  explicit SqliteUserDeletionSteps(SqliteConnection& conn) : conn_(conn) {}
+
+  Result<std::optional<std::string>> OwnKey(const std::string& user_id) override {
+    auto stmt = conn_.Prepare("SELECT sealed FROM vapi_keys WHERE owner = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(user_id));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    return *row ? std::optional<std::string>(stmt->Blob(0)) : std::nullopt;
+  }
+  Result<Owned> OwnedAssistants(const std::string& user_id) override {
+    auto stmt = conn_.Prepare("SELECT id, vapi_id FROM assistants WHERE user_id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(user_id));
+    Owned owned;
+    for (;;) {
+      auto row = stmt->Step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) return owned;
+      owned.emplace_back(stmt->Text(0), stmt->OptionalText(1));
+    }
+  }
+  Result<void> QueueRemoteDeletion(const std::string& assistant_id, const std::string& user_id,
+                                   const std::optional<std::string>& vapi_id, int64_t now_us,
+                                   const std::optional<std::string>& key) override {
+    return EnqueueSync(conn_, assistant_id, user_id, vapi_id, now_us, key);
+  }
+  Result<void> DeleteKey(const std::string& owner) override {
+    return Run(conn_, "DELETE FROM vapi_keys WHERE owner = ?", {owner});
+  }
+  Result<bool> DeleteUserRow(const std::string& user_id) override {
+    if (auto r = Run(conn_, "DELETE FROM users WHERE id = ?", {user_id}); !r) {
+      return tl::unexpected(r.error());
+    }
+    return conn_.Changes() > 0;
+  }
+  Result<void> Audit(const ChangeAudit& audit) override { return AppendAudit(conn_, audit); }
+
+ private:
+  SqliteConnection& conn_;
+};
+
+}  // namespace
+
 Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us,
                                          const ChangeAudit& audit) {
-  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
-    SqliteConnection* conn = &c;
-    // The user's stored Vapi key goes with the user, but the remote deletions still need it:
-    // each job carries it (sealed as stored), and it is erased when the job completes.
-    std::optional<std::string> own_key;
-    {
-      auto key = conn->Prepare("SELECT sealed FROM vapi_keys WHERE owner = ?");
-      if (!key) return tl::unexpected(key.error());
-      key->Bind(1, std::string_view(id));
-      auto row = key->Step();
-      if (!row) return tl::unexpected(row.error());
-      if (*row) own_key = key->Blob(0);
-    }
-    {
-      // The cascade removes the rows; each assistant's job (carrying its remote id) removes the
-      // remote copy.
-      auto list = conn->Prepare("SELECT id, vapi_id FROM assistants WHERE user_id = ?");
-      if (!list) return tl::unexpected(list.error());
-      list->Bind(1, std::string_view(id));
-      std::vector<std::pair<std::string, std::optional<std::string>>> owned;
-      for (;;) {
-        auto row = list->Step();
-        if (!row) return tl::unexpected(row.error());
-        if (!*row) break;
-        owned.emplace_back(list->Text(0), list->OptionalText(1));
-      }
-      for (const auto& [assistant_id, vapi_id] : owned) {
-        if (auto r = EnqueueSync(*conn, assistant_id, id, vapi_id, now_us, own_key); !r) {
-          return tl::unexpected(r.error());
-        }
-      }
-    }
-    {
-      auto key = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
-      if (!key) return tl::unexpected(key.error());
-      key->Bind(1, std::string_view(id));
-      if (auto r = key->Run(); !r) return tl::unexpected(r.error());
-    }
-    auto stmt = conn->Prepare("DELETE FROM users WHERE id = ?");
-    if (!stmt) return tl::unexpected(stmt.error());
-    stmt->Bind(1, std::string_view(id));
-    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-    const bool deleted = conn->Changes() > 0;
-    if (deleted) {
-      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
-    }
-    return deleted;
+  return db_.WriteValue<bool>([&](SqliteConnection& conn) {
+    SqliteUserDeletionSteps steps(conn);
+    return DeleteUserWith(steps, id, now_us, audit);
   });
 }
 
