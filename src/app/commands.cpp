@@ -121,12 +121,16 @@ struct Storage {
   storage::PgAuditStore* pg_audit = nullptr;  // PostgreSQL: its audit entries need sealing
 };
 
-Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs) {
+// `metrics`, when given, gets the write batches' metrics (the server's; commands have none).
+Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs,
+                            MetricsRegistry* metrics = nullptr) {
   auto target = config::ResolveDatabase(c);
   if (!target) return tl::unexpected(target.error());
   Storage s;
   if (target->postgres) {
-    auto db = storage::PgDatabase::Open({target->location, pool_size}, logs.Make("storage"));
+    auto db = storage::PgDatabase::Open(
+        {.url = target->location, .pool_size = pool_size, .metrics = metrics},
+        logs.Make("storage"));
     if (!db) return tl::unexpected(db.error());
     if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
     auto assistants = std::make_unique<storage::PgAssistantStore>(**db);
@@ -148,8 +152,11 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
     return Fail(ErrorCode::kUnavailable, "storage_unavailable",
                 "cannot create " + dir.string() + ": " + ec.message());
   }
-  auto db =
-      storage::SqliteDatabase::Open({target->location, pool_size, 5000}, logs.Make("storage"));
+  auto db = storage::SqliteDatabase::Open({.path = target->location,
+                                           .pool_size = pool_size,
+                                           .busy_timeout_ms = 5000,
+                                           .metrics = metrics},
+                                          logs.Make("storage"));
   if (!db) return tl::unexpected(db.error());
   if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
   auto assistants = std::make_unique<storage::SqliteAssistantStore>(**db);
@@ -241,7 +248,7 @@ int RunServe(const config::ServeConfig& c) {
   // Keys first: an unusable --jwks-url stops the start before the database is touched.
   auto keys = KeySetup::Make(c, std::move(*secret), clock, logs, metrics, /*watch=*/true);
   if (!keys) return Die(keys.error());
-  auto store = OpenStorage(c, pool, logs);
+  auto store = OpenStorage(c, pool, logs, &metrics);
   if (!store) return Die(store.error());
 
   auto stack = SyncStack::Make(c, *store, box, clock, logs, metrics);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -44,8 +45,21 @@ namespace assistantd::storage {
 //
 // The backend supplies, for its connection type `Conn`: how to borrow a connection for one
 // batch, and how to begin, commit, roll back and inspect a transaction on it.
+// Where a committed batch's time went, in seconds: waiting to begin (SQLite: for the writer
+// lock and a checkpoint's turn), running its units, committing.
+struct BatchTimes {
+  size_t units = 0;
+  double begin = 0;
+  double run = 0;
+  double commit = 0;
+};
+
 template <class Conn>
 class WriteBatcher {
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point Now() { return Clock::now(); }
+  static double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
  public:
   using Work = std::function<Result<void>(Conn&)>;
   using Done = std::function<void(Result<void>)>;
@@ -73,6 +87,9 @@ class WriteBatcher {
     // failure the last flush (or a unit's own read) reported.
     std::function<uint64_t(Conn&)> statement_count;
     std::function<std::optional<uint64_t>(Conn&)> failed_statement;
+    // Optional: told of each committed batch and of each sync step (for metrics).
+    std::function<void(const BatchTimes&)> on_batch;
+    std::function<void(double seconds)> on_sync;
   };
 
   // `threads` batches may run at once (on backends whose transactions can overlap, as
@@ -198,11 +215,13 @@ class WriteBatcher {
   // the units that arrive meanwhile: the disk is busy anyway, and a bigger batch writes each
   // shared page (index tails, counters) once for more units.
   void RunBatch(Conn& conn, std::deque<Unit>& pending) {
+    const auto t0 = Now();
     if (auto r = backend_.begin(conn); !r) {
       for (auto& u : pending) u.done(r);
       pending.clear();
       return;
     }
+    const auto t1 = Now();
     std::vector<Unit> succeeded;  // whole: they run again if the batch rolls back under them
     // Runs what is pending; false once the transaction is gone.
     auto run_pending = [&]() -> bool {
@@ -243,13 +262,20 @@ class WriteBatcher {
       backend_.rollback(conn);
       return;
     }
-    Commit(conn, succeeded);
+    Commit(conn, succeeded, t0, t1);
   }
 
-  // Commits `succeeded` (non-empty) and completes them, at once or after the sync step.
-  void Commit(Conn& conn, std::vector<Unit>& succeeded) {
+  // Commits `succeeded` (non-empty) and completes them, at once or after the sync step. `t0`:
+  // when the batch asked to begin, `t1`: when it began.
+  void Commit(Conn& conn, std::vector<Unit>& succeeded, Clock::time_point t0,
+              Clock::time_point t1) {
+    const auto t2 = Now();
     auto committed = backend_.commit(conn);
     if (!committed) backend_.rollback(conn);
+    if (committed && backend_.on_batch) {
+      backend_.on_batch(
+          {succeeded.size(), Seconds(t1 - t0), Seconds(t2 - t1), Seconds(Now() - t2)});
+    }
     if (committed && backend_.sync) {
       std::vector<Done> dones;
       dones.reserve(succeeded.size());
@@ -273,11 +299,13 @@ class WriteBatcher {
   // to its savepoint and completed with the error, the units before it stand, and the ones
   // after it run again (their statements never ran).
   void RunPipelined(Conn& conn, std::deque<Unit>& pending) {
+    const auto t0 = Now();
     if (auto r = backend_.begin(conn); !r) {
       for (auto& u : pending) u.done(r);
       pending.clear();
       return;
     }
+    const auto t1 = Now();
     struct Sent {
       Unit unit;
       uint64_t first;  // the number of its first statement
@@ -392,7 +420,7 @@ class WriteBatcher {
       backend_.rollback(conn);
       return;
     }
-    Commit(conn, succeeded);
+    Commit(conn, succeeded, t0, t1);
   }
 
   // While an earlier batch is being flushed, waits for more units and moves them to
@@ -419,7 +447,9 @@ class WriteBatcher {
         if (unsynced_.empty()) return;
         batches.swap(unsynced_);
       }
+      const auto started = Now();
       const Result<void> synced = backend_.sync();
+      if (backend_.on_sync) backend_.on_sync(Seconds(Now() - started));
       {
         std::lock_guard lock(mu_);
         flushing_ -= static_cast<int>(batches.size());

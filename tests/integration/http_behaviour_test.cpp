@@ -36,6 +36,31 @@ TEST_F(HttpBehaviourTest, MetricsCountRequestsByRouteAndStatus) {
             std::string::npos);
 }
 
+// The value of the sample `series` (name and labels, as rendered) in a /metrics body; -1 if
+// absent.
+double Sample(const std::string& body, const std::string& series) {
+  const auto at = body.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body.substr(at + series.size() + 2));
+}
+
+TEST_F(HttpBehaviourTest, MetricsTellWhereTheWriteBatchesSpendTheirTime) {
+  const auto alice = NewActor();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(client().Call("POST", "/v1/assistants", alice.token, R"({"name":"m"})").status, 201);
+  }
+  const auto m = client().Send("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  // Each create was acknowledged after its batch committed and was flushed to disk.
+  EXPECT_GE(Sample(m.body, "assistantd_write_batch_writes_sum"), 3) << m.body;
+  for (const char* stage : {"begin", "run", "commit", "sync"}) {
+    EXPECT_GE(Sample(m.body,
+                     std::string("assistantd_write_batch_seconds_count{stage=\"") + stage + "\"}"),
+              1)
+        << stage;
+  }
+}
+
 TEST_F(HttpBehaviourTest, MetricLabelsComeFromClosedSetsWhateverTheMethod) {
   // Every distinct method string used to become a label value of its own: unbounded memory.
   for (int i = 0; i < 20; ++i) {

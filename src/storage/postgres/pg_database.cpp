@@ -8,6 +8,7 @@
 
 #include "storage/migration.hpp"
 #include "storage/storage.hpp"
+#include "storage/write_metrics.hpp"
 
 namespace assistantd::storage {
 
@@ -496,6 +497,11 @@ void PgDatabase::StartBatcher() {
         "BEGIN; SET LOCAL ROLE assistantd_app; SET LOCAL synchronous_commit = off");
   };
   backend.sync = [this] { return FlushWal(); };
+  if (settings_.metrics) {
+    auto observers = ObserveWrites(*settings_.metrics);
+    backend.on_batch = std::move(observers.on_batch);
+    backend.on_sync = std::move(observers.on_sync);
+  }
   backend.commit = [this](PgConnection& conn) -> Result<void> {
     if (auto r = conn.ExecScript("COMMIT"); !r) return r;
     {

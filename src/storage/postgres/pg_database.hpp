@@ -16,6 +16,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "storage/connection_pool.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_batcher.hpp"
@@ -149,6 +150,7 @@ struct PgSettings {
   // owner's counter row under a quota) until commit (measured: 736 creates/s with one,
   // 247/s with three, for one user at 32 connections).
   int writers = 1;
+  MetricsRegistry* metrics = nullptr;  // the write batches' (storage/write_metrics.hpp)
 };
 
 class PgDatabase;

@@ -10,6 +10,7 @@
 
 #include "common/thread_name.hpp"
 #include "storage/migration.hpp"
+#include "storage/write_metrics.hpp"
 
 namespace assistantd::storage {
 
@@ -216,6 +217,11 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
     return Result<void>{};
   };
   backend.sync = [self] { return self->SyncWal(); };
+  if (settings.metrics) {
+    auto observers = ObserveWrites(*settings.metrics);
+    backend.on_batch = std::move(observers.on_batch);
+    backend.on_sync = std::move(observers.on_sync);
+  }
   backend.changes = [](SqliteConnection& conn) { return sqlite3_total_changes64(conn.Raw()); };
   backend.rollback = [self](SqliteConnection& conn) {
     if (!sqlite3_get_autocommit(conn.Raw())) (void)conn.Exec("ROLLBACK");

@@ -19,6 +19,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "storage/connection_pool.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_batcher.hpp"
@@ -137,6 +138,7 @@ struct SqliteSettings {
   int busy_timeout_ms = 5000;
   // WAL pages that call for a checkpoint (64 MiB at 4 KiB pages; see CheckpointLoop).
   int checkpoint_pages = 16000;
+  MetricsRegistry* metrics = nullptr;  // the write batches' (storage/write_metrics.hpp)
 };
 
 // The SQLite database file: a pool of connections (WAL, foreign keys on, busy timeout) and
