@@ -27,6 +27,20 @@ run_wrk() {
 }
 
 rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+# batch_stages METRICS_FILE → one line per write-batch stage: batches, mean ms, and the share
+# of batches over 10 ms and over 100 ms (from the assistantd_write_batch_seconds histogram)
+batch_stages() {
+  awk -F'[{}", ]+' '
+    /^assistantd_write_batch_seconds_bucket/ {
+      for (i = 1; i < NF; i++) { if ($i == "stage=") st = $(i + 1); if ($i == "le=") le = $(i + 1) }
+      if (le == "0.01") b10[st] = $NF; if (le == "0.1") b100[st] = $NF }
+    /^assistantd_write_batch_seconds_sum/ { for (i = 1; i < NF; i++) if ($i == "stage=") sum[$(i + 1)] = $NF }
+    /^assistantd_write_batch_seconds_count/ { for (i = 1; i < NF; i++) if ($i == "stage=") n[$(i + 1)] = $NF }
+    END { split("begin run commit sync", order, " ")
+      for (k = 1; k <= 4; k++) { st = order[k]; if (n[st] == 0) continue
+        printf "    %-6s %8d batches, mean %.2f ms, over 10 ms %.2f%%, over 100 ms %.3f%%\n", st, n[st],
+          1000 * sum[st] / n[st], 100 * (n[st] - b10[st]) / n[st], 100 * (n[st] - b100[st]) / n[st] } }' "$1"
+}
 # pct FILE 50% → latency in ms
 pct() {
   awk -v p="$2" '$1 == p {
@@ -135,9 +149,12 @@ IDS_FILE="$work/ids.txt"
 sqlite3 "$work/data/assistantd.db" \
   "SELECT id FROM assistants WHERE sync_status <> 'deleting' ORDER BY created_at DESC" > "$IDS_FILE"
 run_wrk delete bench/delete.lua "http://$APP"
+# Where the SQLite server's write batches spent their time over all its write runs.
+curl -s "http://$APP/metrics" >"$work/metrics-sqlite.txt"
 ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
+curl -s "http://$APP_PG/metrics" >"$work/metrics-pg.txt"
 ASSISTANT_PATH="$(bench_assistant "$APP_REDIS")"
 run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
 # Verification alone (Google Benchmark): a signature checked from scratch vs a token already
@@ -206,6 +223,14 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   echo '- The peer (`bench/peer`): the seed'"'"'s edge function written as such functions are, on'
   echo "  Deno 2 with jose and node:sqlite in WAL mode with synchronous=NORMAL and no fsync of its"
   echo "  own: an acknowledged create there can be lost with the machine's power."
+  echo "- Where the write batches' time went (assistantd_write_batch_seconds, over all the write"
+  echo "  runs of each server; a write waits for its batch's begin, run and commit, then a sync):"
+  echo ""
+  echo "    SQLite:"
+  batch_stages "$work/metrics-sqlite.txt"
+  echo "    PostgreSQL:"
+  batch_stages "$work/metrics-pg.txt"
+  echo ""
   echo "- Memory (assistantd on SQLite, resident): ${RSS_IDLE} MiB idle; after the first create run"
   echo "  ${RSS_AFTER_1} MiB, after two more ${RSS_AFTER_2} and ${RSS_AFTER_3} MiB."
   echo "- On PostgreSQL each request is a transaction as the row-level-security role with the"
