@@ -4,7 +4,8 @@
 # build) on it, wrk at 32 connections; then the figures, where the database's time went (the
 # statements by total time) and what its backends were doing (pg_stat_activity sampled during
 # the run). Knobs: DURATION (default 8s), CONNECTIONS (32), APP_FLAGS (extra serve flags, e.g.
-# "--sync-workers 0"), TOP (statements shown, 12).
+# "--sync-workers 0"), TOP (statements shown, 12), MAX_ASSISTANTS (the per-user quota; 0: no
+# quota check), PG_SETUP_SQL (SQL run once the server has migrated, for experiments).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-8s}"

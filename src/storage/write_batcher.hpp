@@ -216,11 +216,7 @@ class WriteBatcher {
   // shared page (index tails, counters) once for more units.
   void RunBatch(Conn& conn, std::deque<Unit>& pending) {
     const auto t0 = Now();
-    if (auto r = backend_.begin(conn); !r) {
-      for (auto& u : pending) u.done(r);
-      pending.clear();
-      return;
-    }
+    if (!Begin(conn, pending)) return;
     const auto t1 = Now();
     std::vector<Unit> succeeded;  // whole: they run again if the batch rolls back under them
     // Runs what is pending; false once the transaction is gone.
@@ -239,9 +235,7 @@ class WriteBatcher {
         }
         if (outcome == Outcome::kBroken) {
           backend_.rollback(conn);
-          const Result<void> lost = r ? Fail(ErrorCode::kUnavailable, "storage_unavailable",
-                                             "The database is unavailable; nothing was changed")
-                                      : r;
+          const Result<void> lost = r ? Lost() : r;
           unit.done(r);
           for (auto& u : succeeded) u.done(lost);
           return false;
@@ -258,17 +252,31 @@ class WriteBatcher {
     while (backend_.sync && TakeWhileFlushing(pending, succeeded.size())) {
       if (!run_pending()) return;
     }
+    Commit(conn, succeeded, t0, t1);
+  }
+
+  // Begins a batch's transaction; if it cannot, completes every pending unit with the error.
+  bool Begin(Conn& conn, std::deque<Unit>& pending) {
+    auto r = backend_.begin(conn);
+    if (r) return true;
+    for (auto& u : pending) u.done(r);
+    pending.clear();
+    return false;
+  }
+
+  static Result<void> Lost() {
+    return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                "The database is unavailable; nothing was changed");
+  }
+
+  // Commits `succeeded` and completes them, at once or after the sync step (a batch with none
+  // is rolled back). `t0`: when the batch asked to begin, `t1`: when it began.
+  void Commit(Conn& conn, std::vector<Unit>& succeeded, Clock::time_point t0,
+              Clock::time_point t1) {
     if (succeeded.empty()) {
       backend_.rollback(conn);
       return;
     }
-    Commit(conn, succeeded, t0, t1);
-  }
-
-  // Commits `succeeded` (non-empty) and completes them, at once or after the sync step. `t0`:
-  // when the batch asked to begin, `t1`: when it began.
-  void Commit(Conn& conn, std::vector<Unit>& succeeded, Clock::time_point t0,
-              Clock::time_point t1) {
     const auto t2 = Now();
     auto committed = backend_.commit(conn);
     if (!committed) backend_.rollback(conn);
@@ -300,11 +308,7 @@ class WriteBatcher {
   // after it run again (their statements never ran).
   void RunPipelined(Conn& conn, std::deque<Unit>& pending) {
     const auto t0 = Now();
-    if (auto r = backend_.begin(conn); !r) {
-      for (auto& u : pending) u.done(r);
-      pending.clear();
-      return;
-    }
+    if (!Begin(conn, pending)) return;
     const auto t1 = Now();
     struct Sent {
       Unit unit;
@@ -315,13 +319,16 @@ class WriteBatcher {
     // The transaction is gone: nothing of it is acknowledged.
     const auto broken = [&](const Result<void>& error, Unit* current) {
       backend_.rollback(conn);
-      const Result<void> lost = Fail(ErrorCode::kUnavailable, "storage_unavailable",
-                                     "The database is unavailable; nothing was changed");
+      const Result<void> lost = Lost();
       if (current) current->done(error ? lost : error);
       for (auto& s : in_flight) s.unit.done(lost);
       for (auto& u : succeeded) u.done(lost);
       in_flight.clear();
       succeeded.clear();
+    };
+    const auto confirm_in_flight = [&] {
+      for (auto& s : in_flight) succeeded.push_back(std::move(s.unit));
+      in_flight.clear();
     };
     const auto undo = [&]() -> bool {
       return backend_.exec(conn, "ROLLBACK TO unit") && backend_.exec(conn, "RELEASE unit");
@@ -370,8 +377,7 @@ class WriteBatcher {
     const auto settle = [&]() -> bool {
       if (in_flight.empty()) return true;
       if (auto flushed = backend_.flush(conn); !flushed) return recover(flushed, nullptr, 0);
-      for (auto& s : in_flight) succeeded.push_back(std::move(s.unit));
-      in_flight.clear();
+      confirm_in_flight();
       return true;
     };
     const auto run_pending = [&]() -> bool {
@@ -400,8 +406,7 @@ class WriteBatcher {
           if (!recover(flushed, &unit, first)) return false;
           continue;
         }
-        for (auto& s : in_flight) succeeded.push_back(std::move(s.unit));
-        in_flight.clear();
+        confirm_in_flight();
         if (!undo()) {
           broken(r, &unit);
           return false;
@@ -415,10 +420,6 @@ class WriteBatcher {
       if (!pending.empty()) continue;  // units after a failed one, to run again
       if (backend_.sync && TakeWhileFlushing(pending, succeeded.size())) continue;
       break;
-    }
-    if (succeeded.empty()) {
-      backend_.rollback(conn);
-      return;
     }
     Commit(conn, succeeded, t0, t1);
   }

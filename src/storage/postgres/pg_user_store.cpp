@@ -222,24 +222,23 @@ Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string&
                                         const ChangeAudit& audit) {
   // Sent as one pipeline with the batch's RELEASE: nothing here needs an answer.
   return RetryTransient([&] {
-           return db_.Write<bool>([&](PgConnection& c) -> Result<bool> {
-             PgConnection* conn = &c;
-             if (auto r = conn->SetClaims(UserClaims(s.user_id, "authenticated")); !r) {
+           return db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
+             if (auto r = conn.SetClaims(UserClaims(s.user_id, "authenticated")); !r) {
                return tl::unexpected(r.error());
              }
-             conn->Defer(
+             conn.Defer(
                  "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
                  "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), "
                  "assistantd_ts($5))",
                  {s.id, s.user_id, std::to_string(s.signed_in_at_us),
                   std::to_string(s.created_at_us), std::to_string(s.refreshed_at_us)});
-             conn->Defer(
+             conn.Defer(
                  "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
                  "VALUES ($1, $2::uuid, assistantd_ts($3))",
                  {token_hash, s.id, std::to_string(s.created_at_us)});
-             conn->Defer("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
-                         {s.user_id, std::to_string(s.signed_in_at_us)});
-             if (auto r = PgAppendUnsealed(*conn, audit); !r) return tl::unexpected(r.error());
+             conn.Defer("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
+                        {s.user_id, std::to_string(s.signed_in_at_us)});
+             if (auto r = PgAppendUnsealed(conn, audit); !r) return tl::unexpected(r.error());
              return true;
            });
          })

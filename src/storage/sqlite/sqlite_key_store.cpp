@@ -6,9 +6,8 @@ namespace assistantd::storage {
 
 Result<void> SqliteKeyStore::PutKey(const std::string& owner, const StoredKey& key,
                                     const ChangeAudit& audit) {
-  return db_.Write([&](SqliteConnection& c) -> Result<void> {
-    SqliteConnection* conn = &c;
-    auto stmt = conn->Prepare(
+  return db_.Write([&](SqliteConnection& conn) -> Result<void> {
+    auto stmt = conn.Prepare(
         "INSERT INTO vapi_keys (owner, sealed, last4, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (owner) DO UPDATE SET sealed = excluded.sealed, last4 = excluded.last4, "
         "updated_at = excluded.updated_at");
@@ -18,7 +17,7 @@ Result<void> SqliteKeyStore::PutKey(const std::string& owner, const StoredKey& k
     stmt->Bind(3, std::string_view(key.last4));
     stmt->Bind(4, key.updated_at_us);
     if (auto r = stmt->Run(); !r) return r;
-    return AppendAudit(*conn, audit);
+    return AppendAudit(conn, audit);
   });
 }
 
@@ -34,15 +33,14 @@ Result<std::optional<StoredKey>> SqliteKeyStore::GetKey(const std::string& owner
 }
 
 Result<bool> SqliteKeyStore::DeleteKey(const std::string& owner, const ChangeAudit& audit) {
-  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
-    SqliteConnection* conn = &c;
-    auto stmt = conn->Prepare("DELETE FROM vapi_keys WHERE owner = ?");
+  return db_.WriteValue<bool>([&](SqliteConnection& conn) -> Result<bool> {
+    auto stmt = conn.Prepare("DELETE FROM vapi_keys WHERE owner = ?");
     if (!stmt) return tl::unexpected(stmt.error());
     stmt->Bind(1, std::string_view(owner));
     if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-    const bool deleted = conn->Changes() > 0;
+    const bool deleted = conn.Changes() > 0;
     if (deleted) {
-      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
+      if (auto r = AppendAudit(conn, audit); !r) return tl::unexpected(r.error());
     }
     return deleted;
   });

@@ -227,9 +227,8 @@ Result<std::optional<domain::User>> SqliteUserStore::FindAccountByEmail(const st
 }
 
 Result<bool> SqliteUserStore::UpdateUser(const domain::User& user, const ChangeAudit& audit) {
-  return db_.WriteValue<bool>([&](SqliteConnection& c) -> Result<bool> {
-    SqliteConnection* conn = &c;
-    auto stmt = conn->Prepare(
+  return db_.WriteValue<bool>([&](SqliteConnection& conn) -> Result<bool> {
+    auto stmt = conn.Prepare(
         "UPDATE users SET email = ?, role = ?, created_at = ?, updated_at = ?, password_hash = ?, "
         "email_confirmed_at = ?, last_sign_in_at = ?, banned_until = ?, user_metadata = ?, "
         "app_metadata = ?, display_name = ?, preferences = ? WHERE id = ?");
@@ -240,9 +239,9 @@ Result<bool> SqliteUserStore::UpdateUser(const domain::User& user, const ChangeA
       return tl::unexpected(RenameConflict(
           r.error(), "email_exists", "A user with this email address has already been registered"));
     }
-    const bool updated = conn->Changes() > 0;
+    const bool updated = conn.Changes() > 0;
     if (updated) {
-      if (auto r = AppendAudit(*conn, audit); !r) return tl::unexpected(r.error());
+      if (auto r = AppendAudit(conn, audit); !r) return tl::unexpected(r.error());
     }
     return updated;
   });
@@ -250,10 +249,9 @@ Result<bool> SqliteUserStore::UpdateUser(const domain::User& user, const ChangeA
 
 Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::string& token_hash,
                                             const ChangeAudit& audit) {
-  return db_.Write([&](SqliteConnection& c) -> Result<void> {
-    SqliteConnection* conn = &c;
+  return db_.Write([&](SqliteConnection& conn) -> Result<void> {
     {
-      auto stmt = conn->Prepare(
+      auto stmt = conn.Prepare(
           "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
           "VALUES (?, ?, ?, ?, ?)");
       if (!stmt) return tl::unexpected(stmt.error());
@@ -265,7 +263,7 @@ Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::str
       if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
     }
     {
-      auto stmt = conn->Prepare(
+      auto stmt = conn.Prepare(
           "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, "
           "created_at) "
           "VALUES (?, ?, NULL, NULL, ?)");
@@ -276,13 +274,13 @@ Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::str
       if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
     }
     {
-      auto stmt = conn->Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
+      auto stmt = conn.Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
       if (!stmt) return tl::unexpected(stmt.error());
       stmt->Bind(1, s.signed_in_at_us);
       stmt->Bind(2, std::string_view(s.user_id));
       if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
     }
-    return AppendAudit(*conn, audit);
+    return AppendAudit(conn, audit);
   });
 }
 
@@ -398,25 +396,24 @@ Result<std::optional<std::string>> SqliteUserStore::RefreshTokenOwner(
 
 Result<int> SqliteUserStore::EndSessions(const std::string& user_id, SessionScope scope,
                                          const std::string& session_id, const ChangeAudit& audit) {
-  return db_.WriteValue<int>([&](SqliteConnection& c) -> Result<int> {
-    SqliteConnection* conn = &c;
+  return db_.WriteValue<int>([&](SqliteConnection& conn) -> Result<int> {
     Result<void> r;
     switch (scope) {
       case SessionScope::kAll:
-        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
+        r = Run(conn, "DELETE FROM auth_sessions WHERE user_id = ?", {user_id});
         break;
       case SessionScope::kOnly:
-        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?",
+        r = Run(conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id = ?",
                 {user_id, session_id});
         break;
       case SessionScope::kOthers:
-        r = Run(*conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
+        r = Run(conn, "DELETE FROM auth_sessions WHERE user_id = ? AND id <> ?",
                 {user_id, session_id});
         break;
     }
     if (!r) return tl::unexpected(r.error());
-    const int ended = static_cast<int>(conn->Changes());
-    if (auto a = AppendAudit(*conn, audit); !a) return tl::unexpected(a.error());
+    const int ended = static_cast<int>(conn.Changes());
+    if (auto a = AppendAudit(conn, audit); !a) return tl::unexpected(a.error());
     return ended;
   });
 }
