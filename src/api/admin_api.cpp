@@ -82,9 +82,9 @@ Result<http::Response> AdminApi::CreateUser(http::RequestContext& ctx) {
   if (!confirmed.is_boolean()) {
     return ValidationFailed(json::array({Violation("emailConfirmed", "must be a boolean")}));
   }
-  auto user_metadata = domain::CheckUserMetadata(body->value("userMetadata", json()));
+  auto user_metadata = domain::CheckMetadata(body->value("userMetadata", json()), domain::Metadata::kUser);
   if (!user_metadata) return tl::unexpected(user_metadata.error());
-  auto app_metadata = domain::CheckUserMetadata(body->value("appMetadata", json()));
+  auto app_metadata = domain::CheckMetadata(body->value("appMetadata", json()), domain::Metadata::kApp);
   if (!app_metadata) return tl::unexpected(app_metadata.error());
   UserChanges changes;
   changes.password = std::move(*password);
@@ -141,9 +141,11 @@ Result<http::Response> AdminApi::UpdateUser(http::RequestContext& ctx) {
         changes.email_confirmed = v.get<bool>();
       }
     } else if (k == "appMetadata") {
-      auto app = domain::CheckUserMetadata(v);
+      auto app = domain::CheckMetadata(v, domain::Metadata::kApp);
       if (!app) {
-        details.push_back(Violation(k, "must be a JSON object of at most 16 KiB"));
+        details.push_back(Violation(k, "must be a JSON object of at most " +
+                                           std::to_string(domain::kMaxAppMetadataBytes) +
+                                           " bytes"));
       } else {
         changes.app_metadata = std::move(*app);
       }

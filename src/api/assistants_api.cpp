@@ -5,6 +5,7 @@
 
 #include "api/audit_actor.hpp"
 #include "api/request_parsing.hpp"
+#include "common/json_util.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "domain/assistant_fields.hpp"
@@ -241,6 +242,9 @@ Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
     } else if (name == "q") {
       if (value.empty() || value.size() > 200) {
         bad(name, "must be 1 to 200 bytes");
+      } else if (!IsPrintableUtf8(value)) {
+        // A NUL would end the pattern early in the database and match everything.
+        bad(name, "must be UTF-8 text without control characters");
       } else {
         query.name_contains = value;
       }

@@ -141,7 +141,7 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
   if (!email) return tl::unexpected(email.error());
   auto password = domain::CheckPassword(body->value("password", json()), settings_.password);
   if (!password) return tl::unexpected(password.error());
-  auto data = domain::CheckUserMetadata(body->value("data", json()));
+  auto data = domain::CheckMetadata(body->value("data", json()), domain::Metadata::kUser);
   if (!data) return tl::unexpected(data.error());
   if (auto l = Limit("signup-account:" + *email, limits_.signin_per_account); !l) {
     return tl::unexpected(l.error());
@@ -154,9 +154,15 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
   user.password_hash = std::move(*hash);
   user.user_metadata = std::move(*data);
   if (!settings_.require_email_confirmation) user.email_confirmed_at_us = now;
+  // Without confirmation the sign-up signs in, in the same transaction: an answer that says
+  // nothing changed is then true.
+  std::optional<SignIn> sign_in;
+  if (!settings_.require_email_confirmation) sign_in = StartSession(ctx, user);
   if (auto created = users_.CreateAccount(
-          user, audit_.Entry(ActorFor(ctx, user),
-                             {"user.create", "user", user.id, user.id, nullptr, GoTrueUser(user)}));
+          user,
+          audit_.Entry(ActorFor(ctx, user),
+                       {"user.create", "user", user.id, user.id, nullptr, GoTrueUser(user)}),
+          sign_in ? std::optional<storage::NewSession>(sign_in->session) : std::nullopt);
       !created) {
     if (created.error().reason != "user_already_exists") return tl::unexpected(created.error());
     if (!settings_.require_email_confirmation) {
@@ -170,29 +176,39 @@ Result<http::Response> AuthApi::SignUp(http::RequestContext& ctx) {
     return http::Response::Json(200, answer);
   }
   audit_.Appended();
-  if (settings_.require_email_confirmation) return http::Response::Json(200, GoTrueUser(user));
-  return NewSession(ctx, user);
+  if (!sign_in) return http::Response::Json(200, GoTrueUser(user));
+  audit_.Appended();
+  return SignedIn(user, *sign_in);
+}
+
+AuthApi::SignIn AuthApi::StartSession(http::RequestContext& ctx, const domain::User& user) const {
+  const int64_t now = clock_.NowMicros();
+  SignIn out;
+  out.refresh_token = auth::NewRefreshToken();
+  storage::AuthSession session{NewUuid(), user.id, now, now, now};
+  out.session.audit = audit_.Entry(ActorFor(ctx, user), {"session.create",
+                                                         "session",
+                                                         session.id,
+                                                         user.id,
+                                                         nullptr,
+                                                         {{"sessionId", session.id},
+                                                          {"method", "password"}}});
+  out.session.token_hash = auth::RefreshTokenDigest(out.refresh_token);
+  out.session.session = std::move(session);
+  return out;
+}
+
+http::Response AuthApi::SignedIn(const domain::User& user, const SignIn& sign_in) const {
+  domain::User signed_in = user;
+  signed_in.last_sign_in_at_us = sign_in.session.session.signed_in_at_us;
+  return SessionResponse(signed_in, sign_in.session.session, sign_in.refresh_token);
 }
 
 Result<http::Response> AuthApi::NewSession(http::RequestContext& ctx, const domain::User& user) {
-  const int64_t now = clock_.NowMicros();
-  storage::AuthSession session{NewUuid(), user.id, now, now, now};
-  const std::string refresh = auth::NewRefreshToken();
-  if (auto r = users_.CreateSession(
-          session, auth::RefreshTokenDigest(refresh),
-          audit_.Entry(ActorFor(ctx, user), {"session.create",
-                                             "session",
-                                             session.id,
-                                             user.id,
-                                             nullptr,
-                                             {{"sessionId", session.id}, {"method", "password"}}}));
-      !r) {
-    return tl::unexpected(r.error());
-  }
+  const SignIn sign_in = StartSession(ctx, user);
+  if (auto r = users_.CreateSession(sign_in.session); !r) return tl::unexpected(r.error());
   audit_.Appended();
-  domain::User signed_in = user;
-  signed_in.last_sign_in_at_us = now;
-  return SessionResponse(signed_in, session, refresh);
+  return SignedIn(user, sign_in);
 }
 
 http::Response AuthApi::SessionResponse(const domain::User& user,
@@ -386,10 +402,10 @@ Result<http::Response> AuthApi::UpdateUser(http::RequestContext& ctx) {
   domain::User user = caller->user;
   bool password_changed = false;
   if (body->contains("data")) {
-    auto data = domain::CheckUserMetadata((*body)["data"]);
+    auto data = domain::CheckMetadata((*body)["data"], domain::Metadata::kUser);
     if (!data) return tl::unexpected(data.error());
     user.user_metadata = domain::MergeMetadata(user.user_metadata, *data);
-    if (auto size = domain::CheckUserMetadata(user.user_metadata); !size) {
+    if (auto size = domain::CheckMetadata(user.user_metadata, domain::Metadata::kUser); !size) {
       return tl::unexpected(size.error());
     }
   }

@@ -66,6 +66,14 @@ class AuthApi {
   // The signed-in caller of /user and /logout: a valid access token of a live session.
   Result<Caller> Authenticate(const http::RequestContext& ctx);
   // Starts a session for `user` and answers it (GoTrue's AccessTokenResponse).
+  // A password sign-in: the session to store and the refresh token to hand out.
+  struct SignIn {
+    storage::NewSession session;
+    std::string refresh_token;
+  };
+  SignIn StartSession(http::RequestContext& ctx, const domain::User& user) const;
+  http::Response SignedIn(const domain::User& user, const SignIn& sign_in) const;
+  // Starts a session for `user` and answers with its tokens.
   Result<http::Response> NewSession(http::RequestContext& ctx, const domain::User& user);
   http::Response SessionResponse(const domain::User& user, const storage::AuthSession& session,
                                  const std::string& refresh_token) const;

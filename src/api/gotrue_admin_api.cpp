@@ -152,10 +152,11 @@ Result<UserChanges> GoTrueAdminApi::ParseAttributes(const json& body, bool creat
     if (!confirm->is_boolean()) return Validation("email_confirm must be a boolean");
     c.email_confirmed = confirm->get<bool>();
   }
-  for (const auto& [name, target] :
-       {std::pair{"user_metadata", &c.user_metadata}, std::pair{"app_metadata", &c.app_metadata}}) {
+  for (const auto& [name, target, kind] :
+       {std::tuple{"user_metadata", &c.user_metadata, domain::Metadata::kUser},
+        std::tuple{"app_metadata", &c.app_metadata, domain::Metadata::kApp}}) {
     if (const auto it = body.find(name); it != body.end() && !it->is_null()) {
-      auto metadata = domain::CheckUserMetadata(*it);
+      auto metadata = domain::CheckMetadata(*it, kind);
       if (!metadata) return tl::unexpected(metadata.error());
       *target = std::move(*metadata);
     }

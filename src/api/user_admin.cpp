@@ -58,12 +58,12 @@ Result<bool> UserAdmin::Apply(domain::User& user, const UserChanges& c, int64_t 
   }
   if (c.user_metadata) {
     user.user_metadata = domain::MergeMetadata(user.user_metadata, *c.user_metadata);
-    if (auto size = domain::CheckUserMetadata(user.user_metadata); !size)
+    if (auto size = domain::CheckMetadata(user.user_metadata, domain::Metadata::kUser); !size)
       return tl::unexpected(size.error());
   }
   if (c.app_metadata) {
     user.app_metadata = domain::MergeMetadata(user.app_metadata, *c.app_metadata);
-    if (auto size = domain::CheckUserMetadata(user.app_metadata); !size)
+    if (auto size = domain::CheckMetadata(user.app_metadata, domain::Metadata::kApp); !size)
       return tl::unexpected(size.error());
   }
   if (c.password_hash) {
@@ -98,7 +98,8 @@ Result<domain::User> UserAdmin::Create(const http::RequestContext& ctx,
   if (auto applied = Apply(user, c, now); !applied) return tl::unexpected(applied.error());
   if (auto r = users_.CreateAccount(
           user, audit_.Entry(ActorFor(ctx), {"user.create", "user", user.id, user.id, nullptr,
-                                             AdminUserJson(user)}));
+                                             AdminUserJson(user)}),
+          std::nullopt);
       !r) {
     if (r.error().reason == "user_already_exists") {
       return Fail(ErrorCode::kConflict, "user_already_exists",

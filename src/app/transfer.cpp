@@ -14,7 +14,7 @@
 #include <iostream>
 #include <unordered_set>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
 

@@ -8,7 +8,7 @@
 #include <openssl/hmac.h>
 #include <openssl/param_build.h>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 
 namespace assistantd::auth {
 namespace {

@@ -7,7 +7,7 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/json_util.hpp"
 #include "common/uuid.hpp"
 
@@ -23,14 +23,32 @@ JwsAlgorithm SecretAlgorithm(const JwtSettings& settings) {
   return alg && IsHmac(*alg) ? *alg : JwsAlgorithm::kHS256;
 }
 
-// A NumericDate claim: absent → nullopt; present but not a number → error.
-Result<std::optional<double>> NumericDate(const nlohmann::json& claims, const char* name) {
+// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Beyond it a date is not a date but
+// a way to say "never expires".
+constexpr int64_t kMaxNumericDate = 253402300799;
+
+// A NumericDate claim: absent → nullopt; present, it must be a number of seconds from 0 to
+// kMaxNumericDate (RFC 7519 allows a fraction, dropped here); 1e20, a value past int64 or a
+// negative one is refused, never read as "never expires".
+Result<std::optional<int64_t>> NumericDate(const nlohmann::json& claims, const char* name) {
   const auto it = claims.find(name);
-  if (it == claims.end()) return std::optional<double>();
-  if (!it->is_number()) {
-    return Unauthenticated("invalid_token", std::string("Claim ") + name + " must be a number");
+  if (it == claims.end()) return std::optional<int64_t>();
+  if (it->is_number_unsigned()) {
+    if (it->get<uint64_t>() <= static_cast<uint64_t>(kMaxNumericDate)) {
+      return std::optional<int64_t>(static_cast<int64_t>(it->get<uint64_t>()));
+    }
+  } else if (it->is_number_integer()) {
+    if (it->get<int64_t>() >= 0 && it->get<int64_t>() <= kMaxNumericDate) {
+      return std::optional<int64_t>(it->get<int64_t>());
+    }
+  } else if (it->is_number_float()) {
+    const double v = it->get<double>();
+    if (v >= 0 && v <= static_cast<double>(kMaxNumericDate)) {
+      return std::optional<int64_t>(static_cast<int64_t>(v));
+    }
   }
-  return std::optional<double>(it->get<double>());
+  return Unauthenticated("invalid_token",
+                         std::string("Claim ") + name + " must be a NumericDate in range");
 }
 
 bool AudienceMatches(const nlohmann::json& aud, const std::string& expected) {
@@ -231,17 +249,17 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
   if (!checked) return tl::unexpected(checked.error());
   auto verified = CheckClaims(*checked);
   if (!verified) return verified;
-  const auto exp = checked->claims->find("exp");
+  const int64_t exp = NumericDate(*checked->claims, "exp").value().value();
   std::lock_guard lock(shard.mu);
   if (shard.entries.size() >= kCacheEntriesPerShard) {
-    const double now = static_cast<double>(clock_.NowSeconds());
+    const int64_t now = clock_.NowSeconds();
     std::erase_if(shard.entries, [&](const auto& kv) {
-      return kv.second.exp + static_cast<double>(settings_.leeway_seconds) <= now ||
+      return kv.second.exp + settings_.leeway_seconds <= now ||
              kv.second.generation != keys->generation;
     });
     if (shard.entries.size() >= kCacheEntriesPerShard) shard.entries.clear();
   }
-  shard.entries[digest] = CacheEntry{*checked, keys->generation, exp->get<double>()};
+  shard.entries[digest] = CacheEntry{*checked, keys->generation, exp};
   return verified;
 }
 
@@ -253,8 +271,7 @@ Result<std::string> JwtVerifier::VerifyKeyRole(std::string_view token) const {
   if (!checked) return tl::unexpected(checked.error());
   const auto& claims = *checked->claims;
   auto exp = NumericDate(claims, "exp");
-  if (!exp || (*exp && **exp + static_cast<double>(settings_.leeway_seconds) <=
-                           static_cast<double>(clock_.NowSeconds()))) {
+  if (!exp || (*exp && **exp + settings_.leeway_seconds <= clock_.NowSeconds())) {
     return Unauthenticated("token_expired", "The API key has expired");
   }
   const auto role = claims.find("role");
@@ -266,8 +283,8 @@ Result<std::string> JwtVerifier::VerifyKeyRole(std::string_view token) const {
 
 Result<VerifiedToken> JwtVerifier::CheckClaims(const Checked& checked) const {
   const nlohmann::json& claims = *checked.claims;
-  const double now = static_cast<double>(clock_.NowSeconds());
-  const double leeway = static_cast<double>(settings_.leeway_seconds);
+  const int64_t now = clock_.NowSeconds();
+  const int64_t leeway = settings_.leeway_seconds;
   auto exp = NumericDate(claims, "exp");
   if (!exp) return tl::unexpected(exp.error());
   if (!*exp) return Unauthenticated("invalid_token", "Token has no exp claim");

@@ -112,7 +112,7 @@ class JwtVerifier {
   struct CacheEntry {
     Checked checked;
     uint64_t generation = 0;
-    double exp = 0;
+    int64_t exp = 0;
   };
   struct CacheShard {
     std::mutex mu;

@@ -11,10 +11,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <openssl/rand.h>
 #include <openssl/sha.h>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/json_util.hpp"
 #include "common/sha256.hpp"
 #include "common/time_format.hpp"
@@ -71,11 +70,7 @@ Result<void> CheckOneInUse(const KeyRing& ring) {
   return {};
 }
 
-std::string RandomBase64Url(size_t bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
-  return Base64UrlEncode(raw);
-}
+std::string RandomBase64Url(size_t bytes) { return Base64UrlEncode(RandomBytes(bytes)); }
 
 }  // namespace
 

@@ -1,17 +1,11 @@
 #include "auth/session_tokens.hpp"
 
-#include <sodium.h>
-
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/sha256.hpp"
 
 namespace assistantd::auth {
 
-std::string NewRefreshToken() {
-  unsigned char bytes[32];
-  randombytes_buf(bytes, sizeof bytes);
-  return Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
-}
+std::string NewRefreshToken() { return Base64UrlEncode(RandomBytes(32)); }
 
 std::string RefreshTokenDigest(std::string_view token) { return Sha256Hex(token); }
 

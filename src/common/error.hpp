@@ -21,12 +21,14 @@ enum class ErrorCode {
   kConflict,
   kPreconditionFailed,
   kPayloadTooLarge,
+  kHeadersTooLarge,
   kUnsupportedMediaType,
   kUnprocessable,
   kQuotaExceeded,
   kRateLimited,
   kUpstreamFailed,
   kUnavailable,
+  kNotImplemented,
   kInternal,
 };
 

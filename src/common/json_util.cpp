@@ -1,5 +1,6 @@
 #include "common/json_util.hpp"
 
+#include <cstdint>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -12,11 +13,17 @@ struct Rejection : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// What is wrong and where, never what was read: nlohmann's message quotes the input near the
+// error ("last read: '...'"), which may be a password.
 std::string Describe(const nlohmann::json::parse_error& e) {
-  // nlohmann's message starts with "[json.exception.parse_error.N] "; keep the human part.
+  // The message starts with "[json.exception.parse_error.N] ".
   std::string what = e.what();
   if (const auto pos = what.find("] "); pos != std::string::npos) what.erase(0, pos + 2);
-  return what;
+  if (const auto pos = what.find("; last read"); pos != std::string::npos) what.erase(pos);
+  if (const auto pos = what.find(": syntax error"); pos != std::string::npos) {
+    what.erase(0, pos + 2);  // "parse error at line 1, column 9: " repeats the byte offset
+  }
+  return what + " (at byte " + std::to_string(e.byte) + ")";
 }
 
 }  // namespace
@@ -55,6 +62,10 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text, int max_depth) {
   } catch (const json::parse_error& e) {
     return Fail(ErrorCode::kInvalidInput, "invalid_json",
                 "Body is not valid JSON: " + Describe(e));
+  } catch (const json::out_of_range&) {
+    // A number beyond a double's range (1e400): valid JSON syntax, but no value we can hold.
+    return Fail(ErrorCode::kInvalidInput, "invalid_json",
+                "Body is not acceptable JSON: a number is out of range");
   }
 }
 
@@ -64,6 +75,44 @@ size_t Utf8Length(std::string_view text) {
     if ((static_cast<unsigned char>(c) & 0xc0) != 0x80) ++n;
   }
   return n;
+}
+
+bool IsPrintableUtf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    uint32_t cp = 0;
+    if (c >= 0xc2 && c <= 0xdf) {
+      n = 1;
+      cp = c & 0x1fu;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      cp = c & 0x0fu;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + n >= text.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(text[i + k]);
+      if ((b & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3fu);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
 }
 
 }  // namespace assistantd

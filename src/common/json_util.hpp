@@ -17,4 +17,8 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text, int max_depth = kM
 // Number of Unicode code points in a valid UTF-8 string.
 size_t Utf8Length(std::string_view text);
 
+// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
+// past U+10FFFF) with no control characters (U+0000-U+001F, U+007F).
+bool IsPrintableUtf8(std::string_view text);
+
 }  // namespace assistantd

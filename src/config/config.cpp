@@ -12,11 +12,10 @@
 #include <thread>
 #include <tuple>
 
-#include <openssl/rand.h>
-
 #include "auth/jwks_source.hpp"
 #include "auth/jwt.hpp"
 #include "auth/key_ring.hpp"
+#include "common/encoding.hpp"
 
 namespace assistantd::config {
 namespace {
@@ -203,14 +202,7 @@ Result<std::string> LoadOrCreateSecretFile(const std::string& dir, const std::st
   std::filesystem::create_directories(dir, ec);
   if (ec) return ConfigError("cannot create data dir " + dir + ": " + ec.message());
   if (!std::filesystem::exists(path)) {
-    unsigned char raw[32];
-    if (RAND_bytes(raw, sizeof raw) != 1) return ConfigError("no randomness for " + name);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string secret;
-    for (const unsigned char b : raw) {
-      secret += kHex[b >> 4];
-      secret += kHex[b & 15];
-    }
+    const std::string secret = HexEncode(RandomBytes(32));
     const std::string tmp = path.string() + ".tmp";
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd < 0) return ConfigError("cannot write " + tmp);

@@ -70,11 +70,13 @@ Result<std::string> CheckPassword(const nlohmann::json& value, const PasswordPol
   return password;
 }
 
-Result<nlohmann::json> CheckUserMetadata(const nlohmann::json& value) {
+Result<nlohmann::json> CheckMetadata(const nlohmann::json& value, Metadata kind) {
+  const std::string name = kind == Metadata::kUser ? "data" : "app_metadata";
+  const size_t max = kind == Metadata::kUser ? kMaxUserMetadataBytes : kMaxAppMetadataBytes;
   if (value.is_null()) return nlohmann::json::object();
-  if (!value.is_object()) return Invalid("data", "data must be a JSON object");
-  if (value.dump().size() > kMaxUserMetadataBytes) {
-    return Invalid("data", "data is larger than " + std::to_string(kMaxUserMetadataBytes) + " bytes");
+  if (!value.is_object()) return Invalid(name, name + " must be a JSON object");
+  if (value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() > max) {
+    return Invalid(name, name + " is larger than " + std::to_string(max) + " bytes");
   }
   return value;
 }

@@ -15,7 +15,12 @@ namespace assistantd::domain {
 // refused before any hashing work).
 inline constexpr size_t kMaxPasswordInputBytes = 4096;
 inline constexpr size_t kMaxEmailBytes = 255;
-inline constexpr size_t kMaxUserMetadataBytes = 16 * 1024;
+// user_metadata and app_metadata ride in every access token, which must stay within what we
+// accept (auth::kMaxTokenBytes, 8 KiB): with the other claims, the longest e-mail and an
+// 8192-bit RSA signature, 3 KiB + 1 KiB of metadata leaves room to spare.
+inline constexpr size_t kMaxUserMetadataBytes = 3 * 1024;
+inline constexpr size_t kMaxAppMetadataBytes = 1024;
+enum class Metadata { kUser, kApp };
 
 struct PasswordPolicy {
   size_t min_length = 8;   // characters (UTF-8 code points)
@@ -30,8 +35,9 @@ Result<std::string> NormalizeEmail(const nlohmann::json& value);
 // ["length"]}) when shorter than the minimum.
 Result<std::string> CheckPassword(const nlohmann::json& value, const PasswordPolicy& policy);
 
-// user_metadata / data: an object (or null: empty) of bounded size.
-Result<nlohmann::json> CheckUserMetadata(const nlohmann::json& value);
+// user_metadata (`data`) or app_metadata: an object (or null: empty) of at most
+// kMaxUserMetadataBytes / kMaxAppMetadataBytes as compact JSON.
+Result<nlohmann::json> CheckMetadata(const nlohmann::json& value, Metadata kind);
 
 // JSON merge of `patch` into `metadata` at the top level: null removes a key (Supabase's
 // updateUser({data}) semantics).

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/uuid.hpp"
 
 namespace assistantd::domain {

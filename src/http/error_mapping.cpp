@@ -14,22 +14,56 @@ int HttpStatus(ErrorCode code) {
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kPreconditionFailed: return 412;
     case ErrorCode::kPayloadTooLarge: return 413;
+    case ErrorCode::kHeadersTooLarge: return 431;
     case ErrorCode::kUnsupportedMediaType: return 415;
     case ErrorCode::kRateLimited: return 429;
     case ErrorCode::kInternal: return 500;
+    case ErrorCode::kNotImplemented: return 501;
     case ErrorCode::kUpstreamFailed: return 502;
     case ErrorCode::kUnavailable: return 503;
   }
   return 500;
 }
 
+namespace {
+
+constexpr size_t kMaxDetails = 20;
+constexpr size_t kMaxDetailText = 200;  // bytes of a detail's field or message
+
+// An error's details as sent: at most kMaxDetails, each text cut to kMaxDetailText bytes, so
+// a small request (3,000 unknown names in `fields`) cannot make a large answer.
+nlohmann::json BoundedDetails(const nlohmann::json& details) {
+  nlohmann::json out = nlohmann::json::array();
+  if (!details.is_array()) return out;
+  for (const auto& d : details) {
+    if (out.size() == kMaxDetails) {
+      out.push_back({{"field", ""},
+                     {"message", std::to_string(details.size() - kMaxDetails) +
+                                     " more problems are not listed"}});
+      break;
+    }
+    nlohmann::json item = d;
+    if (item.is_object()) {
+      for (auto& [key, value] : item.items()) {
+        if (value.is_string() && value.get_ref<const std::string&>().size() > kMaxDetailText) {
+          // A cut inside a UTF-8 sequence is replaced when the body is written.
+          value = value.get_ref<const std::string&>().substr(0, kMaxDetailText) + "...";
+        }
+      }
+    }
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+}  // namespace
+
 Response ErrorResponse(const Error& error, std::string_view request_id, ErrorStyle style) {
   const std::string code = error.reason.empty() ? "internal_error" : error.reason;
   nlohmann::json body = {{"error",
                           {{"code", code},
                            {"message", error.message},
-                           {"details", error.details.is_array() ? error.details
-                                                                : nlohmann::json::array()},
+                           {"details", BoundedDetails(error.details)},
                            {"requestId", request_id}}}};
   if (style == ErrorStyle::kGoTrue) {
     body["code"] = code;

@@ -85,14 +85,55 @@ struct Server::State {
 
 namespace {
 
-// Errors found before a request reaches the pipeline (unparseable, too large).
-Response ParseErrorResponse(ErrorCode code, std::string reason, std::string message) {
+// Errors found before a request reaches the pipeline (unparseable, too large, badly framed).
+Response ParseErrorResponse(const Error& error) {
   const std::string request_id = NewUuid();
-  Response r = ErrorResponse(
-      Error{code, std::move(reason), std::move(message), nlohmann::json::array(), {}}, request_id);
+  Response r = ErrorResponse(error, request_id);
   r.SetHeader("X-Request-Id", request_id);
   AddCorsHeaders(r);
   return r;
+}
+
+Response ParseErrorResponse(ErrorCode code, std::string reason, std::string message) {
+  return ParseErrorResponse(
+      Error{code, std::move(reason), std::move(message), nlohmann::json::array(), {}});
+}
+
+// What is wrong with how a request names its host or frames its body (RFC 9112 §3.2, §6), if
+// anything. The body's length must be unambiguous, or a proxy in front of us and we could read
+// different requests from the same bytes (request smuggling): so Transfer-Encoding is accepted
+// only as exactly `chunked`, never beside Content-Length, never in HTTP/1.0.
+std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_body>& parser) {
+  const auto& req = parser.get();
+  const auto bad = [](std::string reason, std::string message, ErrorCode code) {
+    return Error{code, std::move(reason), std::move(message), nlohmann::json::array(), {}};
+  };
+  const auto hosts = req.count(bhttp::field::host);
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11)) {
+    return bad("bad_host", "A request needs exactly one Host header", ErrorCode::kInvalidInput);
+  }
+  std::vector<std::string> codings;
+  for (auto it = req.find(bhttp::field::transfer_encoding);
+       it != req.end() && it->name() == bhttp::field::transfer_encoding; ++it) {
+    for (const auto& coding : bhttp::token_list(it->value())) {
+      codings.push_back(AsciiLower(std::string_view(coding.data(), coding.size())));
+    }
+    if (codings.empty()) codings.emplace_back();  // a Transfer-Encoding with no coding at all
+  }
+  if (codings.empty()) return std::nullopt;
+  if (req.version() < 11 || req.count(bhttp::field::content_length) > 0) {
+    return bad("bad_framing", "Transfer-Encoding may not be combined with Content-Length or HTTP/1.0",
+               ErrorCode::kInvalidInput);
+  }
+  if (codings.back() != "chunked") {
+    return bad("bad_framing", "The final transfer coding of a request must be chunked",
+               ErrorCode::kInvalidInput);
+  }
+  if (codings.size() > 1) {
+    return bad("unsupported_transfer_coding", "Only the chunked transfer coding is supported",
+               ErrorCode::kNotImplemented);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -134,6 +175,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     busy_ = true;
     const auto& req = parser_->get();
+    if (auto problem = FramingProblem(*parser_)) {
+      // The body's extent is unknown: nothing after this header can be read as a request.
+      close_after_response_ = true;
+      linger_ = true;
+      return Write(ParseErrorResponse(*problem));
+    }
     if (const auto length = parser_->content_length();
         length && *length > state_->settings.max_body_bytes) {
       return TooLarge();
@@ -164,18 +211,30 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == bhttp::error::body_limit) return TooLarge();
     if (ec == bhttp::error::header_limit) {
       close_after_response_ = true;
-      return Write(ParseErrorResponse(ErrorCode::kInvalidInput, "headers_too_large",
-                                      "Request headers are too large"),
-                   431);
+      return Write(ParseErrorResponse(ErrorCode::kHeadersTooLarge, "headers_too_large",
+                                      "Request headers are too large"));
     }
     if (ec == bhttp::error::end_of_stream || ec == asio::error::operation_aborted ||
         ec == beast::error::timeout || ec == asio::error::eof ||
         ec == asio::error::connection_reset || (!busy_ && buffer_.size() == 0)) {
       return Close();
     }
+    if (!busy_ && SkipLeadingBlankLines()) return ReadHeader();
     close_after_response_ = true;
     Write(ParseErrorResponse(ErrorCode::kInvalidInput, "malformed_request",
                              "The request is not valid HTTP/1.1"));
+  }
+
+  // RFC 9112 §2.2: empty lines before a request line are ignored (a client may send a CRLF
+  // after a body); a few bytes of them per request, no more.
+  bool SkipLeadingBlankLines() {
+    const auto data = beast::buffers_to_string(buffer_.data());
+    size_t n = 0;
+    while (n < data.size() && (data[n] == '\r' || data[n] == '\n')) ++n;
+    if (n == 0 || blank_bytes_ + n > kMaxBlankBytes) return false;
+    blank_bytes_ += n;
+    buffer_.consume(n);
+    return true;
   }
 
   void TooLarge() {
@@ -188,6 +247,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch() {
     busy_ = true;
+    blank_bytes_ = 0;
     auto msg = parser_->release();
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -219,12 +279,12 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  void Write(Response res, int status_override = 0) {
+  void Write(Response res) {
     if (res.disposition == Disposition::kReset) return Reset();
     if (res.disposition == Disposition::kHang) return Hang();
     auto out = std::make_shared<bhttp::response<bhttp::string_body>>();
     out->version(version_ ? version_ : 11);
-    out->result(static_cast<unsigned>(status_override ? status_override : res.status));
+    out->result(static_cast<unsigned>(res.status));
     for (auto& [name, value] : res.headers) out->set(name, value);
     const bool no_body = res.status == 204 || res.status == 304;
     if (no_body) {
@@ -294,6 +354,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::State> state_;
   static constexpr size_t kMaxLingerBytes = 64 * 1024 * 1024;
+  static constexpr size_t kMaxBlankBytes = 8;
+  size_t blank_bytes_ = 0;
   bool busy_ = false;
   bool linger_ = false;
   std::string discard_;

@@ -157,6 +157,13 @@ struct AuthSession {
   int64_t refreshed_at_us = 0;
 };
 
+// A session to start with its first refresh token (by digest), and the entry that records it.
+struct NewSession {
+  AuthSession session;
+  std::string token_hash;
+  ChangeAudit audit;
+};
+
 struct RefreshOutcome {
   enum class Kind { kRotated, kNotFound, kReused };
   Kind kind = Kind::kNotFound;
@@ -193,9 +200,11 @@ class UserStore {
                                   const ChangeAudit& audit) = 0;
 
   // --- Accounts (sign-up, sign-in) and their sessions -------------------------------------
-  // Inserts a password account. kConflict "user_already_exists" when an account already
-  // holds the e-mail.
-  virtual Result<void> CreateAccount(const domain::User& user, const ChangeAudit& audit) = 0;
+  // Inserts a password account and, when given, its first session, in one transaction (a
+  // sign-up that signs in either does both or neither). kConflict "user_already_exists" when
+  // an account already holds the e-mail.
+  virtual Result<void> CreateAccount(const domain::User& user, const ChangeAudit& audit,
+                                     const std::optional<NewSession>& first_session) = 0;
   // The password account with this (lower-cased) e-mail.
   virtual Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) = 0;
   // Writes every mutable field of the user (email, password hash, role, metadata, ban,
@@ -203,8 +212,7 @@ class UserStore {
   // the new e-mail. False if the user does not exist.
   virtual Result<bool> UpdateUser(const domain::User& user, const ChangeAudit& audit) = 0;
   // Starts a session with its first refresh token and records the sign-in time on the user.
-  virtual Result<void> CreateSession(const AuthSession& session, const std::string& token_hash,
-                                     const ChangeAudit& audit) = 0;
+  virtual Result<void> CreateSession(const NewSession& session) = 0;
   virtual Result<std::optional<AuthSession>> GetSession(const std::string& id) = 0;
   // Uses a refresh token (by digest), in one transaction: a live token is revoked and
   // `new_token_hash` issued as its child; a token revoked at most `reuse_interval_us` ago whose

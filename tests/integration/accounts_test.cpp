@@ -32,6 +32,46 @@ TEST_F(AccountsTest, SignUpReturnsASessionWhoseTokenUsesTheAssistantsApi) {
   EXPECT_EQ(me.Json()["app_metadata"]["role"], "user");
 }
 
+// Every token we mint is one we accept: the largest metadata allowed, with the longest e-mail,
+// still makes an access token under our own 8 KiB limit; one byte more metadata is refused.
+TEST_F(AccountsTest, TheLargestAllowedMetadataStillMakesAUsableToken) {
+  Start();
+  const std::string label(59, 'b');
+  const std::string email =
+      std::string(64, 'a') + "@" + label + "." + label + "." + label + NewUuid().substr(0, 1) + ".com";
+  const auto sized = [](size_t bytes) { return json{{"k", std::string(bytes - 8, 'x')}}; };
+  const auto too_big = SignUp(UniqueEmail(), "correct horse", sized(3 * 1024 + 1));
+  EXPECT_EQ(too_big.status, 400) << too_big.body;
+  const auto r = SignUp(email, "correct horse", sized(3 * 1024));
+  ASSERT_EQ(r.status, 200) << r.body;
+  const std::string id = r.Json()["user"]["id"];
+  const auto app = client_->Call("PATCH", "/v1/admin/users/" + id, AdminToken(),
+                                 json{{"appMetadata", sized(1024)}}.dump());
+  ASSERT_EQ(app.status, 200) << app.body;
+  const auto over = client_->Call("PATCH", "/v1/admin/users/" + id, AdminToken(),
+                                  json{{"appMetadata", sized(1025)}}.dump());
+  EXPECT_EQ(over.status, 400) << over.body;
+  const auto refreshed = Refresh(r.Json()["refresh_token"]);
+  ASSERT_EQ(refreshed.status, 200) << refreshed.body;
+  const std::string token = refreshed.Json()["access_token"];
+  EXPECT_LE(token.size(), 8192u);
+  const auto me = GetUser(token);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.Json()["user_metadata"]["k"].get<std::string>().size(), 3 * 1024 - 8);
+  EXPECT_EQ(client_->Call("GET", "/v1/assistants", token).status, 200);
+}
+
+// A malformed body is described, never quoted back: the password stays out of the answer.
+TEST_F(AccountsTest, MalformedBodiesAreNotEchoedBack) {
+  Start();
+  for (const std::string body : {R"({"email":"a@example.com","password":"hunter2-secret)",
+                                 R"({"email":"a@example.com","password":hunter2-secret})"}) {
+    const auto r = client_->Send("POST", "/auth/v1/signup", body, AuthHeaders());
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_EQ(r.body.find("hunter2"), std::string::npos) << r.body;
+  }
+}
+
 TEST_F(AccountsTest, DuplicateSignUpIsRefusedAndEmailsAreCaseInsensitive) {
   Start();
   const std::string email = UniqueEmail();

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "auth/jwt.hpp"
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "integration/api_fixture.hpp"
 
 namespace assistantd::testing {

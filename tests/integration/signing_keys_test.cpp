@@ -9,7 +9,7 @@
 
 #include "accounts_fixture.hpp"
 #include "auth/jwt.hpp"
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/clock.hpp"
 
 namespace assistantd::testing {

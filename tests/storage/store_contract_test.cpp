@@ -723,8 +723,8 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   u.email_confirmed_at_us = now_;
   u.preferences = {{"language", "fr"}};
   u.display_name = "Ada";
-  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
-  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_), std::nullopt);
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt, std::nullopt));
+  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_), std::nullopt, std::nullopt);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().reason, "user_already_exists");
   const auto found = backend_.users->FindAccountByEmail("ada@example.com");
@@ -742,7 +742,7 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   EXPECT_FALSE(*backend_.users->FindAccountByEmail("jwt@example.com"));
 
   auto other = Account("bob@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(other, std::nullopt));
+  ASSERT_TRUE(backend_.users->CreateAccount(other, std::nullopt, std::nullopt));
   other.email = "ada@example.com";
   const auto clash = backend_.users->UpdateUser(other, std::nullopt);
   ASSERT_FALSE(clash);
@@ -757,9 +757,9 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
 
 TEST_P(StoreContractTest, RefreshTokensRotateAndAReusedOneEndsTheSession) {
   const auto u = Account("s@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt, std::nullopt));
   const AuthSession s{NewUuid(), u.id, now_, now_, now_};
-  ASSERT_TRUE(backend_.users->CreateSession(s, "t0", std::nullopt));
+  ASSERT_TRUE(backend_.users->CreateSession({s, "t0", std::nullopt}));
   EXPECT_EQ((**backend_.users->GetUser(u.id)).last_sign_in_at_us, now_);
   using Kind = RefreshOutcome::Kind;
   auto r = backend_.users->RefreshSession("t0", "t1", now_ + 1, 0, std::nullopt);
@@ -784,12 +784,11 @@ TEST_P(StoreContractTest, RefreshTokensRotateAndAReusedOneEndsTheSession) {
 
 TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
   const auto u = Account("e@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt, std::nullopt));
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back(NewUuid());
-    ASSERT_TRUE(backend_.users->CreateSession({ids.back(), u.id, now_, now_, now_},
-                                              "tok" + std::to_string(i), std::nullopt));
+    ASSERT_TRUE(backend_.users->CreateSession({{ids.back(), u.id, now_, now_, now_}, "tok" + std::to_string(i), std::nullopt}));
   }
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0], std::nullopt), 1);
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1], std::nullopt), 2);
@@ -804,9 +803,9 @@ TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
 
 TEST_P(StoreContractTest, ConcurrentRefreshesOfOneTokenRotateItOnce) {
   const auto u = Account("c@example.com", now_);
-  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt, std::nullopt));
   ASSERT_TRUE(
-      backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "root", std::nullopt));
+      backend_.users->CreateSession({{NewUuid(), u.id, now_, now_, now_}, "root", std::nullopt}));
   std::atomic<int> rotated{0};
   std::atomic<int> reused{0};
   std::vector<std::thread> threads;
@@ -982,15 +981,14 @@ TEST_P(StoreContractTest, AuditAppendsChainWithoutGapsUnderConcurrency) {
 TEST_P(StoreContractTest, AccountSessionAndKeyChangesCommitWithTheirAuditEntry) {
   auto u = Account("audited@example.com", now_);
   const auto entry = [&](const char* action) { return ChangeAudit(Entry(u.id, action, now_)); };
-  ASSERT_TRUE(backend_.users->CreateAccount(u, entry("user.create")));
+  ASSERT_TRUE(backend_.users->CreateAccount(u, entry("user.create"), std::nullopt));
   EXPECT_FALSE(
-      backend_.users->CreateAccount(Account("audited@example.com", now_), entry("user.create")));
+      backend_.users->CreateAccount(Account("audited@example.com", now_), entry("user.create"), std::nullopt));
   u.display_name = "Ada";
   ASSERT_TRUE(*backend_.users->UpdateUser(u, entry("user.update")));
   EXPECT_FALSE(
       *backend_.users->UpdateUser(Account("nobody@example.com", now_), entry("user.update")));
-  ASSERT_TRUE(backend_.users->CreateSession({NewUuid(), u.id, now_, now_, now_}, "a0",
-                                            entry("session.create")));
+  ASSERT_TRUE(backend_.users->CreateSession({{NewUuid(), u.id, now_, now_, now_}, "a0", entry("session.create")}));
   // A rotation is not audited; a reuse ends the session and is.
   EXPECT_EQ(backend_.users->RefreshSession("a0", "a1", now_ + 1, 0, entry("session.revoke"))->kind,
             RefreshOutcome::Kind::kRotated);
@@ -1012,6 +1010,37 @@ TEST_P(StoreContractTest, AccountSessionAndKeyChangesCommitWithTheirAuditEntry) 
   EXPECT_EQ(actions, (std::vector<std::string>{"user.create", "user.update", "session.create",
                                                "session.revoke", "session.end", "vapi_key.put",
                                                "vapi_key.delete", "user.delete"}));
+}
+
+// A sign-up that signs in writes the account, its session and both entries together; when the
+// session cannot be written (here: its id is taken), neither the account nor an entry exists.
+TEST_P(StoreContractTest, AnAccountAndItsFirstSessionCommitTogetherOrNotAtAll) {
+  const auto first = Account("first@example.com", now_);
+  const AuthSession taken{NewUuid(), first.id, now_, now_, now_};
+  const auto entry = [&](const std::string& user, const char* action) {
+    return ChangeAudit(Entry(user, action, now_));
+  };
+  ASSERT_TRUE(backend_.users->CreateAccount(
+      first, entry(first.id, "user.create"),
+      NewSession{taken, "first-token", entry(first.id, "session.create")}));
+  EXPECT_EQ((**backend_.users->GetUser(first.id)).last_sign_in_at_us, now_);
+  EXPECT_EQ(backend_.users->RefreshSession("first-token", "next", now_ + 1, 0, std::nullopt)->kind,
+            RefreshOutcome::Kind::kRotated);
+
+  const auto second = Account("second@example.com", now_);
+  AuthSession clash = taken;
+  clash.user_id = second.id;
+  EXPECT_FALSE(backend_.users->CreateAccount(
+      second, entry(second.id, "user.create"),
+      NewSession{clash, "second-token", entry(second.id, "session.create")}));
+  EXPECT_FALSE(*backend_.users->GetUser(second.id));
+  EXPECT_FALSE(*backend_.users->FindAccountByEmail("second@example.com"));
+  EXPECT_FALSE(*backend_.users->RefreshTokenOwner("second-token"));
+  AuditQuery q;
+  q.limit = 100;
+  const auto all = backend_.audit->QueryAudit(q);
+  ASSERT_TRUE(all);
+  for (const auto& e : *all) EXPECT_NE(e.subject_user_id, second.id) << e.action;
 }
 
 // Every documented list query has an index to read on PostgreSQL: with sequential scans

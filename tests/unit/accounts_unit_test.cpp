@@ -43,9 +43,15 @@ TEST(AccountRulesTest, PasswordsFollowThePolicy) {
 TEST(AccountRulesTest, MetadataMergeRemovesNullKeys) {
   const json merged = domain::MergeMetadata({{"a", 1}, {"b", 2}}, {{"b", nullptr}, {"c", 3}});
   EXPECT_EQ(merged, (json{{"a", 1}, {"c", 3}}));
-  EXPECT_FALSE(domain::CheckUserMetadata(json::array()));
-  EXPECT_FALSE(domain::CheckUserMetadata(json{{"big", std::string(20000, 'x')}}));
-  EXPECT_EQ(*domain::CheckUserMetadata(json(nullptr)), json::object());
+  using domain::Metadata;
+  EXPECT_FALSE(domain::CheckMetadata(json::array(), Metadata::kUser));
+  EXPECT_EQ(*domain::CheckMetadata(json(nullptr), Metadata::kUser), json::object());
+  // The largest accepted, as compact JSON, and one byte more ({"k":"..."} is 8 bytes + text).
+  const auto sized = [](size_t bytes) { return json{{"k", std::string(bytes - 8, 'x')}}; };
+  EXPECT_TRUE(domain::CheckMetadata(sized(domain::kMaxUserMetadataBytes), Metadata::kUser));
+  EXPECT_FALSE(domain::CheckMetadata(sized(domain::kMaxUserMetadataBytes + 1), Metadata::kUser));
+  EXPECT_TRUE(domain::CheckMetadata(sized(domain::kMaxAppMetadataBytes), Metadata::kApp));
+  EXPECT_FALSE(domain::CheckMetadata(sized(domain::kMaxAppMetadataBytes + 1), Metadata::kApp));
 }
 
 TEST(PasswordHasherTest, Argon2idHashesVerifyAndResistWrongPasswords) {

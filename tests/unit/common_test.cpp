@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 #include "common/json_util.hpp"
 #include "common/metrics.hpp"
 #include "common/time_format.hpp"
@@ -83,6 +83,44 @@ TEST(JsonUtilTest, RejectsDeepNestingAndBadUtf8) {
   const auto bad = ParseJsonStrict("\"\xff\"");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().reason, "invalid_json");
+}
+
+// A number no double holds is bad input, not an internal error.
+TEST(JsonUtilTest, NumbersOutOfRangeAreInvalidJson) {
+  for (const char* text : {R"({"a":1e400})", R"({"a":-1e400})", R"([1E999])"}) {
+    const auto r = ParseJsonStrict(text);
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().reason, "invalid_json");
+  }
+  EXPECT_TRUE(ParseJsonStrict(R"({"a":1e300,"b":18446744073709551616})"));
+}
+
+// The message says what and where, never what was read (it may be a password).
+TEST(JsonUtilTest, SyntaxErrorsNeverQuoteTheInput) {
+  for (const char* text : {R"({"password":"hunter2-secret)", R"({"password":hunter2-secret})",
+                           "{\"password\":\"hunter2-secret\n\"}"}) {
+    const auto r = ParseJsonStrict(text);
+    ASSERT_FALSE(r) << text;
+    EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("at byte"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(JsonUtilTest, PrintableUtf8RefusesControlsAndMalformedSequences) {
+  EXPECT_TRUE(IsPrintableUtf8("Bot \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  for (const std::string& bad :
+       {std::string(1, '\0'), std::string("a\x01"), std::string("\x7f"), std::string("\xc3"),
+        std::string("\xc0\xaf"), std::string("\xe0\x80\xaf"), std::string("\xed\xa0\x80"),
+        std::string("\xf4\x90\x80\x80"), std::string("\xff"), std::string("\xe2\x82")}) {
+    EXPECT_FALSE(IsPrintableUtf8(bad)) << nlohmann::json(bad).dump(-1, ' ', true,
+                                                                   nlohmann::json::error_handler_t::replace);
+  }
+}
+
+TEST(EncodingTest, HexAndRandomBytes) {
+  EXPECT_EQ(HexEncode(std::string("\x00\x01\xab\xff", 4)), "0001abff");
+  EXPECT_EQ(RandomBytes(32).size(), 32u);
+  EXPECT_NE(RandomBytes(16), RandomBytes(16));
 }
 
 TEST(JsonUtilTest, Utf8LengthCountsCodePoints) {

@@ -8,7 +8,7 @@
 #include "auth/jwks_source.hpp"
 #include "auth/jwt.hpp"
 #include "auth/key_ring.hpp"
-#include "common/base64url.hpp"
+#include "common/encoding.hpp"
 
 namespace assistantd::auth {
 namespace {

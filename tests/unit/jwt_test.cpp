@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/base64url.hpp"
+#include <limits>
+
+#include "common/encoding.hpp"
 
 namespace assistantd::auth {
 namespace {
@@ -46,6 +48,21 @@ TEST_F(JwtTest, ExpiryHonoursLeeway) {
 TEST_F(JwtTest, FractionalNumericDatesAreAccepted) {
   auto c = Claims();
   c["exp"] = kNow + 60.5;
+  EXPECT_TRUE(Verify(c));
+}
+
+// A date past 9999 (or past int64, or negative) is not "never expires" but a bad token.
+TEST_F(JwtTest, NumericDatesOutOfRangeAreRefused) {
+  for (const char* claim : {"exp", "nbf", "iat"}) {
+    for (const json& value : {json(1e20), json(-1), json(std::numeric_limits<uint64_t>::max()),
+                              json(253402300800), json("1700000000"), json(nullptr)}) {
+      auto c = Claims();
+      c[claim] = value;
+      EXPECT_EQ(Reason(Verify(c)), "invalid_token") << claim << "=" << value.dump();
+    }
+  }
+  auto c = Claims();
+  c["exp"] = 253402300799;  // 9999-12-31T23:59:59Z
   EXPECT_TRUE(Verify(c));
 }
 

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/encoding.hpp"
 #include "storage/migration.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_metrics.hpp"
@@ -29,16 +30,7 @@ std::string_view SqlState(const PGresult* result) {
 
 }  // namespace
 
-std::string PgBytea(std::string_view bytes) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\\x";
-  out.reserve(2 + bytes.size() * 2);
-  for (const unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 0xf];
-  }
-  return out;
-}
+std::string PgBytea(std::string_view bytes) { return "\\x" + HexEncode(bytes); }
 
 int64_t PgResult::Affected() const {
   const char* n = PQcmdTuples(result_.get());

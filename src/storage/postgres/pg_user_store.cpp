@@ -161,7 +161,30 @@ Result<bool> PgUserStore::DeleteUser(const std::string& id, int64_t now_us,
   });
 }
 
-Result<void> PgUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit) {
+namespace {
+
+// A session's rows, the user's sign-in time and its audit entry, in the caller's write: sent
+// as one pipeline with the batch's RELEASE, since nothing here needs an answer.
+Result<void> InsertSession(PgConnection& conn, const NewSession& n) {
+  const AuthSession& s = n.session;
+  conn.Defer(
+      "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+      "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), assistantd_ts($5))",
+      {s.id, s.user_id, std::to_string(s.signed_in_at_us), std::to_string(s.created_at_us),
+       std::to_string(s.refreshed_at_us)});
+  conn.Defer(
+      "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
+      "VALUES ($1, $2::uuid, assistantd_ts($3))",
+      {n.token_hash, s.id, std::to_string(s.created_at_us)});
+  conn.Defer("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
+             {s.user_id, std::to_string(s.signed_in_at_us)});
+  return PgAppendUnsealed(conn, n.audit);
+}
+
+}  // namespace
+
+Result<void> PgUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit,
+                                        const std::optional<NewSession>& first_session) {
   PgParams params = {user.id};
   AppendUserParams(params, user);
   auto r = db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
@@ -176,6 +199,9 @@ Result<void> PgUserStore::CreateAccount(const domain::User& user, const ChangeAu
         params);
     if (!inserted) return tl::unexpected(inserted.error());
     if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
+    if (first_session) {
+      if (auto a = InsertSession(conn, *first_session); !a) return tl::unexpected(a.error());
+    }
     return true;
   });
   if (!r)
@@ -218,27 +244,14 @@ Result<bool> PgUserStore::UpdateUser(const domain::User& user, const ChangeAudit
   return *r;
 }
 
-Result<void> PgUserStore::CreateSession(const AuthSession& s, const std::string& token_hash,
-                                        const ChangeAudit& audit) {
-  // Sent as one pipeline with the batch's RELEASE: nothing here needs an answer.
+Result<void> PgUserStore::CreateSession(const NewSession& session) {
   return RetryTransient([&] {
            return db_.Write<bool>([&](PgConnection& conn) -> Result<bool> {
-             if (auto r = conn.SetClaims(UserClaims(s.user_id, "authenticated")); !r) {
+             if (auto r = conn.SetClaims(UserClaims(session.session.user_id, "authenticated"));
+                 !r) {
                return tl::unexpected(r.error());
              }
-             conn.Defer(
-                 "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
-                 "VALUES ($1::uuid, $2::uuid, assistantd_ts($3), assistantd_ts($4), "
-                 "assistantd_ts($5))",
-                 {s.id, s.user_id, std::to_string(s.signed_in_at_us),
-                  std::to_string(s.created_at_us), std::to_string(s.refreshed_at_us)});
-             conn.Defer(
-                 "INSERT INTO refresh_tokens (token_hash, session_id, created_at) "
-                 "VALUES ($1, $2::uuid, assistantd_ts($3))",
-                 {token_hash, s.id, std::to_string(s.created_at_us)});
-             conn.Defer("UPDATE users SET last_sign_in_at = assistantd_ts($2) WHERE id = $1::uuid",
-                        {s.user_id, std::to_string(s.signed_in_at_us)});
-             if (auto r = PgAppendUnsealed(conn, audit); !r) return tl::unexpected(r.error());
+             if (auto r = InsertSession(conn, session); !r) return tl::unexpected(r.error());
              return true;
            });
          })

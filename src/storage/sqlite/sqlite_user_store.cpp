@@ -199,7 +199,51 @@ Result<bool> SqliteUserStore::DeleteUser(const std::string& id, int64_t now_us,
   });
 }
 
-Result<void> SqliteUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit) {
+namespace {
+
+// A session's rows, the user's sign-in time and its audit entry, in the caller's write.
+Result<void> InsertSession(SqliteConnection& conn, const NewSession& n) {
+  const AuthSession& s = n.session;
+  {
+    auto stmt = conn.Prepare(
+        "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
+        "VALUES (?, ?, ?, ?, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(s.id));
+    stmt->Bind(2, std::string_view(s.user_id));
+    stmt->Bind(3, s.signed_in_at_us);
+    stmt->Bind(4, s.created_at_us);
+    stmt->Bind(5, s.refreshed_at_us);
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn.Prepare(
+        "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, created_at) "
+        "VALUES (?, ?, NULL, NULL, ?)");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(n.token_hash));
+    stmt->Bind(2, std::string_view(s.id));
+    stmt->Bind(3, s.created_at_us);
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  {
+    auto stmt = conn.Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, s.signed_in_at_us);
+    stmt->Bind(2, std::string_view(s.user_id));
+    if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+  }
+  return AppendAudit(conn, n.audit);
+}
+
+}  // namespace
+
+Result<void> SqliteUserStore::CreateSession(const NewSession& session) {
+  return db_.Write([&](SqliteConnection& conn) { return InsertSession(conn, session); });
+}
+
+Result<void> SqliteUserStore::CreateAccount(const domain::User& user, const ChangeAudit& audit,
+                                            const std::optional<NewSession>& first_session) {
   return db_.Write([&](SqliteConnection& conn) -> Result<void> {
     auto stmt = conn.Prepare(std::string("INSERT INTO users (") + kColumns +
                              ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -210,7 +254,8 @@ Result<void> SqliteUserStore::CreateAccount(const domain::User& user, const Chan
       return tl::unexpected(
           RenameConflict(r.error(), "user_already_exists", "User already registered"));
     }
-    return AppendAudit(conn, audit);
+    if (auto r = AppendAudit(conn, audit); !r) return r;
+    return first_session ? InsertSession(conn, *first_session) : Result<void>();
   });
 }
 
@@ -244,43 +289,6 @@ Result<bool> SqliteUserStore::UpdateUser(const domain::User& user, const ChangeA
       if (auto r = AppendAudit(conn, audit); !r) return tl::unexpected(r.error());
     }
     return updated;
-  });
-}
-
-Result<void> SqliteUserStore::CreateSession(const AuthSession& s, const std::string& token_hash,
-                                            const ChangeAudit& audit) {
-  return db_.Write([&](SqliteConnection& conn) -> Result<void> {
-    {
-      auto stmt = conn.Prepare(
-          "INSERT INTO auth_sessions (id, user_id, signed_in_at, created_at, refreshed_at) "
-          "VALUES (?, ?, ?, ?, ?)");
-      if (!stmt) return tl::unexpected(stmt.error());
-      stmt->Bind(1, std::string_view(s.id));
-      stmt->Bind(2, std::string_view(s.user_id));
-      stmt->Bind(3, s.signed_in_at_us);
-      stmt->Bind(4, s.created_at_us);
-      stmt->Bind(5, s.refreshed_at_us);
-      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-    }
-    {
-      auto stmt = conn.Prepare(
-          "INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, revoked_at, "
-          "created_at) "
-          "VALUES (?, ?, NULL, NULL, ?)");
-      if (!stmt) return tl::unexpected(stmt.error());
-      stmt->Bind(1, std::string_view(token_hash));
-      stmt->Bind(2, std::string_view(s.id));
-      stmt->Bind(3, s.created_at_us);
-      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-    }
-    {
-      auto stmt = conn.Prepare("UPDATE users SET last_sign_in_at = ? WHERE id = ?");
-      if (!stmt) return tl::unexpected(stmt.error());
-      stmt->Bind(1, s.signed_in_at_us);
-      stmt->Bind(2, std::string_view(s.user_id));
-      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
-    }
-    return AppendAudit(conn, audit);
   });
 }
 

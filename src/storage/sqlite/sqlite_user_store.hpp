@@ -14,11 +14,11 @@ class SqliteUserStore final : public UserStore {
   Result<UserPage> ListUsers(const std::optional<domain::ListCursor>& after, int limit) override;
   Result<NumberedUserPage> ListUsersNumbered(int64_t offset, int limit) override;
   Result<bool> DeleteUser(const std::string& id, int64_t now_us, const ChangeAudit& audit) override;
-  Result<void> CreateAccount(const domain::User& user, const ChangeAudit& audit) override;
+  Result<void> CreateAccount(const domain::User& user, const ChangeAudit& audit,
+                             const std::optional<NewSession>& first_session) override;
   Result<std::optional<domain::User>> FindAccountByEmail(const std::string& email) override;
   Result<bool> UpdateUser(const domain::User& user, const ChangeAudit& audit) override;
-  Result<void> CreateSession(const AuthSession& session, const std::string& token_hash,
-                             const ChangeAudit& audit) override;
+  Result<void> CreateSession(const NewSession& session) override;
   Result<std::optional<AuthSession>> GetSession(const std::string& id) override;
   Result<RefreshOutcome> RefreshSession(const std::string& token_hash,
                                         const std::string& new_token_hash, int64_t now_us,
