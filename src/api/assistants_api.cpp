@@ -92,26 +92,45 @@ void AssistantsApi::Register(http::Router& router) {
 }
 
 template <class T>
-storage::Completion<T> AssistantsApi::Then(const http::RequestContext& ctx, http::Reply reply,
-                                           std::function<Result<http::Response>(T)> respond) {
-  // A response that waits for the sync (Prefer: wait) is built on the handler pool, so that
-  // it does not hold up the store's thread that completes the write; any other is built
-  // right there, which costs less than a hand-over to another thread.
-  const bool waits = PreferredWaitSeconds(ctx.request).has_value();
-  return [this, waits, reply = std::move(reply), respond = std::move(respond)](Result<T> written) {
-    auto complete = [reply, respond, written = std::move(written)]() mutable {
-      if (!written) return reply(tl::unexpected(written.error()));
-      Result<http::Response> response;
-      try {
-        response = respond(std::move(*written));
-      } catch (const std::exception& e) {
-        response = Internal(std::string("completing a write threw: ") + e.what());
-      }
-      reply(std::move(response));
-    };
-    if (waits) return executor_(std::move(complete));
-    complete();
+storage::Completion<T> AssistantsApi::Then(http::Reply reply,
+                                           std::function<void(T, http::Reply)> respond) {
+  // Runs on the store's thread that completed the write: the answer is built right there,
+  // which costs less than a hand-over to another thread; a request that waits for its sync
+  // outcome only registers its wait here.
+  return [reply = std::move(reply), respond = std::move(respond)](Result<T> written) {
+    if (!written) return reply(tl::unexpected(written.error()));
+    try {
+      respond(std::move(*written), reply);
+    } catch (const std::exception& e) {
+      reply(Internal(std::string("completing a write threw: ") + e.what()));
+    }
   };
+}
+
+void AssistantsApi::AnswerAfterSync(const http::RequestContext& ctx, const std::string& id,
+                                    http::Reply reply, AfterSync answer) {
+  auto run = [reply = std::move(reply), answer = std::move(answer)](
+                 std::optional<int> waited, const std::optional<storage::SyncJob>& job) {
+    Result<http::Response> response;
+    try {
+      response = answer(waited, job);
+    } catch (const std::exception& e) {
+      response = Internal(std::string("answering a write threw: ") + e.what());
+    }
+    reply(std::move(response));
+  };
+  const auto wait = PreferredWaitSeconds(ctx.request);
+  if (!wait) return run(std::nullopt, std::nullopt);
+  const auto& caller = ctx.Caller();
+  const std::string who = caller.user_id ? *caller.user_id
+                                         : "role:" + std::string(domain::ToString(caller.role));
+  const bool waiting = waiter_.Wait(
+      who, id, std::chrono::steady_clock::now() + std::chrono::seconds(*wait),
+      [this, run, seconds = *wait](std::optional<storage::SyncJob> job) {
+        // The answer reads the store: on the handler pool, not the waiter's thread.
+        executor_([run, seconds, job = std::move(job)] { run(seconds, job); });
+      });
+  if (!waiting) run(std::nullopt, std::nullopt);
 }
 
 void AssistantsApi::Create(http::RequestContext& ctx, http::Reply reply) {
@@ -121,17 +140,22 @@ void AssistantsApi::Create(http::RequestContext& ctx, http::Reply reply) {
   store_.SubmitCreate(std::move(prepared->assistant), std::move(prepared->job_key),
                       limits::LimitsFor(limits_, caller.role).max_assistants,
                       audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
-                      Then<Assistant>(ctx, std::move(reply),
-                                      [this, &ctx](Assistant created) -> Result<http::Response> {
-                                        notifier_.Notify();
-                                        audit_.Appended();
-                                        auto res = WriteResponse(ctx, 201, created);
-                                        if (!res) return res;
-                                        std::string base = ctx.request.path;
-                                        if (base.ends_with('/')) base.pop_back();
-                                        res->SetHeader("Location", base + "/" + created.id);
-                                        return res;
-                                      }));
+                      Then<Assistant>(std::move(reply), [this, &ctx](Assistant created,
+                                                                     http::Reply done) {
+                        notifier_.Notify();
+                        audit_.Appended();
+                        AnswerAfterSync(
+                            ctx, created.id, std::move(done),
+                            [this, &ctx, created](std::optional<int> waited,
+                                                  const std::optional<storage::SyncJob>&) {
+                              auto res = WriteResponse(ctx, 201, created, waited);
+                              if (!res) return res;
+                              std::string base = ctx.request.path;
+                              if (base.ends_with('/')) base.pop_back();
+                              res->SetHeader("Location", base + "/" + created.id);
+                              return res;
+                            });
+                      }));
 }
 
 Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestContext& ctx) {
@@ -188,34 +212,15 @@ Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestCo
   return out;
 }
 
-std::optional<storage::SyncJob> AssistantsApi::AwaitSync(const std::string& id, int seconds) {
-  // The worker signals each recorded outcome; the 100 ms cap also notices jobs finished by
-  // another process (`assistantd reconcile`, another instance).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  for (;;) {
-    const uint64_t seen = notifier_.OutcomeGeneration();
-    auto job = sync_.LatestJob(id);
-    if (!job || !*job) return std::nullopt;
-    if ((*job)->state != "queued" && (*job)->state != "running") return **job;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline) return **job;
-    notifier_.WaitForOutcome(
-        seen, std::min<std::chrono::microseconds>(
-                  std::chrono::duration_cast<std::chrono::microseconds>(deadline - now),
-                  std::chrono::milliseconds(100)));
-  }
-}
-
 Result<http::Response> AssistantsApi::WriteResponse(http::RequestContext& ctx, int status,
-                                                    const Assistant& written) {
-  const auto wait = PreferredWaitSeconds(ctx.request);
-  if (!wait) return AssistantResponse(status, written, std::nullopt);
-  AwaitSync(written.id, *wait);
+                                                    const Assistant& written,
+                                                    std::optional<int> waited) {
+  if (!waited) return AssistantResponse(status, written, std::nullopt);
   auto now = store_.Get(written.id, domain::ScopeFor(ctx.Caller()));
   if (!now) return tl::unexpected(now.error());
   // Deleted meanwhile by another request: the state this write produced is all there is.
   auto res = AssistantResponse(status, *now ? **now : written, std::nullopt);
-  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*wait));
+  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*waited));
   return res;
 }
 
@@ -337,12 +342,19 @@ void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {
   store_.SubmitUpdate(*id, domain::ScopeFor(ctx.Caller()), std::move(mutate), std::move(*job_key),
                       audit_.ForAssistant(ActorFor(ctx), "assistant.update"),
                       Then<std::optional<Assistant>>(
-                          ctx, std::move(reply),
-                          [this, &ctx](std::optional<Assistant> updated) -> Result<http::Response> {
-                            if (!updated) return NotFound();
+                          std::move(reply),
+                          [this, &ctx](std::optional<Assistant> updated, http::Reply done) {
+                            if (!updated) return done(NotFound());
                             notifier_.Notify();
                             audit_.Appended();
-                            return WriteResponse(ctx, 200, *updated);
+                            const std::string updated_id = updated->id;  // before the move
+                            AnswerAfterSync(
+                                ctx, updated_id, std::move(done),
+                                [this, &ctx, updated = std::move(*updated)](
+                                    std::optional<int> waited,
+                                    const std::optional<storage::SyncJob>&) {
+                                  return WriteResponse(ctx, 200, updated, waited);
+                                });
                           }));
 }
 
@@ -354,21 +366,24 @@ void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
   if (!job_key) return reply(tl::unexpected(job_key.error()));
   store_.SubmitDelete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
                       audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
-                      Then<bool>(ctx, std::move(reply),
-                                 [this, &ctx, id = *id](bool deleted) -> Result<http::Response> {
-                                   if (!deleted) return NotFound();
-                                   notifier_.Notify();
-                                   audit_.Appended();
-                                   return DeleteResponse(ctx, id);
-                                 }));
+                      Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted,
+                                                                          http::Reply done) {
+                        if (!deleted) return done(NotFound());
+                        notifier_.Notify();
+                        audit_.Appended();
+                        AnswerAfterSync(ctx, id, std::move(done),
+                                        [id](std::optional<int> waited,
+                                             const std::optional<storage::SyncJob>& job) {
+                                          return DeleteResponse(id, waited, job);
+                                        });
+                      }));
 }
 
-Result<http::Response> AssistantsApi::DeleteResponse(http::RequestContext& ctx,
-                                                     const std::string& id) {
-  const auto wait = PreferredWaitSeconds(ctx.request);
-  if (!wait) return http::Response::Empty(204);
+Result<http::Response> AssistantsApi::DeleteResponse(const std::string& id,
+                                                     std::optional<int> waited,
+                                                     const std::optional<storage::SyncJob>& job) {
+  if (!waited) return http::Response::Empty(204);
   // The outcome of the remote deletion: deleted, failed (dead letter) or still deleting.
-  const auto job = AwaitSync(id, *wait);
   std::string status = "deleting";
   if (job && job->state == "done") status = "deleted";
   if (job && job->state == "dead") status = "failed";
@@ -377,7 +392,7 @@ Result<http::Response> AssistantsApi::DeleteResponse(http::RequestContext& ctx,
                                         {"syncError", job && job->last_error && status != "deleted"
                                                           ? nlohmann::json(*job->last_error)
                                                           : nlohmann::json(nullptr)}});
-  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*wait));
+  res.SetHeader("Preference-Applied", "wait=" + std::to_string(*waited));
   return res;
 }
 

@@ -8,22 +8,24 @@
 #include "limits/limits_policy.hpp"
 #include "storage/storage.hpp"
 #include "sync/notifier.hpp"
+#include "sync/outcome_waiter.hpp"
 
 namespace assistantd::api {
 
 // The assistants resource under /v1/assistants and /functions/v1/assistants. Writes are
-// asynchronous: they are submitted to the store's group commit and answered from `executor`
-// (the handler pool) once durable, so no handler thread waits for the disk.
+// asynchronous: they are submitted to the store's group commit and answered once durable, so
+// no handler thread waits for the disk; one that waits for its sync outcome (Prefer: wait) is
+// watched by `waiter` and answered from `executor` (the handler pool).
 class AssistantsApi {
  public:
-  AssistantsApi(storage::AssistantStore& store, storage::SyncStore& sync, TokenAuthenticator& users,
-                sync::SyncNotifier& notifier, const auth::SecretBox& box,
+  AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
+                sync::SyncNotifier& notifier, sync::OutcomeWaiter& waiter, const auth::SecretBox& box,
                 const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock,
                 http::Executor executor)
       : store_(store),
-        sync_(sync),
         users_(users),
         notifier_(notifier),
+        waiter_(waiter),
         box_(box),
         limits_(limits),
         audit_(audit),
@@ -40,9 +42,9 @@ class AssistantsApi {
 
  private:
   storage::AssistantStore& store_;
-  storage::SyncStore& sync_;
   TokenAuthenticator& users_;
   sync::SyncNotifier& notifier_;
+  sync::OutcomeWaiter& waiter_;
   const auth::SecretBox& box_;
   const limits::LimitsSettings& limits_;
   audit::AuditLog& audit_;
@@ -55,24 +57,28 @@ class AssistantsApi {
     std::optional<std::string> job_key;
   };
   Result<NewAssistant> PrepareCreate(http::RequestContext& ctx);
-  // The completion of a submitted write: `respond` turns the written value into the response
-  // (on the handler pool when the request waits for the sync); errors go to `reply` as they
-  // are.
+  // The completion of a submitted write: `respond` gets the written value and the reply to
+  // answer (now or later); errors go to the reply as they are.
   template <class T>
-  storage::Completion<T> Then(const http::RequestContext& ctx, http::Reply reply,
-                              std::function<Result<http::Response>(T)> respond);
-  Result<http::Response> DeleteResponse(http::RequestContext& ctx, const std::string& id);
+  storage::Completion<T> Then(http::Reply reply, std::function<void(T, http::Reply)> respond);
+  // Builds a write's answer with `answer(waited, job)`: at once (waited empty) unless the
+  // request asked `Prefer: wait=N`; then once the assistant's sync job has an outcome or N
+  // seconds passed (waited = N, job as it stands), on the handler pool, holding no thread
+  // meanwhile. Over the wait bounds the preference is ignored and the answer comes at once.
+  using AfterSync = std::function<Result<http::Response>(std::optional<int> waited,
+                                                         const std::optional<storage::SyncJob>& job)>;
+  void AnswerAfterSync(const http::RequestContext& ctx, const std::string& id, http::Reply reply,
+                       AfterSync answer);
+  static Result<http::Response> DeleteResponse(const std::string& id, std::optional<int> waited,
+                                               const std::optional<storage::SyncJob>& job);
 
   // The sealed per-request key (header or body, removed from `body`), if one was given.
   Result<std::optional<std::string>> SealedRequestKey(const http::Request& request,
                                                       nlohmann::json* body) const;
 
-  // `Prefer: wait=N`: waits up to N seconds until the assistant's sync job is no longer open
-  // and returns that job (nullopt if there is none or it could not be read).
-  std::optional<storage::SyncJob> AwaitSync(const std::string& id, int seconds);
-  // The response to a write, refreshed after waiting when the client asked to.
+  // The response to a write; after a wait (`waited` set), refreshed from the store.
   Result<http::Response> WriteResponse(http::RequestContext& ctx, int status,
-                                       const domain::Assistant& written);
+                                       const domain::Assistant& written, std::optional<int> waited);
 };
 
 }  // namespace assistantd::api

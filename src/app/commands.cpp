@@ -46,6 +46,7 @@
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "sync/key_source.hpp"
+#include "sync/outcome_waiter.hpp"
 #include "sync/reconciler.hpp"
 #include "sync/sync_worker.hpp"
 #include "vapi/curl_vapi_client.hpp"
@@ -306,8 +307,11 @@ int RunServe(const config::ServeConfig& c) {
   // Handlers run here; asynchronous ones (writes awaiting their group commit) are completed
   // here too.
   http::WorkerPool handler_pool(workers);
+  sync::OutcomeWaiter waiter(sync_store, worker,
+                             {.max_waits = c.max_waits, .max_waits_per_user = c.max_waits_per_user},
+                             metrics);
   api::AssistantsApi assistants_api(
-      assistants, sync_store, authenticator, worker, box, *limit_settings, audit_log, clock,
+      assistants, authenticator, worker, waiter, box, *limit_settings, audit_log, clock,
       [&handler_pool](std::function<void()> task) { handler_pool.Post(std::move(task)); });
   api::UserAdmin user_admin(users, authenticator, worker, hasher, audit_log, clock);
   api::AdminApi admin_api(user_admin, auth_settings.password);
@@ -340,6 +344,8 @@ int RunServe(const config::ServeConfig& c) {
   settings.max_body_bytes = c.max_body_bytes;
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
   settings.trusted_proxies = config::SplitList(c.trusted_proxies);
+  settings.inline_paths = {"/healthz"};
+  settings.priority_paths = {"/readyz"};
   http::Server server(
       settings,
       http::RequestHandler(
@@ -347,6 +353,7 @@ int RunServe(const config::ServeConfig& c) {
             pipeline.Handle(std::move(r), std::move(respond));
           }),
       logs.Make("http"), &handler_pool);
+  server.OnShutdown([&waiter] { waiter.Stop(); });
   auto port = server.Listen();
   if (!port) return Die(port.error());
   LogEvent(log, spdlog::level::info, "listening",
@@ -365,8 +372,10 @@ int RunServe(const config::ServeConfig& c) {
              "or stay pending until one is configured");
   }
   const bool clean = server.Run();
-  // Writes still queued complete before the handlers that wait for them go away.
+  // Writes still queued complete before the handlers that wait for them go away; so do open
+  // waits for sync outcomes.
   store->db->StopWrites();
+  waiter.Stop();
   reconciler.Stop();
   worker.Stop();
   LogEvent(log, spdlog::level::info, "stopped", {{"clean", clean}});

@@ -236,6 +236,15 @@ int main(int argc, char** argv) {
                     "Seconds to drain in-flight requests on SIGTERM/SIGINT")
       ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
+  serve->add_option("--max-waits", c.max_waits,
+                    "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
+                    "answered without waiting")
+      ->envname("ASSISTANTD_MAX_WAITS")
+      ->capture_default_str();
+  serve->add_option("--max-waits-per-user", c.max_waits_per_user,
+                    "The same for one caller")
+      ->envname("ASSISTANTD_MAX_WAITS_PER_USER")
+      ->capture_default_str();
 
   serve->add_option("--sync-workers", c.sync_workers,
                     "Threads syncing assistants to Vapi (0 disables syncing)")

@@ -111,6 +111,10 @@ Result<void> Validate(const ServeConfig& c) {
   if (c.shutdown_timeout_seconds < 1 || c.shutdown_timeout_seconds > 600) {
     return ConfigError("--shutdown-timeout must be 1-600 seconds");
   }
+  if (c.max_waits < 0 || c.max_waits > 100000) return ConfigError("--max-waits must be 0-100000");
+  if (c.max_waits_per_user < 0 || c.max_waits_per_user > c.max_waits) {
+    return ConfigError("--max-waits-per-user must be 0 to --max-waits");
+  }
   if (c.sync_workers < 0 || c.sync_workers > 64) return ConfigError("--sync-workers must be 0-64");
   if (c.database_pool_size < 0 || c.database_pool_size > 1000) {
     return ConfigError("--database-pool-size must be 0-1000 (0: automatic)");

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <optional>
@@ -55,12 +56,14 @@ struct Server::State {
   asio::io_context ioc;
   std::unique_ptr<WorkerPool> own_workers;
   WorkerPool* workers;
+  WorkerPool priority{1};
   tcp::acceptor acceptor;
   asio::signal_set signals;
   asio::steady_timer deadline;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::atomic<bool> stopping{false};
   std::atomic<bool> forced{false};
+  std::function<void()> on_shutdown;
   std::mutex mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 
@@ -271,7 +274,18 @@ class Session : public std::enable_shared_from_this<Session> {
                                state_->settings.trusted_proxies);
     }
     stream_.expires_never();
-    state_->workers->Post([self = shared_from_this(), req = std::move(req)]() mutable {
+    const auto listed = [&](const std::vector<std::string>& paths) {
+      return req.method == "GET" && std::find(paths.begin(), paths.end(), req.path) != paths.end();
+    };
+    if (listed(state_->settings.inline_paths)) {
+      return state_->handler(std::move(req), [self = shared_from_this()](Response res) {
+        asio::dispatch(self->stream_.get_executor(),
+                       [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+      });
+    }
+    WorkerPool& lane =
+        listed(state_->settings.priority_paths) ? state_->priority : *state_->workers;
+    lane.Post([self = shared_from_this(), req = std::move(req)]() mutable {
       self->state_->handler(std::move(req), [self](Response res) {
         asio::post(self->stream_.get_executor(),
                    [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
@@ -383,6 +397,7 @@ void Server::State::Unregister(Session* s) {
 void Server::State::BeginShutdown() {
   if (stopping.exchange(true)) return;
   LogEvent(logger, spdlog::level::info, "shutting down: draining connections");
+  if (on_shutdown) on_shutdown();
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
@@ -435,7 +450,10 @@ Server::Server(ServerSettings settings, SyncRequestHandler handler, Logger logge
           },
           std::move(logger)) {}
 
-Server::~Server() { state_->workers->Join(); }
+Server::~Server() {
+  state_->workers->Join();
+  state_->priority.Join();
+}
 
 Result<uint16_t> Server::Listen() {
   beast::error_code ec;
@@ -475,8 +493,11 @@ bool Server::Run() {
   state->ioc.run();
   for (auto& t : threads) t.join();
   state->workers->Join();
+  state->priority.Join();
   return !state->forced;
 }
+
+void Server::OnShutdown(std::function<void()> hook) { state_->on_shutdown = std::move(hook); }
 
 void Server::Stop() {
   asio::post(state_->ioc, [state = state_] { state->BeginShutdown(); });

@@ -25,6 +25,11 @@ struct ServerSettings {
   std::chrono::seconds write_timeout{30};
   std::chrono::seconds shutdown_timeout{10};
   std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For is believed
+  // GET paths that never queue behind the handlers: `inline_paths` are answered on the I/O
+  // thread (their handlers must not block: liveness), `priority_paths` on a thread of their
+  // own (readiness, which may touch the database).
+  std::vector<std::string> inline_paths;
+  std::vector<std::string> priority_paths;
 };
 
 // Answers a request by calling its second argument once, from any thread.
@@ -66,6 +71,9 @@ class Server {
 
   // Binds and listens; returns the bound port (useful with port 0).
   Result<uint16_t> Listen();
+  // Called once when a shutdown begins (before Run), e.g. to end long waits so their
+  // requests answer within the drain.
+  void OnShutdown(std::function<void()> hook);
   // Serves until stopped by a signal or Stop(). Returns true on a clean drain.
   bool Run();
   void Stop();

@@ -1,7 +1,6 @@
 #pragma once
 
-#include <chrono>
-#include <cstdint>
+#include <functional>
 
 namespace assistantd::sync {
 
@@ -13,10 +12,9 @@ class SyncNotifier {
   // next poll.
   virtual void Notify() = 0;
 
-  // For `Prefer: wait=N`: a counter that moves each time a job outcome is recorded. Read it,
-  // look at the job, then wait for it to move past the value read (no outcome is missed).
-  virtual uint64_t OutcomeGeneration() = 0;
-  virtual void WaitForOutcome(uint64_t seen, std::chrono::microseconds timeout) = 0;
+  // For `Prefer: wait=N`: `listener` is called (from a worker's thread, so it must be short)
+  // after each job outcome is recorded; an empty function removes it.
+  virtual void OnOutcome(std::function<void()> listener) = 0;
 };
 
 }  // namespace assistantd::sync

@@ -94,9 +94,8 @@ bool SyncWorker::RunOnce() {
     }
     {
       std::lock_guard lock(outcome_mu_);
-      ++outcome_generation_;
+      if (outcome_listener_) outcome_listener_();
     }
-    outcome_cv_.notify_all();
     LogEvent(logger_, outcome.kind == Kind::kDead ? spdlog::level::warn : spdlog::level::info,
              "sync job finished",
              {{"jobId", job->id},
@@ -316,14 +315,9 @@ void SyncWorker::Stop() {
 
 void SyncWorker::Notify() { cv_.notify_all(); }
 
-uint64_t SyncWorker::OutcomeGeneration() {
+void SyncWorker::OnOutcome(std::function<void()> listener) {
   std::lock_guard lock(outcome_mu_);
-  return outcome_generation_;
-}
-
-void SyncWorker::WaitForOutcome(uint64_t seen, std::chrono::microseconds timeout) {
-  std::unique_lock lock(outcome_mu_);
-  outcome_cv_.wait_for(lock, timeout, [&] { return outcome_generation_ != seen; });
+  outcome_listener_ = std::move(listener);
 }
 
 }  // namespace assistantd::sync

@@ -50,8 +50,7 @@ class SyncWorker final : public SyncNotifier {
   void Stop();
   // Wakes idle workers (after a write queued a job).
   void Notify() override;
-  uint64_t OutcomeGeneration() override;
-  void WaitForOutcome(uint64_t seen, std::chrono::microseconds timeout) override;
+  void OnOutcome(std::function<void()> listener) override;
 
   CircuitBreaker::State BreakerState() { return breaker_.state(); }
 
@@ -76,8 +75,7 @@ class SyncWorker final : public SyncNotifier {
   std::vector<std::thread> threads_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::mutex outcome_mu_;
-  std::condition_variable outcome_cv_;
-  uint64_t outcome_generation_ = 0;
+  std::function<void()> outcome_listener_;
   CircuitBreaker breaker_;
 };
 

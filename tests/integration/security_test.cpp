@@ -2,7 +2,10 @@
 // out-of-range numbers, inputs that matched or said too much. Each test failed before its fix.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "common/encoding.hpp"
 #include "integration/api_fixture.hpp"
@@ -146,6 +149,93 @@ TEST_F(SecurityTest, ErrorDetailsAreBounded) {
       client().Call("GET", "/v1/assistants?fields=" + std::string(5000, 'z'), alice.token);
   ASSERT_EQ(long_name.status, 400);
   EXPECT_LT(long_name.body.size(), 1024u);
+}
+
+}  // namespace
+}  // namespace assistantd::testing
+
+namespace assistantd::testing {
+namespace {
+
+// `Prefer: wait` once parked a handler thread per waiting request: four of them froze every
+// other request, health checks included. Now a wait holds no thread and waits are bounded.
+class WaitingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // No sync workers: every job stays queued, so every wait lasts its whole N seconds. Two
+    // handler threads: fewer than the waits below.
+    server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--worker-threads", "2",
+                                             "--max-waits", "6", "--max-waits-per-user", "3"}});
+  }
+
+  // Sends `n` waiting creates for `user` on their own connections; `done` counts answers.
+  void StartWaits(const std::string& user, int n) {
+    const std::string token = server_->Token(user);
+    for (int i = 0; i < n; ++i) {
+      waits_.emplace_back([this, token] {
+        HttpClient c(server_->port());
+        const auto r = c.Call("POST", "/v1/assistants", token, R"({"name":"Waiting"})",
+                              {{"Prefer", "wait=4"}});
+        std::lock_guard lock(mu_);
+        answers_.push_back(r);
+      });
+    }
+  }
+  int WaitsOpen(HttpClient& client) {
+    const auto metrics = client.Send("GET", "/metrics").body;
+    const auto at = metrics.find("\nassistantd_sync_waits ");
+    return at == std::string::npos ? -1 : std::stoi(metrics.substr(at + 23));
+  }
+  size_t Answered() {
+    std::lock_guard lock(mu_);
+    return answers_.size();
+  }
+  void TearDown() override {
+    for (auto& t : waits_) t.join();
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+  std::vector<std::thread> waits_;
+  std::mutex mu_;
+  std::vector<HttpResult> answers_;
+};
+
+TEST_F(WaitingTest, WaitsHoldNoThreadAndAreBoundedPerCallerAndInTotal) {
+  const std::string alice = NewUuid();
+  const std::string bob = NewUuid();
+  StartWaits(alice, 3);
+  StartWaits(bob, 3);
+  HttpClient client(server_->port());
+  // Every request below is answered while six waits are open on two handler threads.
+  while (WaitsOpen(client) < 6 && Answered() == 0) {
+  }
+  ASSERT_EQ(WaitsOpen(client), 6);
+  EXPECT_EQ(client.Send("GET", "/healthz").status, 200);
+  EXPECT_EQ(client.Send("GET", "/readyz").status, 200);
+  const std::string carol = server_->Token(NewUuid());
+  EXPECT_EQ(client.Call("GET", "/v1/assistants", carol).status, 200);
+  // Over the bounds (alice's own, then everyone's), the preference is ignored: answered now.
+  const auto over_alice = client.Call("POST", "/v1/assistants", server_->Token(alice),
+                                      R"({"name":"Now"})", {{"Prefer", "wait=4"}});
+  EXPECT_EQ(over_alice.status, 201) << over_alice.body;
+  EXPECT_FALSE(over_alice.HasHeader("preference-applied"));
+  const auto over_all = client.Call("POST", "/v1/assistants", carol, R"({"name":"Now"})",
+                                    {{"Prefer", "wait=4"}});
+  EXPECT_EQ(over_all.status, 201);
+  EXPECT_FALSE(over_all.HasHeader("preference-applied"));
+  EXPECT_EQ(Answered(), 0u) << "a wait ended before the requests it must not hold up";
+
+  for (auto& t : waits_) t.join();
+  waits_.clear();
+  ASSERT_EQ(answers_.size(), 6u);
+  for (const auto& r : answers_) {
+    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_EQ(r.Header("preference-applied"), "wait=4");
+    EXPECT_EQ(r.Json()["syncStatus"], "pending");
+  }
+  EXPECT_EQ(WaitsOpen(client), 0);
+  EXPECT_NE(client.Send("GET", "/metrics").body.find("assistantd_sync_waits_refused_total 2"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -373,6 +373,7 @@ TEST_F(SyncTest, PreferWaitReturnsTheSyncOutcomeOfEachWrite) {
 
   const auto patched = api_->Call("PATCH", path, token_, R"({"name":"Waited 2"})", wait);
   ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(patched.Header("preference-applied"), "wait=10");
   EXPECT_EQ(patched.Json()["syncStatus"], "synced");
   EXPECT_EQ(patched.Json()["version"], 2);
   EXPECT_EQ(SimState()[0]["name"], "Waited 2");
