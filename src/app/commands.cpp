@@ -1,5 +1,7 @@
 #include "app/commands.hpp"
 
+#include <sys/resource.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -223,6 +225,29 @@ struct SyncStack {
   sync::Reconciler reconciler;
 };
 
+// Raises the open-files limit to its hard maximum (each connection is a descriptor) and gives
+// the connection limit: --max-connections, or 3/4 of the descriptors (the rest for the
+// database, files and pipes).
+size_t ConnectionLimit(const config::ServeConfig& c, const Logger& log) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) files = raised;
+  }
+  const size_t descriptors = files.rlim_cur == RLIM_INFINITY ? 1'000'000 : files.rlim_cur;
+  const size_t automatic = std::max<size_t>(16, descriptors * 3 / 4);
+  if (c.max_connections == 0) return automatic;
+  const auto wanted = static_cast<size_t>(c.max_connections);
+  if (wanted > descriptors) {
+    LogEvent(log, spdlog::level::warn,
+             "--max-connections is above the open-files limit: accepts will fail before it is "
+             "reached",
+             {{"maxConnections", wanted}, {"openFilesLimit", descriptors}});
+  }
+  return wanted;
+}
+
 }  // namespace
 
 int RunServe(const config::ServeConfig& c) {
@@ -344,6 +369,9 @@ int RunServe(const config::ServeConfig& c) {
   settings.max_body_bytes = c.max_body_bytes;
   settings.shutdown_timeout = std::chrono::seconds(c.shutdown_timeout_seconds);
   settings.trusted_proxies = config::SplitList(c.trusted_proxies);
+  settings.max_connections = ConnectionLimit(c, log);
+  settings.max_connections_per_ip = static_cast<size_t>(c.max_connections_per_ip);
+  settings.metrics = &metrics;
   settings.inline_paths = {"/healthz"};
   settings.priority_paths = {"/readyz"};
   http::Server server(
@@ -360,6 +388,7 @@ int RunServe(const config::ServeConfig& c) {
            {{"address", listen->host + ":" + std::to_string(*port)},
             {"ioThreads", io_threads},
             {"workerThreads", workers},
+            {"maxConnections", settings.max_connections},
             {"syncWorkers", c.sync_workers},
             {"vapiBaseUrl", c.vapi_base_url},
             {"jwtSigningAlgorithm", (*keys)->signing->SigningAlgorithm()},

@@ -236,6 +236,15 @@ int main(int argc, char** argv) {
                     "Seconds to drain in-flight requests on SIGTERM/SIGINT")
       ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
+  serve->add_option("--max-connections", c.max_connections,
+                    "Client connections open at once; more get 503 (0: 3/4 of the open-files limit)")
+      ->envname("ASSISTANTD_MAX_CONNECTIONS")
+      ->capture_default_str();
+  serve->add_option("--max-connections-per-ip", c.max_connections_per_ip,
+                    "Client connections open at once from one address, trusted proxies exempt "
+                    "(0: no limit)")
+      ->envname("ASSISTANTD_MAX_CONNECTIONS_PER_IP")
+      ->capture_default_str();
   serve->add_option("--max-waits", c.max_waits,
                     "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
                     "answered without waiting")

@@ -111,6 +111,12 @@ Result<void> Validate(const ServeConfig& c) {
   if (c.shutdown_timeout_seconds < 1 || c.shutdown_timeout_seconds > 600) {
     return ConfigError("--shutdown-timeout must be 1-600 seconds");
   }
+  if (c.max_connections < 0 || c.max_connections > 10'000'000) {
+    return ConfigError("--max-connections must be 0-10000000 (0: automatic)");
+  }
+  if (c.max_connections_per_ip < 0 || c.max_connections_per_ip > 10'000'000) {
+    return ConfigError("--max-connections-per-ip must be 0-10000000 (0: no limit)");
+  }
   if (c.max_waits < 0 || c.max_waits > 100000) return ConfigError("--max-waits must be 0-100000");
   if (c.max_waits_per_user < 0 || c.max_waits_per_user > c.max_waits) {
     return ConfigError("--max-waits-per-user must be 0 to --max-waits");

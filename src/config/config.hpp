@@ -38,6 +38,8 @@ struct ServeConfig {
   int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
   size_t max_body_bytes = 1024 * 1024;
   int shutdown_timeout_seconds = 10;
+  int max_connections = 0;            // open at once; 0: 3/4 of the descriptor limit
+  int max_connections_per_ip = 256;   // from one client address (trusted proxies exempt)
   int max_waits = 64;          // requests waiting for a sync outcome (Prefer: wait) at once
   int max_waits_per_user = 4;  // the same for one caller
   int sync_workers = 2;  // 0 disables syncing to Vapi

@@ -64,8 +64,14 @@ struct Server::State {
   std::atomic<bool> stopping{false};
   std::atomic<bool> forced{false};
   std::function<void()> on_shutdown;
+  asio::steady_timer accept_backoff;
   std::mutex mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  size_t admitted = 0;                              // sessions counted against the limits
+  std::unordered_map<std::string, size_t> per_ip;  // of those, by client address
+  // Refusals and accept failures are logged at most once per kLogEvery, with a count.
+  std::chrono::steady_clock::time_point last_refusal_log{};
+  uint64_t refusals_unlogged = 0;
 
   State(ServerSettings s, RequestHandler h, Logger l, WorkerPool* pool)
       : settings(std::move(s)),
@@ -76,7 +82,43 @@ struct Server::State {
         workers(pool ? pool : own_workers.get()),
         acceptor(asio::make_strand(ioc)),
         signals(ioc, SIGINT, SIGTERM),
-        deadline(ioc) {}
+        deadline(ioc),
+        accept_backoff(acceptor.get_executor()) {
+    if (settings.metrics) {
+      settings.metrics->DeclareGauge("assistantd_http_connections", "Open client connections",
+                                     [this] {
+                                       std::lock_guard lock(mu);
+                                       return static_cast<double>(admitted);
+                                     });
+      settings.metrics->DeclareCounter(
+          "assistantd_http_connections_refused_total",
+          "Connections refused (503) or not accepted, by reason: total, per_ip, accept_error");
+    }
+  }
+
+  // Whether a new connection from `ip` fits the limits; counts it if so. The reason otherwise.
+  std::optional<std::string> Admit(const std::string& ip) {
+    std::lock_guard lock(mu);
+    const bool exempt = std::find(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
+                                  ip) != settings.trusted_proxies.end();
+    if (settings.max_connections && admitted >= settings.max_connections) return "total";
+    if (!exempt && settings.max_connections_per_ip && per_ip[ip] >= settings.max_connections_per_ip) {
+      if (per_ip[ip] == 0) per_ip.erase(ip);
+      return "per_ip";
+    }
+    ++admitted;
+    ++per_ip[ip];
+    return std::nullopt;
+  }
+  void Release(const std::string& ip) {
+    std::lock_guard lock(mu);
+    --admitted;
+    if (--per_ip[ip] == 0) per_ip.erase(ip);
+  }
+  // Counts a refusal (or failed accept) and logs it, at most once per kLogEvery.
+  void Refused(const std::string& reason, const std::string& detail);
+
+  static constexpr std::chrono::seconds kLogEvery{10};
 
   void Register(Session* s, std::weak_ptr<Session> w) {
     std::lock_guard lock(mu);
@@ -143,14 +185,32 @@ std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_bo
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server::State> state)
-      : stream_(std::move(socket)), state_(std::move(state)) {}
+  // `counted_ip`: the client address this connection counts against (released when it ends);
+  // nullopt for a connection being refused.
+  Session(tcp::socket socket, std::shared_ptr<Server::State> state,
+          std::optional<std::string> counted_ip)
+      : stream_(std::move(socket)), state_(std::move(state)), counted_ip_(std::move(counted_ip)) {}
 
-  ~Session() { state_->Unregister(this); }
+  ~Session() {
+    if (counted_ip_) state_->Release(*counted_ip_);
+    state_->Unregister(this);
+  }
 
   void Start() {
     state_->Register(this, weak_from_this());
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Over the connection limits: a 503 at once (no request is read), then the connection ends.
+  void Refuse() {
+    state_->Register(this, weak_from_this());
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->close_after_response_ = true;
+      self->linger_ = true;  // a request already sent is read and dropped, so the 503 arrives
+      self->busy_ = true;
+      self->Write(ParseErrorResponse(ErrorCode::kUnavailable, "too_many_connections",
+                                     "Too many connections; try again later"));
+    });
   }
 
   // Called from any thread at shutdown: an idle connection closes now, a busy one after its
@@ -367,6 +427,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::State> state_;
+  std::optional<std::string> counted_ip_;
   static constexpr size_t kMaxLingerBytes = 64 * 1024 * 1024;
   static constexpr size_t kMaxBlankBytes = 8;
   size_t blank_bytes_ = 0;
@@ -394,12 +455,36 @@ void Server::State::Unregister(Session* s) {
   }
 }
 
+void Server::State::Refused(const std::string& reason, const std::string& detail) {
+  if (settings.metrics) {
+    settings.metrics->Counter("assistantd_http_connections_refused_total", {{"reason", reason}})
+        .Inc();
+  }
+  uint64_t count = 0;
+  {
+    std::lock_guard lock(mu);
+    ++refusals_unlogged;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_refusal_log < kLogEvery) return;
+    last_refusal_log = now;
+    count = std::exchange(refusals_unlogged, 0);
+  }
+  LogEvent(logger, spdlog::level::warn,
+           reason == "accept_error" ? "cannot accept connections" : "connection limit reached",
+           {{"reason", reason},
+            {"detail", detail},
+            {"sinceLastLog", count},
+            {"maxConnections", settings.max_connections},
+            {"maxConnectionsPerIp", settings.max_connections_per_ip}});
+}
+
 void Server::State::BeginShutdown() {
   if (stopping.exchange(true)) return;
   LogEvent(logger, spdlog::level::info, "shutting down: draining connections");
   if (on_shutdown) on_shutdown();
   beast::error_code ec;
   acceptor.close(ec);
+  accept_backoff.cancel();
   signals.cancel(ec);
   std::vector<std::shared_ptr<Session>> live;
   {
@@ -424,16 +509,34 @@ void Server::State::BeginShutdown() {
 
 namespace {
 
+// Out of descriptors (or kernel memory) the listening socket stays readable, so accepting
+// again at once would spin: wait this long first.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
 void Accept(const std::shared_ptr<Server::State>& state) {
-  state->acceptor.async_accept(asio::make_strand(state->ioc),
-                               [state](beast::error_code ec, tcp::socket socket) {
-                                 if (state->stopping) return;
-                                 if (!ec) {
-                                   socket.set_option(tcp::no_delay(true), ec);
-                                   std::make_shared<Session>(std::move(socket), state)->Start();
-                                 }
-                                 Accept(state);
-                               });
+  state->acceptor.async_accept(
+      asio::make_strand(state->ioc), [state](beast::error_code ec, tcp::socket socket) {
+        if (state->stopping) return;
+        if (ec) {
+          if (ec == asio::error::operation_aborted) return;
+          state->Refused("accept_error", ec.message());
+          state->accept_backoff.expires_after(kAcceptBackoff);
+          state->accept_backoff.async_wait([state](beast::error_code wait_ec) {
+            if (!wait_ec && !state->stopping) Accept(state);
+          });
+          return;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        const auto peer = socket.remote_endpoint(ec);
+        const std::string ip = ec ? std::string() : peer.address().to_string();
+        if (const auto over = state->Admit(ip)) {
+          state->Refused(*over, ip);
+          std::make_shared<Session>(std::move(socket), state, std::nullopt)->Refuse();
+        } else {
+          std::make_shared<Session>(std::move(socket), state, ip)->Start();
+        }
+        Accept(state);
+      });
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/logging.hpp"
+#include "common/metrics.hpp"
 #include "http/message.hpp"
 
 namespace assistantd::http {
@@ -30,6 +31,11 @@ struct ServerSettings {
   // own (readiness, which may touch the database).
   std::vector<std::string> inline_paths;
   std::vector<std::string> priority_paths;
+  // Connections open at once, in all and from one client address (trusted proxies exempt);
+  // a connection over either is answered 503 and closed. 0: no limit.
+  size_t max_connections = 0;
+  size_t max_connections_per_ip = 0;
+  MetricsRegistry* metrics = nullptr;  // connection gauges and refusals, when given
 };
 
 // Answers a request by calling its second argument once, from any thread.

@@ -2,6 +2,11 @@
 // out-of-range numbers, inputs that matched or said too much. Each test failed before its fix.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -236,6 +241,125 @@ TEST_F(WaitingTest, WaitsHoldNoThreadAndAreBoundedPerCallerAndInTotal) {
   EXPECT_EQ(WaitsOpen(client), 0);
   EXPECT_NE(client.Send("GET", "/metrics").body.find("assistantd_sync_waits_refused_total 2"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace assistantd::testing
+
+namespace assistantd::testing {
+namespace {
+
+// A raw TCP connection to the server from `source` (any 127/8 address is loopback on Linux,
+// so tests can play several clients).
+class RawConnection {
+ public:
+  RawConnection(uint16_t port, const char* source = "127.0.0.1") {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof from);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+    const timeval limit{10, 0};  // a safety net against a hung test, not a synchronisation
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  }
+  ~RawConnection() { ::close(fd_); }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  // Sends `request` (if any) and reads until the server closes or a complete answer arrived.
+  std::string Exchange(const std::string& request = "") {
+    if (!request.empty() && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0) return {};
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+      const auto end = out.find("\r\n\r\n");
+      const auto length = out.find("Content-Length: ");
+      if (end != std::string::npos && length != std::string::npos &&
+          out.size() >= end + 4 + std::stoul(out.substr(length + 16))) {
+        return out;
+      }
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+const std::string kHealth = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+
+bool Refused(const std::string& answer) {
+  return answer.starts_with("HTTP/1.1 503") &&
+         answer.find("too_many_connections") != std::string::npos;
+}
+
+// One client held 4,000 idle connections. Now each address has a cap, and others still get in.
+TEST(ConnectionLimitTest, OneClientCannotHoldMoreThanItsShare) {
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "5"}});
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 5; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server->port()));
+    // An answered request proves the server counted this connection.
+    ASSERT_TRUE(idle.back()->Exchange(kHealth).starts_with("HTTP/1.1 200"));
+  }
+  RawConnection sixth(server->port());
+  EXPECT_TRUE(Refused(sixth.Exchange(kHealth)));
+  RawConnection other(server->port(), "127.0.0.2");
+  EXPECT_TRUE(other.Exchange(kHealth).starts_with("HTTP/1.1 200"));
+  // A freed place is usable again (the server sees the close in its own time: ask until then).
+  idle.pop_back();
+  bool admitted = false;
+  for (int attempt = 0; attempt < 1000 && !admitted; ++attempt) {
+    admitted = RawConnection(server->port()).Exchange(kHealth).starts_with("HTTP/1.1 200");
+  }
+  EXPECT_TRUE(admitted);
+  HttpClient client(server->port());
+  const auto metrics = client.Send("GET", "/metrics").body;
+  EXPECT_NE(metrics.find("assistantd_http_connections_refused_total{reason=\"per_ip\"}"),
+            std::string::npos);
+  EXPECT_TRUE(server->WaitForLog("connection limit reached"));
+}
+
+TEST(ConnectionLimitTest, TheServerWideCapHolds) {
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections", "4",
+                                               "--max-connections-per-ip", "0"}});
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 4; ++i) {
+    const std::string from = "127.0.0." + std::to_string(10 + i);
+    idle.push_back(std::make_unique<RawConnection>(server->port(), from.c_str()));
+    ASSERT_TRUE(idle.back()->Exchange(kHealth).starts_with("HTTP/1.1 200"));
+  }
+  RawConnection fifth(server->port(), "127.0.0.20");
+  EXPECT_TRUE(Refused(fifth.Exchange(kHealth)));
+}
+
+// At the descriptor limit the accept loop spun at full CPU and the server stopped answering.
+// Now it backs off, says so, and serves again once descriptors are free.
+TEST(ConnectionLimitTest, RunningOutOfDescriptorsIsSurvived) {
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections", "1000",
+                                               "--max-connections-per-ip", "0"},
+                                      .max_open_files = 64});
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 80; ++i) {
+    flood.push_back(std::make_unique<RawConnection>(server->port()));
+  }
+  EXPECT_TRUE(server->WaitForLog("cannot accept connections"));
+  flood.clear();
+  bool served = false;
+  for (int attempt = 0; attempt < 1000 && !served; ++attempt) {
+    served = RawConnection(server->port()).Exchange(kHealth).starts_with("HTTP/1.1 200");
+  }
+  EXPECT_TRUE(served);
+  EXPECT_NE(server->Logs().find("Too many open files"), std::string::npos);
 }
 
 }  // namespace

@@ -147,6 +147,10 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
                             : DatabaseArgs(p->data_dir_);
   argv.insert(argv.end(), database.begin(), database.end());
   argv.insert(argv.end(), options.args.begin(), options.args.end());
+  if (options.max_open_files) {
+    const std::string n = std::to_string(*options.max_open_files);
+    argv.insert(argv.begin(), {"/usr/bin/prlimit", "--nofile=" + n + ":" + n, "--"});
+  }
   Launch(*p, argv);
   return p;
 }

@@ -51,6 +51,8 @@ class ServerProcess {
     std::string data_dir = {};  // empty: a new temp dir owned by the process object
     // Overrides the suite's backend (DatabaseArgs) with this --database-url.
     std::optional<std::string> database_url = {};
+    // Runs the server under this RLIMIT_NOFILE (soft and hard), through prlimit(1).
+    std::optional<int> max_open_files = {};
   };
 
   static std::unique_ptr<ServerProcess> Start(Options options);
