@@ -17,6 +17,7 @@ using domain::Assistant;
 using domain::Role;
 
 constexpr std::string_view kOwnerIdField = "ownerId";
+constexpr size_t kMaxPageBytes = 1024 * 1024;
 
 tl::unexpected<Error> NotFound() {
   return Fail(ErrorCode::kNotFound, "not_found", "Assistant not found");
@@ -283,12 +284,23 @@ Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
   }
   auto page = store_.List(query);
   if (!page) return tl::unexpected(page.error());
+  // A page stops early once it holds kMaxPageBytes (it always holds one item), its cursor
+  // then pointing after its last item: what one request makes the server hold is bounded.
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& a : page->items) {
+  size_t bytes = 0;
+  std::optional<domain::ListCursor> next = page->next;
+  for (size_t i = 0; i < page->items.size(); ++i) {
+    const auto& a = page->items[i];
     const auto wire = domain::ToWire(a);
-    data.push_back(projection ? domain::Project(wire, *projection) : wire);
+    auto item = projection ? domain::Project(wire, *projection) : wire;
+    bytes += item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
+    data.push_back(std::move(item));
+    if (bytes >= kMaxPageBytes && i + 1 < page->items.size()) {
+      next = domain::ListCursor{a.created_at_us, a.id};
+      break;
+    }
   }
-  return PageResponse(std::move(data), page->next);
+  return PageResponse(std::move(data), next);
 }
 
 Result<http::Response> AssistantsApi::Get(http::RequestContext& ctx) {

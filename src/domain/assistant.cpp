@@ -77,8 +77,33 @@ Violations CheckBodyKeys(const nlohmann::json& body,
   return out;
 }
 
+namespace {
+
+// Strings longer than kMaxTextBytes anywhere in `value`, by path.
+void CheckTextSizes(const nlohmann::json& value, const std::string& path, Violations& out) {
+  if (value.is_string()) {
+    if (value.get_ref<const std::string&>().size() > kMaxTextBytes) {
+      out.push_back({path, "must be at most " + std::to_string(kMaxTextBytes) + " bytes"});
+    }
+  } else if (value.is_object()) {
+    for (const auto& [k, v] : value.items()) CheckTextSizes(v, path + "." + k, out);
+  } else if (value.is_array()) {
+    for (size_t i = 0; i < value.size(); ++i) {
+      CheckTextSizes(value[i], path + "[" + std::to_string(i) + "]", out);
+    }
+  }
+}
+
+}  // namespace
+
 Violations ValidateFields(const nlohmann::json& fields) {
   Violations out;
+  for (const auto& [key, value] : fields.items()) CheckTextSizes(value, key, out);
+  if (fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size() >
+      kMaxAssistantBytes) {
+    out.push_back({"", "the assistant is larger than " + std::to_string(kMaxAssistantBytes) +
+                           " bytes as JSON"});
+  }
   for (const auto& [key, value] : fields.items()) {
     const FieldSpec* spec = FindAssistantField(key);
     if (!spec) continue;

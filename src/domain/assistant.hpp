@@ -46,6 +46,10 @@ Violations CheckBodyKeys(const nlohmann::json& body,
                          const std::vector<std::string_view>& also_allowed = {});
 
 inline constexpr size_t kMaxViolations = 100;
+// Bounds where Vapi's schema sets none, so one user's assistants cannot make the server hold
+// (or answer) unbounded bytes: any one string, and all of an assistant's fields as JSON.
+inline constexpr size_t kMaxTextBytes = 32 * 1024;
+inline constexpr size_t kMaxAssistantBytes = 128 * 1024;
 // Validates a complete set of client fields (after a create or a merge patch): at most
 // kMaxViolations, each once.
 Violations ValidateFields(const nlohmann::json& fields);
