@@ -3,6 +3,7 @@
 #   make test   install what is missing, build, start a throwaway PostgreSQL, run every test
 #               (ctest), stop what it started
 #   make demo   offline demo: assistantd syncing to vapi-sim (no internet, no Vapi account)
+#   make fuzz   run the libFuzzer targets (FUZZ_SECONDS each, default 60; FUZZ_TARGET=one)
 # Other targets: build, dev-test (ASan+UBSan), bench, coverage, clean.
 
 SHELL := /bin/bash
@@ -11,7 +12,7 @@ BUILD_DIR := build
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: run demo test build deps test-deps dev-test bench coverage clean
+.PHONY: run demo test build deps test-deps dev-test bench coverage fuzz fuzzers clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -29,9 +30,17 @@ run: build
 demo: build
 	@./scripts/demo.sh
 
-test: test-deps
+# The fuzz targets (clang 14, ASan + UBSan) in build-fuzz/; make test replays their corpora.
+fuzzers: test-deps
+	@cmake --preset fuzz >/dev/null
+	@cmake --build build-fuzz --target fuzzers -j $(JOBS)
+
+fuzz: fuzzers
+	@./scripts/fuzz.sh
+
+test: test-deps fuzzers
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
-	@cmake --preset ci >/dev/null
+	@cmake --preset ci -DASSISTANTD_FUZZERS=$(CURDIR)/build-fuzz/fuzz >/dev/null
 	@cmake --build --preset ci -j $(JOBS)
 	@./scripts/with-test-services.sh bash -c 'set -o pipefail; cd $(BUILD_DIR) && \
 	  ctest -j $(JOBS) --output-on-failure | tee ctest.log; rc=$$?; \
@@ -50,4 +59,4 @@ coverage: test-deps
 	@./scripts/coverage.sh
 
 clean:
-	rm -rf build build-dev build-coverage
+	rm -rf build build-dev build-coverage build-fuzz

@@ -15,6 +15,8 @@ packages=(
 if [ "${1:-}" = "--test" ]; then
   # A throwaway PostgreSQL cluster for the PostgreSQL backend's tests (scripts/test-services.sh).
   packages+=(python3 python3-jwt python3-cryptography postgresql redis-server)
+  # The fuzz targets (fuzz/), whose corpora make test replays under ASan and UBSan.
+  packages+=(clang-14 libclang-rt-14-dev)
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -59,9 +59,11 @@ TEST_P(JwksClientsTest, ProjectTokensPassAndEveryForgedVariantIsRefused) {
   HttpClient client(server->port());
   int accepted = 0;
   for (const auto& [name, t] : minted["tokens"].items()) {
-    const int status = StatusWith(client, t["token"].get<std::string>());
+    const auto answer = client.Call("GET", "/functions/v1/assistants", t["token"].get<std::string>());
+    const int status = answer.status;
     if (t["accept"].get<bool>()) {
-      EXPECT_EQ(status, 200) << GetParam() << " token " << name << " should pass";
+      // The body says why (a flake once refused es256 under load: which check was it?).
+      EXPECT_EQ(status, 200) << GetParam() << " token " << name << " should pass: " << answer.body;
       ++accepted;
     } else {
       EXPECT_EQ(status, 401) << GetParam() << " token " << name << " should be refused";
