@@ -1,5 +1,6 @@
 // assistantd: command-line entry point. Parses flags (flag > environment > --config file)
 // and runs one subcommand.
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -196,6 +197,9 @@ void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
 
 int main(int argc, char** argv) {
   TuneMalloc();
+  // Past a file-size limit (RLIMIT_FSIZE) a write then fails with EFBIG, which the stores
+  // answer as a full disk (503, nothing changed), instead of SIGXFSZ ending the process.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (const int rc = PreloadConfigFile(argc, argv); rc != 0) return rc;
 
   CLI::App app{"assistantd: manage Vapi voice assistants behind JWT auth, with per-user "

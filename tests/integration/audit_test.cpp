@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <random>
@@ -388,6 +389,86 @@ TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
   if (!TestingPostgres()) {
     EXPECT_EQ(Sql("PRAGMA integrity_check;"), "ok\n");
   }
+}
+
+// Sign-up on a full disk once answered 503 "nothing was changed" while the account existed.
+// Now, as the disk fills (the server's file-size limit lowered under it), every write is
+// refused with 503 and changes nothing, reads go on, and once there is room again writes
+// succeed with nothing acknowledged lost.
+TEST_F(AuditTest, AFullDiskRefusesWritesChangesNothingAndRecovers) {
+  if (TestingPostgres()) GTEST_SKIP() << "SQLite's own files; PostgreSQL's disk is its server's";
+  server_ = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey,
+                "--max-assistants-user", "0", "--rate-limit-user", "1000000000/1m",
+                "--rate-limit-signup-ip", "1000000000/1m"},
+       .data_dir = dir_.path()});
+  client_ = std::make_unique<HttpClient>(server_->port());
+  const std::string token = NewSession(UniqueEmail())["access_token"];
+  const std::string text(30 * 1024, 'x');
+  const auto create = [&](int i) {
+    return client_->Call("POST", "/v1/assistants", token,
+                         json{{"name", "full " + std::to_string(i)}, {"firstMessage", text}}.dump());
+  };
+  std::vector<std::string> kept;
+  // Room for a few of these writes past what the files hold now, then no more.
+  std::uintmax_t largest = 0;
+  for (const auto* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(dir_.path() + "/assistantd.db" + suffix, ec);
+    if (!ec) largest = std::max(largest, size);
+  }
+  server_->LimitFileSize(static_cast<long>(largest + 256 * 1024));
+  HttpResult refused;
+  for (int i = 0; i < 2000 && refused.status == 0; ++i) {
+    auto r = create(i);
+    if (r.status == 201) {
+      kept.push_back(r.Json()["id"]);
+    } else {
+      refused = std::move(r);
+    }
+  }
+  ASSERT_EQ(refused.status, 503) << refused.body;
+  ASSERT_FALSE(kept.empty()) << "the disk was full before the first write";
+  // storage_full on a disk out of space (SQLITE_FULL); a write past the file-size limit is an
+  // I/O error to SQLite (storage_unavailable). Either way nothing was changed.
+  const std::string code = refused.Json()["error"]["code"];
+  EXPECT_TRUE(code == "storage_full" || code == "storage_unavailable") << refused.body;
+  // Small writes may still fit where the large one did not: fill up with them too.
+  for (int i = 0; i < 2000; ++i) {
+    const auto r = client_->Call("POST", "/v1/assistants", token, json{{"name", "s"}}.dump());
+    if (r.status != 201) break;
+    kept.push_back(r.Json()["id"]);
+  }
+  // Full: a sign-up is refused and leaves no account; reads still answer.
+  const std::string email = UniqueEmail();
+  const int signed_up = SignUp(email, "correct horse").status;
+  EXPECT_TRUE(signed_up == 503 || signed_up == 200) << signed_up;
+  EXPECT_EQ(client_->Call("GET", "/v1/assistants/" + kept.front(), token).status, 200);
+  EXPECT_EQ(client_->Send("GET", "/healthz").status, 200);
+
+  server_->LimitFileSize(std::nullopt);
+  const auto after = create(-1);
+  ASSERT_EQ(after.status, 201) << after.body;
+  kept.push_back(after.Json()["id"]);
+  ASSERT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
+
+  SetUp();
+  size_t listed = 0;
+  for (std::string cursor;;) {
+    const auto page = client_->Call(
+        "GET", "/v1/assistants?limit=100" + (cursor.empty() ? "" : "&cursor=" + cursor), token);
+    ASSERT_EQ(page.status, 200) << page.body;
+    listed += page.Json()["data"].size();
+    if (page.Json()["nextCursor"].is_null()) break;
+    cursor = page.Json()["nextCursor"];
+  }
+  EXPECT_EQ(listed, kept.size()) << "a refused create left an assistant";
+  for (const auto& id : kept) EXPECT_EQ(client_->Call("GET", "/v1/assistants/" + id, token).status, 200);
+  // The sign-up's answer told the truth: an account if and only if it said 200.
+  EXPECT_EQ(SignIn(email, "correct horse").status, signed_up == 200 ? 200 : 400);
+  EXPECT_EQ(Sql("PRAGMA integrity_check;"), "ok\n");
+  const auto verified = Verify();
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
 }
 
 }  // namespace

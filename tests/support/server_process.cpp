@@ -155,6 +155,13 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   return p;
 }
 
+void ServerProcess::LimitFileSize(std::optional<long> bytes) {
+  const std::string limit = bytes ? std::to_string(*bytes) : "unlimited";
+  const auto r = RunCommand({"/usr/bin/prlimit", "--pid", std::to_string(pid_),
+                             "--fsize=" + limit + ":unlimited"});  // the soft limit only
+  if (r.exit_code != 0) throw std::runtime_error("prlimit failed: " + r.err);
+}
+
 std::unique_ptr<ServerProcess> ServerProcess::StartVapiSim(std::vector<std::string> args) {
   std::unique_ptr<ServerProcess> p(new ServerProcess());
   std::vector<std::string> argv = {VapiSimBinary(), "--listen", "127.0.0.1:0"};

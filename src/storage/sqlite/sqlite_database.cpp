@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -20,8 +19,12 @@ std::span<const Migration> Migrations();
 }
 
 Error SqliteError(sqlite3* db, int rc, std::string_view what) {
-  const std::string internal =
-      std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // The extended code and errno go to the log only (a full disk is SQLITE_FULL; a write past a
+  // file-size limit, EFBIG, is SQLITE_IOERR_WRITE).
+  const int sys = db ? sqlite3_system_errno(db) : 0;
+  std::string internal = std::string(what) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
+                         " (code " + std::to_string(rc) + ")";
+  if (sys != 0) internal += std::string(": ") + std::strerror(sys);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
