@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -12,6 +13,9 @@
 #include "common/thread_name.hpp"
 #include "common/uuid.hpp"
 #include "http/beast.hpp"
+
+#include <boost/beast/_experimental/test/stream.hpp>
+
 #include "http/error_mapping.hpp"
 #include "http/pipeline.hpp"
 
@@ -22,7 +26,14 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-class Session;
+// A connection, whatever carries it (Session<Stream> below); what the server tracks to drain.
+class SessionBase : public std::enable_shared_from_this<SessionBase> {
+ public:
+  virtual ~SessionBase() = default;
+  // Called from any thread at shutdown: an idle connection closes now, a busy one after its
+  // response.
+  virtual void Shutdown() = 0;
+};
 
 struct WorkerPool::Impl {
   explicit Impl(int count) : guard(asio::make_work_guard(ioc)) {
@@ -58,15 +69,16 @@ struct Server::State {
   WorkerPool* workers;
   WorkerPool priority{1};
   tcp::acceptor acceptor;
-  asio::signal_set signals;
+  std::optional<asio::signal_set> signals;  // a Server's, from its construction; not in memory
   asio::steady_timer deadline;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::atomic<bool> stopping{false};
   std::atomic<bool> forced{false};
+  bool stop_when_idle = false;  // in memory: the run ends when its one connection has
   std::function<void()> on_shutdown;
   asio::steady_timer accept_backoff;
   std::mutex mu;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
   size_t admitted = 0;                              // sessions counted against the limits
   std::unordered_map<std::string, size_t> per_ip;  // of those, by client address
   // Refusals and accept failures are logged at most once per kLogEvery, with a count.
@@ -81,7 +93,6 @@ struct Server::State {
         own_workers(pool ? nullptr : std::make_unique<WorkerPool>(settings.worker_threads)),
         workers(pool ? pool : own_workers.get()),
         acceptor(asio::make_strand(ioc)),
-        signals(ioc, SIGINT, SIGTERM),
         deadline(ioc),
         accept_backoff(acceptor.get_executor()) {
     if (settings.metrics) {
@@ -120,11 +131,11 @@ struct Server::State {
 
   static constexpr std::chrono::seconds kLogEvery{10};
 
-  void Register(Session* s, std::weak_ptr<Session> w) {
+  void Register(SessionBase* s, std::weak_ptr<SessionBase> w) {
     std::lock_guard lock(mu);
     sessions.emplace(s, std::move(w));
   }
-  void Unregister(Session* s);
+  void Unregister(SessionBase* s);
   void BeginShutdown();
 };
 
@@ -183,28 +194,70 @@ std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_bo
 
 }  // namespace
 
-class Session : public std::enable_shared_from_this<Session> {
+// What a connection does that depends on what carries it: a TCP socket, or (for the HTTP fuzz
+// target) an in-memory pipe whose input is all there from the start, so nothing times out.
+using MemoryStream = beast::test::stream;
+
+void ExpiresAfter(beast::tcp_stream& s, std::chrono::steady_clock::duration d) {
+  s.expires_after(d);
+}
+void ExpiresAfter(MemoryStream&, std::chrono::steady_clock::duration) {}
+void ExpiresNever(beast::tcp_stream& s) { s.expires_never(); }
+void ExpiresNever(MemoryStream&) {}
+
+// The TCP peer's address; empty if it is already gone.
+std::string PeerAddress(beast::tcp_stream& s) {
+  beast::error_code ec;
+  const auto ep = s.socket().remote_endpoint(ec);
+  return ec ? std::string() : ep.address().to_string();
+}
+std::string PeerAddress(MemoryStream&) { return "127.0.0.1"; }
+
+// Half-closes: no more bytes from us, the client's still readable. False on failure.
+bool ShutdownSend(beast::tcp_stream& s) {
+  beast::error_code ec;
+  s.socket().shutdown(tcp::socket::shutdown_send, ec);
+  return !ec;
+}
+bool ShutdownSend(MemoryStream&) { return true; }  // a pipe has no half-close: nothing to do
+
+// Abortive close: RST instead of FIN, as a crashed or misbehaving peer would.
+void ResetConnection(beast::tcp_stream& s) {
+  beast::error_code ec;
+  s.socket().set_option(asio::socket_base::linger(true, 0), ec);
+  s.close();
+}
+void ResetConnection(MemoryStream& s) { s.close(); }
+
+void CloseConnection(beast::tcp_stream& s) {
+  ShutdownSend(s);
+  s.close();
+}
+void CloseConnection(MemoryStream& s) { s.close(); }
+
+template <class Stream>
+class Session final : public SessionBase {
  public:
   // `counted_ip`: the client address this connection counts against (released when it ends);
-  // nullopt for a connection being refused.
-  Session(tcp::socket socket, std::shared_ptr<Server::State> state,
+  // nullopt for a connection being refused or one not counted.
+  Session(Stream stream, std::shared_ptr<Server::State> state,
           std::optional<std::string> counted_ip)
-      : stream_(std::move(socket)), state_(std::move(state)), counted_ip_(std::move(counted_ip)) {}
+      : stream_(std::move(stream)), state_(std::move(state)), counted_ip_(std::move(counted_ip)) {}
 
-  ~Session() {
+  ~Session() override {
     if (counted_ip_) state_->Release(*counted_ip_);
     state_->Unregister(this);
   }
 
   void Start() {
     state_->Register(this, weak_from_this());
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->ReadHeader(); });
+    asio::dispatch(stream_.get_executor(), [self = Self()] { self->ReadHeader(); });
   }
 
   // Over the connection limits: a 503 at once (no request is read), then the connection ends.
   void Refuse() {
     state_->Register(this, weak_from_this());
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    asio::dispatch(stream_.get_executor(), [self = Self()] {
       self->close_after_response_ = true;
       self->linger_ = true;  // a request already sent is read and dropped, so the 503 arrives
       self->busy_ = true;
@@ -213,25 +266,25 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Called from any thread at shutdown: an idle connection closes now, a busy one after its
-  // response.
-  void Shutdown() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void Shutdown() override {
+    asio::post(stream_.get_executor(), [self = Self()] {
       self->close_after_response_ = true;
       if (!self->busy_) self->Close();
     });
   }
 
  private:
+  std::shared_ptr<Session> Self() { return std::static_pointer_cast<Session>(shared_from_this()); }
+
   void ReadHeader() {
     if (state_->stopping) return Close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(state_->settings.max_header_bytes));
     parser_->body_limit(state_->settings.max_body_bytes);
-    stream_.expires_after(state_->settings.idle_timeout);
+    ExpiresAfter(stream_, state_->settings.idle_timeout);
     bhttp::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
+        [self = Self()](beast::error_code ec, std::size_t) { self->OnHeader(ec); });
   }
 
   void OnHeader(beast::error_code ec) {
@@ -248,12 +301,12 @@ class Session : public std::enable_shared_from_this<Session> {
         length && *length > state_->settings.max_body_bytes) {
       return TooLarge();
     }
-    stream_.expires_after(state_->settings.read_timeout);
+    ExpiresAfter(stream_, state_->settings.read_timeout);
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                        req.version());
       bhttp::async_write(stream_, *cont,
-                         [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+                         [self = Self(), cont](beast::error_code wec, std::size_t) {
                            if (wec) return self->Close();
                            self->ReadBody();
                          });
@@ -264,7 +317,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = Self()](beast::error_code ec, std::size_t) {
                         if (ec) return self->OnReadError(ec);
                         self->Dispatch();
                       });
@@ -327,25 +380,23 @@ class Session : public std::enable_shared_from_this<Session> {
                                std::string(field.value()));
     }
     req.body = std::move(msg.body());
-    beast::error_code ec;
-    const auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) {
-      req.remote_ip = ClientIp(ep.address().to_string(), req.Header("x-forwarded-for"),
-                               state_->settings.trusted_proxies);
+    if (const auto peer = PeerAddress(stream_); !peer.empty()) {
+      req.remote_ip =
+          ClientIp(peer, req.Header("x-forwarded-for"), state_->settings.trusted_proxies);
     }
-    stream_.expires_never();
+    ExpiresNever(stream_);
     const auto listed = [&](const std::vector<std::string>& paths) {
       return req.method == "GET" && std::find(paths.begin(), paths.end(), req.path) != paths.end();
     };
     if (listed(state_->settings.inline_paths)) {
-      return state_->handler(std::move(req), [self = shared_from_this()](Response res) {
+      return state_->handler(std::move(req), [self = Self()](Response res) {
         asio::dispatch(self->stream_.get_executor(),
                        [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
       });
     }
     WorkerPool& lane =
         listed(state_->settings.priority_paths) ? state_->priority : *state_->workers;
-    lane.Post([self = shared_from_this(), req = std::move(req)]() mutable {
+    lane.Post([self = Self(), req = std::move(req)]() mutable {
       self->state_->handler(std::move(req), [self](Response res) {
         asio::post(self->stream_.get_executor(),
                    [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
@@ -369,9 +420,9 @@ class Session : public std::enable_shared_from_this<Session> {
     const bool keep = keep_alive_ && !close_after_response_ && !state_->stopping;
     out->keep_alive(keep);
     out->prepare_payload();
-    stream_.expires_after(state_->settings.write_timeout);
+    ExpiresAfter(stream_, state_->settings.write_timeout);
     bhttp::async_write(stream_, *out,
-                       [self = shared_from_this(), out, keep](beast::error_code ec, std::size_t) {
+                       [self = Self(), out, keep](beast::error_code ec, std::size_t) {
                          self->busy_ = false;
                          if (!ec && !keep && self->linger_) return self->Linger();
                          if (ec || !keep) return self->Close();
@@ -383,47 +434,36 @@ class Session : public std::enable_shared_from_this<Session> {
   // discard what the client is still uploading (bounded in bytes and time) so it can read our
   // answer instead of getting a connection reset.
   void Linger() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return Close();
-    stream_.expires_after(std::chrono::seconds(5));
+    if (!ShutdownSend(stream_)) return Close();
+    ExpiresAfter(stream_, std::chrono::seconds(5));
     discard_.resize(64 * 1024);
     DiscardSome();
   }
 
   void DiscardSome() {
     stream_.async_read_some(asio::buffer(discard_),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = Self()](beast::error_code ec, std::size_t n) {
                               self->discarded_ += n;
                               if (ec || self->discarded_ > kMaxLingerBytes) return self->Close();
                               self->DiscardSome();
                             });
   }
 
-  // Abortive close: RST instead of FIN, as a crashed or misbehaving peer would.
-  void Reset() {
-    beast::error_code ec;
-    stream_.socket().set_option(asio::socket_base::linger(true, 0), ec);
-    stream_.close();
-  }
+  void Reset() { ResetConnection(stream_); }
 
   // Never answer: wait until the client gives up (or the server stops), then close.
   void Hang() {
     busy_ = false;
-    stream_.expires_after(std::chrono::minutes(10));
+    ExpiresAfter(stream_, std::chrono::minutes(10));
     discard_.resize(4096);
     stream_.async_read_some(
         asio::buffer(discard_),
-        [self = shared_from_this()](beast::error_code, std::size_t) { self->Close(); });
+        [self = Self()](beast::error_code, std::size_t) { self->Close(); });
   }
 
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.close();
-  }
+  void Close() { CloseConnection(stream_); }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<Server::State> state_;
@@ -440,12 +480,14 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
 };
 
-void Server::State::Unregister(Session* s) {
+using TcpSession = Session<beast::tcp_stream>;
+
+void Server::State::Unregister(SessionBase* s) {
   bool drained = false;
   {
     std::lock_guard lock(mu);
     sessions.erase(s);
-    drained = stopping && sessions.empty();
+    drained = (stopping || stop_when_idle) && sessions.empty();
   }
   if (drained) {
     asio::post(ioc, [this] {
@@ -485,8 +527,8 @@ void Server::State::BeginShutdown() {
   beast::error_code ec;
   acceptor.close(ec);
   accept_backoff.cancel();
-  signals.cancel(ec);
-  std::vector<std::shared_ptr<Session>> live;
+  if (signals) signals->cancel(ec);
+  std::vector<std::shared_ptr<SessionBase>> live;
   {
     std::lock_guard lock(mu);
     for (auto& [ptr, weak] : sessions) {
@@ -531,9 +573,10 @@ void Accept(const std::shared_ptr<Server::State>& state) {
         const std::string ip = ec ? std::string() : peer.address().to_string();
         if (const auto over = state->Admit(ip)) {
           state->Refused(*over, ip);
-          std::make_shared<Session>(std::move(socket), state, std::nullopt)->Refuse();
+          std::make_shared<TcpSession>(beast::tcp_stream(std::move(socket)), state, std::nullopt)
+              ->Refuse();
         } else {
-          std::make_shared<Session>(std::move(socket), state, ip)->Start();
+          std::make_shared<TcpSession>(beast::tcp_stream(std::move(socket)), state, ip)->Start();
         }
         Accept(state);
       });
@@ -543,7 +586,10 @@ void Accept(const std::shared_ptr<Server::State>& state) {
 
 Server::Server(ServerSettings settings, RequestHandler handler, Logger logger, WorkerPool* pool)
     : state_(std::make_shared<State>(std::move(settings), std::move(handler), std::move(logger),
-                                     pool)) {}
+                                     pool)) {
+  // From now on SIGINT and SIGTERM start a drain (once Run runs) instead of killing us.
+  state_->signals.emplace(state_->ioc, SIGINT, SIGTERM);
+}
 
 Server::Server(ServerSettings settings, SyncRequestHandler handler, Logger logger)
     : Server(
@@ -582,7 +628,7 @@ Result<uint16_t> Server::Listen() {
 bool Server::Run() {
   auto state = state_;
   state->guard.emplace(asio::make_work_guard(state->ioc));
-  state->signals.async_wait([state](beast::error_code ec, int) {
+  state->signals->async_wait([state](beast::error_code ec, int) {
     if (!ec) state->BeginShutdown();
   });
   Accept(state);
@@ -604,6 +650,36 @@ void Server::OnShutdown(std::function<void()> hook) { state_->on_shutdown = std:
 
 void Server::Stop() {
   asio::post(state_->ioc, [state = state_] { state->BeginShutdown(); });
+}
+
+std::string ExchangeInMemory(ServerSettings settings, RequestHandler handler, Logger logger,
+                             WorkerPool& pool, std::string_view input) {
+  settings.io_threads = 1;
+  settings.metrics = nullptr;  // the gauges would outlive this run's state
+  auto state = std::make_shared<Server::State>(std::move(settings), std::move(handler),
+                                               std::move(logger), &pool);
+  state->stop_when_idle = true;
+  state->guard.emplace(asio::make_work_guard(state->ioc));
+  MemoryStream client(state->ioc);
+  MemoryStream server(state->ioc);
+  server.connect(client);
+  server.append(beast::string_view(input.data(), input.size()));
+  server.close_remote();  // after the input, the server reads end of stream
+  // The run ends once the session has unregistered; the session may still be being destroyed
+  // then, on a handler thread that released it last, so wait until it is gone.
+  using MemorySession = Session<MemoryStream>;
+  auto gone = std::make_shared<std::promise<void>>();
+  auto gone_future = gone->get_future();
+  std::shared_ptr<MemorySession>(new MemorySession(std::move(server), state, std::nullopt),
+                                 [gone](MemorySession* session) {
+                                   delete session;
+                                   gone->set_value();
+                                 })
+      ->Start();
+  state->ioc.run();
+  gone_future.wait();
+  const auto out = client.str();
+  return std::string(out.data(), out.size());
 }
 
 }  // namespace assistantd::http

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -89,5 +90,13 @@ class Server {
  private:
   std::shared_ptr<State> state_;
 };
+
+// Serves one connection entirely in memory: the client sends `input`, then ends its side; the
+// server reads, frames, limits and answers it exactly as a TCP connection (the same session
+// code, with `handler` on `pool`, from 127.0.0.1) and this returns every byte it wrote back,
+// once the connection has ended and every response is out. No socket, no timeouts. For the
+// HTTP fuzz target.
+std::string ExchangeInMemory(ServerSettings settings, RequestHandler handler, Logger logger,
+                             WorkerPool& pool, std::string_view input);
 
 }  // namespace assistantd::http
