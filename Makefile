@@ -4,6 +4,8 @@
 #               (ctest), stop what it started
 #   make demo   offline demo: assistantd syncing to vapi-sim (no internet, no Vapi account)
 #   make fuzz   run the libFuzzer targets (FUZZ_SECONDS each, default 60; FUZZ_TARGET=one)
+#   make security  the attack suite (sqlmap, slowhttptest, floods) against a throwaway
+#               instance, with a report (a few minutes; SECURITY_QUICK=1 for a shorter run)
 # Other targets: build, dev-test (ASan+UBSan), bench, coverage, clean.
 
 SHELL := /bin/bash
@@ -12,7 +14,7 @@ BUILD_DIR := build
 LISTEN ?= 127.0.0.1:8080
 JOBS ?= $(shell nproc)
 
-.PHONY: run demo test build deps test-deps dev-test bench coverage fuzz fuzzers clean
+.PHONY: run demo test build deps test-deps dev-test bench coverage fuzz fuzzers security clean
 
 deps:
 	@./scripts/install-deps.sh
@@ -37,6 +39,10 @@ fuzzers: test-deps
 
 fuzz: fuzzers
 	@./scripts/fuzz.sh
+
+security: build
+	@./scripts/install-deps.sh --security
+	@python3 scripts/security.py $(CURDIR)/$(BUILD_DIR)/assistantd
 
 test: test-deps fuzzers
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null

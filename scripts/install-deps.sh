@@ -12,6 +12,10 @@ packages=(
   libbenchmark-dev
   wrk sqlite3
 )
+if [ "${1:-}" = "--security" ]; then
+  # make security's attack suite (scripts/security.py).
+  packages+=(python3 sqlmap slowhttptest)
+fi
 if [ "${1:-}" = "--test" ]; then
   # A throwaway PostgreSQL cluster for the PostgreSQL backend's tests (scripts/test-services.sh).
   packages+=(python3 python3-jwt python3-cryptography postgresql redis-server)

@@ -74,7 +74,8 @@ struct Server::State {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard;
   std::atomic<bool> stopping{false};
   std::atomic<bool> forced{false};
-  bool stop_when_idle = false;  // in memory: the run ends when its one connection has
+  bool stop_when_idle = false;
+  std::atomic<size_t> lingering{0};  // connections reading what a refused client still sends  // in memory: the run ends when its one connection has
   std::function<void()> on_shutdown;
   asio::steady_timer accept_backoff;
   std::mutex mu;
@@ -245,6 +246,7 @@ class Session final : public SessionBase {
       : stream_(std::move(stream)), state_(std::move(state)), counted_ip_(std::move(counted_ip)) {}
 
   ~Session() override {
+    StopLingering();
     if (counted_ip_) state_->Release(*counted_ip_);
     state_->Unregister(this);
   }
@@ -258,6 +260,7 @@ class Session final : public SessionBase {
   void Refuse() {
     state_->Register(this, weak_from_this());
     asio::dispatch(stream_.get_executor(), [self = Self()] {
+      self->refused_ = true;
       self->close_after_response_ = true;
       self->linger_ = true;  // a request already sent is read and dropped, so the 503 arrives
       self->busy_ = true;
@@ -430,13 +433,20 @@ class Session final : public SessionBase {
                        });
   }
 
-  // After refusing a request whose body is still arriving: stop sending, then read and
-  // discard what the client is still uploading (bounded in bytes and time) so it can read our
-  // answer instead of getting a connection reset.
+  // After refusing a request whose body is still arriving (or a connection over the limits):
+  // stop sending, then read and discard what the client is still uploading, so it can read our
+  // answer instead of getting a connection reset. Bounded in bytes, time (1 s for a refused
+  // connection: a flood of them must not hold descriptors) and memory: a small buffer each, and
+  // at most kMaxLingering connections at once (past that, a refusal just closes).
   void Linger() {
     if (!ShutdownSend(stream_)) return Close();
-    ExpiresAfter(stream_, std::chrono::seconds(5));
-    discard_.resize(64 * 1024);
+    if (state_->lingering.fetch_add(1) >= kMaxLingering) {
+      state_->lingering.fetch_sub(1);
+      return Close();
+    }
+    lingering_ = true;
+    ExpiresAfter(stream_, refused_ ? std::chrono::seconds(1) : std::chrono::seconds(5));
+    discard_.resize(kDiscardBytes);
     DiscardSome();
   }
 
@@ -444,9 +454,16 @@ class Session final : public SessionBase {
     stream_.async_read_some(asio::buffer(discard_),
                             [self = Self()](beast::error_code ec, std::size_t n) {
                               self->discarded_ += n;
-                              if (ec || self->discarded_ > kMaxLingerBytes) return self->Close();
+                              if (ec || self->discarded_ > kMaxLingerBytes) {
+                                self->StopLingering();
+                                return self->Close();
+                              }
                               self->DiscardSome();
                             });
+  }
+
+  void StopLingering() {
+    if (std::exchange(lingering_, false)) state_->lingering.fetch_sub(1);
   }
 
   void Reset() { ResetConnection(stream_); }
@@ -455,7 +472,7 @@ class Session final : public SessionBase {
   void Hang() {
     busy_ = false;
     ExpiresAfter(stream_, std::chrono::minutes(10));
-    discard_.resize(4096);
+    discard_.resize(kDiscardBytes);
     stream_.async_read_some(
         asio::buffer(discard_),
         [self = Self()](beast::error_code, std::size_t) { self->Close(); });
@@ -469,6 +486,10 @@ class Session final : public SessionBase {
   std::shared_ptr<Server::State> state_;
   std::optional<std::string> counted_ip_;
   static constexpr size_t kMaxLingerBytes = 64 * 1024 * 1024;
+  static constexpr size_t kDiscardBytes = 4096;
+  static constexpr size_t kMaxLingering = 1024;
+  bool lingering_ = false;
+  bool refused_ = false;  // over the connection limits
   static constexpr size_t kMaxBlankBytes = 8;
   size_t blank_bytes_ = 0;
   bool busy_ = false;
