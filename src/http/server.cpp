@@ -102,6 +102,10 @@ struct Server::State {
                                        std::lock_guard lock(mu);
                                        return static_cast<double>(admitted);
                                      });
+      settings.metrics->DeclareGauge(
+          "assistantd_http_connections_lingering",
+          "Connections reading what a refused client still sends before closing",
+          [this] { return static_cast<double>(lingering.load()); });
       settings.metrics->DeclareCounter(
           "assistantd_http_connections_refused_total",
           "Connections refused (503) or not accepted, by reason: total, per_ip, accept_error");

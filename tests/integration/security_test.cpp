@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -358,6 +359,35 @@ TEST(ConnectionLimitTest, OneClientCannotHoldMoreThanItsShare) {
   EXPECT_NE(metrics.find("assistantd_http_connections_refused_total{reason=\"per_ip\"}"),
             std::string::npos);
   EXPECT_TRUE(server->WaitForLog("connection limit reached"));
+}
+
+// A refused connection lingered 5 s with a 64 KiB buffer to read what the client might still
+// send: 5,000 refusals took the server's memory up 260 MiB. Now a lingering connection holds
+// 4 KiB, and at most 1,024 linger at once (the others are closed at once).
+TEST(ConnectionLimitTest, RefusedConnectionsCostLittleMemory) {
+  rlimit files{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &files), 0);
+  files.rlim_cur = files.rlim_max;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
+  if (files.rlim_cur < 3000) GTEST_SKIP() << "needs 3,000 descriptors";
+  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "1"}});
+  RawConnection admitted(server->port());
+  ASSERT_TRUE(admitted.Exchange(kHealth).starts_with("HTTP/1.1 200"));
+  const size_t before = server->ResidentKib();
+  std::vector<std::unique_ptr<RawConnection>> refused;
+  for (int i = 0; i < 2500; ++i) {
+    refused.push_back(std::make_unique<RawConnection>(server->port()));
+    // The 503 arrives at once; the client keeps its side open, so the server lingers.
+    ASSERT_TRUE(Refused(refused.back()->Exchange())) << i;
+  }
+  const size_t after = server->ResidentKib();
+  RawConnection scraper(server->port(), "127.0.0.3");
+  const auto metrics = scraper.Exchange("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto at = metrics.find("\nassistantd_http_connections_lingering ");
+  ASSERT_NE(at, std::string::npos) << metrics.substr(0, 300);
+  EXPECT_LE(std::stod(metrics.substr(at + 39)), 1024.0);
+  // 2,500 × 64 KiB was 156 MiB; now at most 1,024 × (4 KiB and a session).
+  EXPECT_LT(after - std::min(after, before), 32u * 1024) << before << " KiB -> " << after << " KiB";
 }
 
 TEST(ConnectionLimitTest, TheServerWideCapHolds) {

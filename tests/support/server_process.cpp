@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <stdexcept>
 
@@ -153,6 +154,15 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   }
   Launch(*p, argv);
   return p;
+}
+
+size_t ServerProcess::ResidentKib() const {
+  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
+  }
+  return 0;
 }
 
 void ServerProcess::LimitFileSize(std::optional<long> bytes) {

@@ -70,6 +70,8 @@ class ServerProcess {
   // Changes the running server's limit on the size of files it writes (RLIMIT_FSIZE, through
   // prlimit(1)); nullopt: unlimited. A disk that fills up, as far as the server can tell.
   void LimitFileSize(std::optional<long> bytes);
+  // The server's resident memory (VmRSS), in KiB.
+  size_t ResidentKib() const;
   // Sends `signal` and waits for exit; returns the exit code (or 128 + signal).
   int Stop(int signal_number = 15);
   // Everything the server wrote to stderr so far.
