@@ -17,7 +17,7 @@ for t in $targets; do
   mkdir -p "build-fuzz/corpus/$t" "fuzz/crashes/$t"
   log=build-fuzz/$t.log
   TIMEFORMAT='%U %S'
-  { time "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=4096 -timeout=10 \
+  { time "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=4096 -timeout=25 \
     -artifact_prefix="fuzz/crashes/$t/" "build-fuzz/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1
     echo "rc=$?" >"$log.rc"; } 2>"$log.cpu"
   rc=$(sed 's/rc=//' "$log.rc")

@@ -45,7 +45,7 @@ Result<void> CheckRecord(const json& r, int64_t line) {
       return tl::unexpected(BadLine(line, std::string("missing or mistyped \"") + key + "\""));
     return {};
   };
-  const std::string type = r.value("type", "");
+  const std::string type = StringOr(r, "type");
   using V = json::value_t;
   if (type == "user") {
     for (const auto& [k, t] : {std::pair{"id", V::string},
@@ -203,10 +203,10 @@ Result<json> ImportAll(const std::string& path, storage::UserStore& users,
       auto r = ParseJsonStrict(text);
       if (!r || !r->is_object()) return tl::unexpected(BadLine(line, "not a JSON object"));
       if (line == 1) {
-        if (r->value("format", "") != kFormat || r->value("version", 0) != 1) {
+        if (StringOr(*r, "format") != kFormat || r->value("version", nlohmann::json()) != 1) {
           return tl::unexpected(BadLine(line, "not an assistantd export (version 1)"));
         }
-        instance_id = r->value("instanceId", "");
+        instance_id = StringOr(*r, "instanceId");
         continue;
       }
       if (!expected.is_null()) return tl::unexpected(BadLine(line, "data after the end record"));

@@ -115,27 +115,27 @@ Result<KeyRing> ParseKeyRing(const json& doc) {
       if (!entry.is_object() || !entry.contains("jwk")) return RingError("a signing key needs jwk");
       auto key = ParsePrivateJwk(entry["jwk"]);
       if (!key) return RingError("signing key: " + key.error().message);
-      const auto status = ParseStatus(entry.value("status", ""));
+      const auto status = ParseStatus(StringOr(entry, "status"));
       if (!status) return RingError("signing key " + key->kid() + " has no valid status");
       ring.keys.push_back({std::move(*key), *status, TimeOf(entry, "created_at"),
                            TimeOf(entry, "updated_at")});
     }
   }
-  ring.legacy_secret_revoked = doc.value("legacy_secret", "") == "revoked";
+  ring.legacy_secret_revoked = StringOr(doc, "legacy_secret") == "revoked";
   if (const auto api = doc.find("api_keys"); api != doc.end()) {
     if (!api->is_array()) return RingError("api_keys must be an array");
     for (const auto& entry : *api) {
       if (!entry.is_object()) return RingError("an API key entry must be an object");
       ApiKeyRecord r;
-      r.id = entry.value("id", "");
-      const std::string type = entry.value("type", "");
+      r.id = StringOr(entry, "id");
+      const std::string type = StringOr(entry, "type");
       if (type != "publishable" && type != "secret") return RingError("API key type must be publishable or secret");
       r.type = type == "secret" ? ApiKeyType::kSecret : ApiKeyType::kPublishable;
-      r.name = entry.value("name", "");
-      r.digest = entry.value("digest", "");
-      r.hint = entry.value("hint", "");
+      r.name = StringOr(entry, "name");
+      r.digest = StringOr(entry, "digest");
+      r.hint = StringOr(entry, "hint");
       r.created_at_s = TimeOf(entry, "created_at");
-      r.revoked = entry.value("revoked", false);
+      r.revoked = BoolOr(entry, "revoked", false);
       if (r.id.empty() || r.digest.size() != 64) return RingError("an API key entry needs id and digest");
       ring.api_keys.push_back(std::move(r));
     }
@@ -166,7 +166,7 @@ Result<KeyRing> KeyRingFromGoTrueKeys(const json& keys) {
   if (!keys.is_array()) return RingError("the keys must be a JSON array of private JWKs");
   KeyRing ring;
   for (const auto& jwk : keys) {
-    if (jwk.is_object() && jwk.value("kty", "") == "oct") continue;  // the secret: --jwt-secret
+    if (jwk.is_object() && StringOr(jwk, "kty") == "oct") continue;  // the secret: --jwt-secret
     auto key = ParsePrivateJwk(jwk);
     if (!key) return RingError(key.error().message);
     bool sign = false;

@@ -69,6 +69,18 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text, int max_depth) {
   }
 }
 
+std::string StringOr(const nlohmann::json& object, std::string_view key, std::string fallback) {
+  if (!object.is_object()) return fallback;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
+bool BoolOr(const nlohmann::json& object, std::string_view key, bool fallback) {
+  if (!object.is_object()) return fallback;
+  const auto it = object.find(key);
+  return it != object.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 size_t Utf8Length(std::string_view text) {
   size_t n = 0;
   for (const char c : text) {

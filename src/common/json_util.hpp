@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,12 @@ inline constexpr int kMaxJsonDepth = 32;
 // Parses untrusted JSON: rejects syntax errors, invalid UTF-8, duplicate object keys (at any
 // level) and nesting deeper than max_depth, with an error of reason "invalid_json".
 Result<nlohmann::json> ParseJsonStrict(std::string_view text, int max_depth = kMaxJsonDepth);
+
+// A member of a JSON object from outside (Vapi's answers, files we read back): its value if
+// `object` is an object whose `key` is a string (a boolean), else `fallback`. Never throws:
+// nlohmann's value() throws type_error when the member is there with another type.
+std::string StringOr(const nlohmann::json& object, std::string_view key, std::string fallback = {});
+bool BoolOr(const nlohmann::json& object, std::string_view key, bool fallback);
 
 // Number of Unicode code points in a valid UTF-8 string.
 size_t Utf8Length(std::string_view text);

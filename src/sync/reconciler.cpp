@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "auth/secret_box.hpp"
+#include "common/json_util.hpp"
 #include "common/thread_name.hpp"
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
@@ -148,7 +149,7 @@ Result<json> Reconciler::Run(const ReconcileOptions& options) {
     const std::string& key = run.keys[k];
     const auto visit = [&](const json& remote) {
       ++run.remote;
-      const std::string vapi_id = remote.value("id", "");
+      const std::string vapi_id = StringOr(remote, "id");
       run.seen[k].insert(vapi_id);
       const auto tag = domain::ReadRemoteTag(remote);
       const auto it = run.local.find(tag.assistant_id);

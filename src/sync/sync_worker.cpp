@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "common/json_util.hpp"
 #include "common/thread_name.hpp"
 #include "common/time_format.hpp"
 #include "domain/assistant_fields.hpp"
@@ -148,7 +149,7 @@ vapi::VapiResult SyncWorker::FindRemote(const std::string& key, const SyncJob& j
   if (matches.empty()) return nlohmann::json(nullptr);
   // Keep the oldest copy; any other is a duplicate left by an earlier ambiguous create.
   std::sort(matches.begin(), matches.end(), [](const auto& x, const auto& y) {
-    return x.value("createdAt", "") < y.value("createdAt", "");
+    return StringOr(x, "createdAt") < StringOr(y, "createdAt");
   });
   for (size_t i = 1; i < matches.size(); ++i) {
     const auto r = vapi_.DeleteAssistant(key, matches[i]["id"].get<std::string>());

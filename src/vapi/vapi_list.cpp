@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "common/json_util.hpp"
+
 namespace assistantd::vapi {
 
 tl::expected<bool, VapiFailure> ForEachRemoteAssistant(
@@ -19,10 +21,10 @@ tl::expected<bool, VapiFailure> ForEachRemoteAssistant(
     std::string oldest;
     for (const auto& a : *list) {
       if (!a.is_object()) continue;
-      const std::string id = a.value("id", "");
+      const std::string id = StringOr(a, "id");
       if (id.empty() || !seen.insert(id).second) continue;
       fresh = true;
-      const std::string created = a.value("createdAt", "");
+      const std::string created = StringOr(a, "createdAt");
       if (oldest.empty() || created < oldest) oldest = created;
       visit(a);
     }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json_util.hpp"
 #include "sync/reconciler.hpp"
 #include "vapi/vapi_list.hpp"
 
@@ -20,7 +21,7 @@ class ListOnlyVapi final : public vapi::VapiClient {
  public:
   explicit ListOnlyVapi(std::vector<json> all) : all_(std::move(all)) {
     std::stable_sort(all_.begin(), all_.end(), [](const json& a, const json& b) {
-      return a["createdAt"].get<std::string>() > b["createdAt"].get<std::string>();
+      return StringOr(a, "createdAt") > StringOr(b, "createdAt");
     });
   }
   vapi::VapiResult ListAssistants(const std::string&, const vapi::ListParams& p) override {
@@ -28,7 +29,7 @@ class ListOnlyVapi final : public vapi::VapiClient {
     if (fail) return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kTransient, 503, "down", {}, false});
     json page = json::array();
     for (const auto& a : all_) {
-      if (p.created_at_le && a["createdAt"].get<std::string>() > *p.created_at_le) continue;
+      if (p.created_at_le && StringOr(a, "createdAt") > *p.created_at_le) continue;
       if (static_cast<int>(page.size()) == p.limit) break;
       page.push_back(a);
     }
@@ -96,6 +97,23 @@ TEST(RemoteListTest, SaysIncompleteWhenOneTimestampFillsAPageOrPagesRunOut) {
   r = vapi::ForEachRemoteAssistant(long_list, "k", params, 2, [](const json&) {});
   ASSERT_TRUE(r.has_value());
   EXPECT_FALSE(*r);
+}
+
+// Found by fuzz_vapi_list: an "id" or "createdAt" that is not a string threw out of the walk
+// (and out of the sync worker or reconciler calling it). An entry without a string id is
+// skipped; one without a string createdAt is visited, with no timestamp.
+TEST(RemoteListTest, EntriesWithIdsOrTimestampsOfAnotherTypeAreSkipped) {
+  json odd_id = Remote(2, Stamp(2));
+  odd_id["id"] = 77;
+  json odd_time = Remote(3, Stamp(3));
+  odd_time["createdAt"] = json::array({1});
+  ListOnlyVapi vapi(std::vector<json>{Remote(1, Stamp(1)), odd_id, odd_time});
+  std::vector<std::string> seen;
+  const auto r = vapi::ForEachRemoteAssistant(vapi, "k", {}, 10,
+                                              [&](const json& a) { seen.push_back(a["id"]); });
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(*r);
+  EXPECT_EQ(seen, (std::vector<std::string>{"r1", "r3"}));
 }
 
 TEST(RemoteListTest, AFailedPageFailsTheWalk) {
