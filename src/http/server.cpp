@@ -5,6 +5,7 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -199,6 +200,37 @@ std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_bo
 
 }  // namespace
 
+// The 503 answer to a connection over the limits, as bytes: rendered once, with a fresh request
+// id (a UUID, so of fixed length) put in each time.
+std::string RefusalBytes() {
+  static constexpr std::string_view kPlaceholder = "00000000-0000-4000-8000-000000000000";
+  static const std::string rendered = [] {
+    Response r = ErrorResponse(Error{ErrorCode::kUnavailable, "too_many_connections",
+                                     "Too many connections; try again later",
+                                     nlohmann::json::array(), {}},
+                               std::string(kPlaceholder));
+    r.SetHeader("X-Request-Id", std::string(kPlaceholder));
+    AddCorsHeaders(r);
+    bhttp::response<bhttp::string_body> out;
+    out.version(11);
+    out.result(static_cast<unsigned>(r.status));
+    for (auto& [name, value] : r.headers) out.set(name, value);
+    out.body() = r.body;
+    out.keep_alive(false);
+    out.prepare_payload();
+    std::ostringstream text;
+    text << out;
+    return text.str();
+  }();
+  std::string bytes = rendered;
+  const std::string id = NewUuid();
+  for (size_t at = bytes.find(kPlaceholder); at != std::string::npos;
+       at = bytes.find(kPlaceholder, at + id.size())) {
+    bytes.replace(at, kPlaceholder.size(), id);
+  }
+  return bytes;
+}
+
 // What a connection does that depends on what carries it: a TCP socket, or (for the HTTP fuzz
 // target) an in-memory pipe whose input is all there from the start, so nothing times out.
 using MemoryStream = beast::test::stream;
@@ -261,15 +293,21 @@ class Session final : public SessionBase {
   }
 
   // Over the connection limits: a 503 at once (no request is read), then the connection ends.
+  // Written as prepared bytes: a flood of refusals must cost the admitted connections as little
+  // as possible on the I/O threads they share.
   void Refuse() {
     state_->Register(this, weak_from_this());
     asio::dispatch(stream_.get_executor(), [self = Self()] {
       self->refused_ = true;
-      self->close_after_response_ = true;
-      self->linger_ = true;  // a request already sent is read and dropped, so the 503 arrives
       self->busy_ = true;
-      self->Write(ParseErrorResponse(ErrorCode::kUnavailable, "too_many_connections",
-                                     "Too many connections; try again later"));
+      auto bytes = std::make_shared<std::string>(RefusalBytes());
+      ExpiresAfter(self->stream_, self->state_->settings.write_timeout);
+      asio::async_write(self->stream_, asio::buffer(*bytes),
+                        [self, bytes](beast::error_code ec, std::size_t) {
+                          // A request already sent is read and dropped, so the 503 arrives.
+                          if (ec) return self->Close();
+                          self->Linger();
+                        });
     });
   }
 
