@@ -147,15 +147,15 @@ class Instance:
         return None
 
     def count_status(self, status, text=None):
-        total = 0.0
-        for line in (text or self.metrics()).splitlines():
-            if line.startswith("assistantd_http_requests_total{") and f'status="{status}"' in line:
-                total += float(line.rsplit(" ", 1)[1])
-        return total
+        return self.sum_series("assistantd_http_requests_total{", text, f'status="{status}"')
+
+    def sum_series(self, prefix, text=None, containing=""):
+        """The sum of the series whose lines start with `prefix` (and contain `containing`)."""
+        return sum(float(line.rsplit(" ", 1)[1]) for line in (text or self.metrics()).splitlines()
+                   if line.startswith(prefix) and containing in line)
 
     def requests_served(self):
-        return sum(float(line.rsplit(" ", 1)[1]) for line in self.metrics().splitlines()
-                   if line.startswith("assistantd_http_requests_total{"))
+        return self.sum_series("assistantd_http_requests_total{")
 
     def read_log(self):
         with open(self.log_path, "rb") as f:
@@ -403,54 +403,50 @@ def open_idle(source, count, port):
     return socks
 
 
-def connection_floods(server, report, client, samples):
-    # One address, far over its share.
-    idle = idle_p99(client, samples)
-    rss_one = server.rss_kib()
-    socks = open_idle("127.0.0.5", 5000, server.port)
-    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) >= MAX_PER_IP, 15)
-    cpu = attack_cpu(server)
-    p50, p99, failures = client.p99_ms(samples, seconds=10)
-    held = server.gauge("assistantd_http_connections") or 0
-    rss_one = (server.rss_kib() - rss_one) / 1024
-    # The normal client's and the scrape's connections are counted too.
-    ok = (held <= MAX_PER_IP + 2 and p99 <= 2 * idle and failures == 0 and cpu < 0.5
-          and rss_one < 32)
-    report.check("flood from one address: per-address cap holds", ok,
-                 f"5,000 opened, {held:.0f} held (cap {MAX_PER_IP}); normal client p50 "
-                 f"{p50:.2f} ms, p99 {p99:.2f} ms (idle {idle:.2f} ms), {failures} failed; "
-                 f"server CPU {cpu * 100:.0f}%")
-    for s in socks:
-        s.close()
-    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) <= 2, 30)
-    # Many addresses together, past the server-wide cap.
+def flood(server, client, samples, socks_for, held_at_least):
+    """Opens the flood's idle connections, measures the normal client and the server under it,
+    closes them and waits for the server to see it. Returns the figures."""
     idle = idle_p99(client, samples)
     rss0 = server.rss_kib()
-    socks = []
-    for i in range(10, 18):
-        socks += open_idle(f"127.0.0.{i}", MAX_PER_IP, server.port)
-    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) >= MAX_CONNECTIONS,
-               20)
+    socks = socks_for()
+    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) >= held_at_least, 20)
     cpu = attack_cpu(server)
     p50, p99, failures = client.p99_ms(samples, seconds=10)
     text = server.metrics()
-    held = server.gauge("assistantd_http_connections", text) or 0
-    refused = 0.0
-    for line in text.splitlines():
-        if line.startswith("assistantd_http_connections_refused_total{"):
-            refused += float(line.rsplit(" ", 1)[1])
-    rss_growth = (server.rss_kib() - rss0) / 1024
-    ok = (held <= MAX_CONNECTIONS and p99 <= 2 * idle and failures == 0 and cpu < 0.5
-          and rss_growth < 64)
-    report.check("flood from 8 addresses: server-wide cap holds", ok,
-                 f"{len(socks)} opened, {held:.0f} held (cap {MAX_CONNECTIONS}), {refused:.0f} "
-                 f"refused in all; normal client p50 {p50:.2f} ms, p99 {p99:.2f} ms "
-                 f"(idle {idle:.2f} ms), "
-                 f"{failures} failed; server CPU under the flood alone {cpu * 100:.0f}%, "
-                 f"RSS +{rss_growth:.1f} MiB")
+    figures = {
+        "opened": len(socks), "idle": idle, "p50": p50, "p99": p99, "failures": failures,
+        "cpu": cpu, "held": server.gauge("assistantd_http_connections", text) or 0,
+        "refused": server.sum_series("assistantd_http_connections_refused_total{", text),
+        "rss": (server.rss_kib() - rss0) / 1024,
+    }
     for s in socks:
         s.close()
     wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) <= 2, 30)
+    return figures
+
+
+def flood_check(report, name, f, cap, rss_bound):
+    # The normal client's and the scrape's connections are counted too.
+    ok = (f["held"] <= cap + 2 and f["p99"] <= 2 * f["idle"] and f["failures"] == 0
+          and f["cpu"] < 0.5 and f["rss"] < rss_bound)
+    report.check(name, ok,
+                 f"{f['opened']} opened, {f['held']:.0f} held (cap {cap}), {f['refused']:.0f} "
+                 f"refused in all; normal client p50 {f['p50']:.2f} ms, p99 {f['p99']:.2f} ms "
+                 f"(idle {f['idle']:.2f} ms), {f['failures']} failed; server CPU under the "
+                 f"flood alone {f['cpu'] * 100:.0f}%, RSS +{f['rss']:.1f} MiB")
+
+
+def connection_floods(server, report, client, samples):
+    # One address, far over its share.
+    f = flood(server, client, samples, lambda: open_idle("127.0.0.5", 5000, server.port),
+              MAX_PER_IP)
+    flood_check(report, "flood from one address: per-address cap holds", f, MAX_PER_IP, 32)
+    # Many addresses together, past the server-wide cap.
+    f = flood(server, client, samples,
+              lambda: [s for i in range(10, 18)
+                       for s in open_idle(f"127.0.0.{i}", MAX_PER_IP, server.port)],
+              MAX_CONNECTIONS)
+    flood_check(report, "flood from 8 addresses: server-wide cap holds", f, MAX_CONNECTIONS, 64)
 
 
 # --- main -----------------------------------------------------------------------------------
