@@ -38,6 +38,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = os.environ.get("SECURITY_QUICK") == "1"
+# SECURITY_ONLY=slow,cardinality,floods,sqlmap runs only those parts (all by default).
+ONLY = set(filter(None, os.environ.get("SECURITY_ONLY", "").split(",")))
+
+
+def wanted(part):
+    return not ONLY or part in ONLY
 JWT_SECRET = "security-suite-" + "".join(random.choices(string.ascii_letters, k=40))
 MASTER_KEY = "".join(random.choices("0123456789abcdef", k=64))
 PASSWORD = "Sec-" + "".join(random.choices(string.ascii_letters, k=20))
@@ -331,29 +337,61 @@ def run_slowhttptest(target, args, length):
     return proc
 
 
+SLOW_ATTACKS = (
+    ("slowloris", ["-H", "-i", "10", "-u", "{url}/healthz"]),
+    ("slow body", ["-B", "-i", "10", "-s", "65536", "-u", "{url}/v1/assistants"]),
+    ("slow read", ["-X", "-k", "8", "-n", "5", "-w", "1", "-y", "4", "-z", "1",
+                   "-u", "{url}/metrics"]),
+)
+
+
+def slow_attacks(server, decoy, report, client, samples):
+    print("slow attacks (slowhttptest, 1,000 connections each):", flush=True)
+    for name, args in SLOW_ATTACKS:
+        slow_attack(server, decoy, report, client, name, args, samples)
+    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) <= 2, 60)
+
+
+def median(values):
+    return sorted(values)[len(values) // 2]
+
+
 def slow_attack(server, decoy, report, client, name, args, samples):
     """The normal client's p99 while the attack hits a decoy instance (the control: the same
     attacker on the same machine, so its CPU and the machine's noise are in both figures), then
-    while it hits the server: the server's own slowdown is the ratio."""
-    length = 20 if QUICK else 40
-    proc = run_slowhttptest(decoy, args, length)
-    control = client.p99_ms(samples, seconds=length / 3)[1]
-    proc.terminate()
-    proc.wait()
-    proc = run_slowhttptest(server, args, length)
-    held = server.gauge("assistantd_http_connections") or 0
-    cpu = attack_cpu(server)
-    p50, p99, failures = client.p99_ms(samples, seconds=length / 3)
-    held = max(held, server.gauge("assistantd_http_connections") or 0)
-    proc.terminate()
-    proc.wait()
+    while it hits the server: the server's own slowdown is the ratio. Rounds alternate between
+    the two and the medians of their p99s are compared: one burst of noise from elsewhere on
+    the machine (it has two cores) moves one round's p99, not the median."""
+    rounds, length = (3, 12) if QUICK else (5, 18)
+    controls, ours, failures, held, cpu = [], [], 0, 0, 0.0
+    for _ in range(rounds):
+        proc = run_slowhttptest(decoy, args, length + 10)
+        controls.append(client.p99_ms(samples, seconds=length / 2)[1])
+        stop_attack(proc, decoy)
+        proc = run_slowhttptest(server, args, length + 10)
+        held = max(held, server.gauge("assistantd_http_connections") or 0)
+        cpu = max(cpu, attack_cpu(server, seconds=2))
+        _, p99, failed = client.p99_ms(samples, seconds=length / 2)
+        ours.append(p99)
+        failures += failed
+        held = max(held, server.gauge("assistantd_http_connections") or 0)
+        stop_attack(proc, server)
+    control, p99 = median(controls), median(ours)
     # Counted besides the attacker's: the normal client's and the scrape's connections.
     ok = p99 <= 2 * control and failures == 0 and held <= MAX_PER_IP + 2 and cpu < 0.5
     report.check(f"slowhttptest {name}: normal client p99 within 2x", ok,
-                 f"p50 {p50:.2f} ms, p99 {p99:.2f} ms (attack on a decoy: p99 {control:.2f} ms), "
-                 f"{failures} failed; attacker connections held {held:.0f} "
-                 f"(cap {MAX_PER_IP}); server CPU under the attack alone {cpu * 100:.0f}%")
-    wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) <= 2, 60)
+                 f"median p99 {p99:.2f} ms over {rounds} rounds "
+                 f"({', '.join(f'{v:.2f}' for v in ours)}); attack on a decoy: {control:.2f} ms "
+                 f"({', '.join(f'{v:.2f}' for v in controls)}); {failures} failed; attacker "
+                 f"connections held {held:.0f} (cap {MAX_PER_IP}); server CPU under the attack "
+                 f"alone {cpu * 100:.0f}%")
+
+
+def stop_attack(proc, target):
+    """Stops slowhttptest and waits until `target` has closed its connections."""
+    proc.terminate()
+    proc.wait()
+    wait_until(lambda: (target.gauge("assistantd_http_connections") or 0) <= 2, 60)
 
 
 # --- cardinality ----------------------------------------------------------------------------
@@ -484,24 +522,17 @@ def main():
         samples = 1000 if QUICK else 3000
         client = NormalClient(server, user, f"/v1/assistants/{assistant_id}")
         client.p99_ms(200)  # warm up
-        print("slow attacks (slowhttptest, 1,000 connections each):", flush=True)
-        slow_attack(server, decoy, report, client, "slowloris",
-                    ["-H", "-i", "10", "-u", "{url}/healthz"], samples)
-        slow_attack(server, decoy, report, client, "slow body",
-                    ["-B", "-i", "10", "-s", "65536", "-u", "{url}/v1/assistants"], samples)
-        slow_attack(server, decoy, report, client, "slow read",
-                    ["-X", "-k", "8", "-n", "5", "-w", "1", "-y", "4", "-z", "1",
-                     "-u", "{url}/metrics"], samples)
-        wait_until(lambda: (server.gauge("assistantd_http_connections") or 0) <= 2, 60)
-
-        print("cardinality probe:", flush=True)
-        cardinality_probe(server, report)
-
-        print("connection floods:", flush=True)
-        connection_floods(server, report, client, samples)
-
-        print("sqlmap:", flush=True)
-        run_sqlmap(server, report, workdir, user, admin, assistant_id, email)
+        if wanted("slow"):
+            slow_attacks(server, decoy, report, client, samples)
+        if wanted("cardinality"):
+            print("cardinality probe:", flush=True)
+            cardinality_probe(server, report)
+        if wanted("floods"):
+            print("connection floods:", flush=True)
+            connection_floods(server, report, client, samples)
+        if wanted("sqlmap"):
+            print("sqlmap:", flush=True)
+            run_sqlmap(server, report, workdir, user, admin, assistant_id, email)
 
         alive = server.request("GET", "/healthz")[0] == 200 and server.proc.poll() is None
         report.check("the server is alive afterwards", alive,
