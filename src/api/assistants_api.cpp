@@ -4,11 +4,13 @@
 #include <chrono>
 
 #include "api/audit_actor.hpp"
+#include "api/preconditions.hpp"
 #include "api/request_parsing.hpp"
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
 #include "domain/assistant_fields.hpp"
+#include "http/conditional.hpp"
 
 namespace assistantd::api {
 namespace {
@@ -46,10 +48,14 @@ Result<std::vector<std::string>> ParseProjection(std::string_view value) {
   return out;
 }
 
+// One assistant's representation with its strong ETag (of exactly these bytes: a projection
+// is a representation of its own, so its tag differs from the full one's).
 http::Response AssistantResponse(int status, const Assistant& a,
                                  const std::optional<std::vector<std::string>>& projection) {
   const auto wire = domain::ToWire(a);
-  return http::Response::Json(status, projection ? domain::Project(wire, *projection) : wire);
+  auto res = http::Response::Json(status, projection ? domain::Project(wire, *projection) : wire);
+  res.SetHeader("ETag", http::StrongEtag(res.body));
+  return res;
 }
 
 // Client fields for a create body, or the violations that stop it.
@@ -331,11 +337,16 @@ void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {
   if (const auto v = domain::CheckBodyKeys(*body); !v.empty()) {
     return reply(ValidationFailed(domain::ViolationDetails(v)));
   }
+  auto precondition = IfMatchPrecondition(ctx.request, require_if_match_);
+  if (!precondition) return reply(tl::unexpected(precondition.error()));
   // The mutation runs later, inside the write's transaction: it owns what it uses.
   const Role role = ctx.Caller().role;
   const int64_t now = clock_.NowMicros();
-  auto mutate = [role, now,
-                 patch = std::move(*body)](const Assistant& current) -> Result<Assistant> {
+  auto mutate = [role, now, patch = std::move(*body), precondition = std::move(*precondition)](
+                    const Assistant& current) -> Result<Assistant> {
+    if (precondition) {
+      if (auto ok = precondition(current); !ok) return tl::unexpected(ok.error());
+    }
     Assistant next = current;
     next.fields = domain::ApplyMergePatch(current.fields, patch);
     if (role == Role::kTest && !next.IsTest()) {
@@ -376,8 +387,11 @@ void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
   if (auto q = ParseQueryParams(ctx.request, {}); !q) return reply(tl::unexpected(q.error()));
   auto job_key = SealedRequestKey(ctx.request, nullptr);
   if (!job_key) return reply(tl::unexpected(job_key.error()));
+  auto precondition = IfMatchPrecondition(ctx.request, require_if_match_);
+  if (!precondition) return reply(tl::unexpected(precondition.error()));
   store_.SubmitDelete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
                       audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
+                      std::move(*precondition),
                       Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted,
                                                                           http::Reply done) {
                         if (!deleted) return done(NotFound());

@@ -21,7 +21,7 @@ class AssistantsApi {
   AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
                 sync::SyncNotifier& notifier, sync::OutcomeWaiter& waiter, const auth::SecretBox& box,
                 const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock,
-                http::Executor executor)
+                http::Executor executor, bool require_if_match = false)
       : store_(store),
         users_(users),
         notifier_(notifier),
@@ -30,7 +30,8 @@ class AssistantsApi {
         limits_(limits),
         audit_(audit),
         clock_(clock),
-        executor_(std::move(executor)) {}
+        executor_(std::move(executor)),
+        require_if_match_(require_if_match) {}
 
   void Register(http::Router& router);
 
@@ -50,6 +51,7 @@ class AssistantsApi {
   audit::AuditLog& audit_;
   const Clock& clock_;
   http::Executor executor_;
+  bool require_if_match_;  // PATCH and DELETE without If-Match are 428
 
   // A validated create: the new row and its sealed per-request key.
   struct NewAssistant {

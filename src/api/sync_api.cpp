@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "api/preconditions.hpp"
 #include "api/request_parsing.hpp"
 #include "common/time_format.hpp"
 
@@ -79,8 +80,11 @@ Result<http::Response> SyncApi::Resync(http::RequestContext& ctx) {
   if (!id) return tl::unexpected(id.error());
   auto key = TakeRequestVapiKey(ctx.request, nullptr);
   if (!key) return tl::unexpected(key.error());
+  auto precondition = IfMatchPrecondition(ctx.request, require_if_match_);
+  if (!precondition) return tl::unexpected(precondition.error());
   const auto job_key = *key ? std::optional<std::string>(box_.Seal(**key)) : std::nullopt;
-  auto queued = sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), job_key);
+  auto queued = sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), job_key,
+                             *precondition);
   if (!queued) return tl::unexpected(queued.error());
   if (!*queued) return Fail(ErrorCode::kNotFound, "not_found", "Assistant not found");
   notifier_.Notify();

@@ -19,13 +19,14 @@ class SyncApi {
 
   SyncApi(storage::AssistantStore& assistants, storage::SyncStore& sync,
           sync::SyncNotifier& notifier, const auth::SecretBox& box, const Clock& clock,
-          ReconcileFn reconcile)
+          ReconcileFn reconcile, bool require_if_match = false)
       : assistants_(assistants),
         sync_(sync),
         notifier_(notifier),
         box_(box),
         clock_(clock),
-        reconcile_(std::move(reconcile)) {}
+        reconcile_(std::move(reconcile)),
+        require_if_match_(require_if_match) {}
 
   void Register(http::Router& router);
   Result<http::Response> Status(http::RequestContext& ctx);
@@ -41,6 +42,7 @@ class SyncApi {
   const auth::SecretBox& box_;
   const Clock& clock_;
   ReconcileFn reconcile_;
+  bool require_if_match_;  // a sync trigger without If-Match is 428
 };
 
 }  // namespace assistantd::api

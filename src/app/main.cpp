@@ -233,6 +233,10 @@ int main(int argc, char** argv) {
   serve->add_option("--worker-threads", c.worker_threads,
                     "Request handler threads (default: max(4, 2 x threads))")
       ->envname("ASSISTANTD_WORKER_THREADS");
+  serve->add_flag("--require-if-match", c.require_if_match,
+                  "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
+                  "its current ETag, so no client overwrites a change it has not seen (428 without)")
+      ->envname("ASSISTANTD_REQUIRE_IF_MATCH");
   serve->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413)")
       ->envname("ASSISTANTD_MAX_BODY_BYTES")
       ->capture_default_str();

@@ -129,7 +129,8 @@ struct Service::Parts {
         metrics);
     assistants_api.emplace(
         *store.assistants, *authenticator, worker, *waiter, *box, limit_settings, *audit_log, clock,
-        [this](std::function<void()> task) { handler_pool->Post(std::move(task)); });
+        [this](std::function<void()> task) { handler_pool->Post(std::move(task)); },
+        c.require_if_match);
     user_admin.emplace(*store.users, *authenticator, worker, *hasher, *audit_log, clock);
     admin_api.emplace(*user_admin, auth_settings.password);
     gotrue_admin_api.emplace(*user_admin, *authenticator, auth_settings.password);
@@ -137,7 +138,8 @@ struct Service::Parts {
     sync_api.emplace(*store.assistants, *store.sync, worker, *box, clock,
                      [&reconciler](bool dry_run, bool repair_drift) {
                        return reconciler.Run({dry_run, repair_drift});
-                     });
+                     },
+                     c.require_if_match);
     keys_api.emplace(*store.keys, *store.sync, worker, *box, *audit_log, clock);
     health_api.emplace(*store.db, metrics);
 

@@ -50,6 +50,14 @@ std::string HexEncode(std::string_view bytes) {
   return out;
 }
 
+std::string ShortDigest(std::string_view bytes) {
+  EnsureSodium();
+  std::string out(16, '\0');
+  crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(), Bytes(bytes),
+                     bytes.size(), nullptr, 0);
+  return out;
+}
+
 std::string RandomBytes(size_t n) {
   EnsureSodium();
   std::string out(n, '\0');

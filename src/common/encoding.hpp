@@ -18,6 +18,10 @@ std::optional<std::string> Base64UrlDecode(std::string_view text);
 // Lower-case hexadecimal.
 std::string HexEncode(std::string_view bytes);
 
+// A 16-byte BLAKE2b digest (libsodium's crypto_generichash): fast, for telling contents apart
+// (entity tags), not for secrets.
+std::string ShortDigest(std::string_view bytes);
+
 // `n` bytes from the operating system's CSPRNG (through libsodium's randombytes_buf).
 std::string RandomBytes(size_t n);
 

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kMethodNotAllowed,
   kConflict,
   kPreconditionFailed,
+  kPreconditionRequired,
   kPayloadTooLarge,
   kHeadersTooLarge,
   kUnsupportedMediaType,

@@ -59,6 +59,8 @@ struct ServeConfig {
   int password_max_length = 72;
   bool require_email_confirmation = false;  // sign-ups wait for an admin to confirm them
   bool disable_signup = false;
+  // PATCH, DELETE and the sync trigger of an assistant must carry If-Match (428 without).
+  bool require_if_match = false;
 
   // Quotas and rate limits (C11): assistants per role (0: unlimited) and requests per window
   // per role ("600/1m"; "0": unlimited), and the auth endpoints' limits.

@@ -7,6 +7,7 @@
 
 #include "common/ascii.hpp"
 #include "common/uuid.hpp"
+#include "http/conditional.hpp"
 #include "http/error_mapping.hpp"
 
 namespace assistantd::http {
@@ -38,6 +39,9 @@ bool IsJsonMediaType(std::string_view content_type) {
   return lower == "application/json" ||
          (lower.starts_with("application/") && lower.ends_with("+json"));
 }
+
+// Routes whose answers are one caller's data.
+bool IsUserData(Access access) { return access == Access::kAuthenticated || access == Access::kAdmin; }
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;
@@ -86,6 +90,7 @@ struct Pipeline::Call {
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   std::string request_id;
   std::string route = "unmatched";
+  Access access = Access::kPublic;  // the matched route's
   std::optional<std::string> user_id;
   bool supabase_auth = false;
   ErrorStyle style = ErrorStyle::kDefault;
@@ -126,6 +131,13 @@ Response Pipeline::Unhandled(const Call& call, const std::exception& e) {
 Response Pipeline::Answer(const Call& call, Result<Response> result) {
   if (result) {
     for (const auto& [name, value] : call.limit_headers) result->SetHeader(name, value);
+    // Reads of user data carry a validator: the handler's strong tag where it keeps one, else
+    // a weak one of the body, so any such GET can be revalidated with If-None-Match.
+    if (IsUserData(call.access) && call.request.method == "GET" && result->status == 200 &&
+        !result->Header("ETag")) {
+      result->SetHeader("ETag", WeakEtag(result->body));
+    }
+    if (auto not_modified = RevalidateGet(call.request, *result)) return std::move(*not_modified);
     return std::move(*result);
   }
   const Error& e = result.error();
@@ -144,6 +156,10 @@ void Pipeline::Finish(Call& call, Response response) {
   response.SetHeader("X-Request-Id", call.request_id);
   if (call.supabase_auth) response.SetHeader("X-Supabase-Api-Version", kSupabaseApiVersion);
   AddCorsHeaders(response);
+  // User data may be kept by the browser but must be revalidated, and never by a shared cache.
+  if (IsUserData(call.access) && !response.Header("Cache-Control")) {
+    response.SetHeader("Cache-Control", "private, no-cache");
+  }
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - call.start).count();
@@ -217,6 +233,7 @@ std::optional<Response> Pipeline::Dispatch(const std::shared_ptr<Call>& call) {
   }
   const Route& r = *match.route;
   route = r.pattern;
+  call->access = r.access;
 
   if ((request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
       !request.body.empty()) {

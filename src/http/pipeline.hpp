@@ -54,7 +54,9 @@ class Pipeline {
   // The response when the request was answered at once; nullopt when an asynchronous handler
   // took it over.
   std::optional<Response> Dispatch(const std::shared_ptr<Call>& call);
-  // The handler's result as a response: errors mapped and logged, limit headers added.
+  // The handler's result as a response: errors mapped and logged, limit headers added; a GET
+  // of user data gets an ETag (weak, when the handler set none) and a matching If-None-Match
+  // its 304.
   Response Answer(const Call& call, Result<Response> result);
   Response Unhandled(const Call& call, const std::exception& e);
   // Common headers, metrics and the access log; then hands the response over.

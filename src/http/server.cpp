@@ -465,6 +465,9 @@ class Session final : public SessionBase {
     const bool keep = keep_alive_ && !close_after_response_ && !state_->stopping;
     out->keep_alive(keep);
     out->prepare_payload();
+    // RFC 9110 §8.6: no Content-Length on a 204, and on a 304 only the 200's own length, which
+    // the reader does not need: none on either.
+    if (no_body) out->erase(bhttp::field::content_length);
     ExpiresAfter(stream_, state_->settings.write_timeout);
     bhttp::async_write(stream_, *out,
                        [self = Self(), out, keep](beast::error_code ec, std::size_t) {

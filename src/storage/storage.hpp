@@ -72,6 +72,11 @@ using AssistantAudit = std::function<domain::AuditEntry(const domain::Assistant*
 // row and failed writes leave no entry.
 using ChangeAudit = std::optional<domain::AuditEntry>;
 
+// A check of the row a write is about to change, run inside the write's transaction, so no
+// other write can come between the check and the change (an If-Match precondition): an error
+// stops the write and is its answer. Empty: no check.
+using Precondition = std::function<Result<void>(const domain::Assistant& current)>;
+
 // Writes (Create, Update, Delete) are submitted and complete asynchronously: the backend
 // commits concurrent writes together (one WAL flush for many) and calls each completion when
 // its write is on disk. The synchronous forms wait for that completion.
@@ -132,14 +137,17 @@ class AssistantStore {
   }
 
   // Deletes the assistant inside `scope`: it disappears from the API at once and its sync
-  // job removes the remote copy, then the row. False if there was none.
+  // job removes the remote copy, then the row. False if there was none; `precondition`'s
+  // error if it refused the row.
   virtual void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
                             std::optional<std::string> job_key, AssistantAudit audit,
-                            Completion<bool> done) = 0;
+                            Precondition precondition, Completion<bool> done) = 0;
   Result<bool> Delete(const std::string& id, const domain::AccessScope& scope, int64_t now_us,
-                      const std::optional<std::string>& job_key, AssistantAudit audit = {}) {
+                      const std::optional<std::string>& job_key, AssistantAudit audit = {},
+                      Precondition precondition = {}) {
     return AwaitWrite<bool>([&](auto done) {
-      SubmitDelete(id, scope, now_us, job_key, std::move(audit), std::move(done));
+      SubmitDelete(id, scope, now_us, job_key, std::move(audit), std::move(precondition),
+                   std::move(done));
     });
   }
 
@@ -315,9 +323,11 @@ class SyncStore {
   virtual Result<std::vector<SyncAttempt>> RecentAttempts(const std::string& assistant_id,
                                                           int limit) = 0;
   virtual Result<std::vector<SyncJob>> DeadJobs(int limit) = 0;
-  // Queues a fresh job for a visible assistant inside `scope`; false if not found.
+  // Queues a fresh job for a visible assistant inside `scope`; false if not found,
+  // `precondition`'s error (checked in the same transaction) if it refused the row.
   virtual Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
-                              int64_t now_us, const std::optional<std::string>& job_key) = 0;
+                              int64_t now_us, const std::optional<std::string>& job_key,
+                              const Precondition& precondition = {}) = 0;
   // Makes the queued jobs of `user_id` (of everyone when nullopt) due now; returns how many.
   virtual Result<int> WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) = 0;
   // Moves a dead job back to the queue; false if there is no such dead job.

@@ -58,7 +58,7 @@ TEST(SupabaseJsClientTest, AuthAndFunctionsFlowRunsUnchanged) {
                  {{"SUPABASE_URL", "http://127.0.0.1:" + std::to_string(server->port())},
                   {"SUPABASE_ANON_KEY", kTestPublishableKey}});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("supabase probe: 15 passed, 0 failed"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.out.find("supabase probe: 16 passed, 0 failed"), std::string::npos) << r.out << r.err;
 }
 
 TEST(SupabaseJsClientTest, NewApiKeysSigningKeysAndAdminApiRunUnchanged) {

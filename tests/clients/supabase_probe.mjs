@@ -85,6 +85,22 @@ await step('functions.invoke updates it', async () => {
   const { data, error } = await a.functions.invoke(`assistants/${assistantId}`, { method: 'PATCH', body: { name: 'Renamed' } });
   check(!error && data.name === 'Renamed', error && error.message);
 });
+await step('functions.invoke revalidates with If-None-Match (304) and If-Match guards writes (412)', async () => {
+  const path = `assistants/${assistantId}`;
+  const one = await a.functions.invoke(path, { method: 'GET' });
+  const etag = one.response.headers.get('etag');
+  check(etag && etag.startsWith('"'), `ETag ${etag}`);
+  const again = await a.functions.invoke(path, { method: 'GET', headers: { 'If-None-Match': etag } });
+  const revalidated = again.response || (again.error && again.error.context);
+  check(revalidated && revalidated.status === 304, `got ${revalidated && revalidated.status}`);
+  const stale = await a.functions.invoke(path, { method: 'PATCH', headers: { 'If-Match': '"stale"' }, body: { name: 'Lost' } });
+  check(stale.error && stale.error.context.status === 412, `got ${stale.error && stale.error.context.status}`);
+  check(stale.error.context.headers.get('etag') === etag, 'the 412 names the current ETag');
+  check((await stale.error.context.json()).error.code === 'precondition_failed', 'error code');
+  const fresh = await a.functions.invoke(path, { method: 'PATCH', headers: { 'If-Match': etag }, body: { name: 'Renamed again' } });
+  check(!fresh.error && fresh.data.name === 'Renamed again', fresh.error && fresh.error.message);
+  check(fresh.response.headers.get('etag') !== etag, 'a new ETag');
+});
 await step('refreshSession rotates the refresh token and the new token works', async () => {
   const before = (await a.auth.getSession()).data.session;
   const { data, error } = await a.auth.refreshSession();

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "http/conditional.hpp"
 #include "http/error_mapping.hpp"
 #include "http/message.hpp"
 #include "http/router.hpp"
@@ -56,4 +57,69 @@ TEST(ErrorMappingTest, OneShapeWithoutInternals) {
 }
 
 }  // namespace
+
+// --- Entity tags and conditional requests (RFC 9110 §8.8.3, §13) ---------------------------
+
+TEST(EntityTagTest, TagsAreDigestsOfTheBytes) {
+  const auto tag = StrongEtag("{\"a\":1}");
+  EXPECT_EQ(tag, StrongEtag("{\"a\":1}"));
+  EXPECT_NE(tag, StrongEtag("{\"a\":2}"));
+  EXPECT_EQ(tag.size(), 24u);  // "…22 base64url…"
+  EXPECT_EQ(tag.front(), '"');
+  EXPECT_EQ(tag.back(), '"');
+  EXPECT_EQ(WeakEtag("{\"a\":1}"), "W/" + tag);
+}
+
+TEST(EntityTagTest, IfNoneMatchComparesWeakly) {
+  const std::string tag = "\"abc\"";
+  EXPECT_TRUE(NoneMatchHits("\"abc\"", tag));
+  EXPECT_TRUE(NoneMatchHits("W/\"abc\"", tag));
+  EXPECT_TRUE(NoneMatchHits("\"abc\"", "W/\"abc\""));
+  EXPECT_TRUE(NoneMatchHits("\"x\", \"abc\"", tag));
+  EXPECT_TRUE(NoneMatchHits(",\"x\" ,\t\"abc\",", tag));  // empty members and OWS
+  EXPECT_TRUE(NoneMatchHits(" * ", tag));
+  EXPECT_FALSE(NoneMatchHits("\"abcd\"", tag));
+  EXPECT_FALSE(NoneMatchHits("abc", tag));              // not quoted
+  EXPECT_FALSE(NoneMatchHits("\"abc", tag));            // unterminated
+  EXPECT_FALSE(NoneMatchHits("\"abc\" \"abc\"", tag));  // no comma between
+  EXPECT_FALSE(NoneMatchHits("\"a bc\"", "\"a bc\""));  // space is not an etagc
+  EXPECT_FALSE(NoneMatchHits("", tag));
+}
+
+TEST(EntityTagTest, IfMatchComparesStronglyAndWeakTagsNeverMatch) {
+  const std::string tag = "\"abc\"";
+  EXPECT_TRUE(MatchHolds("\"abc\"", tag));
+  EXPECT_TRUE(MatchHolds("\"x\", \"abc\"", tag));
+  EXPECT_TRUE(MatchHolds("*", tag));
+  EXPECT_FALSE(MatchHolds("W/\"abc\"", tag));
+  EXPECT_FALSE(MatchHolds("\"abc\"", "W/\"abc\""));
+  EXPECT_FALSE(MatchHolds("\"ABC\"", tag));  // case-sensitive
+  EXPECT_FALSE(MatchHolds("\"abc\", garbage", tag));
+}
+
+TEST(EntityTagTest, RevalidationNeedsA200GetWithAMatchingTag) {
+  Response full = Response::Json(200, {{"a", 1}});
+  full.SetHeader("ETag", "\"t\"");
+  full.SetHeader("Cache-Control", "private, no-cache");
+  Request get;
+  get.method = "GET";
+  get.headers = {{"if-none-match", "\"u\""}, {"if-none-match", "\"t\""}};  // split over lines
+  const auto not_modified = RevalidateGet(get, full);
+  ASSERT_TRUE(not_modified);
+  EXPECT_EQ(not_modified->status, 304);
+  EXPECT_TRUE(not_modified->body.empty());
+  EXPECT_EQ(not_modified->Header("ETag"), "\"t\"");
+  EXPECT_EQ(not_modified->Header("Cache-Control"), "private, no-cache");
+  EXPECT_FALSE(not_modified->Header("Content-Type"));
+
+  Request post = get;
+  post.method = "POST";
+  EXPECT_FALSE(RevalidateGet(post, full));
+  Response created = full;
+  created.status = 201;
+  EXPECT_FALSE(RevalidateGet(get, created));
+  get.headers = {{"if-none-match", "\"u\""}};
+  EXPECT_FALSE(RevalidateGet(get, full));
+}
+
 }  // namespace assistantd::http

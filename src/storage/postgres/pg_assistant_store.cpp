@@ -297,14 +297,17 @@ void PgAssistantStore::SubmitUpdate(std::string id, domain::AccessScope scope, M
 
 void PgAssistantStore::SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
                                     std::optional<std::string> job_key, AssistantAudit audit,
-                                    Completion<bool> done) {
+                                    Precondition precondition, Completion<bool> done) {
   db_.SubmitValue<bool>(
       [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
-       audit = std::move(audit)](PgConnection& conn) -> Result<bool> {
+       audit = std::move(audit), precondition = std::move(precondition)](PgConnection& conn) -> Result<bool> {
         if (auto r = conn.SetClaims(ClaimsFor(scope)); !r) return tl::unexpected(r.error());
         auto current = GetWith(conn, id, &scope, true);
         if (!current) return tl::unexpected(current.error());
         if (!*current) return false;
+        if (precondition) {
+          if (auto ok = precondition(**current); !ok) return tl::unexpected(ok.error());
+        }
         // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the
         // row.
         if (auto r = conn.Exec("UPDATE assistants SET sync_status = 'deleting', sync_error = "

@@ -37,11 +37,16 @@ class PgAssistantStore final : public AssistantStore {
                     Completion<std::optional<domain::Assistant>> done) override;
   void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
                     std::optional<std::string> job_key, AssistantAudit audit,
-                    Completion<bool> done) override;
+                    Precondition precondition, Completion<bool> done) override;
   Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row whatever its state, for the sync worker (runs with the service's claims).
   Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
+
+  // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
+  // inside the caller's transaction; `lock` adds FOR UPDATE.
+  Result<std::optional<domain::Assistant>> GetWith(PgConnection& conn, const std::string& id,
+                                                   const domain::AccessScope* scope, bool lock);
 
   // Every column, in the order ReadAssistant expects (for other PostgreSQL stores).
   const std::string& SelectColumns() const { return select_columns_; }
@@ -53,10 +58,6 @@ class PgAssistantStore final : public AssistantStore {
   static Result<std::optional<domain::Assistant>> FirstRow(const Result<PgResult>& rows);
   Result<void> Insert(PgConnection& conn, const domain::Assistant& assistant, bool queue_sync,
                       const std::optional<std::string>& job_key, int64_t max_assistants);
-  // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
-  // inside the caller's transaction; `lock` adds FOR UPDATE.
-  Result<std::optional<domain::Assistant>> GetWith(PgConnection& conn, const std::string& id,
-                                                   const domain::AccessScope* scope, bool lock);
 
   PgDatabase& db_;
   std::pair<std::string, PgParams> ListSql(const domain::ListQuery& query) const;

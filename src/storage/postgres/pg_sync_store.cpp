@@ -248,20 +248,24 @@ Result<std::vector<SyncJob>> PgSyncStore::DeadJobs(int limit) {
 }
 
 Result<bool> PgSyncStore::Resync(const std::string& assistant_id, const domain::AccessScope& scope,
-                                 int64_t now_us, const std::optional<std::string>& job_key) {
-  auto found = assistants_.Get(assistant_id, scope);
-  if (!found) return tl::unexpected(found.error());
-  if (!*found) return false;
+                                 int64_t now_us, const std::optional<std::string>& job_key,
+                                 const Precondition& precondition) {
   auto conn = db_.Acquire();
   auto tx = PgTransaction::Begin(*conn, ServiceClaims());
   if (!tx) return tl::unexpected(tx.error());
+  // Locked: the check and the change see the same row.
+  auto found = assistants_.GetWith(*conn, assistant_id, &scope, /*lock=*/true);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return false;
+  if (precondition) {
+    if (auto ok = precondition(**found); !ok) return tl::unexpected(ok.error());
+  }
   if (auto r =
           PgEnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us, job_key);
       !r) {
     return tl::unexpected(r.error());
   }
-  if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'pending' WHERE id = $1::uuid AND "
-                          "sync_status <> 'deleting'",
+  if (auto r = conn->Exec("UPDATE assistants SET sync_status = 'pending' WHERE id = $1::uuid",
                           {assistant_id});
       !r) {
     return tl::unexpected(r.error());

@@ -26,7 +26,8 @@ class PgSyncStore final : public SyncStore {
                                                   int limit) override;
   Result<std::vector<SyncJob>> DeadJobs(int limit) override;
   Result<bool> Resync(const std::string& assistant_id, const domain::AccessScope& scope,
-                      int64_t now_us, const std::optional<std::string>& job_key) override;
+                      int64_t now_us, const std::optional<std::string>& job_key,
+                      const Precondition& precondition) override;
   Result<int> WakeQueued(const std::optional<std::string>& user_id, int64_t now_us) override;
   Result<bool> RetryDead(int64_t job_id, int64_t now_us) override;
   Result<std::vector<ScannedAssistant>> ScanAssistants(const std::string& after_id,

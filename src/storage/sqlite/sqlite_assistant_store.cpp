@@ -410,13 +410,16 @@ void SqliteAssistantStore::SubmitUpdate(std::string id, domain::AccessScope scop
 
 void SqliteAssistantStore::SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
                                         std::optional<std::string> job_key, AssistantAudit audit,
-                                        Completion<bool> done) {
+                                        Precondition precondition, Completion<bool> done) {
   db_.SubmitValue<bool>(
       [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
-       audit = std::move(audit)](SqliteConnection& conn) -> Result<bool> {
+       audit = std::move(audit), precondition = std::move(precondition)](SqliteConnection& conn) -> Result<bool> {
         auto current = GetWith(conn, id, &scope);
         if (!current) return tl::unexpected(current.error());
         if (!*current) return false;
+        if (precondition) {
+          if (auto ok = precondition(**current); !ok) return tl::unexpected(ok.error());
+        }
         // Soft delete: hidden from the API now; the sync job deletes the remote copy, then the
         // row.
         auto stmt = conn.Prepare(

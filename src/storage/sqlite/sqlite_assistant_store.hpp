@@ -22,12 +22,17 @@ class SqliteAssistantStore final : public AssistantStore {
                     Completion<std::optional<domain::Assistant>> done) override;
   void SubmitDelete(std::string id, domain::AccessScope scope, int64_t now_us,
                     std::optional<std::string> job_key, AssistantAudit audit,
-                    Completion<bool> done) override;
+                    Precondition precondition, Completion<bool> done) override;
   Result<void> Restore(const domain::Assistant& assistant, bool queue_sync) override;
 
   // The row with this id whatever its state (including rows being deleted), for the sync
   // worker.
   Result<std::optional<domain::Assistant>> LoadAny(const std::string& id);
+
+  // The row inside `scope` (visible rows only), or any row when `scope` is null, on `conn`
+  // (inside the caller's transaction).
+  Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
+                                                   const domain::AccessScope* scope);
 
   // Rows (any owner, any state) whose id is after `after_id` (or equals `only_id`), in id
   // order, each with whether it has an open sync job.
@@ -46,9 +51,6 @@ class SqliteAssistantStore final : public AssistantStore {
  private:
   Result<void> Insert(SqliteConnection& conn, const domain::Assistant& assistant, bool queue_sync,
                       const std::optional<std::string>& job_key, int64_t max_assistants);
-  // The row inside `scope` (visible rows only), or any row when `scope` is null.
-  Result<std::optional<domain::Assistant>> GetWith(SqliteConnection& conn, const std::string& id,
-                                                   const domain::AccessScope* scope);
 
   // The list SQL and, in order, its text and integer parameters.
   struct ListStatement {

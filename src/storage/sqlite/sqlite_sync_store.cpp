@@ -348,21 +348,23 @@ Result<std::vector<SyncJob>> SqliteSyncStore::DeadJobs(int limit) {
 
 Result<bool> SqliteSyncStore::Resync(const std::string& assistant_id,
                                      const domain::AccessScope& scope, int64_t now_us,
-                                     const std::optional<std::string>& job_key) {
-  auto found = assistants_.Get(assistant_id, scope);
-  if (!found) return tl::unexpected(found.error());
-  if (!*found) return false;
+                                     const std::optional<std::string>& job_key,
+                                     const Precondition& precondition) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);
   if (!tx) return tl::unexpected(tx.error());
+  auto found = assistants_.GetWith(*conn, assistant_id, &scope);
+  if (!found) return tl::unexpected(found.error());
+  if (!*found) return false;
+  if (precondition) {
+    if (auto ok = precondition(**found); !ok) return tl::unexpected(ok.error());
+  }
   if (auto r =
           EnqueueSync(*conn, assistant_id, (*found)->user_id, (*found)->vapi_id, now_us, job_key);
       !r) {
     return tl::unexpected(r.error());
   }
-  auto r = Exec(*conn,
-                "UPDATE assistants SET sync_status = 'pending' WHERE id = ? AND "
-                "sync_status <> 'deleting'",
+  auto r = Exec(*conn, "UPDATE assistants SET sync_status = 'pending' WHERE id = ?",
                 [&](SqliteStatement& s) { s.Bind(1, std::string_view(assistant_id)); });
   if (!r) return tl::unexpected(r.error());
   if (auto c = tx->Commit(); !c) return tl::unexpected(c.error());
