@@ -129,6 +129,10 @@ run_wrk peer_get_by_id bench/get_by_id.lua "http://$PEER"
 CREATE_PATH=/functions/v1/assistants run_wrk peer_create bench/create.lua "http://$PEER"
 ASSISTANT_PATH="$(bench_assistant "$APP")"
 run_wrk get_by_id bench/get_by_id.lua "http://$APP"
+# The same assistant revalidated: If-None-Match with its current ETag, answered 304.
+ETAG="$(curl -s -D - -o /dev/null "http://$APP$ASSISTANT_PATH" -H "Authorization: Bearer $TOKEN" \
+  | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')"
+ETAG="$ETAG" run_wrk revalidate bench/revalidate.lua "http://$APP"
 # Right after, in the same conditions: the same GET with an ES256 token.
 HS_TOKEN="$TOKEN"
 TOKEN="$("$BIN"/assistantd token --data-dir "$work/data-es" --sub "$sub" --ttl 1h)"
@@ -202,6 +206,7 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   row "peer (Deno + jose + node:sqlite, no fsync): create" peer_create
   row "assistantd GET /v1/assistants/{id}" get_by_id peer_get_by_id
   row "assistantd GET /v1/assistants/{id}, ES256 token (own signing key)" get_by_id_es256 peer_get_by_id
+  row "assistantd GET /v1/assistants/{id} with If-None-Match (304)" revalidate
   row "assistantd POST /v1/assistants (durable create)" create peer_create
   row "assistantd PATCH /v1/assistants/{id} (durable)" patch
   row "assistantd DELETE /v1/assistants/{id} (durable)" delete

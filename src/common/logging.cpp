@@ -1,15 +1,106 @@
 #include "common/logging.hpp"
 
+#include <unistd.h>
+
 #include <array>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/sink.h>
 
 namespace assistantd {
 namespace {
 
 constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug", "info",    "warn",
                                                      "error", "critical", "off"};
+
+// Writes log lines to a file descriptor from a thread of its own, so no request thread waits
+// for the write(2) or for another thread's. Lines are formatted by the caller and appended to
+// a buffer that the writer empties with one write per batch. Bounded: past kMaxPending bytes
+// a caller waits for the writer (back-pressure, never an unbounded queue, no lost line). A
+// line at warn or above, and flush(), return only once everything before them is written, so
+// an error logged right before the process exits is never lost.
+class BackgroundFdSink final : public spdlog::sinks::sink {
+ public:
+  static constexpr size_t kMaxPending = 4 << 20;
+
+  explicit BackgroundFdSink(int fd) : fd_(fd), writer_([this] { Run(); }) {}
+  ~BackgroundFdSink() override {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    wake_writer_.notify_one();
+    writer_.join();
+  }
+
+  void log(const spdlog::details::log_msg& msg) override {
+    std::unique_lock lock(mu_);
+    drained_.wait(lock, [&] { return pending_.size() < kMaxPending; });
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    pending_.append(line.data(), line.size());
+    appended_ += line.size();
+    wake_writer_.notify_one();
+    if (msg.level >= spdlog::level::warn) WaitWritten(lock);
+  }
+  void flush() override {
+    std::unique_lock lock(mu_);
+    WaitWritten(lock);
+  }
+  void set_pattern(const std::string& pattern) override {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    std::lock_guard lock(mu_);
+    formatter_ = std::move(formatter);
+  }
+
+ private:
+  void WaitWritten(std::unique_lock<std::mutex>& lock) {
+    const size_t target = appended_;
+    drained_.wait(lock, [&] { return written_ >= target; });
+  }
+
+  void Run() {
+    std::string batch;
+    std::unique_lock lock(mu_);
+    while (true) {
+      wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty()) return;  // stopping, and everything is written
+      batch.swap(pending_);
+      lock.unlock();
+      WriteAll(batch);
+      lock.lock();
+      written_ += batch.size();
+      batch.clear();
+      drained_.notify_all();
+    }
+  }
+
+  void WriteAll(std::string_view bytes) const {
+    while (!bytes.empty()) {
+      const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // nowhere to log to: drop the batch rather than spin
+      bytes.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+
+  const int fd_;
+  std::mutex mu_;
+  std::condition_variable wake_writer_;
+  std::condition_variable drained_;
+  std::unique_ptr<spdlog::formatter> formatter_ = std::make_unique<spdlog::pattern_formatter>();
+  std::string pending_;
+  size_t appended_ = 0;  // bytes ever appended, and written: a flush waits for the first
+  size_t written_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;  // last: starts once everything above is set up
+};
 
 }  // namespace
 
@@ -20,8 +111,8 @@ bool IsValidLogLevel(std::string_view level) {
   return false;
 }
 
-LogFactory::LogFactory(std::string_view level)
-    : sink_(std::make_shared<spdlog::sinks::stderr_sink_mt>()),
+LogFactory::LogFactory(std::string_view level, int fd)
+    : sink_(std::make_shared<BackgroundFdSink>(fd)),
       level_(spdlog::level::from_str(std::string(level))) {
   // %v is the rest of a JSON object produced by LogEvent (starting with "msg").
   sink_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
@@ -29,10 +120,14 @@ LogFactory::LogFactory(std::string_view level)
       spdlog::pattern_time_type::utc));
 }
 
+void LogFactory::Flush() const { sink_->flush(); }
+
 Logger LogFactory::Make(const std::string& name) const {
   auto logger = std::make_shared<spdlog::logger>(name, sink_);
   logger->set_level(level_);
-  logger->flush_on(spdlog::level::info);
+  // Lines below warn are written by the sink's thread as they come; warn and above wait
+  // until written (the sink does it), so there is nothing to flush per line.
+  logger->flush_on(spdlog::level::off);
   return logger;
 }
 

@@ -1,7 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
 #include "common/encoding.hpp"
 #include "common/json_util.hpp"
+#include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "common/time_format.hpp"
 #include "common/uuid.hpp"
@@ -151,4 +161,52 @@ TEST(MetricsTest, UndeclaredMetricIsAProgrammingError) {
 }
 
 }  // namespace
+TEST(LoggingTest, LinesFromManyThreadsArriveWholeInOrderAndWarningsAtOnce) {
+  char path[] = "/tmp/assistantd-log-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  const auto contents = [&] {
+    std::ifstream in(path);
+    std::stringstream all;
+    all << in.rdbuf();
+    return all.str();
+  };
+  {
+    LogFactory logs("info", fd);
+    constexpr int kThreads = 4, kLines = 5000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        const auto log = logs.Make("t" + std::to_string(t));
+        for (int i = 0; i < kLines; ++i) {
+          LogEvent(log, spdlog::level::info, "line", {{"i", i}, {"pad", std::string(100, 'x')}});
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    // A warning is written before LogEvent returns, with everything logged before it.
+    LogEvent(logs.Make("app"), spdlog::level::warn, "last");
+    const std::string text = contents();
+    std::vector<int> next(kThreads, 0);
+    std::istringstream lines(text);
+    std::string line;
+    int count = 0;
+    while (std::getline(lines, line)) {
+      const auto j = nlohmann::json::parse(line);  // each line one whole JSON object
+      ++count;
+      if (j["msg"] == "last") continue;
+      const int t = std::stoi(j["logger"].get<std::string>().substr(1));
+      EXPECT_EQ(j["i"], next[static_cast<size_t>(t)]++) << "in order per thread";
+    }
+    EXPECT_EQ(count, kThreads * kLines + 1);
+    EXPECT_TRUE(text.ends_with("\"msg\":\"last\"}\n"));
+    // Info lines are written in the background; Flush waits for them.
+    LogEvent(logs.Make("app"), spdlog::level::info, "after");
+    logs.Flush();
+    EXPECT_NE(contents().find("\"msg\":\"after\""), std::string::npos);
+  }
+  close(fd);
+  unlink(path);
+}
+
 }  // namespace assistantd
