@@ -9,12 +9,21 @@ namespace assistantd::limits {
 namespace {
 
 // KEYS[1]: the window's counter; ARGV[1]: window length in ms. Returns {count, ms left}.
-constexpr const char* kHitScript =
-    "local n = redis.call('INCR', KEYS[1]) "
-    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end "
+// Reserves up to ARGV[3] hits of the window KEYS[1] (ARGV[1] ms, ARGV[2] hits) for one
+// instance, never past the limit, and at most an eighth of what is left (at least one), so
+// instances share the end of a window; the first reservation starts the window. Returns the
+// window's count after it, its time left and the hits granted (0: the window is full).
+constexpr const char* kReserveScript =
+    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0') "
+    "local lim = tonumber(ARGV[2]) "
+    "local grant = math.min(tonumber(ARGV[3]), math.max(1, math.floor((lim - cur) / 8))) "
+    "if cur + grant > lim then grant = lim - cur end "
+    "if grant < 0 then grant = 0 end "
+    "local n = cur "
+    "if grant > 0 then n = redis.call('INCRBY', KEYS[1], grant) end "
     "local ttl = redis.call('PTTL', KEYS[1]) "
-    "if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end "
-    "return {n, ttl}";
+    "if ttl < 0 and n > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end "
+    "return {n, ttl, grant}";
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -77,6 +86,9 @@ RedisRateLimiter::RedisRateLimiter(RedisSettings settings, const Clock& clock, L
       fallback_(clock) {
   metrics_.DeclareCounter("assistantd_ratelimit_redis_fallbacks_total",
                           "Rate-limit decisions taken in process because Redis was unreachable");
+  metrics_.DeclareCounter("assistantd_ratelimit_redis_reservations_total",
+                          "Round trips to Redis that reserved hits for this instance (or found the "
+                          "window full)");
 }
 
 RedisRateLimiter::~RedisRateLimiter() = default;
@@ -139,13 +151,33 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
   const std::string full_key = settings_.key_prefix + std::string(key) + ":" +
                                std::to_string(limit.window_seconds);
   const int64_t now = clock_.NowMicros();
+  const auto seconds_until = [now](int64_t until_us) {
+    return std::max<int64_t>(1, (until_us - now + 999'999) / 1'000'000);
+  };
+  int64_t want = 1;
   {
     std::lock_guard lock(mu_);
+    // Hits this instance reserved in Redis earlier in the window are spent without a round
+    // trip: every one of them is already counted there, so the bound stays exact.
+    if (const auto it = leases_.find(full_key); it != leases_.end()) {
+      Lease& lease = it->second;
+      if (lease.until_us > now && lease.limit == limit.limit) {
+        if (lease.used < lease.granted) {
+          ++lease.used;
+          return RateDecision{true, limit.limit,
+                              std::max<int64_t>(0, limit.limit - lease.count) +
+                                  (lease.granted - lease.used),
+                              seconds_until(lease.until_us)};
+        }
+        // Used up within its window: this key is busy here, so reserve more next time.
+        want = std::min(kMaxReservation, lease.granted * 2);
+      }
+      leases_.erase(it);
+    }
     const auto it = blocked_.find(full_key);
     if (it != blocked_.end()) {
       if (it->second.until_us > now && it->second.limit == limit.limit) {
-        return RateDecision{false, limit.limit, 0,
-                            std::max<int64_t>(1, (it->second.until_us - now + 999'999) / 1'000'000)};
+        return RateDecision{false, limit.limit, 0, seconds_until(it->second.until_us)};
       }
       blocked_.erase(it);
     }
@@ -154,13 +186,16 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
   Reply reply;
   if (conn) {
     const std::string window_ms = std::to_string(limit.window_seconds * 1000);
-    reply.reset(static_cast<redisReply*>(redisCommand(conn->ctx, "EVAL %s 1 %b %b", kHitScript,
-                                                      full_key.data(), full_key.size(),
-                                                      window_ms.data(), window_ms.size())));
+    const std::string max = std::to_string(limit.limit);
+    const std::string wanted = std::to_string(want);
+    reply.reset(static_cast<redisReply*>(redisCommand(
+        conn->ctx, "EVAL %s 1 %b %b %b %b", kReserveScript, full_key.data(), full_key.size(),
+        window_ms.data(), window_ms.size(), max.data(), max.size(), wanted.data(), wanted.size())));
   }
-  const bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+  const bool ok = reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 &&
                   reply->element[0]->type == REDIS_REPLY_INTEGER &&
-                  reply->element[1]->type == REDIS_REPLY_INTEGER;
+                  reply->element[1]->type == REDIS_REPLY_INTEGER &&
+                  reply->element[2]->type == REDIS_REPLY_INTEGER;
   if (!ok) {
     // A broken connection is dropped; a refused script keeps it (Redis answered).
     const bool answered = reply != nullptr;
@@ -178,29 +213,43 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
     metrics_.Counter("assistantd_ratelimit_redis_fallbacks_total").Inc();
     return fallback_.Hit(key, limit);
   }
-  {
-    std::lock_guard lock(mu_);
-    if (degraded_) {
-      LogEvent(logger_, spdlog::level::info, "Redis reachable again: rate limits are shared", {});
-      degraded_ = false;
-    }
-  }
   const int64_t count = reply->element[0]->integer;
   const int64_t ttl_ms = reply->element[1]->integer;
+  const int64_t granted = reply->element[2]->integer;
   Return(std::move(conn));
-  if (count >= limit.limit) {
-    std::lock_guard lock(mu_);
-    if (blocked_.size() > 100'000) {
-      std::erase_if(blocked_, [now](const auto& kv) { return kv.second.until_us <= now; });
-    }
-    blocked_[full_key] = Blocked{now + ttl_ms * 1000, limit.limit};
+  metrics_.Counter("assistantd_ratelimit_redis_reservations_total").Inc();
+  const int64_t until = now + std::max<int64_t>(1, ttl_ms) * 1000;
+  std::lock_guard lock(mu_);
+  if (degraded_) {
+    LogEvent(logger_, spdlog::level::info, "Redis reachable again: rate limits are shared", {});
+    degraded_ = false;
   }
-  RateDecision d;
-  d.allowed = count <= limit.limit;
-  d.limit = limit.limit;
-  d.remaining = std::max<int64_t>(0, limit.limit - count);
-  d.reset_seconds = std::max<int64_t>(1, (ttl_ms + 999) / 1000);
-  return d;
+  const auto bound = [now](auto& map) {
+    if (map.size() > 100'000) {
+      std::erase_if(map, [now](const auto& kv) { return kv.second.until_us <= now; });
+    }
+  };
+  if (granted <= 0) {
+    // The window is full, and its count only grows: refused here without a round trip (a
+    // flood costs Redis nothing) until it ends.
+    bound(blocked_);
+    blocked_[full_key] = Blocked{until, limit.limit};
+    return RateDecision{false, limit.limit, 0, seconds_until(until)};
+  }
+  bound(leases_);
+  // Another request here may have reserved meanwhile: its unspent hits are kept beside ours
+  // (overwriting them would lose hits counted in Redis, admitting fewer than the limit).
+  Lease& lease = leases_[full_key];
+  if (lease.until_us > now && lease.limit == limit.limit) {
+    lease.granted += granted;
+    lease.used += 1;
+    lease.count = std::max(lease.count, count);
+  } else {
+    lease = Lease{until, limit.limit, granted, 1, count};
+  }
+  return RateDecision{true, limit.limit,
+                      std::max<int64_t>(0, limit.limit - lease.count) + lease.granted - lease.used,
+                      seconds_until(lease.until_us)};
 }
 
 }  // namespace assistantd::limits

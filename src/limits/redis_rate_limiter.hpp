@@ -29,10 +29,16 @@ struct RedisSettings {
 // "redis://[:password@]host[:port][/db]" → settings.
 Result<RedisSettings> ParseRedisUrl(const std::string& url);
 
-// Fixed windows counted in Redis (one INCR and PEXPIRE in a Lua script, so a window's
-// counter and its expiry are set atomically and timed by Redis itself): every instance
-// sharing the Redis server enforces one limit. While Redis cannot be reached it decides with
-// a local limiter, logs once per outage and counts the fallbacks.
+// Fixed windows counted in Redis (a Lua script, so a window's counter and its expiry are set
+// atomically and timed by Redis itself): every instance sharing the Redis server enforces one
+// limit, and never admits more than it. An instance reserves hits in Redis and spends them
+// locally: one at a time at first, twice as many each time a reservation is used up within
+// its window (at most kMaxReservation), and never more than an eighth of what the window has
+// left, so a busy key costs one round trip per many requests while a quiet one stays exact
+// and the instances share the end of a window (an instance may be refused while another
+// still holds a few reserved hits: the bound errs on the side of admitting fewer). While
+// Redis cannot be reached it decides with a local limiter, logs once per outage and counts
+// the fallbacks.
 class RedisRateLimiter final : public RateLimiter {
  public:
   RedisRateLimiter(RedisSettings settings, const Clock& clock, Logger logger,
@@ -42,6 +48,8 @@ class RedisRateLimiter final : public RateLimiter {
   // Connects once, so a wrong address or password fails start-up with one clear line.
   Result<void> Check();
   RateDecision Hit(std::string_view key, const RateLimit& limit) override;
+
+  static constexpr int64_t kMaxReservation = 64;
 
  private:
   struct Connection;
@@ -65,6 +73,15 @@ class RedisRateLimiter final : public RateLimiter {
     int64_t limit = 0;
   };
   std::unordered_map<std::string, Blocked> blocked_;
+  // Hits reserved in Redis for this instance in a key's current window.
+  struct Lease {
+    int64_t until_us = 0;  // the window's end
+    int64_t limit = 0;
+    int64_t granted = 0;
+    int64_t used = 0;
+    int64_t count = 0;  // the window's count in Redis after the reservation
+  };
+  std::unordered_map<std::string, Lease> leases_;
 };
 
 }  // namespace assistantd::limits

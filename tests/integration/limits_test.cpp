@@ -219,6 +219,54 @@ TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
   EXPECT_EQ(refused, 2);
 }
 
+constexpr int RedisRateLimiterMaxReservation = 64;  // limits::RedisRateLimiter::kMaxReservation
+
+TEST_F(LimitsTest, ReservedBatchesInRedisNeverAdmitMoreThanTheLimitAcrossInstances) {
+  const std::string redis = RedisUrl();
+  ASSERT_FALSE(redis.empty()) << "ASSISTANTD_TEST_REDIS_URL is not set: run `make test`, which "
+                                 "starts a Redis server";
+  // A limit large enough that each instance reserves hits in batches (up to 64 at a time),
+  // spent by concurrent clients on both instances: together they admit exactly the limit, and
+  // far fewer round trips reach Redis than requests.
+  TempDir dir;
+  const std::string prefix = "assistantd-test:" + NewUuid() + ":";
+  const std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
+                                         "--redis-key-prefix", prefix, "--rate-limit-user",
+                                         "1000/1h"};
+  auto a = ServerProcess::Start({.args = args, .data_dir = dir.path()});
+  auto b = ServerProcess::Start({.args = args, .data_dir = dir.path()});
+  const std::string token = a->Token(NewUuid(), "user");
+  constexpr int kClientsPerInstance = 3, kRequestsPerClient = 250;  // 1,500 requests in all
+  std::atomic<int> ok = 0, limited = 0, other = 0;
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 2 * kClientsPerInstance; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient client((c % 2 ? b : a)->port());
+      for (int i = 0; i < kRequestsPerClient; ++i) {
+        const int status = client.Call("GET", "/v1/profile", token).status;
+        (status == 200 ? ok : status == 429 ? limited : other)++;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  // Never more than the limit. Fewer only by hits one instance reserved and had no request
+  // left to spend (it then admitted every one of its 750; in practice none are left over).
+  EXPECT_LE(ok, 1000);
+  EXPECT_GE(ok, 1000 - RedisRateLimiterMaxReservation);
+  EXPECT_EQ(ok + limited, 1500);
+  EXPECT_EQ(other, 0);
+  const auto reservations = [](ServerProcess& s) {
+    HttpClient c(s.port());
+    const std::string text = c.Send("GET", "/metrics").body;
+    const std::string name = "assistantd_ratelimit_redis_reservations_total ";
+    const auto at = text.find("\n" + name);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + 1 + name.size()));
+  };
+  const double trips = reservations(*a) + reservations(*b);
+  EXPECT_GT(trips, 0);
+  EXPECT_LT(trips, 300) << "batches, not one round trip per request";
+}
+
 TEST_F(LimitsTest, AnUnreachableRedisFailsStartUpWithOneLine) {
   TempDir dir;
   const auto r = RunCommand({ASSISTANTD_BINARY, "serve", "--data-dir", dir.path(), "--listen",
