@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "integration/accounts_fixture.hpp"
+#include "limits/redis_rate_limiter.hpp"
 
 namespace assistantd::testing {
 namespace {
@@ -14,6 +15,30 @@ class LimitsTest : public AccountsTest {
   static std::string RedisUrl() {
     const char* url = std::getenv("ASSISTANTD_TEST_REDIS_URL");
     return url ? url : "";
+  }
+
+  // Two instances sharing a data dir (same JWT secret, same database) and a key prefix of
+  // their own in Redis, both started with `flags`; null (and the test failed) without the
+  // Redis server `make test` starts.
+  struct RedisPair {
+    TempDir dir;
+    std::unique_ptr<ServerProcess> a;
+    std::unique_ptr<ServerProcess> b;
+  };
+  static std::unique_ptr<RedisPair> StartSharingRedis(const std::vector<std::string>& flags) {
+    const std::string redis = RedisUrl();
+    if (redis.empty()) {
+      ADD_FAILURE() << "ASSISTANTD_TEST_REDIS_URL is not set: run `make test`, which starts a "
+                       "Redis server";
+      return nullptr;
+    }
+    auto pair = std::make_unique<RedisPair>();
+    std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
+                                     "--redis-key-prefix", "assistantd-test:" + NewUuid() + ":"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    pair->a = ServerProcess::Start({.args = args, .data_dir = pair->dir.path()});
+    pair->b = ServerProcess::Start({.args = args, .data_dir = pair->dir.path()});
+    return pair;
   }
 };
 
@@ -179,19 +204,12 @@ TEST_F(LimitsTest, RefreshesAreLimitedPerAccountWithoutSpendingTheToken) {
 }
 
 TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
-  const std::string redis = RedisUrl();
-  ASSERT_FALSE(redis.empty()) << "ASSISTANTD_TEST_REDIS_URL is not set: run `make test`, which "
-                                 "starts a Redis server";
-  // Both instances share a data dir (same JWT secret, same database) and a key prefix of
-  // their own in Redis.
-  TempDir dir;
-  const std::string prefix = "assistantd-test:" + NewUuid() + ":";
-  const std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
-                                         "--redis-key-prefix", prefix, "--rate-limit-user", "10/1m",
-                                         "--rate-limit-signin-account", "4/5m",
-                                         "--publishable-key", kTestPublishableKey};
-  auto a = ServerProcess::Start({.args = args, .data_dir = dir.path()});
-  auto b = ServerProcess::Start({.args = args, .data_dir = dir.path()});
+  const auto pair = StartSharingRedis({"--rate-limit-user", "10/1m",
+                                       "--rate-limit-signin-account", "4/5m",
+                                       "--publishable-key", kTestPublishableKey});
+  ASSERT_TRUE(pair);
+  auto& a = pair->a;
+  auto& b = pair->b;
   HttpClient ca(a->port());
   HttpClient cb(b->port());
   const std::string token = a->Token(NewUuid(), "user");
@@ -219,22 +237,14 @@ TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
   EXPECT_EQ(refused, 2);
 }
 
-constexpr int RedisRateLimiterMaxReservation = 64;  // limits::RedisRateLimiter::kMaxReservation
-
 TEST_F(LimitsTest, ReservedBatchesInRedisNeverAdmitMoreThanTheLimitAcrossInstances) {
-  const std::string redis = RedisUrl();
-  ASSERT_FALSE(redis.empty()) << "ASSISTANTD_TEST_REDIS_URL is not set: run `make test`, which "
-                                 "starts a Redis server";
   // A limit large enough that each instance reserves hits in batches (up to 64 at a time),
   // spent by concurrent clients on both instances: together they admit exactly the limit, and
   // far fewer round trips reach Redis than requests.
-  TempDir dir;
-  const std::string prefix = "assistantd-test:" + NewUuid() + ":";
-  const std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
-                                         "--redis-key-prefix", prefix, "--rate-limit-user",
-                                         "1000/1h"};
-  auto a = ServerProcess::Start({.args = args, .data_dir = dir.path()});
-  auto b = ServerProcess::Start({.args = args, .data_dir = dir.path()});
+  const auto pair = StartSharingRedis({"--rate-limit-user", "1000/1h"});
+  ASSERT_TRUE(pair);
+  auto& a = pair->a;
+  auto& b = pair->b;
   const std::string token = a->Token(NewUuid(), "user");
   constexpr int kClientsPerInstance = 3, kRequestsPerClient = 250;  // 1,500 requests in all
   std::atomic<int> ok = 0, limited = 0, other = 0;
@@ -252,7 +262,7 @@ TEST_F(LimitsTest, ReservedBatchesInRedisNeverAdmitMoreThanTheLimitAcrossInstanc
   // Never more than the limit. Fewer only by hits one instance reserved and had no request
   // left to spend (it then admitted every one of its 750; in practice none are left over).
   EXPECT_LE(ok, 1000);
-  EXPECT_GE(ok, 1000 - RedisRateLimiterMaxReservation);
+  EXPECT_GE(ok, 1000 - limits::RedisRateLimiter::kMaxReservation);
   EXPECT_EQ(ok + limited, 1500);
   EXPECT_EQ(other, 0);
   const auto reservations = [](ServerProcess& s) {
