@@ -93,12 +93,20 @@ psql -q "$ASSISTANTD_TEST_PG_URL" -c "CREATE DATABASE bench"
 start_bg "$work/assistantd-pg.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
   --data-dir "$work/data" --database-url "$pg_url" --log-level info $LIMIT_FLAGS ${APP_FLAGS:-}
 APP_PG="$(wait_addr "$work/assistantd-pg.log")"
-# And on the same SQLite file with the limits counted in Redis (the throwaway server
-# test-services.sh runs), sharing the data dir's secrets too.
+# And with the limits counted in Redis (the throwaway server test-services.sh runs): on
+# SQLite (a data dir of its own, as one process owns a SQLite file, with the same JWT secret)
+# and as a second instance on the PostgreSQL database.
+mkdir -p "$work/data-redis"
+cp -p "$work/data/jwt-secret" "$work/data-redis/jwt-secret"
 # shellcheck disable=SC2086
 start_bg "$work/assistantd-redis.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
-  --data-dir "$work/data" --log-level info --redis-url "$ASSISTANTD_TEST_REDIS_URL" $LIMIT_FLAGS ${APP_FLAGS:-}
+  --data-dir "$work/data-redis" --log-level info --redis-url "$ASSISTANTD_TEST_REDIS_URL" $LIMIT_FLAGS ${APP_FLAGS:-}
 APP_REDIS="$(wait_addr "$work/assistantd-redis.log")"
+# shellcheck disable=SC2086
+start_bg "$work/assistantd-pg-redis.log" "$BIN"/assistantd serve --listen 127.0.0.1:0 \
+  --data-dir "$work/data" --database-url "$pg_url" --log-level info \
+  --redis-url "$ASSISTANTD_TEST_REDIS_URL" $LIMIT_FLAGS ${APP_FLAGS:-}
+APP_PG_REDIS="$(wait_addr "$work/assistantd-pg-redis.log")"
 
 # The same on SQLite with our own ES256 signing key (a data dir of its own: its key ring and
 # database), for GET by id with ES256 tokens beside HS256.
@@ -133,6 +141,11 @@ run_wrk get_by_id bench/get_by_id.lua "http://$APP"
 ETAG="$(curl -s -D - -o /dev/null "http://$APP$ASSISTANT_PATH" -H "Authorization: Bearer $TOKEN" \
   | tr -d '\r' | sed -n 's/^[Ee][Tt][Aa][Gg]: //p')"
 ETAG="$ETAG" run_wrk revalidate bench/revalidate.lua "http://$APP"
+# The first page (20) of the user's list, once they own 100 assistants.
+for _ in $(seq 98); do bench_assistant "$APP" >/dev/null; done
+ONE_PATH="$ASSISTANT_PATH"
+ASSISTANT_PATH="/v1/assistants?limit=20" run_wrk list_first_page bench/get_by_id.lua "http://$APP"
+ASSISTANT_PATH="$ONE_PATH"
 # Right after, in the same conditions: the same GET with an ES256 token.
 HS_TOKEN="$TOKEN"
 TOKEN="$("$BIN"/assistantd token --data-dir "$work/data-es" --sub "$sub" --ttl 1h)"
@@ -159,8 +172,13 @@ ASSISTANT_PATH="$(bench_assistant "$APP_PG")"
 run_wrk get_by_id_pg bench/get_by_id.lua "http://$APP_PG"
 run_wrk create_pg bench/create.lua "http://$APP_PG"
 curl -s "http://$APP_PG/metrics" >"$work/metrics-pg.txt"
+run_wrk get_by_id_pg_2 bench/get_by_id.lua "http://$APP_PG"
+run_wrk get_by_id_pg_redis bench/get_by_id.lua "http://$APP_PG_REDIS"
+curl -s "http://$APP_PG/metrics" >"$work/metrics-pg-reads.txt"
+# Redis beside in-process limits on SQLite, back to back.
 ASSISTANT_PATH="$(bench_assistant "$APP_REDIS")"
 run_wrk get_by_id_redis bench/get_by_id.lua "http://$APP_REDIS"
+ASSISTANT_PATH="$ONE_PATH" run_wrk get_by_id_2 bench/get_by_id.lua "http://$APP"
 # Verification alone (Google Benchmark): a signature checked from scratch vs a token already
 # verified (the digest cache).
 "$BIN"/jwt_bench --benchmark_min_time=0.5 --benchmark_format=console 2>/dev/null \
@@ -213,6 +231,10 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   row "assistantd on PostgreSQL: GET /v1/assistants/{id}" get_by_id_pg peer_get_by_id
   row "assistantd on PostgreSQL: POST /v1/assistants (durable create)" create_pg peer_create
   row "assistantd GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_redis peer_get_by_id
+  row "assistantd GET /v1/assistants/{id} (again, right after the Redis row)" get_by_id_2 peer_get_by_id
+  row "assistantd on PostgreSQL: GET /v1/assistants/{id} (again, a second instance beside it)" get_by_id_pg_2 peer_get_by_id
+  row "assistantd on PostgreSQL: GET /v1/assistants/{id}, rate limit counted in Redis" get_by_id_pg_redis peer_get_by_id
+  row "assistantd GET /v1/assistants?limit=20 (first page of 100)" list_first_page peer_get_by_id
   row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
   echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"

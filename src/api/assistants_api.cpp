@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "api/audit_actor.hpp"
 #include "api/preconditions.hpp"
@@ -90,7 +91,8 @@ void AssistantsApi::Register(http::Router& router) {
     router.Add("GET", prefix, access, [this](auto& ctx) { return List(ctx); });
     router.AddAsync("POST", prefix, access,
                     [this](auto& ctx, http::Reply reply) { Create(ctx, std::move(reply)); });
-    router.Add("GET", prefix + "/{id}", access, [this](auto& ctx) { return Get(ctx); });
+    router.AddAsync("GET", prefix + "/{id}", access,
+                    [this](auto& ctx, http::Reply reply) { Get(ctx, std::move(reply)); });
     router.AddAsync("PATCH", prefix + "/{id}", access,
                     [this](auto& ctx, http::Reply reply) { Patch(ctx, std::move(reply)); });
     router.AddAsync("DELETE", prefix + "/{id}", access,
@@ -309,21 +311,69 @@ Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
   return PageResponse(std::move(data), next);
 }
 
-Result<http::Response> AssistantsApi::Get(http::RequestContext& ctx) {
+void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {
   auto id = ParseIdParam(ctx.Param("id"), "Assistant");
-  if (!id) return tl::unexpected(id.error());
+  if (!id) return reply(tl::unexpected(id.error()));
   auto params = ParseQueryParams(ctx.request, {"fields"});
-  if (!params) return tl::unexpected(params.error());
+  if (!params) return reply(tl::unexpected(params.error()));
   std::optional<std::vector<std::string>> projection;
   if (!params->empty()) {
     auto p = ParseProjection(params->front().second);
-    if (!p) return tl::unexpected(p.error());
+    if (!p) return reply(tl::unexpected(p.error()));
     projection = std::move(*p);
   }
-  auto found = store_.Get(*id, domain::ScopeFor(ctx.Caller()));
+  auto scope = domain::ScopeFor(ctx.Caller());
+  if (!cache_) return reply(ReadOne(*id, scope, projection));
+  // The cache may answer once every change committed before now has reached it; until the
+  // feed says so (PostgreSQL: a round trip shared by every read waiting meanwhile), no
+  // thread is held. A read the feed cannot vouch for goes to the store.
+  const auto caller_thread = std::this_thread::get_id();
+  feed_->AwaitCurrent([this, id = std::move(*id), scope = std::move(scope),
+                       projection = std::move(projection), reply = std::move(reply),
+                       caller_thread](bool current) mutable {
+    if (current) {
+      if (const auto entry = cache_->Find(id)) {
+        const Assistant& row = entry->row;
+        if (row.sync_status == domain::SyncStatus::kDeleting ||
+            !domain::InScope(scope, row.user_id, row.IsTest())) {
+          return reply(NotFound());
+        }
+        if (projection) return reply(AssistantResponse(200, row, projection));
+        http::Response res;
+        res.headers.emplace_back("Content-Type", "application/json");
+        res.headers.emplace_back("ETag", entry->etag);
+        res.body = entry->body;
+        return reply(std::move(res));
+      }
+    }
+    auto read = [this, id = std::move(id), scope = std::move(scope),
+                 projection = std::move(projection), reply = std::move(reply)] {
+      reply(ReadOne(id, scope, projection));
+    };
+    // Answered at once on the request's own thread, or later on the feed's: the store is
+    // read on the handler pool.
+    if (std::this_thread::get_id() == caller_thread) return read();
+    executor_(std::move(read));
+  });
+}
+
+Result<http::Response> AssistantsApi::ReadOne(
+    const std::string& id, const domain::AccessScope& scope,
+    const std::optional<std::vector<std::string>>& projection) {
+  // The ticket comes first: a change committed after it (whose notice may reach the cache
+  // before or after this read) keeps what this read saw out of the cache.
+  const auto ticket = cache_ ? cache_->Reserve(id) : AssistantCache::Ticket{};
+  auto found = store_.Get(id, scope);
   if (!found) return tl::unexpected(found.error());
   if (!*found) return NotFound();
-  return AssistantResponse(200, **found, projection);
+  auto full = AssistantResponse(200, **found, std::nullopt);
+  if (cache_) {
+    const auto etag = full.Header("ETag");
+    cache_->Fill(ticket, std::make_shared<const CachedAssistant>(
+                             CachedAssistant{**found, full.body, std::string(etag.value_or(""))}));
+  }
+  if (projection) return AssistantResponse(200, **found, projection);
+  return full;
 }
 
 void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {

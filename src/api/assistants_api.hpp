@@ -1,5 +1,6 @@
 #pragma once
 
+#include "api/assistant_cache.hpp"
 #include "api/token_authenticator.hpp"
 #include "audit/audit_log.hpp"
 #include "auth/secret_box.hpp"
@@ -21,7 +22,8 @@ class AssistantsApi {
   AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
                 sync::SyncNotifier& notifier, sync::OutcomeWaiter& waiter, const auth::SecretBox& box,
                 const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock,
-                http::Executor executor, bool require_if_match = false)
+                http::Executor executor, bool require_if_match = false,
+                AssistantCache* cache = nullptr, storage::AssistantChangeFeed* feed = nullptr)
       : store_(store),
         users_(users),
         notifier_(notifier),
@@ -31,13 +33,15 @@ class AssistantsApi {
         audit_(audit),
         clock_(clock),
         executor_(std::move(executor)),
-        require_if_match_(require_if_match) {}
+        require_if_match_(require_if_match),
+        cache_(cache && feed ? cache : nullptr),
+        feed_(feed) {}
 
   void Register(http::Router& router);
 
   void Create(http::RequestContext& ctx, http::Reply reply);
   Result<http::Response> List(http::RequestContext& ctx);
-  Result<http::Response> Get(http::RequestContext& ctx);
+  void Get(http::RequestContext& ctx, http::Reply reply);
   void Patch(http::RequestContext& ctx, http::Reply reply);
   void Delete(http::RequestContext& ctx, http::Reply reply);
 
@@ -52,6 +56,12 @@ class AssistantsApi {
   const Clock& clock_;
   http::Executor executor_;
   bool require_if_match_;  // PATCH and DELETE without If-Match are 428
+  AssistantCache* cache_;   // reads by id, when the store has a change feed to keep it current
+  storage::AssistantChangeFeed* feed_;
+
+  // GET by id from the store (storing what it read in the cache, under `ticket`).
+  Result<http::Response> ReadOne(const std::string& id, const domain::AccessScope& scope,
+                                 const std::optional<std::vector<std::string>>& projection);
 
   // A validated create: the new row and its sealed per-request key.
   struct NewAssistant {

@@ -88,7 +88,7 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
   auto master_key = config::ResolveMasterKey(c, log);
   if (!master_key) return Die(master_key.error());
   const auth::SecretBox box(std::move(*master_key));
-  auto store = OpenStorage(c, 2, logs);
+  auto store = OpenStorage(c, 2, logs, nullptr, /*writes_assistants=*/!o.dry_run);
   if (!store) return Die(store.error());
   SystemClock clock;
   MetricsRegistry metrics;

@@ -237,6 +237,12 @@ int main(int argc, char** argv) {
                   "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
                   "its current ETag, so no client overwrites a change it has not seen (428 without)")
       ->envname("ASSISTANTD_REQUIRE_IF_MATCH");
+  serve->add_option("--cache-size", c.cache_size_mib,
+                    "MiB of assistant representations kept in the read cache, which every "
+                    "committed change keeps current across instances (0: off)")
+      ->envname("ASSISTANTD_CACHE_SIZE")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
+      ->capture_default_str();
   serve->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413)")
       ->envname("ASSISTANTD_MAX_BODY_BYTES")
       ->capture_default_str();

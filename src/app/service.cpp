@@ -48,6 +48,8 @@ struct Service::Parts {
   int64_t reconcile_interval_seconds = 0;
   std::optional<auth::SecretBox> box;
   std::unique_ptr<KeySetup> keys;
+  // Before the storage: its change feed writes to the cache until the database closes.
+  std::optional<api::AssistantCache> cache;
   Storage store;
   std::unique_ptr<SyncStack> stack;
   limits::LimitsSettings limit_settings;
@@ -130,7 +132,7 @@ struct Service::Parts {
     assistants_api.emplace(
         *store.assistants, *authenticator, worker, *waiter, *box, limit_settings, *audit_log, clock,
         [this](std::function<void()> task) { handler_pool->Post(std::move(task)); },
-        c.require_if_match);
+        c.require_if_match, cache ? &*cache : nullptr, store.db->ChangeFeed());
     user_admin.emplace(*store.users, *authenticator, worker, *hasher, *audit_log, clock);
     admin_api.emplace(*user_admin, auth_settings.password);
     gotrue_admin_api.emplace(*user_admin, *authenticator, auth_settings.password);
@@ -177,9 +179,13 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
   auto keys = KeySetup::Make(c, std::move(*secret), p.clock, p.logs, p.metrics, /*watch=*/true);
   if (!keys) return tl::unexpected(keys.error());
   p.keys = std::move(*keys);
-  auto store = OpenStorage(c, pool, p.logs, &p.metrics);
+  auto store = OpenStorage(c, pool, p.logs, &p.metrics, /*writes_assistants=*/true);
   if (!store) return tl::unexpected(store.error());
   p.store = std::move(*store);
+  if (auto* feed = p.store.db->ChangeFeed(); feed && c.cache_size_mib > 0) {
+    p.cache.emplace(static_cast<size_t>(c.cache_size_mib) << 20, &p.metrics);
+    if (auto r = feed->Start(*p.cache); !r) return tl::unexpected(r.error());
+  }
   auto stack = SyncStack::Make(c, p.store, *p.box, p.clock, p.logs, p.metrics);
   if (!stack) return tl::unexpected(stack.error());
   p.stack = std::move(*stack);

@@ -87,7 +87,7 @@ int WorkerThreads(const config::ServeConfig& c, int io_threads) {
 }
 
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs,
-                            MetricsRegistry* metrics) {
+                            MetricsRegistry* metrics, bool writes_assistants) {
   auto target = config::ResolveDatabase(c);
   if (!target) return tl::unexpected(target.error());
   Storage s;
@@ -119,7 +119,8 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
   auto db = storage::SqliteDatabase::Open({.path = target->location,
                                            .pool_size = pool_size,
                                            .busy_timeout_ms = 5000,
-                                           .metrics = metrics},
+                                           .metrics = metrics,
+                                           .exclusive = writes_assistants},
                                           logs.Make("storage"));
   if (!db) return tl::unexpected(db.error());
   if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());

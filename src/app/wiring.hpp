@@ -43,8 +43,10 @@ struct Storage {
 };
 
 // `metrics`, when given, gets the write batches' metrics (the server's; commands have none).
+// `writes_assistants`: the process changes assistant rows (serve, reconcile, import); on
+// SQLite it must then be the only such process (SqliteSettings::exclusive).
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs,
-                            MetricsRegistry* metrics = nullptr);
+                            MetricsRegistry* metrics = nullptr, bool writes_assistants = false);
 
 // The sync engine over the stores, as `serve` and `reconcile` both use it.
 struct SyncStack {

@@ -61,6 +61,8 @@ struct ServeConfig {
   bool disable_signup = false;
   // PATCH, DELETE and the sync trigger of an assistant must carry If-Match (428 without).
   bool require_if_match = false;
+  // MiB of assistant representations the read cache holds (0: no cache).
+  int64_t cache_size_mib = 64;
 
   // Quotas and rate limits (C11): assistants per role (0: unlimited) and requests per window
   // per role ("600/1m"; "0": unlimited), and the auth endpoints' limits.

@@ -31,4 +31,9 @@ AccessScope ScopeFor(const Principal& p) {
   return AccessScope{p.user_id, p.role == Role::kTest};
 }
 
+bool InScope(const AccessScope& scope, std::string_view owner_id, bool is_test) {
+  if (scope.owner_id && *scope.owner_id != owner_id) return false;
+  return !scope.test_only || is_test;
+}
+
 }  // namespace assistantd::domain

@@ -31,4 +31,8 @@ struct AccessScope {
 
 AccessScope ScopeFor(const Principal& principal);
 
+// Whether a row of `owner_id` (a test row or not) is inside `scope`: what every store's
+// queries check, for rows read from elsewhere (the read cache).
+bool InScope(const AccessScope& scope, std::string_view owner_id, bool is_test);
+
 }  // namespace assistantd::domain

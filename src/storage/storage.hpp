@@ -4,6 +4,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -394,9 +395,37 @@ class AuditStore {
 };
 
 // Database-wide checks for /readyz and `assistantd migrate`.
+// Receives the ids of assistant rows changed by committed transactions, from any writer.
+// Called on the feed's thread (SQLite: the committing writer's, right after its commit;
+// PostgreSQL: the listener's), so it should be quick.
+class AssistantChangeSink {
+ public:
+  virtual ~AssistantChangeSink() = default;
+  virtual void Changed(std::string_view assistant_id) = 0;
+  // Anything may have changed: too many rows for one notice, or notices may have been lost.
+  virtual void ChangedAll() = 0;
+};
+
+// The database's feed of committed changes to assistant rows (inserts, updates, deletes,
+// cascades), whoever made them, which lets a cache of rows stay coherent.
+class AssistantChangeFeed {
+ public:
+  virtual ~AssistantChangeFeed() = default;
+  // Starts delivering to `sink` (once, before serving). Everything committed before the
+  // start is the sink's to read fresh; every later commit reaches it.
+  virtual Result<void> Start(AssistantChangeSink& sink) = 0;
+  // Calls `ready(true)` once every change committed before this call has reached the sink,
+  // so what the sink holds is current as of the call; `ready(false)` when the feed cannot
+  // promise that now (it lost its connection: read the database). May call `ready` before
+  // returning, on the calling thread, when it knows at once.
+  virtual void AwaitCurrent(std::function<void(bool current)> ready) = 0;
+};
+
 class Database {
  public:
   virtual ~Database() = default;
+  // The feed of assistant changes, if this backend has one.
+  virtual AssistantChangeFeed* ChangeFeed() { return nullptr; }
   // Applies pending migrations; returns how many were applied.
   virtual Result<int> Migrate() = 0;
   // kUnavailable unless the database answers and every known migration is applied.

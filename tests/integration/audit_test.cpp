@@ -19,6 +19,7 @@ namespace {
 class AuditTest : public AccountsTest {
  protected:
   void SetUp() override {
+    server_.reset();
     server_ = ServerProcess::Start(
         {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
          .data_dir = dir_.path()});
@@ -214,6 +215,7 @@ TEST_F(AuditTest, AForgedEntryWithAGuessedHashIsDetected) {
 // audit entry in its own transaction: killing the server mid-burst leaves every acknowledged
 // change in the database with its entry, and the chain intact.
 TEST_F(AuditTest, AKillDuringAWriteBurstLeavesNoAcknowledgedChangeWithoutItsEntry) {
+  server_.reset();
   server_ = ServerProcess::Start(
       {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey,
                 "--max-assistants-user", "0", "--rate-limit-user", "1000000000/1m"},
@@ -284,6 +286,7 @@ TEST_F(AuditTest, AKillDuringAWriteBurstLeavesNoAcknowledgedChangeWithoutItsEntr
 // the audit chain verifies.
 TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
   const auto start = [this] {
+    server_.reset();
     server_ = ServerProcess::Start(
         {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey,
                   "--max-assistants-user", "0", "--rate-limit-user", "1000000000/1m",
@@ -397,6 +400,7 @@ TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
 // succeed with nothing acknowledged lost.
 TEST_F(AuditTest, AFullDiskRefusesWritesChangesNothingAndRecovers) {
   if (TestingPostgres()) GTEST_SKIP() << "SQLite's own files; PostgreSQL's disk is its server's";
+  server_.reset();
   server_ = ServerProcess::Start(
       {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey,
                 "--max-assistants-user", "0", "--rate-limit-user", "1000000000/1m",

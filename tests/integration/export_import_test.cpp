@@ -39,6 +39,7 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
   o.env["VAPI_API_KEY"] = "vk";
   o.data_dir = dir_.path();
   o.database_url = "sqlite:" + dir_.path() + "/assistantd.db";
+  server_.reset();
   server_ = ServerProcess::Start(o);
   api_ = std::make_unique<HttpClient>(server_->port());
   const std::string bob = NewUuid();
@@ -103,6 +104,7 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
   // and reconciliation recognises every remote copy as ours.
   ServerProcess::Options on_pg = o;
   on_pg.database_url = pg;
+  server_.reset();
   server_ = ServerProcess::Start(on_pg);
   api_ = std::make_unique<HttpClient>(server_->port());
   const auto got = api_->Call("GET", "/v1/assistants/" + ids[2], token_);

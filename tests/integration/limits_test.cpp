@@ -36,8 +36,10 @@ class LimitsTest : public AccountsTest {
     std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
                                      "--redis-key-prefix", "assistantd-test:" + NewUuid() + ":"};
     args.insert(args.end(), flags.begin(), flags.end());
-    pair->a = ServerProcess::Start({.args = args, .data_dir = pair->dir.path()});
-    pair->b = ServerProcess::Start({.args = args, .data_dir = pair->dir.path()});
+    // One database for both: PostgreSQL's (one SQLite file serves one process).
+    const auto url = PostgresDatabaseUrl(pair->dir.path());
+    pair->a = ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
+    pair->b = ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
     return pair;
   }
 };

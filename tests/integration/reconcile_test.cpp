@@ -131,6 +131,7 @@ TEST_F(ReconcileTest, ReportsDriftAndUndoesItOnlyWhenAsked) {
 TEST_F(ReconcileTest, AnUnknownCreateOutcomeLeftDeadIsCleanedUpByReconciliation) {
   // One attempt only: the create is stored by "Vapi", answered 500, and the job dies with the
   // remote copy unrecorded.
+  server_.reset();
   server_ = StartServer("vk", "", {{"--sync-max-attempts", "1"}});
   Faults({{"commitThenFailRate", 1}});
   const std::string id = Create({{"name", "Ghost"}})["id"];
@@ -160,6 +161,7 @@ TEST_F(ReconcileTest, IsForAdminsAndRefusesBadOptions) {
 }
 
 TEST_F(ReconcileTest, PeriodicRunsRecreateACopyDeletedOutOfBand) {
+  server_.reset();
   server_ = StartServer("vk", "", {{"--reconcile-interval", "1s"}});
   const auto a = CreateSynced("Watched");
   const std::string vapi_id = SyncStatus(a)["vapiId"];

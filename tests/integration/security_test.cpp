@@ -199,6 +199,7 @@ class WaitingTest : public ::testing::Test {
   void SetUp() override {
     // No sync workers: every job stays queued, so every wait lasts its whole N seconds. Two
     // handler threads: fewer than the waits below.
+    server_.reset();
     server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--worker-threads", "2",
                                              "--max-waits", "6", "--max-waits-per-user", "3"}});
   }

@@ -158,6 +158,7 @@ TEST_F(SigningKeysTest, AKeyRingGivenByEnvironmentSignsAndIsPublished) {
   const json ring = json::parse(exported.out);
   ASSERT_EQ(ring.size(), 1u);
   EXPECT_EQ(ring[0]["key_ops"], json::array({"sign", "verify"}));
+  server_.reset();
   server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
                                   .env = {{"ASSISTANTD_JWT_KEYS", exported.out}}});
   client_ = std::make_unique<HttpClient>(server_->port());

@@ -53,6 +53,7 @@ TEST_F(SyncTest, UpdatesFollowAndDeleteRemovesTheRemoteCopy) {
 }
 
 TEST_F(SyncTest, PermanentFailureMarksTheAssistantFailedWithTheReason) {
+  server_.reset();
   server_ = StartServer("wrong-key");
   const auto a = Create({{"name", "Rejected"}});
   const auto s = WaitSync(a["id"], [](const json& x) { return x["syncStatus"] == "failed"; });
@@ -73,11 +74,13 @@ TEST_F(SyncTest, PermanentFailureMarksTheAssistantFailedWithTheReason) {
 }
 
 TEST_F(SyncTest, DeadJobCanBeRetriedOnceTheCauseIsFixed) {
+  server_.reset();
   server_ = StartServer("wrong-key");
   const auto a = Create({{"name", "Later"}});
   const auto s = WaitSync(a["id"], [](const json& x) { return x["syncStatus"] == "failed"; });
   const int64_t job = s["job"]["id"];
   server_->Stop();
+  server_.reset();
   server_ = StartServer("vk");
   const auto admin = server_->Token(NewUuid(), "admin");
   EXPECT_EQ(api_->Call("POST", "/v1/admin/sync/dead/" + std::to_string(job) + "/retry", admin).status,
@@ -88,6 +91,7 @@ TEST_F(SyncTest, DeadJobCanBeRetriedOnceTheCauseIsFixed) {
 }
 
 TEST_F(SyncTest, NoKeyLeavesAssistantsPendingWithAReason) {
+  server_.reset();
   server_ = StartServer("");
   const auto a = Create({{"name", "Keyless"}});
   const auto s = WaitSync(a["id"], [](const json& x) { return !x["syncError"].is_null(); });
@@ -99,6 +103,7 @@ TEST_F(SyncTest, NoKeyLeavesAssistantsPendingWithAReason) {
 TEST_F(SyncTest, StoringAKeyStartsTheJobsThatWereWaitingForOne) {
   // Without a key a job waits a quarter of the backoff cap (here 15 minutes) before it looks
   // again; storing a key must not leave it waiting that long.
+  server_.reset();
   server_ = StartServer("", "", {{"--sync-backoff-cap-ms", "3600000"}});
   const auto a = Create({{"name", "Waiting for a key"}});
   WaitSync(a["id"], [](const json& x) { return !x["syncError"].is_null(); });
@@ -167,6 +172,7 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
 }
 
 TEST_F(SyncTest, ADeletedUsersOwnKeyStillServesTheirRemoteDeletions) {
+  server_.reset();
   server_ = StartServer("");  // the user's stored key is the only key
   ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump())
                 .status,
@@ -183,6 +189,7 @@ TEST_F(SyncTest, ADeletedUsersOwnKeyStillServesTheirRemoteDeletions) {
 }
 
 TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
+  server_.reset();
   server_ = StartServer("vk", "", {{"--breaker-open-ms", "600000"}});  // stays open for the rest of the test
   Faults({{"failRate", 1}, {"failStatuses", {503}}});
   Create({{"name", "Patient"}});
@@ -203,6 +210,7 @@ TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
 }
 
 TEST_F(SyncTest, AUsersStoredKeyIsUsedAndNeverShown) {
+  server_.reset();
   server_ = StartServer("");  // no VAPI_API_KEY: only the stored key can work
   const auto put = api_->Call("PUT", "/v1/config/vapi-key", token_,
                               json{{"apiKey", kStoredKey}}.dump());
@@ -238,6 +246,7 @@ TEST_F(SyncTest, AUsersStoredKeyIsUsedAndNeverShown) {
 }
 
 TEST_F(SyncTest, TheGlobalKeyIsForAdminsAndServesEveryone) {
+  server_.reset();
   server_ = StartServer("");
   const auto admin = server_->Token(NewUuid(), "admin");
   const auto body = json{{"apiKey", kStoredKey}}.dump();
@@ -249,6 +258,7 @@ TEST_F(SyncTest, TheGlobalKeyIsForAdminsAndServesEveryone) {
 }
 
 TEST_F(SyncTest, AKeyGivenWithTheRequestServesItsJobAndIsThenErased) {
+  server_.reset();
   server_ = StartServer("");  // no stored key, no VAPI_API_KEY
   const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Header key"})",
                             {{"X-Vapi-API-Key", kStoredKey}});
@@ -353,6 +363,7 @@ TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {
   }
   ASSERT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
   Faults({{"latencyMs", 0}, {"commitThenFailRate", 0}});
+  server_.reset();
   server_ = StartServer("vk");
   for (const auto& id : acknowledged) WaitSynced(id);
   const auto copies = RemoteCopies();
@@ -393,6 +404,7 @@ TEST_F(SyncTest, PreferWaitReturnsTheSyncOutcomeOfEachWrite) {
 }
 
 TEST_F(SyncTest, PreferWaitReportsAPermanentFailure) {
+  server_.reset();
   server_ = StartServer("wrong-key");
   const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"Refused"})",
                             {{"Prefer", "wait=10"}});
@@ -402,6 +414,7 @@ TEST_F(SyncTest, PreferWaitReportsAPermanentFailure) {
 }
 
 TEST_F(SyncTest, PreferWaitAnswersWithThePendingStateWhenTimeRunsOut) {
+  server_.reset();
   server_ = StartServer("");  // no key anywhere: the job cannot finish
   const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"No key"})",
                             {{"Prefer", "wait=1"}});

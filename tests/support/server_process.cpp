@@ -101,6 +101,10 @@ bool TestingPostgres() {
 
 std::vector<std::string> DatabaseArgs(const std::string& data_dir) {
   if (!TestingPostgres()) return {};
+  return {"--database-url", PostgresDatabaseUrl(data_dir)};
+}
+
+std::string PostgresDatabaseUrl(const std::string& data_dir) {
   const char* admin = std::getenv("ASSISTANTD_TEST_PG_URL");
   if (!admin || !*admin) {
     throw std::runtime_error("ASSISTANTD_TEST_PG_URL is not set: run `make test`, which starts "
@@ -122,7 +126,7 @@ std::vector<std::string> DatabaseArgs(const std::string& data_dir) {
   PQfinish(conn);
   if (!ok && !exists) throw std::runtime_error("cannot create test database: " + error);
   const std::string url(admin);
-  return {"--database-url", url.substr(0, url.rfind('/') + 1) + name};
+  return url.substr(0, url.rfind('/') + 1) + name;
 }
 
 CommandResult RunSql(const std::string& data_dir, const std::string& sql) {

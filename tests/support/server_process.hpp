@@ -107,6 +107,9 @@ bool TestingPostgres();
 // file inside the data dir); on PostgreSQL, --database-url of a database of its own on the
 // cluster ASSISTANTD_TEST_PG_URL names, created on first use (a restart finds the same data).
 std::vector<std::string> DatabaseArgs(const std::string& data_dir);
+// The URL of that PostgreSQL database (created on first use), whatever the suite's backend:
+// for several instances sharing one database, which only PostgreSQL supports.
+std::string PostgresDatabaseUrl(const std::string& data_dir);
 
 // Runs SQL directly on the database of the server with this data dir (sqlite3, or psql on the
 // suite's PostgreSQL database), as an operator or an intruder with database access would.

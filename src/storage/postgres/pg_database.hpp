@@ -18,6 +18,7 @@
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
 #include "storage/connection_pool.hpp"
+#include "storage/postgres/pg_change_feed.hpp"
 #include "storage/storage.hpp"
 #include "storage/write_batcher.hpp"
 
@@ -229,9 +230,13 @@ class PgDatabase final : public Database {
   int LatestSchemaVersion() const override;
   void StopWrites() override { batcher_->Stop(); }
 
+  // The LISTEN/NOTIFY feed of changes to assistants (see PgChangeFeed); its connection is
+  // opened when it starts.
+  AssistantChangeFeed* ChangeFeed() override { return &feed_; }
+
  private:
   PgDatabase(PgSettings settings, Logger logger)
-      : settings_(std::move(settings)), logger_(std::move(logger)) {}
+      : settings_(std::move(settings)), logger_(std::move(logger)), feed_(settings_.url, logger_) {}
   void StartBatcher();
   Result<std::unique_ptr<PgConnection>> Connect() const;
   // Makes every batch committed before the call durable (the batcher's sync step).
@@ -243,6 +248,7 @@ class PgDatabase final : public Database {
   std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   uint64_t commits_ = 0;
+  PgChangeFeed feed_;
   std::unique_ptr<PgConnection> sync_conn_;  // the sync step's own: only its thread uses it
   std::unique_ptr<WriteBatcher<PgConnection>> batcher_;  // last: stops first
 };

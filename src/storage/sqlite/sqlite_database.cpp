@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_database.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -194,6 +195,20 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   static std::once_flag configured;
   std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(settings, std::move(logger)));
+  if (settings.exclusive) {
+    const std::string lock_path = settings.path + "-writer.lock";
+    db->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (db->lock_fd_ < 0) {
+      return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                  "cannot open " + lock_path + ": " + std::strerror(errno));
+    }
+    if (::flock(db->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Fail(ErrorCode::kUnavailable, "database_in_use",
+                  "another assistantd process (serve, reconcile or import) is using " +
+                      settings.path +
+                      "; stop it first, or do this through the running server's API");
+    }
+  }
   for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
     auto conn = db->OpenConnection();
     if (!conn) return tl::unexpected(conn.error());
@@ -253,7 +268,9 @@ constexpr int kCheckpointLockedFrames = 64;
 constexpr int kWalLimitFactor = 4;
 
 int SqliteDatabase::OnWalCommit(void* self, sqlite3*, const char*, int pages) {
-  auto* db = static_cast<SqliteDatabase*>(self);
+  auto* conn = static_cast<SqliteConnection*>(self);
+  auto* db = const_cast<SqliteDatabase*>(conn->owner_);
+  conn->TakeChanges(db->sink_.load(std::memory_order_acquire));
   db->wal_pages_.store(pages, std::memory_order_relaxed);
   if (pages >= db->settings_.checkpoint_pages) {
     std::lock_guard lock(db->checkpoint_mu_);
@@ -351,6 +368,68 @@ SqliteDatabase::~SqliteDatabase() {
   }
   if (checkpointer_.joinable()) checkpointer_.join();
   if (wal_fd_ >= 0) ::close(wal_fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
+}
+
+namespace {
+
+// More changed rows than this in one transaction (a user's deletion cascading to all their
+// assistants) are reported as "anything may have changed": bounded memory per transaction.
+constexpr size_t kMaxNamedChanges = 4096;
+
+void OnAssistantChanged(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto* conn = static_cast<SqliteConnection*>(sqlite3_user_data(ctx));
+  if (argc == 1 && sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    const auto* text = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    conn->RecordChange(std::string_view(text, sqlite3_value_bytes(argv[0])));
+  }
+  sqlite3_result_null(ctx);
+}
+
+// The feed's triggers: temporary, so they live in this connection only and call a function
+// only this process defines.
+constexpr const char* kFeedTriggers = R"sql(
+CREATE TEMP TRIGGER IF NOT EXISTS assistantd_feed_insert AFTER INSERT ON main.assistants
+BEGIN SELECT assistantd_changed(new.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS assistantd_feed_update AFTER UPDATE ON main.assistants
+BEGIN SELECT assistantd_changed(old.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS assistantd_feed_delete AFTER DELETE ON main.assistants
+BEGIN SELECT assistantd_changed(old.id); END;
+)sql";
+
+}  // namespace
+
+void SqliteConnection::RecordChange(std::string_view assistant_id) {
+  if (changed_all_) return;
+  if (changed_.size() >= kMaxNamedChanges) {
+    changed_all_ = true;
+    changed_.clear();
+    return;
+  }
+  changed_.emplace_back(assistant_id);
+}
+
+void SqliteConnection::TakeChanges(AssistantChangeSink* sink) {
+  if (sink) {
+    if (changed_all_) {
+      sink->ChangedAll();
+    } else {
+      for (const auto& id : changed_) sink->Changed(id);
+    }
+  }
+  DropChanges();
+}
+
+Result<void> SqliteDatabase::Start(AssistantChangeSink& sink) {
+  sink_.store(&sink);
+  // Every connection that may write: the pool's (all borrowed at once, so each is a
+  // different one) and the batch writer's (on its own thread, as one more unit of work).
+  std::vector<Lease> leases;
+  for (int i = 0; i < std::max(1, settings_.pool_size); ++i) leases.push_back(Acquire());
+  for (auto& lease : leases) {
+    if (auto r = lease->Exec(kFeedTriggers); !r) return r;
+  }
+  return Write([](SqliteConnection& conn) { return conn.Exec(kFeedTriggers); });
 }
 
 void SqliteDatabase::Submit(WriteBatcher<SqliteConnection>::Work work,
@@ -386,8 +465,16 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
         "PRAGMA trusted_schema=ON", "PRAGMA temp_store=MEMORY"}) {
     if (auto r = conn->Exec(pragma); !r) return tl::unexpected(r.error());
   }
-  // Replaces the auto-checkpoint, which would run inside the committing writer.
-  sqlite3_wal_hook(raw, &SqliteDatabase::OnWalCommit, const_cast<SqliteDatabase*>(this));
+  // Replaces the auto-checkpoint, which would run inside the committing writer; also hands
+  // the committed transaction's changes to the change feed's sink.
+  conn->owner_ = this;
+  sqlite3_wal_hook(raw, &SqliteDatabase::OnWalCommit, conn.get());
+  sqlite3_rollback_hook(
+      raw, [](void* c) { static_cast<SqliteConnection*>(c)->DropChanges(); }, conn.get());
+  const int frc = sqlite3_create_function_v2(raw, "assistantd_changed", 1, SQLITE_UTF8,
+                                             conn.get(), &OnAssistantChanged, nullptr, nullptr,
+                                             nullptr);
+  if (frc != SQLITE_OK) return tl::unexpected(SqliteError(raw, frc, "create function"));
   return conn;
 }
 

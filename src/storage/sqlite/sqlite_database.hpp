@@ -82,6 +82,8 @@ struct SqliteRow {
   }
 };
 
+class SqliteDatabase;
+
 // One connection with its statement cache. Used by one thread at a time.
 class SqliteConnection {
  public:
@@ -95,9 +97,22 @@ class SqliteConnection {
   int64_t Changes() const { return sqlite3_changes64(db_); }
   sqlite3* Raw() const { return db_; }
 
+  // The assistant rows the open transaction changed (recorded by the change feed's
+  // triggers), handed to the feed's sink once it commits and dropped if it rolls back.
+  void RecordChange(std::string_view assistant_id);
+  void TakeChanges(AssistantChangeSink* sink);
+  void DropChanges() {
+    changed_.clear();
+    changed_all_ = false;
+  }
+
  private:
+  friend class SqliteDatabase;
   sqlite3* db_;
   std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  const SqliteDatabase* owner_ = nullptr;
+  std::vector<std::string> changed_;
+  bool changed_all_ = false;  // more rows than are worth naming one by one
 };
 
 class SqliteDatabase;
@@ -139,11 +154,22 @@ struct SqliteSettings {
   // WAL pages that call for a checkpoint (64 MiB at 4 KiB pages; see CheckpointLoop).
   int checkpoint_pages = 16000;
   MetricsRegistry* metrics = nullptr;  // the write batches' (storage/write_metrics.hpp)
+  // Holds the database's writer lock file (`<path>-writer.lock`) for as long as it is open,
+  // and fails kUnavailable "database_in_use" while another process holds it: a process that
+  // writes assistants (serve, reconcile, import) must be the only one, since its change feed
+  // sees its own commits only.
+  bool exclusive = false;
 };
 
 // The SQLite database file: a pool of connections (WAL, foreign keys on, busy timeout) and
 // the migration runner.
-class SqliteDatabase final : public Database {
+//
+// Its change feed: every connection it opens records the assistant rows its transactions
+// change (temporary triggers calling a function of the connection's, so other programs that
+// open the file are unaffected) and hands them to the sink right after the commit, from the
+// WAL hook. With `exclusive`, this process is the only writer of assistants, so a read is
+// current as soon as it starts.
+class SqliteDatabase final : public Database, public AssistantChangeFeed {
  public:
   static Result<std::unique_ptr<SqliteDatabase>> Open(const SqliteSettings& settings,
                                                       Logger logger);
@@ -186,6 +212,10 @@ class SqliteDatabase final : public Database {
   int LatestSchemaVersion() const override;
   void StopWrites() override { batcher_->Stop(); }
 
+  AssistantChangeFeed* ChangeFeed() override { return this; }
+  Result<void> Start(AssistantChangeSink& sink) override;
+  void AwaitCurrent(std::function<void(bool current)> ready) override { ready(true); }
+
  private:
   SqliteDatabase(SqliteSettings settings, Logger logger)
       : settings_(std::move(settings)), logger_(std::move(logger)) {}
@@ -222,6 +252,9 @@ class SqliteDatabase final : public Database {
   std::atomic<int> wal_pages_{0};
   bool stopping_ = false;
   std::thread checkpointer_;
+
+  std::atomic<AssistantChangeSink*> sink_{nullptr};
+  int lock_fd_ = -1;  // the writer lock file, when exclusive
 
   std::unique_lock<std::mutex> batch_lock_;  // the writer lock while a batch is open
   // The batch writer's own connection: its page cache stays warm, as no other connection
