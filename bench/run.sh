@@ -237,9 +237,14 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   row "assistantd GET /v1/assistants?limit=20 (first page of 100)" list_first_page peer_get_by_id
   row "assistantd POST /auth/v1/token?grant_type=password (argon2id)" signin
   echo
-  echo "- GET by id: JWT verification (HS256), user lookup from an in-process cache, one SQLite"
-  echo "  read on the worker pool, JSON rendering, metrics, and one JSON access-log line per"
-  echo '  request (the default info level, stderr redirected to a file).'
+  echo "- GET by id: JWT verification (HS256, from the verifier's cache), the user and request"
+  echo "  limiter from memory, the assistant from the read cache (its row, rendered body and ETag;"
+  echo "  docs/architecture.md, \"The read cache\"), metrics and one JSON access-log line per"
+  echo '  request (the default info level, stderr redirected to a file). All of it runs on the I/O'
+  echo "  thread that read the request; a miss or a cold token moves to the handler pool. On"
+  echo "  PostgreSQL each cached read waits for the shared read barrier (one NOTIFY round trip per"
+  echo "  batch of reads) so it can never be older than a write acknowledged by any instance."
+  echo "  Cache lookups over the PostgreSQL GET runs: $(grep -E '^assistantd_cache_lookups_total' "$work/metrics-pg-reads.txt" | tr '\n' ' ')"
   echo "- Create, patch, delete: validation of every field, the quota check (a counter row), the"
   echo "  row, its sync job and its audit entry, each write part of a group commit shared with"
   echo "  the writes that arrived meanwhile, acknowledged only after that commit's WAL fdatasync"
@@ -270,7 +275,10 @@ row() {  # row LABEL NAME [PEER_NAME]: the figures, vs the ceiling and (given) v
   echo "  (bench/pg_writes.sh, --sync-workers 0) creates run at 1.4-1.6k/s. PostgreSQL shares"
   echo "  the two cores with assistantd and wrk."
   echo "- Every row but the ceiling runs the per-user request limiter (in process; in Redis for"
-  echo "  the Redis row: one EVAL round trip per request) with a limit wrk cannot reach."
+  echo "  the Redis rows: hits reserved in batches of up to 64 by one script, so most requests"
+  echo "  spend a local lease and the bound stays exact across instances) with a limit wrk cannot"
+  echo "  reach. Redis vs in process, back to back: SQLite $(ratio "$(rps "$work/get_by_id_redis.txt")" "$(rps "$work/get_by_id_2.txt")"),"
+  echo "  PostgreSQL $(ratio "$(rps "$work/get_by_id_pg_redis.txt")" "$(rps "$work/get_by_id_pg_2.txt")")."
   echo "- ES256: the same GET with tokens signed by the key ring's P-256 key. An ECDSA check"
   echo "  costs tens of microseconds, so each token is verified once and then served from the"
   echo "  verifier's cache (keyed by the token's SHA-256, until exp, dropped when keys change):"

@@ -91,8 +91,8 @@ void AssistantsApi::Register(http::Router& router) {
     router.Add("GET", prefix, access, [this](auto& ctx) { return List(ctx); });
     router.AddAsync("POST", prefix, access,
                     [this](auto& ctx, http::Reply reply) { Create(ctx, std::move(reply)); });
-    router.AddAsync("GET", prefix + "/{id}", access,
-                    [this](auto& ctx, http::Reply reply) { Get(ctx, std::move(reply)); });
+    router.AddNonBlocking("GET", prefix + "/{id}", access,
+                          [this](auto& ctx, http::Reply reply) { Get(ctx, std::move(reply)); });
     router.AddAsync("PATCH", prefix + "/{id}", access,
                     [this](auto& ctx, http::Reply reply) { Patch(ctx, std::move(reply)); });
     router.AddAsync("DELETE", prefix + "/{id}", access,
@@ -323,14 +323,22 @@ void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {
     projection = std::move(*p);
   }
   auto scope = domain::ScopeFor(ctx.Caller());
-  if (!cache_) return reply(ReadOne(*id, scope, projection));
+  // On an I/O thread the store is read on the handler pool.
+  const bool may_block = !ctx.on_io_thread;
+  if (!cache_) {
+    if (may_block) return reply(ReadOne(*id, scope, projection));
+    return executor_([this, id = std::move(*id), scope = std::move(scope),
+                      projection = std::move(projection), reply = std::move(reply)] {
+      reply(ReadOne(id, scope, projection));
+    });
+  }
   // The cache may answer once every change committed before now has reached it; until the
   // feed says so (PostgreSQL: a round trip shared by every read waiting meanwhile), no
   // thread is held. A read the feed cannot vouch for goes to the store.
   const auto caller_thread = std::this_thread::get_id();
   feed_->AwaitCurrent([this, id = std::move(*id), scope = std::move(scope),
                        projection = std::move(projection), reply = std::move(reply),
-                       caller_thread](bool current) mutable {
+                       caller_thread, may_block](bool current) mutable {
     if (current) {
       if (const auto entry = cache_->Find(id)) {
         const Assistant& row = entry->row;
@@ -352,7 +360,7 @@ void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {
     };
     // Answered at once on the request's own thread, or later on the feed's: the store is
     // read on the handler pool.
-    if (std::this_thread::get_id() == caller_thread) return read();
+    if (may_block && std::this_thread::get_id() == caller_thread) return read();
     executor_(std::move(read));
   });
 }

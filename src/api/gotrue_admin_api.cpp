@@ -83,7 +83,7 @@ void GoTrueAdminApi::Register(http::Router& router) {
 }
 
 Result<void> GoTrueAdminApi::Authorize(http::RequestContext& ctx) {
-  auto principal = authenticator_.Authenticate(ctx.request);
+  auto principal = authenticator_.Authenticate(ctx.request, /*may_block=*/true);
   if (!principal) {
     const Error& e = principal.error();
     // The app's publishable key alone is the anon role: known, but not an admin.

@@ -15,7 +15,7 @@ class RequestLimits final : public http::Admission {
       : limiter_(limiter), settings_(settings) {}
 
   Result<std::vector<std::pair<std::string, std::string>>> Admit(
-      const domain::Principal& principal) override;
+      const domain::Principal& principal, bool may_block) override;
 
  private:
   limits::RateLimiter& limiter_;

@@ -51,7 +51,8 @@ Result<void> TokenAuthenticator::AdmitApp(const http::Request& request) {
   return {};
 }
 
-Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& request) {
+Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& request,
+                                                           bool may_block) {
   const auto apikey = request.Header("apikey");
   auto bearer = BearerCredential(request);
   if (!bearer) return tl::unexpected(bearer.error());
@@ -84,7 +85,7 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
     return Fail(ErrorCode::kUnauthenticated, "missing_token",
                 "Authorization: Bearer <token> is required");
   }
-  auto verified = verifier_.Verify(*token);
+  auto verified = verifier_.Verify(*token, may_block);
   if (!verified) return tl::unexpected(verified.error());
   const domain::Principal& p = verified->principal;
   const auto& claims = verified->Claims();
@@ -92,7 +93,7 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
   const auto iss = claims.find("iss");
   if (verified->origin == auth::KeyOrigin::kOwn && sid != claims.end() && sid->is_string() &&
       iss != claims.end() && iss->is_string() && iss->get_ref<const std::string&>() == own_issuer_) {
-    auto alive = SessionAlive(sid->get<std::string>(), p.user_id.value_or(""));
+    auto alive = SessionAlive(sid->get<std::string>(), p.user_id.value_or(""), may_block);
     if (!alive) return tl::unexpected(alive.error());
     if (!*alive) {
       return Fail(ErrorCode::kUnauthenticated, "session_not_found",
@@ -102,7 +103,7 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
   if (p.user_id) {
     if (auto r = EnsureUser(*p.user_id, p.role == domain::Role::kServiceRole ? domain::Role::kAdmin
                                                                              : p.role,
-                            p.email);
+                            p.email, may_block);
         !r) {
       return tl::unexpected(r.error());
     }
@@ -111,13 +112,14 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
 }
 
 Result<bool> TokenAuthenticator::SessionAlive(const std::string& session_id,
-                                              const std::string& user_id) {
+                                              const std::string& user_id, bool may_block) {
   const int64_t now = clock_.NowMicros();
   {
     std::lock_guard lock(mu_);
     const auto it = sessions_.find(session_id);
     if (it != sessions_.end() && it->second.checked_until_us > now) return it->second.alive;
   }
+  if (!may_block) return WouldBlock();
   const auto id = session_id.size() == 36 ? std::optional<std::string>(session_id) : std::nullopt;
   bool alive = false;
   if (id) {
@@ -134,11 +136,13 @@ Result<bool> TokenAuthenticator::SessionAlive(const std::string& session_id,
 }
 
 Result<void> TokenAuthenticator::EnsureUser(const std::string& id, domain::Role role,
-                                            const std::optional<std::string>& email) {
+                                            const std::optional<std::string>& email,
+                                            bool may_block) {
   {
     std::lock_guard lock(mu_);
     if (known_users_.count(id)) return {};
   }
+  if (!may_block) return WouldBlock();
   const int64_t now = clock_.NowMicros();
   if (auto r = users_.EnsureUser(domain::MakeUser(id, email, role, now)); !r) return r;
   std::lock_guard lock(mu_);

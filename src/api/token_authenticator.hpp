@@ -36,12 +36,14 @@ class TokenAuthenticator final : public http::Authenticator {
         clock_(clock),
         own_issuer_(std::move(own_issuer)) {}
 
-  Result<domain::Principal> Authenticate(const http::Request& request) override;
+  // Without `may_block`, kWouldBlock where the answer is not in memory yet (a session or user
+  // not seen lately, a key set to fetch).
+  Result<domain::Principal> Authenticate(const http::Request& request, bool may_block) override;
   Result<void> AdmitApp(const http::Request& request) override;
 
   // Makes sure a user row exists for `id`, creating it with `role` and `email` if not.
   Result<void> EnsureUser(const std::string& id, domain::Role role,
-                          const std::optional<std::string>& email);
+                          const std::optional<std::string>& email, bool may_block = true);
   // Forgets that a user is known (after it was deleted), and their cached sessions.
   void Forget(const std::string& id);
   // Drops the cached session states of a user, so sessions ended here are refused at once
@@ -56,7 +58,8 @@ class TokenAuthenticator final : public http::Authenticator {
   storage::UserStore& users_;
   const auth::SigningKeys* api_keys_;
   // Whether the session is alive, from a cache refreshed every kSessionCheckSeconds.
-  Result<bool> SessionAlive(const std::string& session_id, const std::string& user_id);
+  Result<bool> SessionAlive(const std::string& session_id, const std::string& user_id,
+                            bool may_block);
 
   const Clock& clock_;
   const std::string own_issuer_;

@@ -235,6 +235,11 @@ http::ServerSettings Service::ServerSettings() const {
   settings.max_connections_per_ip = static_cast<size_t>(c.max_connections_per_ip);
   settings.metrics = &parts_->metrics;
   settings.inline_paths = {"/healthz"};
+  settings.inline_first = [pipeline = &*parts_->pipeline](
+                              http::Request request, std::function<void(http::Response)> respond,
+                              std::function<void(std::function<void()>)> offload) {
+    pipeline->HandleInline(std::move(request), std::move(respond), std::move(offload));
+  };
   settings.priority_paths = {"/readyz"};
   return settings;
 }

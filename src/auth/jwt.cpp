@@ -226,7 +226,7 @@ Result<JwtVerifier::Checked> JwtVerifier::VerifySignature(std::string_view token
   return Checked{std::make_shared<const nlohmann::json>(std::move(*claims)), key->origin()};
 }
 
-Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
+Result<VerifiedToken> JwtVerifier::Verify(std::string_view token, bool may_fetch) const {
   if (token.empty()) return Unauthenticated("missing_token", "Bearer token is empty");
   if (token.size() > kMaxTokenBytes) return Unauthenticated("invalid_token", "Token is too long");
   auto keys = keys_.Keys();
@@ -236,12 +236,18 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
     std::lock_guard lock(shard.mu);
     const auto it = shard.entries.find(digest);
     if (it != shard.entries.end()) {
-      if (it->second.generation == keys->generation) return CheckClaims(it->second.checked);
+      if (it->second.generation == keys->generation) {
+        if (it->second.exp + settings_.leeway_seconds <= clock_.NowSeconds()) {
+          return Unauthenticated("token_expired", "Token has expired");
+        }
+        return it->second.verified;
+      }
       shard.entries.erase(it);
     }
   }
   bool unknown_kid = false;
   auto checked = VerifySignature(token, *keys, &unknown_kid);
+  if (!checked && unknown_kid && !may_fetch) return WouldBlock();
   if (!checked && unknown_kid && keys_.RefreshForUnknownKid()) {
     keys = keys_.Keys();
     checked = VerifySignature(token, *keys, nullptr);
@@ -259,7 +265,7 @@ Result<VerifiedToken> JwtVerifier::Verify(std::string_view token) const {
     });
     if (shard.entries.size() >= kCacheEntriesPerShard) shard.entries.clear();
   }
-  shard.entries[digest] = CacheEntry{*checked, keys->generation, exp};
+  shard.entries[digest] = CacheEntry{*verified, keys->generation, exp};
   return verified;
 }
 

@@ -95,7 +95,8 @@ class JwtVerifier {
   // Verifies with whatever `keys` holds (which must outlive the verifier).
   JwtVerifier(JwtSettings settings, KeyProvider& keys, const Clock& clock);
 
-  Result<VerifiedToken> Verify(std::string_view token) const;
+  // `may_fetch` false: kWouldBlock instead of fetching the key set for an unknown kid.
+  Result<VerifiedToken> Verify(std::string_view token, bool may_fetch = true) const;
   // For a legacy API key (a JWT with role anon or service_role and no sub or aud): its role
   // claim, once the signature and expiry are checked.
   Result<std::string> VerifyKeyRole(std::string_view token) const;
@@ -109,8 +110,10 @@ class JwtVerifier {
                                   bool* unknown_kid) const;
   Result<VerifiedToken> CheckClaims(const Checked& checked) const;
 
+  // A token that passed every check: until exp it passes them again (nbf and iat lie in its
+  // past already), so a hit only looks at the clock.
   struct CacheEntry {
-    Checked checked;
+    VerifiedToken verified;
     uint64_t generation = 0;
     int64_t exp = 0;
   };

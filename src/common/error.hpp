@@ -53,6 +53,16 @@ inline tl::unexpected<Error> Fail(ErrorCode code, std::string reason, std::strin
                                      std::move(details), std::move(internal)});
 }
 
+// A step that would have to wait (for the database, Redis, a key fetch) was asked not to:
+// the request's thread must not block, so the work moves to one that may.
+inline constexpr std::string_view kWouldBlock = "would_block";
+inline tl::unexpected<Error> WouldBlock() {
+  return tl::unexpected<Error>(Error{ErrorCode::kUnavailable, std::string(kWouldBlock),
+                                     "The request needs a thread that may wait",
+                                     nlohmann::json::array(), {}});
+}
+inline bool IsWouldBlock(const Error& e) { return e.reason == kWouldBlock; }
+
 inline tl::unexpected<Error> Internal(std::string internal) {
   return Fail(ErrorCode::kInternal, "internal_error", "Internal server error",
               nlohmann::json::array(), std::move(internal));

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
@@ -22,10 +23,14 @@ constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug", "info",  
 // a buffer that the writer empties with one write per batch. Bounded: past kMaxPending bytes
 // a caller waits for the writer (back-pressure, never an unbounded queue, no lost line). A
 // line at warn or above, and flush(), return only once everything before them is written, so
-// an error logged right before the process exits is never lost.
+// an error logged right before the process exits is never lost. Info lines wait up to
+// kBatchDelay to share a write: waking the writer for every line cost a context switch per
+// request.
 class BackgroundFdSink final : public spdlog::sinks::sink {
  public:
   static constexpr size_t kMaxPending = 4 << 20;
+  static constexpr size_t kBatchBytes = 64 << 10;  // written at once when this much is pending
+  static constexpr auto kBatchDelay = std::chrono::milliseconds(2);
 
   explicit BackgroundFdSink(int fd) : fd_(fd), writer_([this] { Run(); }) {}
   ~BackgroundFdSink() override {
@@ -42,10 +47,16 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
     drained_.wait(lock, [&] { return pending_.size() < kMaxPending; });
     spdlog::memory_buf_t line;
     formatter_->format(msg, line);
+    const bool first = pending_.empty();
     pending_.append(line.data(), line.size());
     appended_ += line.size();
-    wake_writer_.notify_one();
-    if (msg.level >= spdlog::level::warn) WaitWritten(lock);
+    const bool urgent = msg.level >= spdlog::level::warn;
+    // The first line starts the writer's batch window; a full batch or an urgent line ends it.
+    if (first || urgent || pending_.size() >= kBatchBytes) {
+      urgent_ = urgent_ || urgent;
+      wake_writer_.notify_one();
+    }
+    if (urgent) WaitWritten(lock);
   }
   void flush() override {
     std::unique_lock lock(mu_);
@@ -62,6 +73,10 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
  private:
   void WaitWritten(std::unique_lock<std::mutex>& lock) {
     const size_t target = appended_;
+    if (written_ < target && !urgent_) {
+      urgent_ = true;
+      wake_writer_.notify_one();
+    }
     drained_.wait(lock, [&] { return written_ >= target; });
   }
 
@@ -71,6 +86,10 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
     while (true) {
       wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, and everything is written
+      wake_writer_.wait_for(lock, kBatchDelay, [&] {
+        return stopping_ || urgent_ || pending_.size() >= kBatchBytes;
+      });
+      urgent_ = false;
       batch.swap(pending_);
       lock.unlock();
       WriteAll(batch);
@@ -96,6 +115,7 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
   std::condition_variable drained_;
   std::unique_ptr<spdlog::formatter> formatter_ = std::make_unique<spdlog::pattern_formatter>();
   std::string pending_;
+  bool urgent_ = false;  // someone waits for the pending lines to be written
   size_t appended_ = 0;  // bytes ever appended, and written: a flush waits for the first
   size_t written_ = 0;
   bool stopping_ = false;
@@ -134,12 +154,22 @@ Logger LogFactory::Make(const std::string& name) const {
 void LogEvent(const Logger& logger, spdlog::level::level_enum level, std::string_view msg,
               const nlohmann::json& fields) {
   if (!logger || !logger->should_log(level)) return;
-  nlohmann::json line = nlohmann::json::object();
-  line["msg"] = msg;
-  for (const auto& [k, v] : fields.items()) line[k] = v;
-  std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  // Strip the outer braces: the pattern supplies them around the fixed fields.
-  logger->log(level, std::string_view(text).substr(1, text.size() - 2));
+  // The members without the outer braces (the pattern supplies them around the fixed fields),
+  // written one by one rather than through a copied object: this runs for every request.
+  const auto dump = [](const nlohmann::json& v) {
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string text = "\"msg\":" + dump(nlohmann::json(msg));
+  if (fields.is_object()) {
+    for (const auto& [k, v] : fields.items()) {
+      if (k == "msg") continue;
+      text += ',';
+      text += dump(nlohmann::json(k));
+      text += ':';
+      text += dump(v);
+    }
+  }
+  logger->log(level, std::string_view(text));
 }
 
 }  // namespace assistantd

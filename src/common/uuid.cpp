@@ -1,7 +1,10 @@
 #include "common/uuid.hpp"
 
+#include <sodium.h>
+
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 
 #include "common/encoding.hpp"
 
@@ -21,6 +24,19 @@ std::string Format(std::string b, uint8_t version) {
 }  // namespace
 
 std::string NewUuid() { return Format(RandomBytes(16), 4); }
+
+std::string NewRequestId() {
+  thread_local const std::string seed = RandomBytes(randombytes_SEEDBYTES);
+  thread_local uint64_t counter = 0;
+  // The seed with a counter folded into its first bytes: a fresh stream per id.
+  unsigned char key[randombytes_SEEDBYTES];
+  std::memcpy(key, seed.data(), sizeof key);
+  const uint64_t n = ++counter;
+  for (int i = 0; i < 8; ++i) key[i] ^= static_cast<unsigned char>(n >> (8 * i));
+  std::string b(16, '\0');
+  randombytes_buf_deterministic(b.data(), b.size(), key);
+  return Format(std::move(b), 4);
+}
 
 std::string NewTimeOrderedUuid() {
   std::string b = RandomBytes(16);

@@ -60,7 +60,7 @@ std::string RequestIdFor(const Request& request) {
     }
     if (ok) return std::string(*id);
   }
-  return NewUuid();
+  return NewRequestId();
 }
 
 void AddCorsHeaders(Response& response) {
@@ -96,6 +96,7 @@ struct Pipeline::Call {
   ErrorStyle style = ErrorStyle::kDefault;
   std::vector<std::pair<std::string, std::string>> limit_headers;
   std::optional<RequestContext> ctx;
+  Offload offload;  // set while it runs on an I/O thread
 };
 
 Response Pipeline::Handle(const Request& request) {
@@ -106,12 +107,29 @@ Response Pipeline::Handle(const Request& request) {
 }
 
 void Pipeline::Handle(Request request, Respond respond) {
+  HandleInline(std::move(request), std::move(respond), {});
+}
+
+void Pipeline::HandleInline(Request request, Respond respond, Offload offload) {
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   call->respond = std::move(respond);
+  call->offload = std::move(offload);
   call->request_id = RequestIdFor(call->request);
   call->supabase_auth = call->request.path.starts_with("/auth/v1/");
   call->style = call->supabase_auth ? ErrorStyle::kGoTrue : ErrorStyle::kDefault;
+  Start(call);
+}
+
+std::optional<Response> Pipeline::MoveToPool(const std::shared_ptr<Call>& call) {
+  const Offload offload = std::move(call->offload);
+  call->offload = nullptr;
+  call->limit_headers.clear();
+  offload([this, call] { Start(call); });
+  return std::nullopt;
+}
+
+void Pipeline::Start(const std::shared_ptr<Call>& call) {
   std::optional<Response> response;
   try {
     response = Dispatch(call);
@@ -234,6 +252,8 @@ std::optional<Response> Pipeline::Dispatch(const std::shared_ptr<Call>& call) {
   const Route& r = *match.route;
   route = r.pattern;
   call->access = r.access;
+  const bool on_io_thread = static_cast<bool>(call->offload);
+  if (on_io_thread && !r.non_blocking) return MoveToPool(call);
 
   if ((request.method == "POST" || request.method == "PUT" || request.method == "PATCH") &&
       !request.body.empty()) {
@@ -248,14 +268,16 @@ std::optional<Response> Pipeline::Dispatch(const std::shared_ptr<Call>& call) {
     }
   }
 
-  call->ctx.emplace(RequestContext{request, std::move(match.params), request_id, std::nullopt});
+  call->ctx.emplace(
+      RequestContext{request, std::move(match.params), request_id, std::nullopt, on_io_thread});
   RequestContext& ctx = *call->ctx;
   if (r.access == Access::kApp) {
     if (auto admitted = authenticator_.AdmitApp(request); !admitted) {
       return ErrorResponse(admitted.error(), request_id, style);
     }
   } else if (r.access != Access::kPublic) {
-    auto principal = authenticator_.Authenticate(request);
+    auto principal = authenticator_.Authenticate(request, !on_io_thread);
+    if (!principal && on_io_thread && IsWouldBlock(principal.error())) return MoveToPool(call);
     if (!principal) return ErrorResponse(principal.error(), request_id, style);
     ctx.principal = std::move(*principal);
     user_id = ctx.principal->user_id;
@@ -269,7 +291,8 @@ std::optional<Response> Pipeline::Dispatch(const std::shared_ptr<Call>& call) {
     }
   }
   if (admission_ && ctx.principal) {
-    auto admitted = admission_->Admit(*ctx.principal);
+    auto admitted = admission_->Admit(*ctx.principal, !on_io_thread);
+    if (!admitted && on_io_thread && IsWouldBlock(admitted.error())) return MoveToPool(call);
     if (!admitted) return ErrorResponse(admitted.error(), request_id, style);
     call->limit_headers = std::move(*admitted);
   }

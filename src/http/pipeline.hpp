@@ -19,7 +19,8 @@ namespace assistantd::http {
 class Authenticator {
  public:
   virtual ~Authenticator() = default;
-  virtual Result<domain::Principal> Authenticate(const Request& request) = 0;
+  // `may_block` false: answer kWouldBlock (IsWouldBlock) rather than wait for anything.
+  virtual Result<domain::Principal> Authenticate(const Request& request, bool may_block) = 0;
   // For routes any app may call (Access::kApp): the request's API key, if one is needed.
   virtual Result<void> AdmitApp(const Request&) { return {}; }
 };
@@ -31,7 +32,7 @@ class Admission {
   // The headers to add to the response (RateLimit, RateLimit-Policy) when the caller may go
   // on; kRateLimited, with those headers and Retry-After, when not.
   virtual Result<std::vector<std::pair<std::string, std::string>>> Admit(
-      const domain::Principal& principal) = 0;
+      const domain::Principal& principal, bool may_block) = 0;
 };
 
 // The one request path every request takes, as a plain function of request → response:
@@ -45,7 +46,12 @@ class Pipeline {
   // Answers `request` by calling `respond` once: at once for most routes, later (from the
   // thread that completes the work) for asynchronous handlers.
   using Respond = std::function<void(Response)>;
+  using Offload = std::function<void(std::function<void()>)>;
   void Handle(Request request, Respond respond);
+  // The same, called on an I/O thread: what can be done there without blocking is (routes
+  // added with AddNonBlocking whose caller is known from caches), everything else moves to
+  // `offload` (the handler pool) at the first step that would wait.
+  void HandleInline(Request request, Respond respond, Offload offload);
   // The same, waiting for the response.
   Response Handle(const Request& request);
 
@@ -54,6 +60,9 @@ class Pipeline {
   // The response when the request was answered at once; nullopt when an asynchronous handler
   // took it over.
   std::optional<Response> Dispatch(const std::shared_ptr<Call>& call);
+  void Start(const std::shared_ptr<Call>& call);
+  // Runs the call again from the start on the handler pool (nothing it did so far is kept).
+  std::optional<Response> MoveToPool(const std::shared_ptr<Call>& call);
   // The handler's result as a response: errors mapped and logged, limit headers added; a GET
   // of user data gets an ETag (weak, when the handler set none) and a matching If-None-Match
   // its 304.

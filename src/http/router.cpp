@@ -39,6 +39,12 @@ void Router::AddAsync(std::string method, std::string pattern, Access access,
   routes_.push_back(std::move(r));
 }
 
+void Router::AddNonBlocking(std::string method, std::string pattern, Access access,
+                            AsyncRouteHandler handler) {
+  AddAsync(std::move(method), std::move(pattern), access, std::move(handler));
+  routes_.back().non_blocking = true;
+}
+
 RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   RouteMatch result;
   if (path.empty() || path[0] != '/') return result;

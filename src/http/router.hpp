@@ -20,6 +20,9 @@ struct RequestContext {
   std::vector<std::pair<std::string, std::string>> params;
   std::string request_id;
   std::optional<domain::Principal> principal;
+  // The handler runs on an I/O thread and must not block: it answers what it can at once and
+  // moves the rest to the handler pool (routes added with AddNonBlocking only).
+  bool on_io_thread = false;
 
   std::string_view Param(std::string_view name) const;
   // The caller on an authenticated route (the pipeline guarantees it is set there).
@@ -46,6 +49,7 @@ struct Route {
   RouteHandler handler;  // one of these two is set
   AsyncRouteHandler async_handler;
   std::vector<std::string> segments;
+  bool non_blocking = false;  // may run on an I/O thread (see RequestContext::on_io_thread)
 };
 
 struct RouteMatch {
@@ -59,6 +63,10 @@ class Router {
  public:
   void Add(std::string method, std::string pattern, Access access, RouteHandler handler);
   void AddAsync(std::string method, std::string pattern, Access access, AsyncRouteHandler handler);
+  // An asynchronous handler that honours RequestContext::on_io_thread: the pipeline may call
+  // it on an I/O thread, saving two thread hand-overs when it can answer from memory.
+  void AddNonBlocking(std::string method, std::string pattern, Access access,
+                      AsyncRouteHandler handler);
   RouteMatch Match(std::string_view method, std::string_view path) const;
 
  private:

@@ -280,6 +280,7 @@ class Session final : public SessionBase {
   Session(Stream stream, std::shared_ptr<Server::State> state,
           std::optional<std::string> counted_ip)
       : stream_(std::move(stream)), state_(std::move(state)), counted_ip_(std::move(counted_ip)) {}
+  std::optional<std::string> peer_;  // the TCP peer's address, once known
 
   ~Session() override {
     StopLingering();
@@ -425,9 +426,11 @@ class Session final : public SessionBase {
                                std::string(field.value()));
     }
     req.body = std::move(msg.body());
-    if (const auto peer = PeerAddress(stream_); !peer.empty()) {
+    // The peer is asked once per connection: a syscall per request otherwise.
+    if (!peer_) peer_ = PeerAddress(stream_);
+    if (!peer_->empty()) {
       req.remote_ip =
-          ClientIp(peer, req.Header("x-forwarded-for"), state_->settings.trusted_proxies);
+          ClientIp(*peer_, req.Header("x-forwarded-for"), state_->settings.trusted_proxies);
     }
     ExpiresNever(stream_);
     const auto listed = [&](const std::vector<std::string>& paths) {
@@ -441,6 +444,15 @@ class Session final : public SessionBase {
     }
     WorkerPool& lane =
         listed(state_->settings.priority_paths) ? state_->priority : *state_->workers;
+    if (state_->settings.inline_first) {
+      return state_->settings.inline_first(
+          std::move(req),
+          [self = Self()](Response res) {
+            asio::dispatch(self->stream_.get_executor(),
+                           [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
+          },
+          [&lane](std::function<void()> task) { lane.Post(std::move(task)); });
+    }
     lane.Post([self = Self(), req = std::move(req)]() mutable {
       self->state_->handler(std::move(req), [self](Response res) {
         asio::post(self->stream_.get_executor(),

@@ -37,6 +37,13 @@ struct ServerSettings {
   size_t max_connections = 0;
   size_t max_connections_per_ip = 0;
   MetricsRegistry* metrics = nullptr;  // connection gauges and refusals, when given
+  // When set, requests (but inline_paths) start here, on the I/O thread that read them, with
+  // `offload` to move the rest of their work to the handler pool: a handler that can answer
+  // from memory saves two thread hand-overs, one that would block offloads (Pipeline::
+  // HandleInline). Not set: every request is handled on the pool.
+  std::function<void(Request, std::function<void(Response)>,
+                     std::function<void(std::function<void()>)>)>
+      inline_first;
 };
 
 // Answers a request by calling its second argument once, from any thread.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,11 @@ class RateLimiter {
  public:
   virtual ~RateLimiter() = default;
   virtual RateDecision Hit(std::string_view key, const RateLimit& limit) = 0;
+  // The same decision when it can be made without waiting (for a store across the network);
+  // nullopt, having counted nothing, when it cannot.
+  virtual std::optional<RateDecision> TryHit(std::string_view key, const RateLimit& limit) {
+    return Hit(key, limit);
+  }
 };
 
 // The RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-headers) for a

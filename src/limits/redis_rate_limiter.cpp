@@ -146,15 +146,16 @@ void RedisRateLimiter::Return(std::unique_ptr<Connection> conn) {
   if (idle_.size() < 16) idle_.push_back(std::move(conn));
 }
 
-RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit) {
-  if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
-  const std::string full_key = settings_.key_prefix + std::string(key) + ":" +
-                               std::to_string(limit.window_seconds);
-  const int64_t now = clock_.NowMicros();
+std::string RedisRateLimiter::FullKey(std::string_view key, const RateLimit& limit) const {
+  return settings_.key_prefix + std::string(key) + ":" + std::to_string(limit.window_seconds);
+}
+
+std::optional<RateDecision> RedisRateLimiter::Decide(const std::string& full_key,
+                                                     const RateLimit& limit, int64_t now,
+                                                     int64_t* want) {
   const auto seconds_until = [now](int64_t until_us) {
     return std::max<int64_t>(1, (until_us - now + 999'999) / 1'000'000);
   };
-  int64_t want = 1;
   {
     std::lock_guard lock(mu_);
     // Hits this instance reserved in Redis earlier in the window are spent without a round
@@ -170,8 +171,10 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
                               seconds_until(lease.until_us)};
         }
         // Used up within its window: this key is busy here, so reserve more next time.
-        want = std::min(kMaxReservation, lease.granted * 2);
+        if (!want) return std::nullopt;
+        *want = std::min(kMaxReservation, lease.granted * 2);
       }
+      if (!want) return std::nullopt;
       leases_.erase(it);
     }
     const auto it = blocked_.find(full_key);
@@ -179,9 +182,28 @@ RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit)
       if (it->second.until_us > now && it->second.limit == limit.limit) {
         return RateDecision{false, limit.limit, 0, seconds_until(it->second.until_us)};
       }
+      if (!want) return std::nullopt;
       blocked_.erase(it);
     }
   }
+  return std::nullopt;
+}
+
+std::optional<RateDecision> RedisRateLimiter::TryHit(std::string_view key,
+                                                     const RateLimit& limit) {
+  if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
+  return Decide(FullKey(key, limit), limit, clock_.NowMicros(), nullptr);
+}
+
+RateDecision RedisRateLimiter::Hit(std::string_view key, const RateLimit& limit) {
+  if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
+  const std::string full_key = FullKey(key, limit);
+  const int64_t now = clock_.NowMicros();
+  const auto seconds_until = [now](int64_t until_us) {
+    return std::max<int64_t>(1, (until_us - now + 999'999) / 1'000'000);
+  };
+  int64_t want = 1;
+  if (auto decided = Decide(full_key, limit, now, &want)) return *decided;
   auto conn = Borrow();
   Reply reply;
   if (conn) {

@@ -48,11 +48,20 @@ class RedisRateLimiter final : public RateLimiter {
   // Connects once, so a wrong address or password fails start-up with one clear line.
   Result<void> Check();
   RateDecision Hit(std::string_view key, const RateLimit& limit) override;
+  // From this instance's lease or a key known to be over its limit; nullopt when it takes a
+  // round trip.
+  std::optional<RateDecision> TryHit(std::string_view key, const RateLimit& limit) override;
 
   static constexpr int64_t kMaxReservation = 64;
 
  private:
   struct Connection;
+  std::string FullKey(std::string_view key, const RateLimit& limit) const;
+  // What the lease or the blocked list decide without Redis. With `want` (Hit), a spent lease
+  // or an expired block is dropped and `want` says how many hits to reserve next; without it
+  // (TryHit) nothing is changed unless a hit is spent.
+  std::optional<RateDecision> Decide(const std::string& full_key, const RateLimit& limit,
+                                     int64_t now, int64_t* want);
   std::unique_ptr<Connection> Borrow();
   void Return(std::unique_ptr<Connection> conn);
   Result<std::unique_ptr<Connection>> Connect() const;

@@ -45,6 +45,20 @@ TEST_F(JwtTest, ExpiryHonoursLeeway) {
   EXPECT_EQ(Reason(Verify(Claims())), "token_expired");
 }
 
+// A token served from the verifier's cache still expires, with the same leeway.
+TEST_F(JwtTest, ACachedTokenExpiresLikeAFreshOne) {
+  const JwtVerifier verifier(settings_, clock_);
+  const std::string token = SignJwt(settings_, Claims());
+  ASSERT_TRUE(verifier.Verify(token));
+  const auto again = verifier.Verify(token);  // from the cache
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->principal.user_id, kSub);
+  clock_.Advance(60LL * 1'000'000 + 29 * 1'000'000);
+  EXPECT_TRUE(verifier.Verify(token));
+  clock_.Advance(2 * 1'000'000);
+  EXPECT_EQ(Reason(verifier.Verify(token)), "token_expired");
+}
+
 TEST_F(JwtTest, FractionalNumericDatesAreAccepted) {
   auto c = Claims();
   c["exp"] = kNow + 60.5;
