@@ -294,21 +294,22 @@ Result<http::Response> AssistantsApi::List(http::RequestContext& ctx) {
   if (!page) return tl::unexpected(page.error());
   // A page stops early once it holds kMaxPageBytes (it always holds one item), its cursor
   // then pointing after its last item: what one request makes the server hold is bounded.
-  nlohmann::json data = nlohmann::json::array();
+  std::vector<std::string> data;
+  data.reserve(page->items.size());
   size_t bytes = 0;
   std::optional<domain::ListCursor> next = page->next;
   for (size_t i = 0; i < page->items.size(); ++i) {
     const auto& a = page->items[i];
     const auto wire = domain::ToWire(a);
-    auto item = projection ? domain::Project(wire, *projection) : wire;
-    bytes += item.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size();
-    data.push_back(std::move(item));
+    data.push_back((projection ? domain::Project(wire, *projection) : wire)
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    bytes += data.back().size();
     if (bytes >= kMaxPageBytes && i + 1 < page->items.size()) {
       next = domain::ListCursor{a.created_at_us, a.id};
       break;
     }
   }
-  return PageResponse(std::move(data), next);
+  return PageResponse(data, next);
 }
 
 void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {

@@ -23,6 +23,27 @@ http::Response PageResponse(nlohmann::json data, const std::optional<domain::Lis
                                 : nlohmann::json(nullptr)}});
 }
 
+http::Response PageResponse(const std::vector<std::string>& items,
+                            const std::optional<domain::ListCursor>& next) {
+  http::Response r = http::Response::Json(
+      200, {{"nextCursor", next ? nlohmann::json(domain::EncodeCursor(*next))
+                                : nlohmann::json(nullptr)}});
+  // {"nextCursor":…} → {"data":[…],"nextCursor":…}, the members in the order Json gives them.
+  size_t size = r.body.size() + 10;
+  for (const auto& item : items) size += item.size() + 1;
+  std::string body;
+  body.reserve(size);
+  body += "{\"data\":[";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body += ',';
+    body += items[i];
+  }
+  body += "],";
+  body.append(r.body, 1, std::string::npos);
+  r.body = std::move(body);
+  return r;
+}
+
 bool IsPlausibleVapiKey(std::string_view key) {
   bool ok = key.size() >= 8 && key.size() <= 256;
   for (const char c : key) ok = ok && c > 0x20 && c < 0x7f;

@@ -41,6 +41,9 @@ Result<domain::ListCursor> ParseCursor(std::string_view value);
 
 // A list answer: {"data": [...], "nextCursor": "..." | null}.
 http::Response PageResponse(nlohmann::json data, const std::optional<domain::ListCursor>& next);
+// The same page from items already serialized (each a JSON value), so none is rendered twice.
+http::Response PageResponse(const std::vector<std::string>& items,
+                            const std::optional<domain::ListCursor>& next);
 
 // Body fields that carry a per-request Vapi key (never stored in the assistant).
 inline constexpr std::string_view kVapiKeyFields[] = {"vapiApiKey", "vapi_api_key"};

@@ -25,6 +25,24 @@ std::string FormatTimestamp(int64_t micros) {
   const auto day = floor<days>(tp);
   const year_month_day ymd{day};
   const hh_mm_ss hms{floor<milliseconds>(tp - day)};
+  const int year = static_cast<int>(ymd.year());
+  if (year >= 0 && year <= 9999) {
+    // Every representation carries two of these: written digit by digit, not by printf.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    const auto put = [&out](size_t at, int width, int value) {
+      for (int i = width - 1; i >= 0; --i, value /= 10) {
+        out[at + static_cast<size_t>(i)] = static_cast<char>('0' + value % 10);
+      }
+    };
+    put(0, 4, year);
+    put(5, 2, static_cast<int>(static_cast<unsigned>(ymd.month())));
+    put(8, 2, static_cast<int>(static_cast<unsigned>(ymd.day())));
+    put(11, 2, static_cast<int>(hms.hours().count()));
+    put(14, 2, static_cast<int>(hms.minutes().count()));
+    put(17, 2, static_cast<int>(hms.seconds().count()));
+    put(20, 3, static_cast<int>(hms.subseconds().count()));
+    return out;
+  }
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
