@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   libboost-dev libsqlite3-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
-  libexpected-dev libssl-dev libcurl4-openssl-dev libsodium-dev libpq-dev libhiredis-dev
+  libexpected-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libsodium-dev libpq-dev libhiredis-dev
   libpcre2-dev rapidjson-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev

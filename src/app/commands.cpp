@@ -1,6 +1,8 @@
 #include "app/commands.hpp"
 
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <memory>
 
 #include "api/user_admin.hpp"
+#include "app/backup.hpp"
 #include "app/key_setup.hpp"
 #include "app/service.hpp"
 #include "app/transfer.hpp"
@@ -22,6 +25,7 @@
 #include "common/uuid.hpp"
 #include "domain/principal.hpp"
 #include "http/server.hpp"
+#include "storage/sqlite/sqlite_database.hpp"
 
 namespace assistantd::app {
 
@@ -122,6 +126,12 @@ int RunExport(const config::ServeConfig& c, const std::string& output) {
   } else {
     // Written next to its final name and renamed, so a failed export leaves no partial file.
     const std::string partial = output + ".partial";
+    // Private from the start: an export holds password hashes and sealed keys.
+    std::filesystem::remove(partial);
+    if (const int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fd >= 0) {
+      ::close(fd);
+    }
     std::ofstream out(partial, std::ios::trunc);
     if (!out) return Die("cannot write " + partial);
     counts = ExportAll(*store->users, *store->keys, *store->sync, clock, out);
@@ -144,6 +154,50 @@ int RunImport(const config::ServeConfig& c, const std::string& input) {
   if (!counts) return Die(counts.error());
   std::fprintf(stderr, "assistantd: imported %s into %s\n", counts->dump().c_str(),
                store->description.c_str());
+  return 0;
+}
+
+int RunBackup(const config::ServeConfig& c, const std::string& output) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  if (auto target = config::ResolveDatabase(c); target->postgres) {
+    return Die(
+        "assistantd backup covers SQLite; back PostgreSQL up with pg_dump as the backup role "
+        "or with continuous archiving (docs/operations.md, Backups)");
+  }
+  LogFactory logs(c.log_level);
+  // Not the writer: a backup reads while serve goes on writing.
+  auto store = OpenStorage(c, 1, logs);
+  if (!store) return Die(store.error());
+  SystemClock clock;
+  Result<nlohmann::json> done;
+  if (output.empty()) {
+    // The same naming as scheduled backups; pruning is left to serve's --backup-keep.
+    MetricsRegistry metrics;
+    BackupScheduler scheduler({config::BackupDir(c), 0, 10000}, *store->db, clock,
+                              logs.Make("backup"), metrics);
+    done = scheduler.RunOnce();
+  } else {
+    done = WriteBackup(*store->db, output, clock);
+    if (done) done = nlohmann::json{{"file", output}, {"manifest", *done}};
+  }
+  if (!done) return Die(done.error());
+  if (output != "-") std::printf("%s\n", done->dump(2).c_str());
+  return 0;
+}
+
+int RunRestore(const config::ServeConfig& c, const std::string& file, bool check_only) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  auto path = config::SqlitePath(c);
+  if (!path) {
+    return Die("assistantd restore covers SQLite; restore PostgreSQL with its own tools "
+               "(docs/operations.md, Backups)");
+  }
+  LogFactory logs(c.log_level);
+  SystemClock clock;
+  auto restored = RestoreSqliteBackup(file, *path, storage::SqliteDatabase::KnownSchemaVersion(),
+                                      clock, !check_only);
+  if (!restored) return Die(restored.error());
+  std::printf("%s\n", restored->dump(2).c_str());
   return 0;
 }
 

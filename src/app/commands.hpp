@@ -20,6 +20,13 @@ int RunMigrate(const config::ServeConfig& config);
 int RunExport(const config::ServeConfig& config, const std::string& output);
 int RunImport(const config::ServeConfig& config, const std::string& input);
 
+// A backup of the SQLite database to `output` (empty: into the backup directory; "-":
+// standard output); prints the manifest. Safe while `serve` runs.
+int RunBackup(const config::ServeConfig& config, const std::string& output);
+// Restores `file` over the SQLite database (RestoreSqliteBackup); with `check_only`, verifies
+// it in a scratch file and replaces nothing. Prints what was (or would be) restored.
+int RunRestore(const config::ServeConfig& config, const std::string& file, bool check_only);
+
 struct TokenOptions {
   std::optional<std::string> sub;
   std::string role = "user";

@@ -301,6 +301,17 @@ int main(int argc, char** argv) {
                   "Periodic reconciliation also undoes fields changed in Vapi out of band")
       ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
 
+  serve->add_option("--backup-interval", c.backup_interval,
+                    "Back the SQLite database up this often while serving (off, or 1h, 6h, 1d)")
+      ->envname("ASSISTANTD_BACKUP_INTERVAL")
+      ->capture_default_str();
+  serve->add_option("--backup-dir", c.backup_dir,
+                    "Where scheduled backups go (default: <data-dir>/backups)")
+      ->envname("ASSISTANTD_BACKUP_DIR");
+  serve->add_option("--backup-keep", c.backup_keep, "Scheduled backups kept (the newest)")
+      ->envname("ASSISTANTD_BACKUP_KEEP")
+      ->capture_default_str();
+
   AddAccountOptions(*serve, c);
   AddLimitOptions(*serve, c);
 
@@ -347,6 +358,29 @@ int main(int argc, char** argv) {
       "import", "Load an export into an empty database (checked whole before writing)");
   AddStorageOptions(*import_cmd, import_config);
   import_cmd->add_option("file", import_input, "The export file")->required();
+
+  ServeConfig backup_config;
+  std::string backup_output;
+  auto* backup_cmd = app.add_subcommand(
+      "backup",
+      "Write a consistent, compressed backup of the SQLite database with a manifest, while "
+      "the server runs and writes (prints the manifest)");
+  AddStorageOptions(*backup_cmd, backup_config);
+  backup_cmd->add_option("--output,-o", backup_output,
+                         "File to write, or - for standard output (default: "
+                         "<data-dir>/backups/assistantd-<UTC time>.backup)");
+
+  ServeConfig restore_config;
+  std::string restore_input;
+  bool restore_check_only = false;
+  auto* restore_cmd = app.add_subcommand(
+      "restore",
+      "Replace the (stopped) SQLite database with a backup, after checking its checksum, "
+      "integrity, counts and audit chain; the replaced database is kept beside it");
+  AddStorageOptions(*restore_cmd, restore_config);
+  restore_cmd->add_option("file", restore_input, "The backup file")->required();
+  restore_cmd->add_flag("--check", restore_check_only,
+                        "Only verify the backup (in a scratch file); replace nothing");
 
   ServeConfig audit_config;
   auto* audit_cmd = app.add_subcommand("audit", "Audit log tools");
@@ -410,6 +444,10 @@ int main(int argc, char** argv) {
   if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
   if (*export_cmd) return assistantd::app::RunExport(export_config, export_output);
   if (*import_cmd) return assistantd::app::RunImport(import_config, import_input);
+  if (*backup_cmd) return assistantd::app::RunBackup(backup_config, backup_output);
+  if (*restore_cmd) {
+    return assistantd::app::RunRestore(restore_config, restore_input, restore_check_only);
+  }
   if (*audit_verify) return assistantd::app::RunAuditVerify(audit_config);
   if (*user_confirm) return assistantd::app::RunUserConfirm(user_config, user_options);
   if (*user_role) return assistantd::app::RunUserSetRole(user_config, user_options);

@@ -15,6 +15,7 @@
 #include "api/sync_api.hpp"
 #include "api/token_authenticator.hpp"
 #include "api/user_admin.hpp"
+#include "app/backup.hpp"
 #include "app/commands.hpp"
 #include "app/key_setup.hpp"
 #include "app/wiring.hpp"
@@ -52,6 +53,7 @@ struct Service::Parts {
   std::optional<api::AssistantCache> cache;
   Storage store;
   std::unique_ptr<SyncStack> stack;
+  std::optional<BackupScheduler> backups;  // SQLite
   limits::LimitsSettings limit_settings;
   std::unique_ptr<limits::RateLimiter> limiter;
   std::optional<auth::PasswordHasher> hasher;
@@ -197,6 +199,11 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
     }
   }
   p.DeclareSyncGauges();
+  if (!config::ResolveDatabase(c)->postgres) {
+    const auto interval = config::ParseInterval(c.backup_interval);
+    p.backups.emplace(BackupScheduler::Settings{config::BackupDir(c), *interval, c.backup_keep},
+                      *p.store.db, p.clock, p.logs.Make("backup"), p.metrics);
+  }
   auto limit_settings = LimitsSettingsFor(c);
   if (!limit_settings) return tl::unexpected(limit_settings.error());
   p.limit_settings = *limit_settings;
@@ -263,6 +270,7 @@ void Service::Start(uint16_t port, size_t max_connections) {
   p.stack->worker.Start();
   p.stack->reconciler.StartPeriodic(p.reconcile_interval_seconds * 1'000'000,
                                     {false, c.reconcile_repair_drift});
+  if (p.backups) p.backups->Start();
   if (!p.stack->has_env_key) {
     LogEvent(p.log, spdlog::level::info,
              "VAPI_API_KEY is not set: assistants sync with a stored key (PUT /v1/config/vapi-key) "
@@ -276,6 +284,7 @@ void Service::Stop() {
   auto& p = *parts_;
   if (p.stopped) return;
   p.stopped = true;
+  if (p.backups) p.backups->Stop();  // a backup under way completes first
   // Writes still queued complete before the handlers that wait for them go away; so do open
   // waits for sync outcomes.
   p.store.db->StopWrites();

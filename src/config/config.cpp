@@ -160,11 +160,26 @@ Result<void> Validate(const ServeConfig& c) {
   if (auto i = ParseInterval(c.reconcile_interval); !i) {
     return ConfigError("--reconcile-interval must be off or a duration like 30m, 1h or 1d");
   }
+  if (auto i = ParseInterval(c.backup_interval); !i) {
+    return ConfigError("--backup-interval must be off or a duration like 1h, 6h or 1d");
+  } else if (*i > 0 && c.database_url.starts_with("postgres")) {
+    return ConfigError(
+        "--backup-interval backs up SQLite; back PostgreSQL up with its own tools "
+        "(docs/operations.md, Backups)");
+  }
+  if (c.backup_keep < 1 || c.backup_keep > 10000) {
+    return ConfigError("--backup-keep must be between 1 and 10000");
+  }
   if (!c.master_key.empty() && c.master_key.size() != 64) {
     return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
   }
   if (auto p = ResolveDatabase(c); !p) return tl::unexpected(p.error());
   return {};
+}
+
+std::string BackupDir(const ServeConfig& c) {
+  return c.backup_dir.empty() ? (std::filesystem::path(c.data_dir) / "backups").string()
+                              : c.backup_dir;
 }
 
 Result<DatabaseTarget> ResolveDatabase(const ServeConfig& c) {

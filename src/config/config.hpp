@@ -63,6 +63,11 @@ struct ServeConfig {
   bool require_if_match = false;
   // MiB of assistant representations the read cache holds (0: no cache).
   int64_t cache_size_mib = 64;
+  // Scheduled backups (SQLite): every backup_interval ("off", or a duration) into backup_dir
+  // (default <data-dir>/backups), the newest backup_keep kept.
+  std::string backup_interval = "off";
+  std::string backup_dir;
+  int backup_keep = 7;
 
   // Quotas and rate limits (C11): assistants per role (0: unlimited) and requests per window
   // per role ("600/1m"; "0": unlimited), and the auth endpoints' limits.
@@ -103,6 +108,8 @@ struct DatabaseTarget {
   std::string location;  // the SQLite path or the PostgreSQL URL
 };
 Result<DatabaseTarget> ResolveDatabase(const ServeConfig& config);
+// --backup-dir, or <data-dir>/backups.
+std::string BackupDir(const ServeConfig& config);
 // The SQLite path, or an error when the configuration names PostgreSQL.
 Result<std::string> SqlitePath(const ServeConfig& config);
 // A URL with its password masked, for logs and messages.

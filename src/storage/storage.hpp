@@ -431,6 +431,15 @@ class Database {
   // kUnavailable unless the database answers and every known migration is applied.
   virtual Result<void> CheckReady() = 0;
   virtual int LatestSchemaVersion() const = 0;
+  // The version of the last migration applied to this database (it may be newer than the
+  // binary's LatestSchemaVersion when a newer release migrated it).
+  virtual Result<int> AppliedSchemaVersion() = 0;
+  // A consistent copy of the whole database in one new file at `path`, taken while writes go
+  // on (backups). kUnsupported on a backend without one (PostgreSQL: docs/operations.md).
+  virtual Result<void> Snapshot(const std::string& path) {
+    return Fail(ErrorCode::kNotImplemented, "backup_unsupported",
+                "this backend is backed up with its own tools (docs/operations.md), not " + path);
+  }
   // Completes the writes already submitted and refuses later ones (shutdown).
   virtual void StopWrites() {}
 };

@@ -584,6 +584,13 @@ Result<void> PgDatabase::CheckReady() {
   return {};
 }
 
+Result<int> PgDatabase::AppliedSchemaVersion() {
+  auto conn = Acquire();
+  auto r = conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!r) return tl::unexpected(r.error());
+  return static_cast<int>(r->Int(0, 0));
+}
+
 int PgDatabase::LatestSchemaVersion() const {
   int latest = 0;
   for (const auto& m : postgres_migrations::Migrations()) latest = std::max(latest, m.version);

@@ -228,6 +228,7 @@ class PgDatabase final : public Database {
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
+  Result<int> AppliedSchemaVersion() override;
   void StopWrites() override { batcher_->Stop(); }
 
   // The LISTEN/NOTIFY feed of changes to assistants (see PgChangeFeed); its connection is

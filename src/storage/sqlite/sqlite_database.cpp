@@ -187,6 +187,26 @@ Result<void> SqliteDatabase::SyncWal() {
   return {};
 }
 
+Result<SqliteWriterLock> SqliteWriterLock::Acquire(const std::string& db_path) {
+  const std::string lock_path = db_path + "-writer.lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Fail(ErrorCode::kUnavailable, "storage_unavailable",
+                "cannot open " + lock_path + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Fail(ErrorCode::kUnavailable, "database_in_use",
+                "another assistantd process (serve, reconcile, import or restore) is using " +
+                    db_path + "; stop it first, or do this through the running server's API");
+  }
+  return SqliteWriterLock(fd);
+}
+
+SqliteWriterLock::~SqliteWriterLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
 Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSettings& settings,
                                                              Logger logger) {
   // Before SQLite's first use in the process: no memory statistics, which would otherwise
@@ -196,18 +216,15 @@ Result<std::unique_ptr<SqliteDatabase>> SqliteDatabase::Open(const SqliteSetting
   std::call_once(configured, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   std::unique_ptr<SqliteDatabase> db(new SqliteDatabase(settings, std::move(logger)));
   if (settings.exclusive) {
-    const std::string lock_path = settings.path + "-writer.lock";
-    db->lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (db->lock_fd_ < 0) {
-      return Fail(ErrorCode::kUnavailable, "storage_unavailable",
-                  "cannot open " + lock_path + ": " + std::strerror(errno));
-    }
-    if (::flock(db->lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-      return Fail(ErrorCode::kUnavailable, "database_in_use",
-                  "another assistantd process (serve, reconcile or import) is using " +
-                      settings.path +
-                      "; stop it first, or do this through the running server's API");
-    }
+    auto lock = SqliteWriterLock::Acquire(settings.path);
+    if (!lock) return tl::unexpected(lock.error());
+    db->writer_lock_.emplace(std::move(*lock));
+  }
+  // A new database file is created private (it holds password hashes and sealed keys); SQLite
+  // gives its -wal and -shm files the same mode.
+  if (settings.path != ":memory:" && !settings.path.starts_with("file:")) {
+    const int fd = ::open(settings.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
   }
   for (int i = 0; i < std::max(1, settings.pool_size); ++i) {
     auto conn = db->OpenConnection();
@@ -368,7 +385,6 @@ SqliteDatabase::~SqliteDatabase() {
   }
   if (checkpointer_.joinable()) checkpointer_.join();
   if (wal_fd_ >= 0) ::close(wal_fd_);
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the writer lock
 }
 
 namespace {
@@ -538,7 +554,24 @@ Result<void> SqliteDatabase::CheckReady() {
   return {};
 }
 
-int SqliteDatabase::LatestSchemaVersion() const {
+Result<int> SqliteDatabase::AppliedSchemaVersion() {
+  auto conn = Acquire();
+  auto stmt = conn->Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->Step();
+  if (!row) return tl::unexpected(row.error());
+  return static_cast<int>(stmt->Int(0));
+}
+
+Result<void> SqliteDatabase::Snapshot(const std::string& path) {
+  auto conn = Acquire();
+  auto stmt = conn->Prepare("VACUUM INTO ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->Bind(1, std::string_view(path));
+  return stmt->Run();
+}
+
+int SqliteDatabase::KnownSchemaVersion() {
   int latest = 0;
   for (const auto& m : sqlite_migrations::Migrations()) latest = std::max(latest, m.version);
   return latest;

@@ -147,6 +147,22 @@ class SqliteTransaction {
   Durability durability_;
 };
 
+// The writer lock file of the database at a path (`<path>-writer.lock`), held with flock for
+// as long as this object lives: one process at a time writes assistants (serve, reconcile,
+// import) or replaces the file (restore).
+class SqliteWriterLock {
+ public:
+  // kUnavailable "database_in_use" while another process holds it.
+  static Result<SqliteWriterLock> Acquire(const std::string& db_path);
+  SqliteWriterLock(SqliteWriterLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  SqliteWriterLock& operator=(SqliteWriterLock&&) = delete;
+  ~SqliteWriterLock();
+
+ private:
+  explicit SqliteWriterLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 struct SqliteSettings {
   std::string path;
   int pool_size = 4;
@@ -209,8 +225,14 @@ class SqliteDatabase final : public Database, public AssistantChangeFeed {
 
   Result<int> Migrate() override;
   Result<void> CheckReady() override;
-  int LatestSchemaVersion() const override;
+  int LatestSchemaVersion() const override { return KnownSchemaVersion(); }
+  // The last migration this binary knows.
+  static int KnownSchemaVersion();
+  Result<int> AppliedSchemaVersion() override;
   void StopWrites() override { batcher_->Stop(); }
+  // VACUUM INTO `path`: one read transaction, so writers go on meanwhile and the copy holds
+  // exactly the transactions committed before it began.
+  Result<void> Snapshot(const std::string& path) override;
 
   AssistantChangeFeed* ChangeFeed() override { return this; }
   Result<void> Start(AssistantChangeSink& sink) override;
@@ -254,7 +276,7 @@ class SqliteDatabase final : public Database, public AssistantChangeFeed {
   std::thread checkpointer_;
 
   std::atomic<AssistantChangeSink*> sink_{nullptr};
-  int lock_fd_ = -1;  // the writer lock file, when exclusive
+  std::optional<SqliteWriterLock> writer_lock_;  // when exclusive
 
   std::unique_lock<std::mutex> batch_lock_;  // the writer lock while a batch is open
   // The batch writer's own connection: its page cache stays warm, as no other connection
