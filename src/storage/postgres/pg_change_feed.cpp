@@ -10,6 +10,7 @@
 
 #include "common/encoding.hpp"
 #include "common/thread_name.hpp"
+#include "storage/postgres/pg_database.hpp"
 
 namespace assistantd::storage {
 namespace {
@@ -83,6 +84,7 @@ bool PgChangeFeed::Connect() {
                         nullptr};
   const char* values[] = {url_.c_str(), "1", "10", "5", "3", "assistantd-change-feed", nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  RouteNotices(conn_, &logger_);
   std::string why;
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     why = conn_ ? PQerrorMessage(conn_) : "out of memory";

@@ -411,8 +411,28 @@ Result<void> PgTransaction::Commit() {
   return r;
 }
 
+void RouteNotices(PGconn* conn, const Logger* logger) {
+  if (!conn) return;
+  PQsetNoticeReceiver(
+      conn,
+      [](void* arg, const PGresult* notice) {
+        const auto* log = static_cast<const Logger*>(arg);
+        const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+        const char* message = PQresultErrorField(notice, PG_DIAG_MESSAGE_PRIMARY);
+        const char* code = PQresultErrorField(notice, PG_DIAG_SQLSTATE);
+        const std::string level = severity ? severity : "NOTICE";
+        LogEvent(*log, level == "WARNING" ? spdlog::level::warn : spdlog::level::debug,
+                 "PostgreSQL notice",
+                 {{"severity", level},
+                  {"message", message ? message : ""},
+                  {"sqlstate", code ? code : ""}});
+      },
+      const_cast<Logger*>(logger));
+}
+
 Result<std::unique_ptr<PgConnection>> PgDatabase::Connect() const {
   PGconn* raw = PQconnectdb(settings_.url.c_str());
+  RouteNotices(raw, &logger_);
   auto conn = std::make_unique<PgConnection>(raw);
   if (!raw || PQstatus(raw) != CONNECTION_OK) {
     // libpq's message, on one line (it never contains the password).

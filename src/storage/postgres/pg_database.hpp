@@ -77,6 +77,11 @@ inline Result<void> WithoutRows(const Result<PgResult>& r) {
 // `internal`.
 Error PgError(PGconn* conn, const PGresult* result, std::string_view what);
 
+// Sends the server's notices on `conn` (NOTICE, WARNING…) to `logger` as JSON log lines
+// instead of libpq's default, stderr: WARNING as warn, the rest as debug. `logger` must
+// outlive the connection.
+void RouteNotices(PGconn* conn, const Logger* logger);
+
 // One connection with its prepared statements. Used by one thread at a time.
 class PgConnection {
  public:
