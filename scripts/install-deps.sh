@@ -24,6 +24,9 @@ if [ "${1:-}" = "--test" ]; then
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
+  # deploy/ checked by its own tools: promtool (alert rules and their unit tests), nginx -t and
+  # a load-balancing test through nginx, systemd-analyze verify on the unit.
+  packages+=(prometheus nginx-light systemd)
 fi
 
 missing=()
@@ -51,6 +54,12 @@ export DEBIAN_FRONTEND=noninteractive
 if printf '%s\n' "${missing[@]}" | grep -qx postgresql; then
   "${sudo_cmd[@]}" service postgresql stop >/dev/null 2>&1 || true
 fi
+# Likewise for the system Prometheus and nginx (tests run their own on loopback).
+for svc in prometheus nginx; do
+  if printf '%s\n' "${missing[@]}" | grep -q "^$svc"; then
+    "${sudo_cmd[@]}" service "$svc" stop >/dev/null 2>&1 || true
+  fi
+done
 # Likewise for the system Redis that redis-server's package starts (tests use their own).
 if printf '%s\n' "${missing[@]}" | grep -qx redis-server; then
   "${sudo_cmd[@]}" service redis-server stop >/dev/null 2>&1 || true

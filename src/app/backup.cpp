@@ -16,7 +16,6 @@
 #include "audit/audit_log.hpp"
 #include "common/json_util.hpp"
 #include "common/sha256.hpp"
-#include "common/thread_name.hpp"
 #include "common/time_format.hpp"
 #include "storage/sqlite/sqlite_audit_store.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
@@ -591,35 +590,16 @@ void BackupScheduler::Prune() {
 
 void BackupScheduler::Start() {
   if (settings_.interval_seconds <= 0) return;
-  thread_ = std::thread([this] { Loop(); });
-}
-
-void BackupScheduler::Loop() {
-  NameThisThread("ad-backup");
   const int64_t interval_us = settings_.interval_seconds * 1'000'000;
-  int64_t due = last_success_us_.load() + interval_us;
-  std::unique_lock lock(mu_);
-  for (;;) {
-    const int64_t wait_us = std::max<int64_t>(0, due - clock_.NowMicros());
-    if (cv_.wait_for(lock, std::chrono::microseconds(wait_us), [this] { return stopping_; })) {
-      return;
-    }
-    if (clock_.NowMicros() < due) continue;
-    lock.unlock();
-    const bool ok = RunOnce().has_value();
-    lock.lock();
-    // A failed backup is tried again sooner (the disk may have been full for a moment).
-    due = clock_.NowMicros() + (ok ? interval_us : std::min<int64_t>(interval_us, kRetryUs));
-  }
+  task_.Start(last_success_us_.load() + interval_us - clock_.NowMicros());
 }
 
-void BackupScheduler::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+int64_t BackupScheduler::RunAndNextDelay() {
+  const int64_t interval_us = settings_.interval_seconds * 1'000'000;
+  // A failed backup is tried again sooner (the disk may have been full for a moment).
+  return RunOnce() ? interval_us : std::min<int64_t>(interval_us, kRetryUs);
 }
+
+void BackupScheduler::Stop() { task_.Stop(); }
 
 }  // namespace assistantd::app

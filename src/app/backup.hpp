@@ -13,19 +13,17 @@
 // (`bytes` and `sha256` are the uncompressed database file's.) `head -1 FILE` shows it.
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
+#include "common/periodic_task.hpp"
 #include "storage/storage.hpp"
 
 namespace assistantd::app {
@@ -84,7 +82,7 @@ class BackupScheduler {
   Result<nlohmann::json> RunOnce();
 
  private:
-  void Loop();
+  int64_t RunAndNextDelay();
   void Prune();
 
   Settings settings_;
@@ -94,13 +92,10 @@ class BackupScheduler {
   MetricCounter& ok_;
   MetricCounter& failed_;
   std::mutex run_mu_;  // one backup at a time
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
   std::atomic<int64_t> last_success_us_{0};
   std::atomic<int64_t> last_duration_us_{0};
   std::atomic<int64_t> last_bytes_{0};
-  std::thread thread_;
+  PeriodicTask task_{"ad-backup", [this] { return RunAndNextDelay(); }};
 };
 
 }  // namespace assistantd::app

@@ -311,6 +311,10 @@ int main(int argc, char** argv) {
   serve->add_option("--backup-keep", c.backup_keep, "Scheduled backups kept (the newest)")
       ->envname("ASSISTANTD_BACKUP_KEEP")
       ->capture_default_str();
+  serve->add_option("--audit-verify-interval", c.audit_verify_interval,
+                    "Check the audit chain this often while serving (off, or 10m, 1h, 1d)")
+      ->envname("ASSISTANTD_AUDIT_VERIFY_INTERVAL")
+      ->capture_default_str();
 
   AddAccountOptions(*serve, c);
   AddLimitOptions(*serve, c);

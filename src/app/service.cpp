@@ -16,6 +16,8 @@
 #include "api/token_authenticator.hpp"
 #include "api/user_admin.hpp"
 #include "app/backup.hpp"
+#include "audit/chain_watch.hpp"
+#include "common/process_metrics.hpp"
 #include "app/commands.hpp"
 #include "app/key_setup.hpp"
 #include "app/wiring.hpp"
@@ -54,6 +56,8 @@ struct Service::Parts {
   Storage store;
   std::unique_ptr<SyncStack> stack;
   std::optional<BackupScheduler> backups;  // SQLite
+  std::optional<audit::ChainWatch> chain_watch;
+  int64_t audit_verify_interval_seconds = 0;
   limits::LimitsSettings limit_settings;
   std::unique_ptr<limits::RateLimiter> limiter;
   std::optional<auth::PasswordHasher> hasher;
@@ -94,6 +98,21 @@ struct Service::Parts {
     metrics.DeclareGauge(
         "assistantd_sync_dead_jobs", "Dead-lettered sync jobs",
         overview_gauge([](const storage::SyncOverview& o) { return static_cast<double>(o.dead); }));
+    metrics.DeclareGauge("assistantd_sync_oldest_queued_age_seconds",
+                         "Age of the oldest sync job waiting to run (0: none)",
+                         overview_gauge([this](const storage::SyncOverview& o) {
+                           if (!o.oldest_queued_at_us) return 0.0;
+                           return static_cast<double>(clock.NowMicros() - *o.oldest_queued_at_us) /
+                                  1e6;
+                         }));
+  }
+
+  // The process, the build and whether the database answers, for dashboards and alerts.
+  void DeclareServiceGauges() {
+    DeclareProcessMetrics(metrics, kVersion);
+    metrics.DeclareGauge("assistantd_database_up",
+                         "1 when the database answers and is migrated (as /readyz), else 0",
+                         [db = store.db.get()] { return db->CheckReady() ? 1.0 : 0.0; });
   }
 
   Result<void> MakeLimiter() {
@@ -199,6 +218,10 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
     }
   }
   p.DeclareSyncGauges();
+  p.DeclareServiceGauges();
+  const auto audit_interval = config::ParseInterval(c.audit_verify_interval);
+  p.audit_verify_interval_seconds = *audit_interval;
+  p.chain_watch.emplace(*p.store.audit, p.clock, p.logs.Make("audit"), p.metrics);
   if (!config::ResolveDatabase(c)->postgres) {
     const auto interval = config::ParseInterval(c.backup_interval);
     p.backups.emplace(BackupScheduler::Settings{config::BackupDir(c), *interval, c.backup_keep},
@@ -271,6 +294,7 @@ void Service::Start(uint16_t port, size_t max_connections) {
   p.stack->reconciler.StartPeriodic(p.reconcile_interval_seconds * 1'000'000,
                                     {false, c.reconcile_repair_drift});
   if (p.backups) p.backups->Start();
+  p.chain_watch->Start(p.audit_verify_interval_seconds);
   if (!p.stack->has_env_key) {
     LogEvent(p.log, spdlog::level::info,
              "VAPI_API_KEY is not set: assistants sync with a stored key (PUT /v1/config/vapi-key) "
@@ -285,6 +309,7 @@ void Service::Stop() {
   if (p.stopped) return;
   p.stopped = true;
   if (p.backups) p.backups->Stop();  // a backup under way completes first
+  p.chain_watch->Stop();
   // Writes still queued complete before the handlers that wait for them go away; so do open
   // waits for sync outcomes.
   p.store.db->StopWrites();

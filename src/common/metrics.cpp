@@ -73,19 +73,26 @@ double MetricHistogram::Sum() const {
 
 void MetricsRegistry::DeclareCounter(const std::string& name, const std::string& help) {
   std::unique_lock lock(mu_);
-  families_.try_emplace(name, Family{Type::kCounter, help, {}, {}, {}, {}});
+  families_.try_emplace(name, Family{Type::kCounter, help, {}, {}, {}, {}, {}});
 }
 
 void MetricsRegistry::DeclareHistogram(const std::string& name, const std::string& help,
                                        std::vector<double> bounds) {
   std::unique_lock lock(mu_);
-  families_.try_emplace(name, Family{Type::kHistogram, help, std::move(bounds), {}, {}, {}});
+  families_.try_emplace(name, Family{Type::kHistogram, help, std::move(bounds), {}, {}, {}, {}});
 }
 
 void MetricsRegistry::DeclareGauge(const std::string& name, const std::string& help,
-                                   std::function<double()> read) {
+                                   std::function<double()> read, const MetricLabels& labels) {
   std::unique_lock lock(mu_);
-  families_.insert_or_assign(name, Family{Type::kGauge, help, {}, std::move(read), {}, {}});
+  families_.insert_or_assign(
+      name, Family{Type::kGauge, help, {}, std::move(read), {}, {}, RenderLabels(labels)});
+}
+
+void MetricsRegistry::DeclareReadCounter(const std::string& name, const std::string& help,
+                                         std::function<double()> read) {
+  std::unique_lock lock(mu_);
+  families_.insert_or_assign(name, Family{Type::kReadCounter, help, {}, std::move(read), {}, {}, {}});
 }
 
 MetricsRegistry::Family& MetricsRegistry::FamilyOrDie(const std::string& name, Type type) {
@@ -137,8 +144,9 @@ std::string MetricsRegistry::Render() const {
         }
         break;
       case Type::kGauge:
-        out += "# TYPE " + name + " gauge\n";
-        out += name + " " + FormatDouble(family.read()) + "\n";
+      case Type::kReadCounter:
+        out += "# TYPE " + name + (family.type == Type::kGauge ? " gauge\n" : " counter\n");
+        out += name + family.read_labels + " " + FormatDouble(family.read()) + "\n";
         break;
       case Type::kHistogram:
         out += "# TYPE " + name + " histogram\n";

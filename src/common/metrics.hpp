@@ -48,9 +48,12 @@ class MetricsRegistry {
   void DeclareCounter(const std::string& name, const std::string& help);
   void DeclareHistogram(const std::string& name, const std::string& help,
                         std::vector<double> bounds);
-  // A gauge read when /metrics is rendered.
+  // A gauge read when /metrics is rendered, with fixed labels (e.g. a build's version).
   void DeclareGauge(const std::string& name, const std::string& help,
-                    std::function<double()> read);
+                    std::function<double()> read, const MetricLabels& labels = {});
+  // A counter kept elsewhere (e.g. the kernel's CPU time), read when /metrics is rendered.
+  void DeclareReadCounter(const std::string& name, const std::string& help,
+                          std::function<double()> read);
 
   MetricCounter& Counter(const std::string& name, const MetricLabels& labels = {});
   MetricHistogram& Histogram(const std::string& name, const MetricLabels& labels = {});
@@ -59,7 +62,7 @@ class MetricsRegistry {
   std::string Render() const;
 
  private:
-  enum class Type { kCounter, kHistogram, kGauge };
+  enum class Type { kCounter, kHistogram, kGauge, kReadCounter };
   struct Family {
     Type type;
     std::string help;
@@ -67,6 +70,7 @@ class MetricsRegistry {
     std::function<double()> read;
     std::map<std::string, std::unique_ptr<MetricCounter>> counters;  // key: rendered labels
     std::map<std::string, std::unique_ptr<MetricHistogram>> histograms;
+    std::string read_labels;  // rendered, for read gauges
   };
   Family& FamilyOrDie(const std::string& name, Type type);
 

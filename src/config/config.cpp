@@ -167,6 +167,9 @@ Result<void> Validate(const ServeConfig& c) {
         "--backup-interval backs up SQLite; back PostgreSQL up with its own tools "
         "(docs/operations.md, Backups)");
   }
+  if (auto i = ParseInterval(c.audit_verify_interval); !i) {
+    return ConfigError("--audit-verify-interval must be off or a duration like 10m, 1h or 1d");
+  }
   if (c.backup_keep < 1 || c.backup_keep > 10000) {
     return ConfigError("--backup-keep must be between 1 and 10000");
   }

@@ -68,6 +68,8 @@ struct ServeConfig {
   std::string backup_interval = "off";
   std::string backup_dir;
   int backup_keep = 7;
+  // How often serve checks the audit chain ("off", or a duration): assistantd_audit_chain_ok.
+  std::string audit_verify_interval = "1h";
 
   // Quotas and rate limits (C11): assistants per role (0: unlimited) and requests per window
   // per role ("600/1m"; "0": unlimited), and the auth endpoints' limits.

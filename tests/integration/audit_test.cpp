@@ -192,6 +192,27 @@ TEST_F(AuditTest, VerifyFindsAnEditedARemovedAndAnInsertedEntry) {
             std::string::npos);
 }
 
+// serve checks the chain itself (--audit-verify-interval) and says so in /metrics and the log,
+// which is what the AuditChainBroken alert (deploy/prometheus/alerts.yml) watches.
+TEST_F(AuditTest, ServeNoticesATamperedChainOnItsOwn) {
+  server_.reset();
+  server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key",
+                                           kTestPublishableKey, "--audit-verify-interval", "1s"},
+                                  .data_dir = dir_.path()});
+  client_ = std::make_unique<HttpClient>(server_->port());
+  admin_ = server_->Token(NewUuid(), "admin");
+  MakeHistory();
+  ASSERT_TRUE(server_->WaitForLog("audit chain intact"));
+  EXPECT_NE(client_->Call("GET", "/metrics", "").body.find("\nassistantd_audit_chain_ok 1\n"),
+            std::string::npos);
+  Sql("UPDATE audit_log SET action = 'assistant.read' WHERE seq = 2");
+  ASSERT_TRUE(server_->WaitForLog("audit chain broken"));
+  const std::string metrics = client_->Call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("\nassistantd_audit_chain_ok 0\n"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("assistantd_audit_verify_runs_total{outcome=\"broken\"} 0\n"),
+            std::string::npos);
+}
+
 TEST_F(AuditTest, AForgedEntryWithAGuessedHashIsDetected) {
   admin_ = server_->Token(NewUuid(), "admin");
   MakeHistory();
