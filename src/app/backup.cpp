@@ -505,6 +505,32 @@ Result<json> RestoreSqliteBackup(const std::string& file, const std::string& db_
               {"audit", manifest["audit"]}};
 }
 
+namespace {
+
+// The newest assistantd-<time>.backup in `dir` (its modification time; 0: none). Backups
+// taken with `assistantd backup` into the same directory (a cron job) count too.
+int64_t NewestBackupUs(const std::string& dir) {
+  int64_t newest = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with("assistantd-") || !name.ends_with(".backup")) continue;
+    const auto mtime = fs::last_write_time(entry.path(), ec);
+    if (ec) continue;
+    const auto sys = std::chrono::file_clock::to_sys(mtime);
+    newest = std::max<int64_t>(
+        newest,
+        std::chrono::duration_cast<std::chrono::microseconds>(sys.time_since_epoch()).count());
+  }
+  return newest;
+}
+
+}  // namespace
+
+int64_t BackupScheduler::LastSuccessUs() const {
+  return std::max(last_success_us_.load(), NewestBackupUs(settings_.dir));
+}
+
 BackupScheduler::BackupScheduler(Settings settings, storage::Database& db, const Clock& clock,
                                  Logger logger, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
@@ -514,25 +540,14 @@ BackupScheduler::BackupScheduler(Settings settings, storage::Database& db, const
       ok_((metrics.DeclareCounter("assistantd_backups_total", "Backups taken, by outcome"),
            metrics.Counter("assistantd_backups_total", {{"outcome", "ok"}}))),
       failed_(metrics.Counter("assistantd_backups_total", {{"outcome", "failed"}})) {
-  // The newest backup already there counts as the last success (a restart keeps the age).
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(settings_.dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (!name.starts_with("assistantd-") || !name.ends_with(".backup")) continue;
-    const auto mtime = fs::last_write_time(entry.path(), ec);
-    if (ec) continue;
-    const auto sys = std::chrono::file_clock::to_sys(mtime);
-    const int64_t us =
-        std::chrono::duration_cast<std::chrono::microseconds>(sys.time_since_epoch()).count();
-    last_success_us_ = std::max(last_success_us_.load(), us);
-  }
+  last_success_us_ = NewestBackupUs(settings_.dir);
   metrics.DeclareGauge("assistantd_backup_last_success_timestamp_seconds",
                        "When the last backup completed (Unix time; 0: never)",
-                       [this] { return static_cast<double>(last_success_us_.load()) / 1e6; });
+                       [this] { return static_cast<double>(LastSuccessUs()) / 1e6; });
   metrics.DeclareGauge(
       "assistantd_backup_age_seconds",
       "Seconds since the last backup completed (since the epoch: never)",
-      [this] { return static_cast<double>(clock_.NowMicros() - last_success_us_.load()) / 1e6; });
+      [this] { return static_cast<double>(clock_.NowMicros() - LastSuccessUs()) / 1e6; });
   metrics.DeclareGauge("assistantd_backup_last_duration_seconds",
                        "How long the last successful backup took",
                        [this] { return static_cast<double>(last_duration_us_.load()) / 1e6; });

@@ -83,6 +83,8 @@ class BackupScheduler {
 
  private:
   int64_t RunAndNextDelay();
+  // The last success here, or the newest backup file in the directory, whichever is newer.
+  int64_t LastSuccessUs() const;
   void Prune();
 
   Settings settings_;

@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -33,19 +34,6 @@ double StatField(int number) {  // number as in proc(5), from 3
   return i < fields.size() ? std::strtod(fields[i].c_str(), nullptr) : std::nan("");
 }
 
-double BootTimeSeconds() {
-  std::ifstream in("/proc/stat");
-  for (std::string key; in >> key;) {
-    if (key == "btime") {
-      double v = 0;
-      in >> v;
-      return v;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return std::nan("");
-}
-
 }  // namespace
 
 void DeclareProcessMetrics(MetricsRegistry& metrics, const std::string& version) {
@@ -60,8 +48,12 @@ void DeclareProcessMetrics(MetricsRegistry& metrics, const std::string& version)
                        [] { return StatField(24) * page; });
   metrics.DeclareGauge("process_virtual_memory_bytes", "Virtual memory size",
                        [] { return StatField(23); });
+  // When the metrics were declared, at start: /proc/stat (boot time) may be hidden from a
+  // hardened service (ProcSubset=pid).
+  const double started =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   metrics.DeclareGauge("process_start_time_seconds", "Start time of the process (Unix time)",
-                       [] { return BootTimeSeconds() + StatField(22) / ticks; });
+                       [started] { return started; });
   metrics.DeclareGauge("process_threads", "Threads of the process", [] { return StatField(20); });
   metrics.DeclareGauge("process_open_fds", "Open file descriptors", [] {
     std::error_code ec;
