@@ -122,6 +122,19 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
   std::thread writer_;  // last: starts once everything above is set up
 };
 
+// The level as --log-level names it (spdlog's own %l says "warning" for warn).
+class LevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const auto name = kLevels[static_cast<size_t>(msg.level)];
+    dest.append(name.data(), name.data() + name.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelFlag>();
+  }
+};
+
 }  // namespace
 
 bool IsValidLogLevel(std::string_view level) {
@@ -135,9 +148,10 @@ LogFactory::LogFactory(std::string_view level, int fd)
     : sink_(std::make_shared<BackgroundFdSink>(fd)),
       level_(spdlog::level::from_str(std::string(level))) {
   // %v is the rest of a JSON object produced by LogEvent (starting with "msg").
-  sink_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-      R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n",%v})",
-      spdlog::pattern_time_type::utc));
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  formatter->add_flag<LevelFlag>('L');
+  formatter->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%L","logger":"%n",%v})");
+  sink_->set_formatter(std::move(formatter));
 }
 
 void LogFactory::Flush() const { sink_->flush(); }

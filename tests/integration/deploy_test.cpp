@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -82,6 +83,85 @@ TEST(DeployTest, TheDashboardAndTheAlertsNameOnlyMetricsTheServerServes) {
        {"assistantd_http_request_duration_seconds_bucket", "process_cpu_seconds_total",
         "process_resident_memory_bytes", "assistantd_sync_jobs_total"}) {
     EXPECT_TRUE(in_dashboard.count(kpi)) << kpi;
+  }
+}
+
+struct Family {
+  std::string type;
+  std::set<std::string> labels;
+};
+
+// The families /metrics serves: type from # TYPE, label names from the series present.
+std::map<std::string, Family> ServedFamilies(const std::string& metrics) {
+  std::map<std::string, Family> out;
+  static const std::regex kType(R"(^# TYPE (\S+) (\S+)$)");
+  static const std::regex kLabel(R"(([a-z_]+)=")");
+  std::istringstream in(metrics);
+  std::string current;
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, kType)) {
+      current = m[1];
+      out[current].type = m[2];
+    } else if (!line.starts_with("#") && !current.empty()) {
+      const auto open = line.find('{');
+      if (open == std::string::npos) continue;
+      const std::string labels = line.substr(open, line.find('}') - open);
+      for (std::sregex_iterator it(labels.begin(), labels.end(), kLabel), end; it != end; ++it) {
+        if ((*it)[1] != "le") out[current].labels.insert((*it)[1]);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(DeployTest, TheMetricsReferenceMatchesWhatIsServed) {
+  if (TestingPostgres()) GTEST_SKIP() << "the SQLite server serves every unconditional family";
+  auto server = ServerProcess::Start({});
+  HttpClient api(server->port());
+  // A little traffic so labelled series exist.
+  const std::string token = server->Token(NewUuid());
+  const auto created = api.Call("POST", "/v1/assistants", token, R"({"name":"m"})");
+  ASSERT_EQ(created.status, 201);
+  ASSERT_EQ(
+      api.Call("GET", "/v1/assistants/" + created.Json()["id"].get<std::string>(), token).status,
+      200);
+  const auto served = ServedFamilies(api.Call("GET", "/metrics", "").body);
+
+  const std::string docs = ReadFile(std::string(DOCS_DIR) + "/operations.md");
+  static const std::regex kRow(R"(^\| `([a-z0-9_]+)` \| (\w+) \|([a-z_, ]*)\| (.*)\|$)");
+  std::map<std::string, Family> documented;
+  std::set<std::string> conditional;
+  std::istringstream in(docs);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (!std::regex_match(line, m, kRow)) continue;
+    Family f{m[2], {}};
+    std::istringstream labels(m[3].str());
+    for (std::string l; std::getline(labels, l, ',');) {
+      l.erase(0, l.find_first_not_of(' '));
+      l.erase(l.find_last_not_of(' ') + 1);
+      if (!l.empty()) f.labels.insert(l);
+    }
+    documented[m[1]] = f;
+    if (m[4].str().find("*(only") != std::string::npos) conditional.insert(m[1]);
+  }
+  ASSERT_GT(documented.size(), 40u);
+  for (const auto& [name, family] : served) {
+    const auto it = documented.find(name);
+    if (it == documented.end()) {
+      ADD_FAILURE() << name << " is served but not in docs/operations.md";
+      continue;
+    }
+    EXPECT_EQ(it->second.type, family.type) << name;
+    for (const auto& label : family.labels) {
+      EXPECT_TRUE(it->second.labels.count(label)) << name << " " << label;
+    }
+  }
+  for (const auto& [name, family] : documented) {
+    if (!conditional.count(name)) {
+      EXPECT_TRUE(served.count(name)) << name << " is documented, not served";
+    }
   }
 }
 

@@ -194,7 +194,11 @@ TEST(LoggingTest, LinesFromManyThreadsArriveWholeInOrderAndWarningsAtOnce) {
     while (std::getline(lines, line)) {
       const auto j = nlohmann::json::parse(line);  // each line one whole JSON object
       ++count;
-      if (j["msg"] == "last") continue;
+      if (j["msg"] == "last") {
+        EXPECT_EQ(j["level"], "warn");  // as --log-level and the docs name it
+        continue;
+      }
+      EXPECT_EQ(j["level"], "info");
       const int t = std::stoi(j["logger"].get<std::string>().substr(1));
       EXPECT_EQ(j["i"], next[static_cast<size_t>(t)]++) << "in order per thread";
     }
