@@ -92,7 +92,7 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
   auto master_key = config::ResolveMasterKey(c, log);
   if (!master_key) return Die(master_key.error());
   const auth::SecretBox box(std::move(*master_key));
-  auto store = OpenStorage(c, 2, logs, nullptr, /*writes_assistants=*/!o.dry_run);
+  auto store = OpenStorage(c, 2, logs, {.writes_assistants = !o.dry_run});
   if (!store) return Die(store.error());
   SystemClock clock;
   MetricsRegistry metrics;
@@ -201,14 +201,25 @@ int RunRestore(const config::ServeConfig& c, const std::string& file, bool check
   return 0;
 }
 
-int RunMigrate(const config::ServeConfig& c) {
+int RunMigrate(const config::ServeConfig& c, bool status_only) {
   if (auto v = config::Validate(c); !v) return Die(v.error());
   LogFactory logs(c.log_level);
-  auto store = OpenStorage(c, 1, logs);
+  auto store = OpenStorage(c, 1, logs, {.migrate = !status_only});
   if (!store) return Die(store.error());
-  std::printf("database %s is at schema version %d\n", store->description.c_str(),
-              store->db->LatestSchemaVersion());
-  return 0;
+  auto schema = store->db->Schema();
+  if (!schema) return Die(schema.error());
+  if (!status_only) {
+    std::printf("database %s is at schema version %d\n", store->description.c_str(),
+                schema->applied);
+    return 0;
+  }
+  auto out = storage::ToJson(*schema);
+  out["database"] = store->description;
+  std::printf("%s\n", out.dump(2).c_str());
+  // For deploy scripts: 0 this release runs on it as it is, 2 `migrate` has work to do,
+  // 1 a newer release changed it beyond what this one reads.
+  if (!schema->compatible()) return 1;
+  return schema->up_to_date() ? 0 : 2;
 }
 
 int RunToken(const config::ServeConfig& c, const TokenOptions& o) {

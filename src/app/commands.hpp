@@ -15,7 +15,9 @@ int Die(const Error& error);
 
 // Each returns the process exit code; failures print one clear line to stderr.
 int RunServe(const config::ServeConfig& config);
-int RunMigrate(const config::ServeConfig& config);
+// `status_only`: print how the schema stands (JSON) instead of migrating; the exit code
+// says whether this release can run on it (docs/deploy.md, Upgrades).
+int RunMigrate(const config::ServeConfig& config, bool status_only);
 // JSON lines to `output` ("-": standard output) / from `input` (a file: it is read twice).
 int RunExport(const config::ServeConfig& config, const std::string& output);
 int RunImport(const config::ServeConfig& config, const std::string& input);

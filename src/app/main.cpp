@@ -321,6 +321,11 @@ int main(int argc, char** argv) {
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddStorageOptions(*migrate, migrate_config);
+  bool migrate_status = false;
+  migrate->add_flag("--status", migrate_status,
+                    "Change nothing: print applied, pending and newer migrations as JSON; exit "
+                    "0 when this release runs on the database as it is, 2 when migrations are "
+                    "pending, 1 when a newer release changed it beyond what this one reads");
 
   assistantd::app::TokenOptions token_options;
   auto* token = app.add_subcommand(
@@ -443,7 +448,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) return assistantd::app::RunServe(c);
-  if (*migrate) return assistantd::app::RunMigrate(migrate_config);
+  if (*migrate) return assistantd::app::RunMigrate(migrate_config, migrate_status);
   if (*token) return assistantd::app::RunToken(token_config, token_options);
   if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
   if (*export_cmd) return assistantd::app::RunExport(export_config, export_output);

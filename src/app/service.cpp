@@ -200,7 +200,7 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
   auto keys = KeySetup::Make(c, std::move(*secret), p.clock, p.logs, p.metrics, /*watch=*/true);
   if (!keys) return tl::unexpected(keys.error());
   p.keys = std::move(*keys);
-  auto store = OpenStorage(c, pool, p.logs, &p.metrics, /*writes_assistants=*/true);
+  auto store = OpenStorage(c, pool, p.logs, {.metrics = &p.metrics, .writes_assistants = true});
   if (!store) return tl::unexpected(store.error());
   p.store = std::move(*store);
   if (auto* feed = p.store.db->ChangeFeed(); feed && c.cache_size_mib > 0) {

@@ -87,16 +87,18 @@ int WorkerThreads(const config::ServeConfig& c, int io_threads) {
 }
 
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs,
-                            MetricsRegistry* metrics, bool writes_assistants) {
+                            const OpenOptions& o) {
   auto target = config::ResolveDatabase(c);
   if (!target) return tl::unexpected(target.error());
   Storage s;
   if (target->postgres) {
     auto db = storage::PgDatabase::Open(
-        {.url = target->location, .pool_size = pool_size, .metrics = metrics},
+        {.url = target->location, .pool_size = pool_size, .metrics = o.metrics},
         logs.Make("storage"));
     if (!db) return tl::unexpected(db.error());
-    if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+    if (o.migrate) {
+      if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+    }
     auto assistants = std::make_unique<storage::PgAssistantStore>(**db);
     s.sync = std::make_unique<storage::PgSyncStore>(**db, *assistants);
     s.users = std::make_unique<storage::PgUserStore>(**db);
@@ -119,11 +121,13 @@ Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const L
   auto db = storage::SqliteDatabase::Open({.path = target->location,
                                            .pool_size = pool_size,
                                            .busy_timeout_ms = 5000,
-                                           .metrics = metrics,
-                                           .exclusive = writes_assistants},
+                                           .metrics = o.metrics,
+                                           .exclusive = o.writes_assistants},
                                           logs.Make("storage"));
   if (!db) return tl::unexpected(db.error());
-  if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+  if (o.migrate) {
+    if (auto applied = (*db)->Migrate(); !applied) return tl::unexpected(applied.error());
+  }
   auto assistants = std::make_unique<storage::SqliteAssistantStore>(**db);
   s.sync = std::make_unique<storage::SqliteSyncStore>(**db, *assistants);
   s.users = std::make_unique<storage::SqliteUserStore>(**db);

@@ -42,11 +42,17 @@ struct Storage {
   storage::PgAuditStore* pg_audit = nullptr;  // PostgreSQL: its audit entries need sealing
 };
 
-// `metrics`, when given, gets the write batches' metrics (the server's; commands have none).
-// `writes_assistants`: the process changes assistant rows (serve, reconcile, import); on
-// SQLite it must then be the only such process (SqliteSettings::exclusive).
+struct OpenOptions {
+  // Gets the write batches' metrics (the server's; commands have none).
+  MetricsRegistry* metrics = nullptr;
+  // The process changes assistant rows (serve, reconcile, import); on SQLite it must then be
+  // the only such process (SqliteSettings::exclusive).
+  bool writes_assistants = false;
+  // Applies pending migrations (and refuses a schema too new for this release) first.
+  bool migrate = true;
+};
 Result<Storage> OpenStorage(const config::ServeConfig& c, int pool_size, const LogFactory& logs,
-                            MetricsRegistry* metrics = nullptr, bool writes_assistants = false);
+                            const OpenOptions& o = {});
 
 // The sync engine over the stores, as `serve` and `reconcile` both use it.
 struct SyncStack {

@@ -11,6 +11,7 @@
 #include "domain/assistant.hpp"
 #include "domain/audit_entry.hpp"
 #include "domain/list_query.hpp"
+#include "storage/migration.hpp"
 #include "domain/principal.hpp"
 #include "domain/user.hpp"
 
@@ -434,6 +435,15 @@ class Database {
   // The version of the last migration applied to this database (it may be newer than the
   // binary's LatestSchemaVersion when a newer release migrated it).
   virtual Result<int> AppliedSchemaVersion() = 0;
+  // The migrations this binary carries, and those recorded in the database (without applying
+  // anything, nor creating the bookkeeping table).
+  virtual std::span<const Migration> KnownMigrations() const = 0;
+  virtual Result<std::vector<AppliedMigration>> AppliedMigrations() = 0;
+  Result<SchemaStatus> Schema() {
+    auto applied = AppliedMigrations();
+    if (!applied) return tl::unexpected(applied.error());
+    return CompareSchema(KnownMigrations(), *applied);
+  }
   // A consistent copy of the whole database in one new file at `path`, taken while writes go
   // on (backups). kUnsupported on a backend without one (PostgreSQL: docs/operations.md).
   virtual Result<void> Snapshot(const std::string& path) {

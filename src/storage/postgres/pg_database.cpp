@@ -547,6 +547,41 @@ Result<PgResult> PgDatabase::Query(const nlohmann::json& claims, const std::stri
   return conn->ExecAlone(claims, relaxed, sql, params);
 }
 
+namespace {
+
+Result<std::vector<AppliedMigration>> ReadApplied(PgConnection& conn) {
+  std::vector<AppliedMigration> applied;
+  // min_reader_version arrived with migration 9; older databases lack it (and need none).
+  auto shape = conn.Exec(
+      "SELECT to_regclass('schema_migrations') IS NOT NULL, EXISTS (SELECT 1 FROM "
+      "information_schema.columns WHERE table_schema = current_schema() AND table_name = "
+      "'schema_migrations' AND column_name = 'min_reader_version')");
+  if (!shape) return tl::unexpected(shape.error());
+  if (shape->Text(0, 0) != "t") return applied;
+  auto rows = conn.Exec(std::string("SELECT version, name, extract(epoch FROM applied_at)::bigint, ") +
+                        (shape->Text(0, 1) == "t" ? "min_reader_version" : "0") +
+                        " FROM schema_migrations ORDER BY version");
+  if (!rows) return tl::unexpected(rows.error());
+  for (int i = 0; i < rows->Rows(); ++i) {
+    applied.push_back({.version = static_cast<int>(rows->Int(i, 0)),
+                       .name = rows->Text(i, 1),
+                       .applied_at = rows->Int(i, 2),
+                       .min_reader_version = static_cast<int>(rows->Int(i, 3))});
+  }
+  return applied;
+}
+
+}  // namespace
+
+std::span<const Migration> PgDatabase::KnownMigrations() const {
+  return postgres_migrations::Migrations();
+}
+
+Result<std::vector<AppliedMigration>> PgDatabase::AppliedMigrations() {
+  auto conn = Acquire();
+  return ReadApplied(*conn);
+}
+
 Result<int> PgDatabase::Migrate() {
   auto conn = Acquire();
   if (auto r = conn->ExecScript(
@@ -562,23 +597,36 @@ Result<int> PgDatabase::Migrate() {
   const auto unlock = [&] {
     (void)conn->Exec("SELECT pg_advisory_unlock($1)", {std::to_string(kMigrationLock)});
   };
-  auto applied = conn->Exec("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+  auto applied = ReadApplied(*conn);
   if (!applied) {
     unlock();
     return tl::unexpected(applied.error());
   }
-  const int64_t current = applied->Int(0, 0);
+  const auto status = CompareSchema(KnownMigrations(), *applied);
+  if (auto ok = CheckCanRunOn(status); !ok) {
+    unlock();
+    return tl::unexpected(ok.error());
+  }
+  if (!status.newer.empty()) {
+    LogEvent(logger_, spdlog::level::warn,
+             "the database's schema is newer than this release's; running on it (expand/contract)",
+             {{"applied_version", status.applied}, {"known_version", status.known}});
+  }
   int count = 0;
-  for (const auto& m : postgres_migrations::Migrations()) {
-    if (m.version <= current) continue;
-    auto r = conn->ExecScript("BEGIN;\n" + std::string(m.sql) +
-                              "\nINSERT INTO schema_migrations (version, name) VALUES (" +
-                              std::to_string(m.version) + ", '" + m.name + "');\nCOMMIT;");
+  for (const Migration* m : status.pending) {
+    std::string record = "\nINSERT INTO schema_migrations (version, name) VALUES (" +
+                         std::to_string(m->version) + ", '" + m->name + "');";
+    if (m->min_reader_version > 0) {
+      record += "\nUPDATE schema_migrations SET min_reader_version = " +
+                std::to_string(m->min_reader_version) +
+                " WHERE version = " + std::to_string(m->version) + ";";
+    }
+    auto r = conn->ExecScript("BEGIN;\n" + std::string(m->sql) + record + "\nCOMMIT;");
     if (!r) {
       (void)conn->ExecScript("ROLLBACK");
       unlock();
       Error e = r.error();
-      e.message = std::string("Migration ") + m.name + " failed";
+      e.message = std::string("Migration ") + m->name + " failed";
       return tl::unexpected(e);
     }
     ++count;

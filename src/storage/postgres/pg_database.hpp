@@ -234,6 +234,8 @@ class PgDatabase final : public Database {
   Result<void> CheckReady() override;
   int LatestSchemaVersion() const override;
   Result<int> AppliedSchemaVersion() override;
+  std::span<const Migration> KnownMigrations() const override;
+  Result<std::vector<AppliedMigration>> AppliedMigrations() override;
   void StopWrites() override { batcher_->Stop(); }
 
   // The LISTEN/NOTIFY feed of changes to assistants (see PgChangeFeed); its connection is

@@ -494,46 +494,90 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   return conn;
 }
 
-Result<int> SqliteDatabase::AppliedVersion(SqliteConnection& conn) const {
-  if (auto r =
-          conn.Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                    "name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT");
-      !r) {
-    return tl::unexpected(r.error());
-  }
-  auto stmt = conn.Prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+Result<std::vector<AppliedMigration>> SqliteDatabase::ReadApplied(SqliteConnection& conn) const {
+  std::vector<AppliedMigration> applied;
+  const auto count = [&](const char* sql) -> Result<int64_t> {
+    auto stmt = conn.Prepare(sql);
+    if (!stmt) return tl::unexpected(stmt.error());
+    if (auto row = stmt->Step(); !row) return tl::unexpected(row.error());
+    return stmt->Int(0);
+  };
+  auto table = count(
+      "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'");
+  if (!table) return tl::unexpected(table.error());
+  if (*table == 0) return applied;
+  // min_reader_version arrived with migration 11; older databases lack it (and need none).
+  auto column = count(
+      "SELECT count(*) FROM pragma_table_info('schema_migrations') "
+      "WHERE name = 'min_reader_version'");
+  if (!column) return tl::unexpected(column.error());
+  auto stmt = conn.Prepare(std::string("SELECT version, name, applied_at / 1000000, ") +
+                           (*column != 0 ? "min_reader_version" : "0") +
+                           " FROM schema_migrations ORDER BY version");
   if (!stmt) return tl::unexpected(stmt.error());
-  auto row = stmt->Step();
-  if (!row) return tl::unexpected(row.error());
-  return static_cast<int>(stmt->Int(0));
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) break;
+    applied.push_back({.version = static_cast<int>(stmt->Int(0)),
+                       .name = stmt->Text(1),
+                       .applied_at = stmt->Int(2),
+                       .min_reader_version = static_cast<int>(stmt->Int(3))});
+  }
+  return applied;
+}
+
+std::span<const Migration> SqliteDatabase::KnownMigrations() const {
+  return sqlite_migrations::Migrations();
+}
+
+Result<std::vector<AppliedMigration>> SqliteDatabase::AppliedMigrations() {
+  auto conn = Acquire();
+  return ReadApplied(*conn);
 }
 
 Result<int> SqliteDatabase::Migrate() {
   auto conn = Acquire();
-  auto applied = AppliedVersion(*conn);
+  if (auto r =
+          conn->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT");
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  auto applied = ReadApplied(*conn);
   if (!applied) return tl::unexpected(applied.error());
+  const auto status = CompareSchema(KnownMigrations(), *applied);
+  if (auto ok = CheckCanRunOn(status); !ok) return tl::unexpected(ok.error());
+  if (!status.newer.empty()) {
+    LogEvent(logger_, spdlog::level::warn,
+             "the database's schema is newer than this release's; running on it (expand/contract)",
+             {{"applied_version", status.applied}, {"known_version", status.known}});
+  }
   int count = 0;
-  for (const auto& m : sqlite_migrations::Migrations()) {
-    if (m.version <= *applied) continue;
+  for (const Migration* m : status.pending) {
     auto tx = SqliteTransaction::Begin(*this, *conn);
     if (!tx) return tl::unexpected(tx.error());
-    if (auto r = conn->Exec(m.sql); !r) {
+    if (auto r = conn->Exec(m->sql); !r) {
       Error e = r.error();
-      e.internal = std::string("migration ") + m.name + ": " + e.internal;
+      e.internal = std::string("migration ") + m->name + ": " + e.internal;
       return tl::unexpected(e);
     }
-    auto ins =
-        conn->Prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    auto ins = conn->Prepare(m->min_reader_version > 0
+                                 ? "INSERT INTO schema_migrations (version, name, applied_at, "
+                                   "min_reader_version) VALUES (?, ?, ?, ?)"
+                                 : "INSERT INTO schema_migrations (version, name, applied_at) "
+                                   "VALUES (?, ?, ?)");
     if (!ins) return tl::unexpected(ins.error());
-    ins->Bind(1, int64_t{m.version});
-    ins->Bind(2, std::string_view(m.name));
+    ins->Bind(1, int64_t{m->version});
+    ins->Bind(2, std::string_view(m->name));
     ins->Bind(3, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count()));
+    if (m->min_reader_version > 0) ins->Bind(4, int64_t{m->min_reader_version});
     if (auto r = ins->Run(); !r) return tl::unexpected(r.error());
     if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
     LogEvent(logger_, spdlog::level::info, "migration applied",
-             {{"version", m.version}, {"name", m.name}});
+             {{"version", m->version}, {"name", m->name}});
     ++count;
   }
   return count;

@@ -229,6 +229,8 @@ class SqliteDatabase final : public Database, public AssistantChangeFeed {
   // The last migration this binary knows.
   static int KnownSchemaVersion();
   Result<int> AppliedSchemaVersion() override;
+  std::span<const Migration> KnownMigrations() const override;
+  Result<std::vector<AppliedMigration>> AppliedMigrations() override;
   void StopWrites() override { batcher_->Stop(); }
   // VACUUM INTO `path`: one read transaction, so writers go on meanwhile and the copy holds
   // exactly the transactions committed before it began.
@@ -242,7 +244,7 @@ class SqliteDatabase final : public Database, public AssistantChangeFeed {
   SqliteDatabase(SqliteSettings settings, Logger logger)
       : settings_(std::move(settings)), logger_(std::move(logger)) {}
   Result<std::unique_ptr<SqliteConnection>> OpenConnection() const;
-  Result<int> AppliedVersion(SqliteConnection& conn) const;
+  Result<std::vector<AppliedMigration>> ReadApplied(SqliteConnection& conn) const;
 
   SqliteSettings settings_;
   Logger logger_;
