@@ -11,6 +11,7 @@
 
 #include "app/commands.hpp"
 #include "app/key_setup.hpp"
+#include "app/smoke.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -443,6 +444,36 @@ int main(int argc, char** argv) {
     sub->callback([&keys_options, sub] { keys_options.action = sub->get_name(); });
   }
 
+  assistantd::app::SmokeOptions smoke_options;
+  auto* smoke = app.add_subcommand(
+      "smoke", "Check a deployed server from outside: health, readiness, auth, an assistant's "
+               "create/read/delete round trip (and its sync with --expect-sync), metrics; exit 0 "
+               "when all pass, 1 otherwise");
+  smoke->add_option("--url", smoke_options.url, "The server's base URL, as clients reach it")
+      ->required();
+  smoke->add_option("--service-key", smoke_options.service_key,
+                    "sb_secret_… key or service_role JWT: a throwaway user is made and removed "
+                    "(prefer the environment variable)")
+      ->envname("ASSISTANTD_SMOKE_SERVICE_KEY");
+  smoke->add_option("--token", smoke_options.token,
+                    "A user's access token instead of --service-key (prefer the environment "
+                    "variable)")
+      ->envname("ASSISTANTD_SMOKE_TOKEN");
+  smoke->add_option("--apikey", smoke_options.apikey,
+                    "Publishable key sent as apikey with --token, when the server requires one")
+      ->envname("ASSISTANTD_SMOKE_APIKEY");
+  smoke->add_flag("--expect-sync", smoke_options.expect_sync,
+                  "The assistant must reach Vapi and be removed from it (a Vapi key is configured)");
+  smoke->add_option("--metrics-url", smoke_options.metrics_url,
+                    "Where /metrics answers (default <url>/metrics; off: not checked, e.g. "
+                    "behind a proxy that hides it)");
+  smoke->add_option("--cacert", smoke_options.ca_file,
+                    "PEM file of the certificates to trust (a private CA) instead of the system's")
+      ->check(CLI::ExistingFile);
+  smoke->add_option("--timeout-ms", smoke_options.timeout_ms, "Per request")
+      ->check(CLI::Range(1000L, 120000L))
+      ->capture_default_str();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
@@ -461,6 +492,7 @@ int main(int argc, char** argv) {
   if (*user_confirm) return assistantd::app::RunUserConfirm(user_config, user_options);
   if (*user_role) return assistantd::app::RunUserSetRole(user_config, user_options);
   if (*keys_cmd) return assistantd::app::RunKeys(keys_config, keys_options);
+  if (*smoke) return assistantd::app::RunSmoke(smoke_options);
   if (*version) {
     std::printf("assistantd %s\n", assistantd::app::kVersion);
     return 0;

@@ -108,9 +108,7 @@ Result<JwksSource::Fetched> JwksSource::Fetch() const {
   request.max_response_bytes = settings_.max_bytes;
   request.capture = {"cache-control"};
   request.user_agent = "assistantd-jwks";
-  CURL* curl = curl_easy_init();
-  const net::CurlAnswer answer = net::Perform(curl, request);
-  curl_easy_cleanup(curl);
+  const net::CurlAnswer answer = net::CurlSession().Perform(request);
   const auto fail = [](std::string why) {
     return Fail(ErrorCode::kUnavailable, "jwks_unavailable", std::move(why));
   };

@@ -52,6 +52,12 @@ void EnsureCurlInitialised() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
+CurlSession::CurlSession() : handle_((EnsureCurlInitialised(), curl_easy_init())) {}
+
+CurlSession::~CurlSession() {
+  if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
 CurlAnswer Perform(void* handle, const CurlRequest& request) {
   CurlAnswer answer;
   CURL* curl = static_cast<CURL*>(handle);
@@ -84,6 +90,7 @@ CurlAnswer Perform(void* handle, const CurlRequest& request) {
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &ex);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, request.user_agent);
+  if (!request.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, request.ca_file.c_str());
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer.status);
   curl_slist_free_all(headers);

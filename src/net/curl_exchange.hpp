@@ -18,6 +18,7 @@ struct CurlRequest {
   size_t max_response_bytes = 1024 * 1024;
   std::vector<std::string> capture;    // lower-case names of response headers to keep
   const char* user_agent = "assistantd/0.1";
+  std::string ca_file;  // PEM certificates to trust instead of the system's (empty: the system's)
 };
 
 struct CurlAnswer {
@@ -34,6 +35,20 @@ struct CurlAnswer {
 // is kept): no redirects, http and https only, TLS verified, no signals, timeouts, a
 // bounded body.
 CurlAnswer Perform(void* handle, const CurlRequest& request);
+
+// An easy handle of its own, for requests made one after another (its connections are
+// reused between them).
+class CurlSession {
+ public:
+  CurlSession();
+  ~CurlSession();
+  CurlSession(const CurlSession&) = delete;
+  CurlSession& operator=(const CurlSession&) = delete;
+  CurlAnswer Perform(const CurlRequest& request) { return net::Perform(handle_, request); }
+
+ private:
+  void* handle_;
+};
 
 // curl_global_init once per process (safe to call from any thread, any number of times).
 void EnsureCurlInitialised();

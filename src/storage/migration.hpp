@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 
@@ -33,11 +32,11 @@ struct AppliedMigration {
 
 // How a database's schema stands against what this binary knows (`migrate --status`, start-up).
 struct SchemaStatus {
-  int applied = 0;  // the newest version recorded in the database
-  int known = 0;    // the newest version this binary has
-  std::vector<const Migration*> pending;     // known, not applied yet
-  std::vector<AppliedMigration> newer;       // applied by a newer release
-  int required_reader = 0;                   // the oldest schema version allowed to run on it
+  int applied = 0;                        // the newest version recorded in the database
+  int known = 0;                          // the newest version this binary has
+  std::vector<const Migration*> pending;  // known, not applied yet
+  std::vector<AppliedMigration> newer;    // applied by a newer release
+  int required_reader = 0;                // the oldest schema version allowed to run on it
   bool compatible() const { return required_reader <= known; }
   bool up_to_date() const { return pending.empty(); }
 };
@@ -52,8 +51,9 @@ inline SchemaStatus CompareSchema(std::span<const Migration> known,
     if (a.version > s.known) s.newer.push_back(a);
   }
   for (const auto& m : known) {
-    const bool done = std::any_of(applied.begin(), applied.end(),
-                                  [&](const AppliedMigration& a) { return a.version == m.version; });
+    const bool done = std::any_of(applied.begin(), applied.end(), [&](const AppliedMigration& a) {
+      return a.version == m.version;
+    });
     if (!done) s.pending.push_back(&m);
   }
   return s;
@@ -79,8 +79,8 @@ inline nlohmann::json ToJson(const SchemaStatus& s) {
                      {"appliedAt", a.applied_at},
                      {"minReaderVersion", a.min_reader_version}});
   }
-  const char* state = !s.compatible()  ? "too_new"
-                      : !s.up_to_date() ? "pending"
+  const char* state = !s.compatible()    ? "too_new"
+                      : !s.up_to_date()  ? "pending"
                       : !s.newer.empty() ? "newer_compatible"
                                          : "up_to_date";
   return {{"state", state},

@@ -307,6 +307,16 @@ TEST_F(NginxTest, TwoInstancesBehindTheShippedConfig) {
   EXPECT_EQ(Curl("GET", "/metrics", "").first, 403);
   EXPECT_EQ(Curl("GET", "http://127.0.0.1:" + std::to_string(http) + "/healthz", "").first, 308);
 
+  // The post-deploy check, through nginx and TLS as clients see it (nginx keeps /metrics to
+  // itself, so metrics are read from an instance).
+  const auto smoke = RunCommand({AssistantdBinary(), "smoke", "--url",
+                                 "https://127.0.0.1:" + std::to_string(https_), "--cacert", cert_,
+                                 "--metrics-url",
+                                 "http://127.0.0.1:" + std::to_string(a->port()) + "/metrics"},
+                                {{"ASSISTANTD_SMOKE_TOKEN", token}});
+  EXPECT_EQ(smoke.exit_code, 0) << smoke.out << smoke.err;
+  EXPECT_NE(smoke.out.find("smoke: passed, 10 checks"), std::string::npos) << smoke.out;
+
   // One instance goes away: the other answers every request.
   ASSERT_EQ(a->Stop(), 0);
   for (int i = 0; i < 6; ++i) {

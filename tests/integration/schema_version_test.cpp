@@ -91,13 +91,14 @@ TEST_F(SchemaVersionTest, RefusesASchemaANewerReleaseContracted) {
 
   const auto migrate = Assistantd({"migrate"});
   EXPECT_EQ(migrate.exit_code, 1);
-  EXPECT_NE(migrate.err.find("needs a release that knows schema version " +
-                             std::to_string(known + 2)),
-            std::string::npos)
+  EXPECT_NE(
+      migrate.err.find("needs a release that knows schema version " + std::to_string(known + 2)),
+      std::string::npos)
       << migrate.err;
   // serve refuses at start, before it listens (timeout only guards a hang).
-  std::vector<std::string> serve = {"/usr/bin/timeout", "60", AssistantdBinary(), "serve",
-                                    "--listen", "127.0.0.1:0", "--data-dir", dir_.path()};
+  std::vector<std::string> serve = {
+      "/usr/bin/timeout", "60",          AssistantdBinary(), "serve",
+      "--listen",         "127.0.0.1:0", "--data-dir",       dir_.path()};
   const auto db = DatabaseArgs(dir_.path());
   serve.insert(serve.end(), db.begin(), db.end());
   const auto r = RunCommand(serve);
