@@ -37,6 +37,9 @@ Result<std::vector<auth::VerificationKey>> ReadJwksFile(const std::string& path,
 auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secret) {
   auth::JwtSettings s;
   s.secret = std::move(secret);
+  for (const auto& accepted : c.jwt_accepted_secrets) {
+    if (accepted != s.secret) s.accepted_secrets.push_back(accepted);
+  }
   s.algorithm = auth::IsSupportedAlgorithm(c.jwt_algorithm) ? c.jwt_algorithm : "HS256";
   s.audience = c.jwt_audience.empty() ? std::nullopt : std::optional<std::string>(c.jwt_audience);
   s.issuer = c.jwt_issuer.empty() ? std::nullopt : std::optional<std::string>(c.jwt_issuer);

@@ -47,6 +47,11 @@ void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
                  "HMAC secret for JWTs, at least 32 bytes (the Supabase JWT secret). Default: "
                  "generated once into <data-dir>/jwt-secret")
       ->envname("ASSISTANTD_JWT_SECRET");
+  cmd.add_option("--jwt-accepted-secret", c.jwt_accepted_secrets,
+                 "A further HMAC secret that verifies tokens but never signs (repeat, or "
+                 "comma-separate in the environment): rotating --jwt-secret across instances")
+      ->envname("ASSISTANTD_JWT_ACCEPTED_SECRETS")
+      ->delimiter(',');
   cmd.add_option("--jwt-algorithm", c.jwt_algorithm,
                  "What our tokens are signed with: HS256, HS384 or HS512 (the secret), or "
                  "ES256, RS256 or EdDSA (the key ring's key in use, generated once into "

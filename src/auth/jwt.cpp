@@ -103,6 +103,14 @@ VerificationKey SecretKey(const JwtSettings& settings, KeyOrigin origin) {
   return VerificationKey::Hmac("", SecretAlgorithm(settings), settings.secret, origin);
 }
 
+std::vector<VerificationKey> SecretKeys(const JwtSettings& settings, KeyOrigin origin) {
+  std::vector<VerificationKey> keys = {SecretKey(settings, origin)};
+  for (const auto& s : settings.accepted_secrets) {
+    keys.push_back(VerificationKey::Hmac("", SecretAlgorithm(settings), s, origin));
+  }
+  return keys;
+}
+
 KeyRegistry::KeyRegistry() : snapshot_(std::make_shared<const KeySet>()) {}
 
 std::shared_ptr<const KeySet> KeyRegistry::Keys() const {
@@ -145,7 +153,7 @@ JwtVerifier::JwtVerifier(JwtSettings settings, const Clock& clock)
       own_keys_(std::make_unique<KeyRegistry>()),
       keys_(*own_keys_),
       clock_(clock) {
-  own_keys_->SetPart("secret", {SecretKey(settings_)});
+  own_keys_->SetPart("secret", SecretKeys(settings_));
 }
 
 JwtVerifier::JwtVerifier(JwtSettings settings, KeyProvider& keys, const Clock& clock)
@@ -200,24 +208,33 @@ Result<JwtVerifier::Checked> JwtVerifier::VerifySignature(std::string_view token
   }
   if (!key && (!kid || IsHmac(*alg))) {
     // No kid (or, as GoTrue does, an HS token whose kid names no key): the one key with this
-    // algorithm; never a choice between several.
-    int candidates = 0;
+    // algorithm; never a choice between several — except between our own kid-less HMAC
+    // secrets (one in use, others accepted while rotating), each tried in turn.
+    std::vector<const VerificationKey*> candidates;
     for (const auto& k : keys.keys) {
-      if (k.algorithm() == *alg && (kid ? k.kid().empty() : true)) {
-        key = &k;
-        ++candidates;
-      }
+      if (k.algorithm() == *alg && (kid ? k.kid().empty() : true)) candidates.push_back(&k);
     }
-    if (candidates > 1) {
+    const bool secrets_only = std::all_of(candidates.begin(), candidates.end(), [](const auto* k) {
+      return k->kid().empty() && IsHmac(k->algorithm());
+    });
+    if (candidates.size() > 1 && !secrets_only) {
       return Unauthenticated("invalid_token", "Token has no kid and several keys could verify it");
     }
+    for (const auto* k : candidates) {
+      if (k->Verify(token.substr(0, dot2), *signature)) {
+        key = k;
+        break;
+      }
+    }
+    if (!key && !candidates.empty()) {
+      return Unauthenticated("invalid_token", "Token signature is invalid");
+    }
+  } else if (key && !key->Verify(token.substr(0, dot2), *signature)) {
+    return Unauthenticated("invalid_token", "Token signature is invalid");
   }
   if (!key) {
     if (unknown_kid) *unknown_kid = kid.has_value();
     return Unauthenticated("invalid_token", "No key for this token's kid and algorithm");
-  }
-  if (!key->Verify(token.substr(0, dot2), *signature)) {
-    return Unauthenticated("invalid_token", "Token signature is invalid");
   }
   auto claims = ParseJsonStrict(*payload_raw, 8);
   if (!claims || !claims->is_object()) {

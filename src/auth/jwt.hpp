@@ -26,6 +26,9 @@ inline constexpr size_t kMaxTokenBytes = 8192;
 struct JwtSettings {
   std::string secret;                               // HMAC key, as Supabase uses it: raw bytes
   std::string algorithm = "HS256";                  // the secret's: HS256, HS384 or HS512
+  // Further HMAC secrets (same algorithm) that verify tokens but never sign: a secret being
+  // rotated in or out while several instances change over one by one.
+  std::vector<std::string> accepted_secrets;
   std::optional<std::string> audience = "authenticated";  // nullopt: aud not checked
   std::optional<std::string> issuer;                // checked when set
   int64_t leeway_seconds = 30;
@@ -84,7 +87,8 @@ class KeyRegistry final : public KeyProvider {
 
 // Verifies bearer tokens and maps their claims to a Principal (C3/C4). The key is chosen by
 // the token's kid and must bind the token's alg (RFC 8725): a token without kid is accepted
-// only when exactly one key has its algorithm; jku/x5u/x5c/jwk headers are never used.
+// only when exactly one key has its algorithm (or, for our HMAC secrets, when one of them
+// verifies it); jku/x5u/x5c/jwk headers are never used.
 // Signature checks are cached by token digest until exp (re-done when the keys change).
 // Errors are kUnauthenticated with reasons missing_token, invalid_token, token_expired,
 // missing_sub_claim or invalid_audience; a role we do not know is kForbidden.
@@ -134,6 +138,10 @@ class JwtVerifier {
 // The verification key of an HMAC secret (kid "", so it verifies tokens without kid and,
 // as GoTrue does, HS tokens whose kid names no other key).
 VerificationKey SecretKey(const JwtSettings& settings, KeyOrigin origin = KeyOrigin::kOwn);
+// That key, then one per accepted secret (kid "" too: a token without kid may be verified by
+// any of them, the only case where several keys are tried).
+std::vector<VerificationKey> SecretKeys(const JwtSettings& settings,
+                                        KeyOrigin origin = KeyOrigin::kOwn);
 
 // The base64url signature of a JWS signing input ("header.payload") with the secret.
 std::string SignatureFor(const JwtSettings& settings, std::string_view signing_input);

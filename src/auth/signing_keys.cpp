@@ -60,7 +60,7 @@ void SigningKeys::Publish(const State& state) {
   registry_.SetPart("signing-keys", std::move(keys));
   std::vector<VerificationKey> secret;
   if (!state.ring.legacy_secret_revoked && !secret_settings_.secret.empty()) {
-    secret.push_back(SecretKey(secret_settings_));
+    secret = SecretKeys(secret_settings_);
   }
   registry_.SetPart("secret", std::move(secret));
 }

@@ -101,6 +101,12 @@ Result<void> Validate(const ServeConfig& c) {
     return ConfigError("the JWT secret must be at least 32 bytes (got " +
                        std::to_string(c.jwt_secret.size()) + ")");
   }
+  for (const auto& s : c.jwt_accepted_secrets) {
+    if (s.size() < auth::kMinSecretBytes) {
+      return ConfigError("each --jwt-accepted-secret must be at least 32 bytes (got " +
+                         std::to_string(s.size()) + ")");
+    }
+  }
   if (c.threads < 0 || c.threads > 256) return ConfigError("--threads must be 0-256");
   if (c.worker_threads < 0 || c.worker_threads > 1024) {
     return ConfigError("--worker-threads must be 0-1024");

@@ -17,6 +17,7 @@ struct ServeConfig {
   std::string database_url;  // empty: SQLite at <data_dir>/assistantd.db
   int database_pool_size = 0;  // connections; 0: handler threads + sync workers + 1
   std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
+  std::vector<std::string> jwt_accepted_secrets;  // verify, never sign (rotation)
   std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
   // What our tokens are signed with: HS256/384/512 (the secret) or ES256/RS256/EdDSA (the
   // key ring's key in use, generated once when the ring has none).

@@ -194,5 +194,92 @@ TEST_F(AuthTest, TokenCommandPrintsOnlyAToken) {
   EXPECT_EQ(ListWith(t).status, 200);
 }
 
+// Changing the shared HS256 secret across a fleet without refusing a valid token: every
+// instance first accepts the new secret (--jwt-accepted-secret), then signs with it and
+// accepts the old one, then drops the old one once its tokens have expired. Played on one
+// data dir, restarting as the instances would, with minted tokens and /auth/v1 sessions.
+TEST(SecretRotationTest, ARollingChangeOfTheSharedSecretRefusesNoValidToken) {
+  const std::string old_secret(40, 'o');
+  const std::string new_secret(40, 'n');
+  TempDir dir;
+  const std::string user = NewUuid();
+  const auto mint = [&](const std::string& secret) {
+    const auto r = RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path(),
+                               "--jwt-secret", secret, "--sub", user});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  const std::string minted_old = mint(old_secret);
+  const std::string minted_new = mint(new_secret);
+  const auto start = [&](std::vector<std::string> args,
+                         std::map<std::string, std::string> env = {}) {
+    return ServerProcess::Start(
+        {.args = std::move(args), .env = std::move(env), .data_dir = dir.path()});
+  };
+  const auto status = [](ServerProcess& s, const std::string& token) {
+    HttpClient http(s.port());
+    return http.Call("GET", "/v1/assistants", token).status;
+  };
+  const auto sign_in = [](ServerProcess& s) {
+    HttpClient http(s.port());
+    const auto r = http.Call("POST", "/auth/v1/token?grant_type=password", "",
+                             R"({"email":"rotate@example.com","password":"correct horse 9"})");
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.Json().value("access_token", std::string());
+  };
+
+  // 1. Still signing with the old secret, already accepting the new one.
+  std::string session_old;
+  {
+    auto s = start({"--jwt-secret", old_secret, "--jwt-accepted-secret", new_secret});
+    HttpClient http(s->port());
+    const auto signup = http.Call("POST", "/auth/v1/signup", "",
+                                  R"({"email":"rotate@example.com","password":"correct horse 9"})");
+    ASSERT_EQ(signup.status, 200) << signup.body;
+    session_old = signup.Json()["access_token"];
+    EXPECT_EQ(status(*s, minted_old), 200);
+    EXPECT_EQ(status(*s, minted_new), 200);
+    EXPECT_EQ(status(*s, session_old), 200);
+    ASSERT_EQ(s->Stop(), 0);
+  }
+  // 2. Signing with the new secret, still accepting the old one (here from the environment,
+  //    comma-separated).
+  std::string session_new;
+  {
+    auto s = start({"--jwt-secret", new_secret},
+                   {{"ASSISTANTD_JWT_ACCEPTED_SECRETS", std::string(48, 'z') + "," + old_secret}});
+    session_new = sign_in(*s);
+    EXPECT_EQ(status(*s, minted_old), 200);
+    EXPECT_EQ(status(*s, minted_new), 200);
+    EXPECT_EQ(status(*s, session_old), 200);
+    EXPECT_EQ(status(*s, session_new), 200);
+    ASSERT_EQ(s->Stop(), 0);
+  }
+  // An instance left on the old secret alone would refuse what the others now sign: why
+  // step 1 comes first.
+  {
+    auto s = start({"--jwt-secret", old_secret});
+    EXPECT_EQ(status(*s, session_old), 200);
+    EXPECT_EQ(status(*s, minted_new), 401);
+    EXPECT_EQ(status(*s, session_new), 401);
+    ASSERT_EQ(s->Stop(), 0);
+  }
+  // 3. The old secret dropped: its tokens are refused, the new ones keep working.
+  {
+    auto s = start({"--jwt-secret", new_secret});
+    EXPECT_EQ(status(*s, minted_old), 401);
+    EXPECT_EQ(status(*s, session_old), 401);
+    EXPECT_EQ(status(*s, minted_new), 200);
+    EXPECT_EQ(status(*s, session_new), 200);
+  }
+  // A short accepted secret is refused at start like a short secret.
+  const auto short_one = RunCommand({AssistantdBinary(), "serve", "--data-dir", dir.path(),
+                                     "--listen", "127.0.0.1:0", "--jwt-accepted-secret", "short"});
+  EXPECT_EQ(short_one.exit_code, 1);
+  EXPECT_NE(short_one.err.find("--jwt-accepted-secret must be at least 32 bytes"),
+            std::string::npos)
+      << short_one.err;
+}
+
 }  // namespace
 }  // namespace assistantd::testing

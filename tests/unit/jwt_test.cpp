@@ -38,6 +38,24 @@ TEST_F(JwtTest, AcceptsAValidToken) {
   EXPECT_EQ(r->principal.user_id, kSub);
 }
 
+// Rotating the shared secret: tokens of the secret in use and of each accepted one verify; a
+// token of any other secret does not; only the secret in use signs.
+TEST_F(JwtTest, AcceptedSecretsVerifyButNeverSign) {
+  JwtSettings old_secret = settings_;
+  old_secret.secret = std::string(32, 'o');
+  JwtSettings stranger = settings_;
+  stranger.secret = std::string(32, 's');
+  settings_.accepted_secrets = {old_secret.secret, std::string(40, 'x')};
+  const JwtVerifier verifier(settings_, clock_);
+  EXPECT_TRUE(verifier.Verify(SignJwt(settings_, Claims())));
+  EXPECT_TRUE(verifier.Verify(SignJwt(old_secret, Claims())));
+  const auto foreign = verifier.Verify(SignJwt(stranger, Claims()));
+  ASSERT_FALSE(foreign);
+  EXPECT_EQ(foreign.error().message, "Token signature is invalid");
+  // Signed with the secret in use: an old-secret-only verifier refuses it.
+  EXPECT_FALSE(JwtVerifier(old_secret, clock_).Verify(SignJwt(settings_, Claims())));
+}
+
 TEST_F(JwtTest, ExpiryHonoursLeeway) {
   clock_.Advance(60LL * 1'000'000 + 29 * 1'000'000);
   EXPECT_TRUE(Verify(Claims()));
