@@ -34,11 +34,14 @@ Result<Scope> ScopeOf(const http::RequestContext& ctx) {
   return Scope{"user", *caller.user_id};
 }
 
-http::Response KeyView(int status, const Scope& scope,
-                       const std::optional<storage::StoredKey>& key) {
+// `usable`: the stored key opens with the master keys in force (a key sealed under a master
+// key since replaced is configured but unusable until it is stored again).
+http::Response KeyView(int status, const Scope& scope, const std::optional<storage::StoredKey>& key,
+                       const auth::SecretBox& box) {
   return http::Response::Json(
       status, {{"scope", scope.name},
                {"configured", key.has_value()},
+               {"usable", key.has_value() && box.Open(key->sealed).has_value()},
                {"masked", key ? nlohmann::json("••••" + key->last4) : nlohmann::json(nullptr)},
                {"updatedAt", key ? nlohmann::json(FormatTimestamp(key->updated_at_us))
                                  : nlohmann::json(nullptr)}});
@@ -98,7 +101,7 @@ Result<http::Response> KeysApi::Put(http::RequestContext& ctx) {
     return tl::unexpected(r.error());
   }
   notifier_.Notify();
-  return KeyView(200, *scope, stored);
+  return KeyView(200, *scope, stored, box_);
 }
 
 Result<http::Response> KeysApi::Get(http::RequestContext& ctx) {
@@ -106,7 +109,7 @@ Result<http::Response> KeysApi::Get(http::RequestContext& ctx) {
   if (!scope) return tl::unexpected(scope.error());
   auto key = keys_.GetKey(scope->owner);
   if (!key) return tl::unexpected(key.error());
-  return KeyView(200, *scope, *key);
+  return KeyView(200, *scope, *key, box_);
 }
 
 Result<http::Response> KeysApi::Delete(http::RequestContext& ctx) {

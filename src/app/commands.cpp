@@ -21,7 +21,9 @@
 #include "app/wiring.hpp"
 #include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
+#include "auth/secret_box.hpp"
 #include "common/clock.hpp"
+#include "common/encoding.hpp"
 #include "common/uuid.hpp"
 #include "domain/principal.hpp"
 #include "http/server.hpp"
@@ -89,9 +91,9 @@ int RunReconcile(const config::ServeConfig& c, const ReconcileOptions& o) {
   if (auto v = config::Validate(c); !v) return Die(v.error());
   LogFactory logs(c.log_level);
   const Logger log = logs.Make("app");
-  auto master_key = config::ResolveMasterKey(c, log);
-  if (!master_key) return Die(master_key.error());
-  const auth::SecretBox box(std::move(*master_key));
+  auto master_keys = config::ResolveMasterKeys(c, log);
+  if (!master_keys) return Die(master_keys.error());
+  const auth::SecretBox box(std::move(master_keys->current), std::move(master_keys->accepted));
   auto store = OpenStorage(c, 2, logs, {.writes_assistants = !o.dry_run});
   if (!store) return Die(store.error());
   SystemClock clock;
@@ -318,6 +320,93 @@ int RunAuditVerify(const config::ServeConfig& c) {
   }
   std::printf("%s\n", out.dump().c_str());
   return report->ok ? 0 : 2;
+}
+
+int RunReseal(const config::ServeConfig& c, bool rotate) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  if (rotate && !c.master_key.empty()) {
+    return Die("the master key comes from --master-key or ASSISTANTD_MASTER_KEY: set the new key "
+               "there with the old one in --accepted-master-key, restart every instance, then "
+               "run `assistantd keys reseal` (docs/operations.md, Rotating secrets)");
+  }
+  LogFactory logs(c.log_level);
+  const Logger log = logs.Make("app");
+  auto keys = config::ResolveMasterKeys(c, log);
+  if (!keys) return Die(keys.error());
+  // Rotating on SQLite needs serve stopped: it holds the old key only.
+  auto store = OpenStorage(c, 1, logs, {.writes_assistants = rotate});
+  if (!store) return Die(store.error());
+  SystemClock clock;
+  MetricsRegistry metrics;
+  audit::AuditLog audit_log(clock, metrics);
+  const audit::Actor operator_actor{std::nullopt, "operator", "cli-" + NewUuid(), "local"};
+
+  // kReseal: re-seal what is not under the box's key; the checks change nothing and fail on
+  // a value not under the box's key (kCurrentOnly) or opening with none of its keys (kOpens).
+  enum class Pass { kCurrentOnly, kOpens, kReseal };
+  const auto reseal_with = [&](const auth::SecretBox& box, const std::string& action,
+                               Pass pass) -> Result<storage::KeyStore::ResealCounts> {
+    return store->keys->Reseal(
+        [&](const std::string& sealed) -> Result<std::optional<std::string>> {
+          if (box.SealedWithCurrentKey(sealed)) return std::optional<std::string>();
+          if (pass != Pass::kCurrentOnly) {
+            if (auto opened = box.Open(sealed)) {
+              return pass == Pass::kReseal ? std::optional<std::string>(box.Seal(*opened))
+                                           : std::optional<std::string>();
+            }
+          }
+          return Fail(ErrorCode::kConflict, "unopenable_secret",
+                      pass == Pass::kCurrentOnly
+                          ? "a stored secret is not sealed under the current master key yet: "
+                            "run `assistantd keys reseal` to finish the last rotation"
+                          : "a stored secret opens with none of the master keys given: add the "
+                            "key it was sealed with as --accepted-master-key (nothing changed)");
+        },
+        [&](const storage::KeyStore::ResealCounts& n) -> storage::ChangeAudit {
+          if (pass != Pass::kReseal) return std::nullopt;
+          return audit_log.Entry(operator_actor,
+                                 {action, "master_key", std::nullopt, std::nullopt, nullptr,
+                                  {{"stored", n.stored_keys},
+                                   {"jobs", n.job_keys},
+                                   {"unchanged", n.unchanged}}});
+        });
+  };
+
+  nlohmann::json out = {{"masterKey", rotate ? "rotated" : "unchanged"}};
+  Result<storage::KeyStore::ResealCounts> counts;
+  if (rotate) {
+    const auto dir = std::filesystem::path(c.data_dir);
+    const auto current_file = (dir / "master-key").string();
+    const auto previous_file = (dir / config::kPreviousMasterKeyFile).string();
+    // Nothing changes unless every value opens now, and, since master-key.previous is
+    // replaced, none still needs the key it holds.
+    const auth::SecretBox before(keys->current, keys->accepted);
+    const bool previous = std::filesystem::exists(previous_file);
+    if (auto ok = reseal_with(before, "", previous ? Pass::kCurrentOnly : Pass::kOpens); !ok) {
+      return Die(ok.error());
+    }
+    const std::string next = RandomBytes(auth::kSecretBoxKeyBytes);
+    // Old key kept first, then the new one in force: a crash between here and the reseal
+    // leaves a data dir whose serve opens values under either.
+    if (auto w = config::WriteSecretFile(previous_file, HexEncode(keys->current)); !w) {
+      return Die(w.error());
+    }
+    if (auto w = config::WriteSecretFile(current_file, HexEncode(next)); !w) return Die(w.error());
+    std::vector<std::string> accepted = keys->accepted;
+    accepted.push_back(keys->current);
+    const auth::SecretBox box(next, std::move(accepted));
+    counts = reseal_with(box, "master_key.rotate", Pass::kReseal);
+    out["previousKeyFile"] = previous_file;
+  } else {
+    const auth::SecretBox box(keys->current, keys->accepted);
+    counts = reseal_with(box, "master_key.reseal", Pass::kReseal);
+  }
+  if (!counts) return Die(counts.error());
+  audit_log.Appended();
+  out["resealed"] = {{"stored", counts->stored_keys}, {"jobs", counts->job_keys}};
+  out["unchanged"] = counts->unchanged;
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
 }
 
 }  // namespace assistantd::app

@@ -37,6 +37,11 @@ struct TokenOptions {
 };
 int RunToken(const config::ServeConfig& config, const TokenOptions& options);
 
+// `keys reseal`: every stored secret sealed under the master key in force (opened with it or
+// an accepted one). `rotate`: first a new <data-dir>/master-key, the old one kept as
+// master-key.previous (refused when the master key is configured, not a file). Prints JSON.
+int RunReseal(const config::ServeConfig& config, bool rotate);
+
 struct ReconcileOptions {
   bool dry_run = false;
   bool repair_drift = false;

@@ -30,11 +30,20 @@ void AddStorageOptions(CLI::App& cmd, ServeConfig& c) {
       ->capture_default_str();
 }
 
-void AddVapiOptions(CLI::App& cmd, ServeConfig& c) {
+void AddMasterKeyOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--master-key", c.master_key,
                  "64 hex characters sealing stored Vapi keys. Default: generated once into "
                  "<data-dir>/master-key")
       ->envname("ASSISTANTD_MASTER_KEY");
+  cmd.add_option("--accepted-master-key", c.accepted_master_keys,
+                 "A further master key (64 hex) whose sealed values still open; it never seals "
+                 "(repeat, or comma-separate in the environment): rotating --master-key")
+      ->envname("ASSISTANTD_ACCEPTED_MASTER_KEYS")
+      ->delimiter(',');
+}
+
+void AddVapiOptions(CLI::App& cmd, ServeConfig& c) {
+  AddMasterKeyOptions(cmd, c);
   cmd.add_option("--vapi-base-url", c.vapi_base_url,
                  "Vapi API base URL (a trailing /v1 is ignored). The API key comes from "
                  "VAPI_API_KEY")
@@ -440,6 +449,18 @@ int main(int argc, char** argv) {
       "api-key-create", "Generate an API key (printed once; only its SHA-256 is kept)");
   keys_api_create->add_option("--type", keys_options.type, "publishable or secret")->capture_default_str();
   keys_api_create->add_option("--name", keys_options.name, "A label to recognise it by");
+  ServeConfig reseal_config;
+  auto* keys_reseal = keys_cmd->add_subcommand(
+      "reseal", "Seal every stored secret under --master-key, opening each with it or an "
+                "accepted master key, in one transaction (changes nothing if one opens with none)");
+  auto* keys_rotate_master = keys_cmd->add_subcommand(
+      "rotate-master", "Replace <data-dir>/master-key with a new key and reseal every stored "
+                       "secret under it (the old key is kept as master-key.previous); serve "
+                       "stopped");
+  for (auto* sub : {keys_reseal, keys_rotate_master}) {
+    AddStorageOptions(*sub, reseal_config);
+    AddMasterKeyOptions(*sub, reseal_config);
+  }
   auto* keys_api_revoke = keys_cmd->add_subcommand("api-key-revoke", "Refuse a generated API key");
   keys_api_revoke->add_option("id", keys_options.kid, "The API key's id (from keys list)")->required();
   for (auto* sub : {keys_list, keys_create, keys_activate, keys_revoke, keys_export,
@@ -496,6 +517,8 @@ int main(int argc, char** argv) {
   if (*audit_verify) return assistantd::app::RunAuditVerify(audit_config);
   if (*user_confirm) return assistantd::app::RunUserConfirm(user_config, user_options);
   if (*user_role) return assistantd::app::RunUserSetRole(user_config, user_options);
+  if (*keys_reseal) return assistantd::app::RunReseal(reseal_config, /*rotate=*/false);
+  if (*keys_rotate_master) return assistantd::app::RunReseal(reseal_config, /*rotate=*/true);
   if (*keys_cmd) return assistantd::app::RunKeys(keys_config, keys_options);
   if (*smoke) return assistantd::app::RunSmoke(smoke_options);
   if (*version) {

@@ -185,9 +185,9 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
   domain::VapiSchema();  // compiled now, not by the first write that needs it
   auto secret = config::ResolveJwtSecret(c, p.log);
   if (!secret) return tl::unexpected(secret.error());
-  auto master_key = config::ResolveMasterKey(c, p.log);
-  if (!master_key) return tl::unexpected(master_key.error());
-  p.box.emplace(std::move(*master_key));
+  auto master_keys = config::ResolveMasterKeys(c, p.log);
+  if (!master_keys) return tl::unexpected(master_keys.error());
+  p.box.emplace(std::move(master_keys->current), std::move(master_keys->accepted));
   const auto reconcile_interval = config::ParseInterval(c.reconcile_interval);
   if (!reconcile_interval) return tl::unexpected(reconcile_interval.error());
   p.reconcile_interval_seconds = *reconcile_interval;

@@ -7,7 +7,8 @@
 
 namespace assistantd::auth {
 
-SecretBox::SecretBox(std::string key) : key_(std::move(key)) {
+SecretBox::SecretBox(std::string key, std::vector<std::string> accepted)
+    : key_(std::move(key)), accepted_(std::move(accepted)) {
   static std::once_flag once;
   std::call_once(once, [] {
     if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
@@ -15,9 +16,17 @@ SecretBox::SecretBox(std::string key) : key_(std::move(key)) {
   if (key_.size() != crypto_secretbox_KEYBYTES) {
     throw std::invalid_argument("SecretBox key must be 32 bytes");
   }
+  for (const auto& k : accepted_) {
+    if (k.size() != crypto_secretbox_KEYBYTES) {
+      throw std::invalid_argument("SecretBox key must be 32 bytes");
+    }
+  }
 }
 
-SecretBox::~SecretBox() { sodium_memzero(key_.data(), key_.size()); }
+SecretBox::~SecretBox() {
+  sodium_memzero(key_.data(), key_.size());
+  for (auto& k : accepted_) sodium_memzero(k.data(), k.size());
+}
 
 std::string SecretBox::Seal(std::string_view plaintext) const {
   std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + plaintext.size(), '\0');
@@ -30,13 +39,25 @@ std::string SecretBox::Seal(std::string_view plaintext) const {
 }
 
 std::optional<std::string> SecretBox::Open(std::string_view sealed) const {
+  if (auto opened = OpenWith(key_, sealed)) return opened;
+  for (const auto& k : accepted_) {
+    if (auto opened = OpenWith(k, sealed)) return opened;
+  }
+  return std::nullopt;
+}
+
+bool SecretBox::SealedWithCurrentKey(std::string_view sealed) const {
+  return OpenWith(key_, sealed).has_value();
+}
+
+std::optional<std::string> SecretBox::OpenWith(const std::string& key, std::string_view sealed) {
   if (sealed.size() < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) return std::nullopt;
   const auto* nonce = reinterpret_cast<const unsigned char*>(sealed.data());
   const size_t cipher_len = sealed.size() - crypto_secretbox_NONCEBYTES;
   std::string out(cipher_len - crypto_secretbox_MACBYTES, '\0');
   if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(out.data()),
                                  nonce + crypto_secretbox_NONCEBYTES, cipher_len, nonce,
-                                 reinterpret_cast<const unsigned char*>(key_.data())) != 0) {
+                                 reinterpret_cast<const unsigned char*>(key.data())) != 0) {
     return std::nullopt;
   }
   return out;

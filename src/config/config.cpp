@@ -306,16 +306,54 @@ std::vector<std::string> SplitList(const std::string& text) {
   return out;
 }
 
-Result<std::string> ResolveMasterKey(const ServeConfig& c, const Logger& logger) {
+Result<void> WriteSecretFile(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return ConfigError("cannot write " + tmp);
+  const auto written = ::write(fd, content.data(), content.size());
+  const bool ok = written == static_cast<ssize_t>(content.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return ConfigError("cannot write " + path);
+  }
+  const auto dir = std::filesystem::path(path).parent_path();
+  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+Result<MasterKeys> ResolveMasterKeys(const ServeConfig& c, const Logger& logger) {
   std::string hex = c.master_key;
   if (hex.empty()) {
     auto stored = LoadOrCreateSecretFile(c.data_dir, "master-key", logger);
-    if (!stored) return stored;
+    if (!stored) return tl::unexpected(stored.error());
     hex = *stored;
   }
   auto key = DecodeHex32(hex);
   if (!key) return ConfigError("the master key must be 64 hexadecimal characters (32 bytes)");
-  return *key;
+  MasterKeys keys{*key, {}};
+  std::vector<std::string> accepted = c.accepted_master_keys;
+  const auto previous = std::filesystem::path(c.data_dir) / kPreviousMasterKeyFile;
+  if (std::filesystem::exists(previous)) {
+    std::ifstream in(previous);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    accepted.push_back(Trim(buf.str()));
+  }
+  for (const auto& a : accepted) {
+    auto raw = DecodeHex32(a);
+    if (!raw) {
+      return ConfigError("each accepted master key (--accepted-master-key, " +
+                         std::string(kPreviousMasterKeyFile) +
+                         ") must be 64 hexadecimal characters");
+    }
+    if (*raw != keys.current) keys.accepted.push_back(std::move(*raw));
+  }
+  return keys;
 }
 
 Result<void> ApplyConfigFile(const std::string& path) {

@@ -18,6 +18,7 @@ struct ServeConfig {
   int database_pool_size = 0;  // connections; 0: handler threads + sync workers + 1
   std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
   std::vector<std::string> jwt_accepted_secrets;  // verify, never sign (rotation)
+  std::vector<std::string> accepted_master_keys;  // 64 hex chars each: open, never seal
   std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
   // What our tokens are signed with: HS256/384/512 (the secret) or ES256/RS256/EdDSA (the
   // key ring's key in use, generated once when the ring has none).
@@ -132,8 +133,18 @@ std::string OwnIssuer(const ServeConfig& config);
 std::vector<std::string> SplitList(const std::string& text);
 
 // The 32-byte master key sealing stored secrets: the configured one (64 hex characters) or
-// the one generated into the data dir on first use (file mode 0600).
-Result<std::string> ResolveMasterKey(const ServeConfig& config, const Logger& logger);
+// the one generated into the data dir on first use (file mode 0600); and the keys whose
+// sealed values still open: --accepted-master-key, and <data-dir>/master-key.previous, which
+// `keys rotate-master` leaves.
+struct MasterKeys {
+  std::string current;
+  std::vector<std::string> accepted;
+};
+Result<MasterKeys> ResolveMasterKeys(const ServeConfig& config, const Logger& logger);
+inline constexpr const char* kPreviousMasterKeyFile = "master-key.previous";
+// Replaces `path` with `content` (mode 0600) atomically and durably: a crash leaves the old
+// file or the new one.
+Result<void> WriteSecretFile(const std::string& path, const std::string& content);
 
 // Reads a --config file of KEY=VALUE lines (the environment variable names, '#' comments)
 // and exports each key not already set in the environment, so flags beat env beat file.

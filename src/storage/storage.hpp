@@ -364,6 +364,18 @@ class KeyStore {
   virtual Result<bool> DeleteKey(const std::string& owner, const ChangeAudit& audit) = 0;
   // Every stored key (owner, key), for export. The table is small: one row per user at most.
   virtual Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() = 0;
+
+  // Every value sealed with the master key — stored Vapi keys and the keys open sync jobs
+  // carry — passed through `reseal` in one transaction: its replacement, nullopt to keep it,
+  // or an error that changes nothing. `audit` makes the entry recording the counts.
+  struct ResealCounts {
+    int stored_keys = 0;  // replaced
+    int job_keys = 0;     // replaced
+    int unchanged = 0;
+  };
+  using ResealFn = std::function<Result<std::optional<std::string>>(const std::string& sealed)>;
+  virtual Result<ResealCounts> Reseal(const ResealFn& reseal,
+                                      const std::function<ChangeAudit(const ResealCounts&)>& audit) = 0;
 };
 
 // Filters of an audit query; entries come newest first, `before_seq` pages backwards.

@@ -2,6 +2,7 @@
 
 #include "storage/finish_plan.hpp"
 #include "storage/postgres/pg_audit_store.hpp"
+#include "storage/reseal_plan.hpp"
 #include "storage/rows.hpp"
 
 namespace assistantd::storage {
@@ -385,6 +386,32 @@ Result<bool> PgKeyStore::DeleteKey(const std::string& owner, const ChangeAudit& 
     if (r->Affected() == 0) return false;
     if (auto a = PgAppendUnsealed(conn, audit); !a) return tl::unexpected(a.error());
     return true;
+  });
+}
+
+Result<KeyStore::ResealCounts> PgKeyStore::Reseal(
+    const ResealFn& reseal, const std::function<ChangeAudit(const ResealCounts&)>& audit) {
+  return db_.Write<ResealCounts>([&](PgConnection& conn) -> Result<ResealCounts> {
+    if (auto c = conn.SetClaims(ServiceClaims()); !c) return tl::unexpected(c.error());
+    std::vector<SealedRow> rows;
+    for (const auto& [job, sql] :
+         {std::pair{false, "SELECT owner, sealed FROM vapi_keys FOR UPDATE"},
+          std::pair{true, "SELECT id::text, api_key_sealed FROM sync_jobs "
+                          "WHERE api_key_sealed IS NOT NULL FOR UPDATE"}}) {
+      auto r = conn.Exec(sql);
+      if (!r) return tl::unexpected(r.error());
+      for (int i = 0; i < r->Rows(); ++i) rows.push_back({job, r->Text(i, 0), r->Bytes(i, 1)});
+    }
+    auto plan = PlanReseal(std::move(rows), reseal);
+    if (!plan) return tl::unexpected(plan.error());
+    for (const auto& [row, sealed] : plan->updates) {
+      auto r = conn.Exec(row.job ? "UPDATE sync_jobs SET api_key_sealed = $1::bytea WHERE id = $2::bigint"
+                                 : "UPDATE vapi_keys SET sealed = $1::bytea WHERE owner = $2",
+                         {PgBytea(sealed), row.id});
+      if (!r) return tl::unexpected(r.error());
+    }
+    if (auto a = PgAppendUnsealed(conn, audit(plan->counts)); !a) return tl::unexpected(a.error());
+    return plan->counts;
   });
 }
 

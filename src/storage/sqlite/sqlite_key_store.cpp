@@ -1,5 +1,6 @@
 #include "storage/sqlite/sqlite_key_store.hpp"
 
+#include "storage/reseal_plan.hpp"
 #include "storage/sqlite/sqlite_audit_store.hpp"
 
 namespace assistantd::storage {
@@ -58,6 +59,39 @@ Result<std::vector<std::pair<std::string, StoredKey>>> SqliteKeyStore::AllKeys()
     if (!*row) return out;
     out.emplace_back(stmt->Text(0), StoredKey{stmt->Blob(1), stmt->Text(2), stmt->Int(3)});
   }
+}
+
+Result<KeyStore::ResealCounts> SqliteKeyStore::Reseal(
+    const ResealFn& reseal, const std::function<ChangeAudit(const ResealCounts&)>& audit) {
+  return db_.WriteValue<ResealCounts>([&](SqliteConnection& conn) -> Result<ResealCounts> {
+    std::vector<SealedRow> rows;
+    for (const auto& [job, sql] :
+         {std::pair{false, "SELECT owner, sealed FROM vapi_keys"},
+          std::pair{true, "SELECT CAST(id AS TEXT), api_key_sealed FROM sync_jobs "
+                          "WHERE api_key_sealed IS NOT NULL"}}) {
+      auto stmt = conn.Prepare(sql);
+      if (!stmt) return tl::unexpected(stmt.error());
+      for (;;) {
+        auto row = stmt->Step();
+        if (!row) return tl::unexpected(row.error());
+        if (!*row) break;
+        rows.push_back({job, stmt->Text(0), stmt->Blob(1)});
+      }
+    }
+    auto plan = PlanReseal(std::move(rows), reseal);
+    if (!plan) return tl::unexpected(plan.error());
+    for (const auto& [row, sealed] : plan->updates) {
+      auto stmt = conn.Prepare(row.job
+                                   ? "UPDATE sync_jobs SET api_key_sealed = ? WHERE id = CAST(? AS INTEGER)"
+                                   : "UPDATE vapi_keys SET sealed = ? WHERE owner = ?");
+      if (!stmt) return tl::unexpected(stmt.error());
+      stmt->BindBlob(1, sealed);
+      stmt->Bind(2, std::string_view(row.id));
+      if (auto r = stmt->Run(); !r) return tl::unexpected(r.error());
+    }
+    if (auto r = AppendAudit(conn, audit(plan->counts)); !r) return tl::unexpected(r.error());
+    return plan->counts;
+  });
 }
 
 }  // namespace assistantd::storage
