@@ -22,6 +22,7 @@
 #include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
 #include "auth/secret_box.hpp"
+#include "config/deployment.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/uuid.hpp"
@@ -407,6 +408,25 @@ int RunReseal(const config::ServeConfig& c, bool rotate) {
   out["unchanged"] = counts->unchanged;
   std::printf("%s\n", out.dump(2).c_str());
   return 0;
+}
+
+int RunCheckConfig(const config::ServeConfig& c) {
+  if (auto v = config::Validate(c); !v) return Die(v.error());
+  auto profile = config::ParseProfile(c.profile);
+  if (!profile) return Die(profile.error());
+  const bool assumed = *profile == config::Profile::kNone;
+  if (assumed) *profile = config::Profile::kProduction;
+  const auto findings = config::CheckDeployment(c, *profile);
+  int errors = 0;
+  for (const auto& f : findings) {
+    const bool error = f.error && *profile == config::Profile::kProduction;
+    errors += error ? 1 : 0;
+    std::printf("%-7s %-22s %s\n", error ? "error" : "warning", f.code.c_str(), f.message.c_str());
+  }
+  std::printf("check-config: %s%s: %d error(s), %zu warning(s)%s\n", config::ToString(*profile),
+              assumed ? " (no --profile given)" : "", errors, findings.size() - static_cast<size_t>(errors),
+              errors > 0 ? "; serve --profile production refuses to start" : "");
+  return errors > 0 ? 1 : 0;
 }
 
 }  // namespace assistantd::app

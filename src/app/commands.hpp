@@ -15,6 +15,9 @@ int Die(const Error& error);
 
 // Each returns the process exit code; failures print one clear line to stderr.
 int RunServe(const config::ServeConfig& config);
+// Prints what --profile (production when none is given) finds unsafe in serve's settings;
+// exit 1 when a production server would refuse to start.
+int RunCheckConfig(const config::ServeConfig& config);
 // `status_only`: print how the schema stands (JSON) instead of migrating; the exit code
 // says whether this release can run on it (docs/deploy.md, Upgrades).
 int RunMigrate(const config::ServeConfig& config, bool status_only);

@@ -9,6 +9,7 @@
 
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
+#include "config/deployment.hpp"
 
 namespace assistantd::app {
 namespace {
@@ -47,6 +48,8 @@ auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secre
     if (const auto alg = auth::ParseJwsAlgorithm(name)) s.allowed_algorithms.push_back(*alg);
   }
   s.strict_roles = c.strict_roles;
+  s.refuse_test_role = !config::TestRoleAllowed(
+      c, config::ParseProfile(c.profile).value_or(config::Profile::kNone));
   return s;
 }
 

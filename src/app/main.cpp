@@ -208,6 +208,118 @@ void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
       ->capture_default_str();
 }
 
+// Everything serve reads (also what check-config checks).
+void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
+  cmd.add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->envname("ASSISTANTD_LISTEN")
+      ->capture_default_str();
+  AddStorageOptions(cmd, c);
+  AddJwtOptions(cmd, c);
+  AddVapiOptions(cmd, c);
+  cmd.add_option("--database-pool-size", c.database_pool_size,
+                    "Database connections (default 0: handler threads + sync workers + 1); with "
+                    "several instances on PostgreSQL, keep the sum below max_connections")
+      ->envname("ASSISTANTD_DATABASE_POOL_SIZE")
+      ->capture_default_str();
+  cmd.add_option("--threads", c.threads, "I/O threads (default: one per core)")
+      ->envname("ASSISTANTD_THREADS");
+  cmd.add_option("--worker-threads", c.worker_threads,
+                    "Request handler threads (default: max(4, 2 x threads))")
+      ->envname("ASSISTANTD_WORKER_THREADS");
+  cmd.add_flag("--require-if-match", c.require_if_match,
+                  "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
+                  "its current ETag, so no client overwrites a change it has not seen (428 without)")
+      ->envname("ASSISTANTD_REQUIRE_IF_MATCH");
+  cmd.add_option("--cache-size", c.cache_size_mib,
+                    "MiB of assistant representations kept in the read cache, which every "
+                    "committed change keeps current across instances (0: off)")
+      ->envname("ASSISTANTD_CACHE_SIZE")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
+      ->capture_default_str();
+  cmd.add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413)")
+      ->envname("ASSISTANTD_MAX_BODY_BYTES")
+      ->capture_default_str();
+  cmd.add_option("--shutdown-timeout", c.shutdown_timeout_seconds,
+                    "Seconds to drain in-flight requests on SIGTERM/SIGINT")
+      ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
+      ->capture_default_str();
+  cmd.add_option("--max-connections", c.max_connections,
+                    "Client connections open at once; more get 503 (0: 3/4 of the open-files limit)")
+      ->envname("ASSISTANTD_MAX_CONNECTIONS")
+      ->capture_default_str();
+  cmd.add_option("--max-connections-per-ip", c.max_connections_per_ip,
+                    "Client connections open at once from one address, trusted proxies exempt "
+                    "(0: no limit)")
+      ->envname("ASSISTANTD_MAX_CONNECTIONS_PER_IP")
+      ->capture_default_str();
+  cmd.add_option("--max-waits", c.max_waits,
+                    "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
+                    "answered without waiting")
+      ->envname("ASSISTANTD_MAX_WAITS")
+      ->capture_default_str();
+  cmd.add_option("--max-waits-per-user", c.max_waits_per_user,
+                    "The same for one caller")
+      ->envname("ASSISTANTD_MAX_WAITS_PER_USER")
+      ->capture_default_str();
+
+  cmd.add_option("--sync-workers", c.sync_workers,
+                    "Threads syncing assistants to Vapi (0 disables syncing)")
+      ->envname("ASSISTANTD_SYNC_WORKERS")
+      ->capture_default_str();
+  cmd.add_option("--sync-max-attempts", c.sync_max_attempts,
+                    "Transient failures before a sync job is dead-lettered")
+      ->envname("ASSISTANTD_SYNC_MAX_ATTEMPTS")
+      ->capture_default_str();
+  cmd.add_option("--sync-backoff-base-ms", c.sync_backoff_base_ms,
+                    "First retry waits up to this long (full-jitter exponential backoff)")
+      ->envname("ASSISTANTD_SYNC_BACKOFF_BASE_MS")
+      ->capture_default_str();
+  cmd.add_option("--sync-backoff-cap-ms", c.sync_backoff_cap_ms,
+                    "Longest wait between two attempts of a sync job")
+      ->envname("ASSISTANTD_SYNC_BACKOFF_CAP_MS")
+      ->capture_default_str();
+  cmd.add_option("--breaker-threshold", c.breaker_threshold,
+                    "Consecutive transient Vapi failures that open the circuit breaker")
+      ->envname("ASSISTANTD_BREAKER_THRESHOLD")
+      ->capture_default_str();
+  cmd.add_option("--breaker-open-ms", c.breaker_open_ms,
+                    "How long the breaker stays open before one probe call")
+      ->envname("ASSISTANTD_BREAKER_OPEN_MS")
+      ->capture_default_str();
+  cmd.add_option("--reconcile-interval", c.reconcile_interval,
+                    "Run reconciliation with Vapi this often (off, or 30m, 1h, 1d)")
+      ->envname("ASSISTANTD_RECONCILE_INTERVAL")
+      ->capture_default_str();
+  cmd.add_flag("--reconcile-repair-drift", c.reconcile_repair_drift,
+                  "Periodic reconciliation also undoes fields changed in Vapi out of band")
+      ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
+
+  cmd.add_option("--backup-interval", c.backup_interval,
+                    "Back the SQLite database up this often while serving (off, or 1h, 6h, 1d)")
+      ->envname("ASSISTANTD_BACKUP_INTERVAL")
+      ->capture_default_str();
+  cmd.add_option("--backup-dir", c.backup_dir,
+                    "Where scheduled backups go (default: <data-dir>/backups)")
+      ->envname("ASSISTANTD_BACKUP_DIR");
+  cmd.add_option("--backup-keep", c.backup_keep, "Scheduled backups kept (the newest)")
+      ->envname("ASSISTANTD_BACKUP_KEEP")
+      ->capture_default_str();
+  cmd.add_option("--audit-verify-interval", c.audit_verify_interval,
+                    "Check the audit chain this often while serving (off, or 10m, 1h, 1d)")
+      ->envname("ASSISTANTD_AUDIT_VERIFY_INTERVAL")
+      ->capture_default_str();
+
+  AddAccountOptions(cmd, c);
+  AddLimitOptions(cmd, c);
+  cmd.add_option("--profile", c.profile,
+                 "production, staging or development: production refuses unsafe settings "
+                 "(assistantd check-config) and test-role tokens; a database serves one profile")
+      ->envname("ASSISTANTD_PROFILE");
+  cmd.add_flag("--allow-test-role", c.allow_test_role,
+               "Accept tokens with the test role under --profile production")
+      ->envname("ASSISTANTD_ALLOW_TEST_ROLE");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,107 +344,13 @@ int main(int argc, char** argv) {
   ServeConfig migrate_config;
   ServeConfig token_config;
   auto* serve = app.add_subcommand("serve", "Run the HTTP API");
-  serve->add_option("--listen", c.listen, "HOST:PORT to listen on (port 0: any free port)")
-      ->envname("ASSISTANTD_LISTEN")
-      ->capture_default_str();
-  AddStorageOptions(*serve, c);
-  AddJwtOptions(*serve, c);
-  AddVapiOptions(*serve, c);
-  serve->add_option("--database-pool-size", c.database_pool_size,
-                    "Database connections (default 0: handler threads + sync workers + 1); with "
-                    "several instances on PostgreSQL, keep the sum below max_connections")
-      ->envname("ASSISTANTD_DATABASE_POOL_SIZE")
-      ->capture_default_str();
-  serve->add_option("--threads", c.threads, "I/O threads (default: one per core)")
-      ->envname("ASSISTANTD_THREADS");
-  serve->add_option("--worker-threads", c.worker_threads,
-                    "Request handler threads (default: max(4, 2 x threads))")
-      ->envname("ASSISTANTD_WORKER_THREADS");
-  serve->add_flag("--require-if-match", c.require_if_match,
-                  "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
-                  "its current ETag, so no client overwrites a change it has not seen (428 without)")
-      ->envname("ASSISTANTD_REQUIRE_IF_MATCH");
-  serve->add_option("--cache-size", c.cache_size_mib,
-                    "MiB of assistant representations kept in the read cache, which every "
-                    "committed change keeps current across instances (0: off)")
-      ->envname("ASSISTANTD_CACHE_SIZE")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
-      ->capture_default_str();
-  serve->add_option("--max-body-bytes", c.max_body_bytes, "Largest request body accepted (413)")
-      ->envname("ASSISTANTD_MAX_BODY_BYTES")
-      ->capture_default_str();
-  serve->add_option("--shutdown-timeout", c.shutdown_timeout_seconds,
-                    "Seconds to drain in-flight requests on SIGTERM/SIGINT")
-      ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
-      ->capture_default_str();
-  serve->add_option("--max-connections", c.max_connections,
-                    "Client connections open at once; more get 503 (0: 3/4 of the open-files limit)")
-      ->envname("ASSISTANTD_MAX_CONNECTIONS")
-      ->capture_default_str();
-  serve->add_option("--max-connections-per-ip", c.max_connections_per_ip,
-                    "Client connections open at once from one address, trusted proxies exempt "
-                    "(0: no limit)")
-      ->envname("ASSISTANTD_MAX_CONNECTIONS_PER_IP")
-      ->capture_default_str();
-  serve->add_option("--max-waits", c.max_waits,
-                    "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
-                    "answered without waiting")
-      ->envname("ASSISTANTD_MAX_WAITS")
-      ->capture_default_str();
-  serve->add_option("--max-waits-per-user", c.max_waits_per_user,
-                    "The same for one caller")
-      ->envname("ASSISTANTD_MAX_WAITS_PER_USER")
-      ->capture_default_str();
+  AddServeOptions(*serve, c);
 
-  serve->add_option("--sync-workers", c.sync_workers,
-                    "Threads syncing assistants to Vapi (0 disables syncing)")
-      ->envname("ASSISTANTD_SYNC_WORKERS")
-      ->capture_default_str();
-  serve->add_option("--sync-max-attempts", c.sync_max_attempts,
-                    "Transient failures before a sync job is dead-lettered")
-      ->envname("ASSISTANTD_SYNC_MAX_ATTEMPTS")
-      ->capture_default_str();
-  serve->add_option("--sync-backoff-base-ms", c.sync_backoff_base_ms,
-                    "First retry waits up to this long (full-jitter exponential backoff)")
-      ->envname("ASSISTANTD_SYNC_BACKOFF_BASE_MS")
-      ->capture_default_str();
-  serve->add_option("--sync-backoff-cap-ms", c.sync_backoff_cap_ms,
-                    "Longest wait between two attempts of a sync job")
-      ->envname("ASSISTANTD_SYNC_BACKOFF_CAP_MS")
-      ->capture_default_str();
-  serve->add_option("--breaker-threshold", c.breaker_threshold,
-                    "Consecutive transient Vapi failures that open the circuit breaker")
-      ->envname("ASSISTANTD_BREAKER_THRESHOLD")
-      ->capture_default_str();
-  serve->add_option("--breaker-open-ms", c.breaker_open_ms,
-                    "How long the breaker stays open before one probe call")
-      ->envname("ASSISTANTD_BREAKER_OPEN_MS")
-      ->capture_default_str();
-  serve->add_option("--reconcile-interval", c.reconcile_interval,
-                    "Run reconciliation with Vapi this often (off, or 30m, 1h, 1d)")
-      ->envname("ASSISTANTD_RECONCILE_INTERVAL")
-      ->capture_default_str();
-  serve->add_flag("--reconcile-repair-drift", c.reconcile_repair_drift,
-                  "Periodic reconciliation also undoes fields changed in Vapi out of band")
-      ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
-
-  serve->add_option("--backup-interval", c.backup_interval,
-                    "Back the SQLite database up this often while serving (off, or 1h, 6h, 1d)")
-      ->envname("ASSISTANTD_BACKUP_INTERVAL")
-      ->capture_default_str();
-  serve->add_option("--backup-dir", c.backup_dir,
-                    "Where scheduled backups go (default: <data-dir>/backups)")
-      ->envname("ASSISTANTD_BACKUP_DIR");
-  serve->add_option("--backup-keep", c.backup_keep, "Scheduled backups kept (the newest)")
-      ->envname("ASSISTANTD_BACKUP_KEEP")
-      ->capture_default_str();
-  serve->add_option("--audit-verify-interval", c.audit_verify_interval,
-                    "Check the audit chain this often while serving (off, or 10m, 1h, 1d)")
-      ->envname("ASSISTANTD_AUDIT_VERIFY_INTERVAL")
-      ->capture_default_str();
-
-  AddAccountOptions(*serve, c);
-  AddLimitOptions(*serve, c);
+  ServeConfig check_config;
+  auto* check = app.add_subcommand(
+      "check-config", "Check serve's settings for --profile (production: errors refuse to start, "
+                      "staging: warnings); exit 1 when production would refuse");
+  AddServeOptions(*check, check_config);
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
   AddStorageOptions(*migrate, migrate_config);
@@ -505,6 +523,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (*serve) return assistantd::app::RunServe(c);
+  if (*check) return assistantd::app::RunCheckConfig(check_config);
   if (*migrate) return assistantd::app::RunMigrate(migrate_config, migrate_status);
   if (*token) return assistantd::app::RunToken(token_config, token_options);
   if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);

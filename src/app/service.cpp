@@ -26,6 +26,7 @@
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
+#include "config/deployment.hpp"
 #include "domain/vapi_schema.hpp"
 #include "http/pipeline.hpp"
 #include "http/router.hpp"
@@ -182,6 +183,20 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
   if (auto v = config::Validate(c); !v) return tl::unexpected(v.error());
   auto parts = std::make_unique<Parts>(c);
   auto& p = *parts;
+  const config::Profile profile = config::ParseProfile(c.profile).value_or(config::Profile::kNone);
+  std::string refused;
+  for (const auto& f : config::CheckDeployment(c, profile)) {
+    if (f.error && profile == config::Profile::kProduction) {
+      refused += (refused.empty() ? "" : "; ") + f.message + " [" + f.code + "]";
+    } else {
+      LogEvent(p.log, spdlog::level::warn, "unsafe setting",
+               {{"profile", config::ToString(profile)}, {"code", f.code}, {"why", f.message}});
+    }
+  }
+  if (!refused.empty()) {
+    return Fail(ErrorCode::kInvalidInput, "invalid_config",
+                "--profile production refuses these settings (assistantd check-config): " + refused);
+  }
   domain::VapiSchema();  // compiled now, not by the first write that needs it
   auto secret = config::ResolveJwtSecret(c, p.log);
   if (!secret) return tl::unexpected(secret.error());
@@ -203,6 +218,16 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
   auto store = OpenStorage(c, pool, p.logs, {.metrics = &p.metrics, .writes_assistants = true});
   if (!store) return tl::unexpected(store.error());
   p.store = std::move(*store);
+  if (profile != config::Profile::kNone) {
+    auto recorded = p.store.sync->ClaimProfile(config::ToString(profile));
+    if (!recorded) return tl::unexpected(recorded.error());
+    if (*recorded != config::ToString(profile)) {
+      return Fail(ErrorCode::kInvalidInput, "profile_mismatch",
+                  "the database " + p.store.description + " serves the " + *recorded +
+                      " deployment; a " + config::ToString(profile) +
+                      " server refuses it (one database per profile)");
+    }
+  }
   if (auto* feed = p.store.db->ChangeFeed(); feed && c.cache_size_mib > 0) {
     p.cache.emplace(static_cast<size_t>(c.cache_size_mib) << 20, &p.metrics);
     if (auto r = feed->Start(*p.cache); !r) return tl::unexpected(r.error());

@@ -366,6 +366,10 @@ Result<VerifiedToken> JwtVerifier::CheckClaims(const Checked& checked) const {
       role = domain::ParseRole(*names.role);
     }
     if (!role) return Fail(ErrorCode::kForbidden, "unknown_role", "Token role is not recognised");
+    if (*role == domain::Role::kTest && settings_.refuse_test_role) {
+      return Fail(ErrorCode::kForbidden, "test_role_disabled",
+                  "Test accounts cannot use this deployment");
+    }
     out.principal.role = *role;
   }
   if (sub != claims.end()) {

@@ -37,6 +37,8 @@ struct JwtSettings {
   // An app_metadata.role that is not one of ours: false treats the caller as a plain user
   // (Supabase projects put their own roles there), true refuses the token (403 unknown_role).
   bool strict_roles = false;
+  // Tokens with the test role are refused (403 test_role_disabled): production deployments.
+  bool refuse_test_role = false;
 };
 
 // True if `algorithm` is an HMAC algorithm the shared secret can use (HS256/384/512).

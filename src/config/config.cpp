@@ -16,6 +16,7 @@
 #include "auth/jwt.hpp"
 #include "auth/key_ring.hpp"
 #include "common/encoding.hpp"
+#include "config/deployment.hpp"
 
 namespace assistantd::config {
 namespace {
@@ -61,6 +62,7 @@ Result<ListenAddress> ParseListen(const std::string& text) {
 
 Result<void> Validate(const ServeConfig& c) {
   if (auto l = ParseListen(c.listen); !l) return tl::unexpected(l.error());
+  if (auto p = ParseProfile(c.profile); !p) return tl::unexpected(p.error());
   if (!IsValidLogLevel(c.log_level)) {
     return ConfigError("--log-level must be trace, debug, info, warn, error, critical or off");
   }

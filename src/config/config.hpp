@@ -92,6 +92,10 @@ struct ServeConfig {
   // Comma-separated addresses of reverse proxies whose X-Forwarded-For gives the client IP
   // (per-IP limits, audit, access log). Empty: the TCP peer is the client.
   std::string trusted_proxies;
+
+  // What the deployment is for (config/deployment.hpp): "", development, staging, production.
+  std::string profile;
+  bool allow_test_role = false;  // production: accept tokens with the test role anyway
 };
 
 struct ListenAddress {

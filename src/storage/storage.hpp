@@ -343,6 +343,9 @@ class SyncStore {
   virtual Result<std::string> InstanceId() = 0;
   // Adopts another database's installation id (import: the remote copies stay ours).
   virtual Result<void> SetInstanceId(const std::string& instance_id) = 0;
+  // Records `profile` as the one this database serves unless one is recorded already;
+  // returns the recorded one (config/deployment.hpp).
+  virtual Result<std::string> ClaimProfile(const std::string& profile) = 0;
 };
 
 // A Vapi API key as stored: sealed (encrypted) and the masked tail.

@@ -415,6 +415,17 @@ Result<KeyStore::ResealCounts> PgKeyStore::Reseal(
   });
 }
 
+Result<std::string> PgSyncStore::ClaimProfile(const std::string& profile) {
+  auto conn = db_.Acquire();
+  // As the connecting user, like SetInstanceId: the application role only reads the table.
+  auto r = conn->Exec(
+      "UPDATE instance SET profile = COALESCE(profile, $1) WHERE singleton = 1 RETURNING profile",
+      {profile});
+  if (!r) return tl::unexpected(r.error());
+  if (r->Rows() == 0) return Internal("the instance table is empty");
+  return r->Text(0, 0);
+}
+
 Result<void> PgSyncStore::SetInstanceId(const std::string& instance_id) {
   auto conn = db_.Acquire();
   // The application role may only read this table: an import runs as the connecting user.

@@ -35,6 +35,7 @@ class PgSyncStore final : public SyncStore {
   Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) override;
   Result<std::string> InstanceId() override;
   Result<void> SetInstanceId(const std::string& instance_id) override;
+  Result<std::string> ClaimProfile(const std::string& profile) override;
 
  private:
   Result<std::vector<ScannedAssistant>> Scan(const std::string& sql, const PgParams& params);

@@ -436,6 +436,26 @@ Result<std::string> SqliteSyncStore::InstanceId() {
   return stmt->Text(0);
 }
 
+Result<std::string> SqliteSyncStore::ClaimProfile(const std::string& profile) {
+  auto conn = db_.Acquire();
+  auto tx = SqliteTransaction::Begin(db_, *conn);
+  if (!tx) return tl::unexpected(tx.error());
+  std::string recorded;
+  {
+    auto stmt = conn->Prepare(
+        "UPDATE instance SET profile = COALESCE(profile, ?) WHERE singleton = 1 RETURNING profile");
+    if (!stmt) return tl::unexpected(stmt.error());
+    stmt->Bind(1, std::string_view(profile));
+    auto row = stmt->Step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return Internal("the instance table is empty");
+    recorded = stmt->Text(0);
+    if (auto done = stmt->Step(); !done) return tl::unexpected(done.error());
+  }
+  if (auto r = tx->Commit(); !r) return tl::unexpected(r.error());
+  return recorded;
+}
+
 Result<void> SqliteSyncStore::SetInstanceId(const std::string& instance_id) {
   auto conn = db_.Acquire();
   auto tx = SqliteTransaction::Begin(db_, *conn);

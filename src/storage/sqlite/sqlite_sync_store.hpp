@@ -42,6 +42,7 @@ class SqliteSyncStore final : public SyncStore {
   Result<std::optional<ScannedAssistant>> ScanAssistant(const std::string& id) override;
   Result<std::string> InstanceId() override;
   Result<void> SetInstanceId(const std::string& instance_id) override;
+  Result<std::string> ClaimProfile(const std::string& profile) override;
 
  private:
   SqliteDatabase& db_;
