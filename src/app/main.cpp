@@ -320,6 +320,29 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("ASSISTANTD_ALLOW_TEST_ROLE");
 }
 
+// A running server reached from outside: --url and one credential, the keys preferably from
+// the environment (PREFIX + SERVICE_KEY, TOKEN, APIKEY).
+void AddRemoteOptions(CLI::App& cmd, assistantd::app::RemoteTarget& t, const std::string& env,
+                      const std::string& service_key_use) {
+  cmd.add_option("--url", t.url, "The server's base URL, as clients reach it");
+  cmd.add_option("--service-key", t.service_key,
+                 "sb_secret_… key or service_role JWT: " + service_key_use +
+                     " (prefer the environment variable)")
+      ->envname(env + "SERVICE_KEY");
+  cmd.add_option("--token", t.token,
+                 "An access token instead of --service-key (prefer the environment variable)")
+      ->envname(env + "TOKEN");
+  cmd.add_option("--apikey", t.apikey,
+                 "Publishable key sent as apikey with --token, when the server requires one")
+      ->envname(env + "APIKEY");
+  cmd.add_option("--cacert", t.ca_file,
+                 "PEM file of the certificates to trust (a private CA) instead of the system's")
+      ->check(CLI::ExistingFile);
+  cmd.add_option("--timeout-ms", t.timeout_ms, "Per request")
+      ->check(CLI::Range(1000L, 3600000L))
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -384,6 +407,13 @@ int main(int argc, char** argv) {
   reconcile->add_flag("--dry-run", reconcile_options.dry_run, "Report only; change nothing");
   reconcile->add_flag("--repair-drift", reconcile_options.repair_drift,
                       "Also sync assistants whose Vapi copy was changed out of band");
+  assistantd::app::RemoteTarget reconcile_remote;
+  reconcile_remote.timeout_ms = 600000;
+  AddRemoteOptions(*reconcile, reconcile_remote, "ASSISTANTD_",
+                   "with --url: an admin's credential");
+  reconcile->get_option("--url")->description(
+      "Run the reconciliation on this running server through its admin API (POST "
+      "/v1/admin/reconcile) instead of opening the database here");
 
   ServeConfig export_config;
   std::string export_output = "-";
@@ -493,30 +523,14 @@ int main(int argc, char** argv) {
       "smoke", "Check a deployed server from outside: health, readiness, auth, an assistant's "
                "create/read/delete round trip (and its sync with --expect-sync), metrics; exit 0 "
                "when all pass, 1 otherwise");
-  smoke->add_option("--url", smoke_options.url, "The server's base URL, as clients reach it")
-      ->required();
-  smoke->add_option("--service-key", smoke_options.service_key,
-                    "sb_secret_… key or service_role JWT: a throwaway user is made and removed "
-                    "(prefer the environment variable)")
-      ->envname("ASSISTANTD_SMOKE_SERVICE_KEY");
-  smoke->add_option("--token", smoke_options.token,
-                    "A user's access token instead of --service-key (prefer the environment "
-                    "variable)")
-      ->envname("ASSISTANTD_SMOKE_TOKEN");
-  smoke->add_option("--apikey", smoke_options.apikey,
-                    "Publishable key sent as apikey with --token, when the server requires one")
-      ->envname("ASSISTANTD_SMOKE_APIKEY");
+  AddRemoteOptions(*smoke, smoke_options.target, "ASSISTANTD_SMOKE_",
+                   "a throwaway user is made and removed");
+  smoke->get_option("--url")->required();
   smoke->add_flag("--expect-sync", smoke_options.expect_sync,
                   "The assistant must reach Vapi and be removed from it (a Vapi key is configured)");
   smoke->add_option("--metrics-url", smoke_options.metrics_url,
                     "Where /metrics answers (default <url>/metrics; off: not checked, e.g. "
                     "behind a proxy that hides it)");
-  smoke->add_option("--cacert", smoke_options.ca_file,
-                    "PEM file of the certificates to trust (a private CA) instead of the system's")
-      ->check(CLI::ExistingFile);
-  smoke->add_option("--timeout-ms", smoke_options.timeout_ms, "Per request")
-      ->check(CLI::Range(1000L, 120000L))
-      ->capture_default_str();
 
   auto* version = app.add_subcommand("version", "Print the version");
 
@@ -526,7 +540,12 @@ int main(int argc, char** argv) {
   if (*check) return assistantd::app::RunCheckConfig(check_config);
   if (*migrate) return assistantd::app::RunMigrate(migrate_config, migrate_status);
   if (*token) return assistantd::app::RunToken(token_config, token_options);
-  if (*reconcile) return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
+  if (*reconcile) {
+    if (!reconcile_remote.url.empty()) {
+      return assistantd::app::RunRemoteReconcile(reconcile_remote, reconcile_options);
+    }
+    return assistantd::app::RunReconcile(reconcile_config, reconcile_options);
+  }
   if (*export_cmd) return assistantd::app::RunExport(export_config, export_output);
   if (*import_cmd) return assistantd::app::RunImport(import_config, import_input);
   if (*backup_cmd) return assistantd::app::RunBackup(backup_config, backup_output);

@@ -34,9 +34,7 @@ std::string Excerpt(std::string_view body) {
 
 class Smoke {
  public:
-  explicit Smoke(const SmokeOptions& o) : o_(o), base_(o.url) {
-    while (!base_.empty() && base_.back() == '/') base_.pop_back();
-  }
+  explicit Smoke(const SmokeOptions& o) : o_(o), t_(o.target), base_(BaseUrl(o.target)) {}
 
   int Run() {
     const bool steps = Steps();
@@ -76,8 +74,8 @@ class Smoke {
 
   // A throwaway, confirmed user made through the GoTrue admin API, signed in by password.
   bool SignIn() {
-    if (o_.service_key.empty()) {
-      token_ = o_.token;
+    if (t_.service_key.empty()) {
+      token_ = t_.token;
       return true;
     }
     const std::string tag = HexEncode(RandomBytes(4));
@@ -97,7 +95,7 @@ class Smoke {
     user_id_ = made->doc["id"].get<std::string>();
     auto signed_in = Check(
         "sign in", "POST", base_ + "/auth/v1/token?grant_type=password",
-        {"apikey: " + o_.service_key}, {200},
+        {"apikey: " + t_.service_key}, {200},
         [](const Answer& a) {
           return a.doc.contains("access_token") && a.doc["access_token"].is_string()
                      ? ""
@@ -174,12 +172,10 @@ class Smoke {
     return true;
   }
 
-  std::vector<std::string> Service() const {
-    return {"apikey: " + o_.service_key, "Authorization: Bearer " + o_.service_key};
-  }
+  std::vector<std::string> Service() const { return CredentialHeaders(t_); }
   std::vector<std::string> User() const {
     std::vector<std::string> h = {"Authorization: Bearer " + token_};
-    const std::string& apikey = o_.service_key.empty() ? o_.apikey : o_.service_key;
+    const std::string& apikey = t_.service_key.empty() ? t_.apikey : t_.service_key;
     if (!apikey.empty()) h.push_back("apikey: " + apikey);
     return h;
   }
@@ -189,19 +185,8 @@ class Smoke {
   std::optional<Answer> Check(const std::string& name, const char* method, const std::string& url,
                               std::vector<std::string> headers, const std::vector<long>& expected,
                               const Verify& verify = {}, const std::string& body = "") {
-    net::CurlRequest request;
-    request.method = method;
-    request.url = url;
-    request.headers = std::move(headers);
-    request.headers.emplace_back("Accept: application/json");
-    if (!body.empty()) {
-      request.headers.emplace_back("Content-Type: application/json");
-      request.body = &body;
-    }
-    request.timeout_ms = o_.timeout_ms;
-    request.max_response_bytes = 8 * 1024 * 1024;
+    net::CurlRequest request = JsonRequest(t_, method, url, std::move(headers), &body);
     request.user_agent = "assistantd-smoke";
-    request.ca_file = o_.ca_file;
     const auto start = std::chrono::steady_clock::now();
     const net::CurlAnswer raw = http_.Perform(request);
     const double ms =
@@ -246,6 +231,7 @@ class Smoke {
   }
 
   const SmokeOptions& o_;
+  const RemoteTarget& t_;
   std::string base_;
   net::CurlSession http_;
   std::string token_;
@@ -258,14 +244,8 @@ class Smoke {
 }  // namespace
 
 int RunSmoke(const SmokeOptions& options) {
-  if (!options.url.starts_with("http://") && !options.url.starts_with("https://")) {
-    std::fprintf(stderr, "assistantd: --url must start with http:// or https://\n");
-    return 1;
-  }
-  if (options.service_key.empty() == options.token.empty()) {
-    std::fprintf(stderr,
-                 "assistantd: give one of --service-key (or ASSISTANTD_SMOKE_SERVICE_KEY) and "
-                 "--token (or ASSISTANTD_SMOKE_TOKEN)\n");
+  if (auto problem = CheckTarget(options.target); !problem.empty()) {
+    std::fprintf(stderr, "assistantd: %s\n", problem.c_str());
     return 1;
   }
   std::fflush(stdout);

@@ -208,5 +208,42 @@ TEST_F(ReconcileTest, TheCommandReportsThenRepairsWithTheServerStopped) {
   EXPECT_EQ(refused.err.find("not-a-key"), std::string::npos);
 }
 
+TEST_F(ReconcileTest, TheCommandRunsOnARunningServerThroughItsAdminApi) {
+  const auto a = CreateSynced("Remote repair");
+  const std::string vapi_id = SyncStatus(a)["vapiId"];
+  ASSERT_EQ(Remote("DELETE", "/assistant/" + vapi_id).status, 200);
+  const std::string url = "http://127.0.0.1:" + std::to_string(server_->port());
+  const std::string admin = Admin();
+  // The credential comes from the environment; no database or Vapi option is needed here.
+  const auto dry = RunCommand({AssistantdBinary(), "reconcile", "--url", url, "--dry-run"},
+                              {{"ASSISTANTD_TOKEN", admin}});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const auto report = json::parse(dry.out);
+  EXPECT_EQ(report["dryRun"], true);
+  EXPECT_EQ(report["missing"]["items"], json::array({a}));
+  EXPECT_TRUE(SimState().empty());
+
+  const auto real = RunCommand({AssistantdBinary(), "reconcile", "--url", url + "/", "--token", admin});
+  ASSERT_EQ(real.exit_code, 0) << real.err;
+  EXPECT_EQ(json::parse(real.out)["actions"]["requeued"], 1);
+  WaitOneCopyEach({a});
+
+  // A user's token is refused by the server, and the CLI says so without echoing it.
+  const auto user = RunCommand({AssistantdBinary(), "reconcile", "--url", url, "--token", token_});
+  EXPECT_EQ(user.exit_code, 1);
+  EXPECT_NE(user.err.find("HTTP 403"), std::string::npos) << user.err;
+  EXPECT_EQ(user.err.find(token_), std::string::npos);
+  EXPECT_TRUE(user.out.empty()) << user.out;
+  // Neither credential, or both: a usage error before anything is sent.
+  const auto none = RunCommand({AssistantdBinary(), "reconcile", "--url", url});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find("give one of --service-key and --token"), std::string::npos) << none.err;
+  // Nothing listening: exit 1, named.
+  ASSERT_EQ(server_->Stop(), 0);
+  const auto down = RunCommand({AssistantdBinary(), "reconcile", "--url", url, "--token", admin});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_NE(down.err.find("could not reach " + url), std::string::npos) << down.err;
+}
+
 }  // namespace
 }  // namespace assistantd::testing
