@@ -41,10 +41,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     res_.keep_alive(req_.keep_alive());
     res_.body() = kBody;
     res_.prepare_payload();
-    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec || !self->res_.keep_alive()) return;
-      self->Read();
-    });
+    http::async_write(stream_, res_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || !self->res_.keep_alive()) return;
+                        self->Read();
+                      });
   }
 
   beast::tcp_stream stream_;
@@ -67,7 +68,8 @@ void Accept(tcp::acceptor& acceptor, asio::io_context& ioc) {
 
 int main(int argc, char** argv) {
   const unsigned short port = argc > 1 ? static_cast<unsigned short>(std::atoi(argv[1])) : 8090;
-  const int threads = argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
+  const int threads =
+      argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
   asio::io_context ioc(threads);
   tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   Accept(acceptor, ioc);

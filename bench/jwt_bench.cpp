@@ -13,8 +13,11 @@ using assistantd::auth::KeyRegistry;
 
 nlohmann::json Claims() {
   const int64_t now = assistantd::SystemClock().NowSeconds();
-  return {{"sub", "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f"}, {"aud", "authenticated"},
-          {"role", "authenticated"}, {"iat", now}, {"exp", now + 3600},
+  return {{"sub", "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f"},
+          {"aud", "authenticated"},
+          {"role", "authenticated"},
+          {"iat", now},
+          {"exp", now + 3600},
           {"app_metadata", {{"provider", "email"}, {"role", "user"}}}};
 }
 

@@ -63,7 +63,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!item.is_object()) return 0;
     domain::AuditEntry e;
     e.seq = static_cast<int64_t>(chain.size()) + 1;
-    e.at_us = item.value("at", nlohmann::json(0)).is_number_integer() ? item.value("at", int64_t{0}) : 0;
+    e.at_us =
+        item.value("at", nlohmann::json(0)).is_number_integer() ? item.value("at", int64_t{0}) : 0;
     e.actor_role = Text(item, "role");
     e.action = Text(item, "action");
     e.target_type = Text(item, "targetType");
@@ -91,7 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       tampered[victim].action += "x";
       break;
     case 1:
-      if (chain.size() < 2 || victim + 1 == chain.size()) return 0;  // a dropped tail is a truncation
+      if (chain.size() < 2 || victim + 1 == chain.size())
+        return 0;  // a dropped tail is a truncation
       tampered.erase(tampered.begin() + static_cast<std::ptrdiff_t>(victim));
       break;
     case 2:

@@ -36,9 +36,9 @@ struct Keys {
   Keys() {
     std::vector<auth::VerificationKey> keys{
         auth::VerificationKey::Hmac("hs", auth::JwsAlgorithm::kHS256, kSecret)};
-    for (auto [alg, kid] : {std::pair{auth::JwsAlgorithm::kES256, "es"},
-                            std::pair{auth::JwsAlgorithm::kRS256, "rs"},
-                            std::pair{auth::JwsAlgorithm::kEdDSA, "ed"}}) {
+    for (auto [alg, kid] :
+         {std::pair{auth::JwsAlgorithm::kES256, "es"}, std::pair{auth::JwsAlgorithm::kRS256, "rs"},
+          std::pair{auth::JwsAlgorithm::kEdDSA, "ed"}}) {
       auto key = auth::GenerateSigningKey(alg, kid);
       if (!key) __builtin_trap();
       keys.push_back(key->Public());
@@ -92,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const auto rest = input.substr(1);
       const auto nul = rest.find('\0');
       if (nul == std::string_view::npos) return 0;
-      const std::string signing_input = Base64UrlEncode(rest.substr(0, nul)) + "." +
-                                        Base64UrlEncode(rest.substr(nul + 1));
+      const std::string signing_input =
+          Base64UrlEncode(rest.substr(0, nul)) + "." + Base64UrlEncode(rest.substr(nul + 1));
       auto& signers = TheKeys().signers;
       const size_t pick = static_cast<unsigned char>(input[0]) % (signers.size() + 1);
       const std::string signature =

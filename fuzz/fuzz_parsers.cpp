@@ -108,8 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     case 11:
-      Check(assistantd::IsPrintableUtf8(text) ? assistantd::Utf8Length(text) <= text.size()
-                                              : true);
+      Check(assistantd::IsPrintableUtf8(text) ? assistantd::Utf8Length(text) <= text.size() : true);
       break;
   }
   return 0;

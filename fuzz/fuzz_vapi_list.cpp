@@ -37,7 +37,8 @@ class Pages final : public vapi::VapiClient {
     if (next_ >= pages_.size()) return nlohmann::json::array();
     auto page = nlohmann::json::parse(pages_[next_++], nullptr, /*allow_exceptions=*/false);
     if (page.is_discarded()) {
-      return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kTransient, 500, "down", {}, true});
+      return tl::unexpected(
+          vapi::VapiFailure{vapi::FailureKind::kTransient, 500, "down", {}, true});
     }
     return page;
   }

@@ -26,7 +26,8 @@ std::optional<domain::Role> AssignableRole(const json& v) {
 
 void AdminApi::Register(http::Router& router) {
   using http::Access;
-  router.Add("GET", "/v1/admin/users", Access::kAdmin, [this](auto& ctx) { return ListUsers(ctx); });
+  router.Add("GET", "/v1/admin/users", Access::kAdmin,
+             [this](auto& ctx) { return ListUsers(ctx); });
   router.Add("POST", "/v1/admin/users", Access::kAdmin,
              [this](auto& ctx) { return CreateUser(ctx); });
   router.Add("GET", "/v1/admin/users/{id}", Access::kAdmin,
@@ -75,16 +76,20 @@ Result<http::Response> AdminApi::CreateUser(http::RequestContext& ctx) {
   domain::Role role = domain::Role::kUser;
   if (body->contains("role")) {
     const auto r = AssignableRole((*body)["role"]);
-    if (!r) return ValidationFailed(json::array({Violation("role", "must be user, premium, test or admin")}));
+    if (!r)
+      return ValidationFailed(
+          json::array({Violation("role", "must be user, premium, test or admin")}));
     role = *r;
   }
   const json confirmed = body->value("emailConfirmed", json(true));
   if (!confirmed.is_boolean()) {
     return ValidationFailed(json::array({Violation("emailConfirmed", "must be a boolean")}));
   }
-  auto user_metadata = domain::CheckMetadata(body->value("userMetadata", json()), domain::Metadata::kUser);
+  auto user_metadata =
+      domain::CheckMetadata(body->value("userMetadata", json()), domain::Metadata::kUser);
   if (!user_metadata) return tl::unexpected(user_metadata.error());
-  auto app_metadata = domain::CheckMetadata(body->value("appMetadata", json()), domain::Metadata::kApp);
+  auto app_metadata =
+      domain::CheckMetadata(body->value("appMetadata", json()), domain::Metadata::kApp);
   if (!app_metadata) return tl::unexpected(app_metadata.error());
   UserChanges changes;
   changes.password = std::move(*password);
@@ -127,8 +132,8 @@ Result<http::Response> AdminApi::UpdateUser(http::RequestContext& ctx) {
       changes.change_ban = true;
       if (v.is_null()) {
         changes.banned_until_us.reset();
-      } else if (const auto t = v.is_string() ? ParseTimestamp(v.get_ref<const std::string&>())
-                                              : std::nullopt;
+      } else if (const auto t =
+                     v.is_string() ? ParseTimestamp(v.get_ref<const std::string&>()) : std::nullopt;
                  t) {
         changes.banned_until_us = *t;
       } else {

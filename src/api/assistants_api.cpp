@@ -131,14 +131,14 @@ void AssistantsApi::AnswerAfterSync(const http::RequestContext& ctx, const std::
   const auto wait = PreferredWaitSeconds(ctx.request);
   if (!wait) return run(std::nullopt, std::nullopt);
   const auto& caller = ctx.Caller();
-  const std::string who = caller.user_id ? *caller.user_id
-                                         : "role:" + std::string(domain::ToString(caller.role));
-  const bool waiting = waiter_.Wait(
-      who, id, std::chrono::steady_clock::now() + std::chrono::seconds(*wait),
-      [this, run, seconds = *wait](std::optional<storage::SyncJob> job) {
-        // The answer reads the store: on the handler pool, not the waiter's thread.
-        executor_([run, seconds, job = std::move(job)] { run(seconds, job); });
-      });
+  const std::string who =
+      caller.user_id ? *caller.user_id : "role:" + std::string(domain::ToString(caller.role));
+  const bool waiting =
+      waiter_.Wait(who, id, std::chrono::steady_clock::now() + std::chrono::seconds(*wait),
+                   [this, run, seconds = *wait](std::optional<storage::SyncJob> job) {
+                     // The answer reads the store: on the handler pool, not the waiter's thread.
+                     executor_([run, seconds, job = std::move(job)] { run(seconds, job); });
+                   });
   if (!waiting) run(std::nullopt, std::nullopt);
 }
 
@@ -146,25 +146,24 @@ void AssistantsApi::Create(http::RequestContext& ctx, http::Reply reply) {
   auto prepared = PrepareCreate(ctx);
   if (!prepared) return reply(tl::unexpected(prepared.error()));
   const auto& caller = ctx.Caller();
-  store_.SubmitCreate(std::move(prepared->assistant), std::move(prepared->job_key),
-                      limits::LimitsFor(limits_, caller.role).max_assistants,
-                      audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
-                      Then<Assistant>(std::move(reply), [this, &ctx](Assistant created,
-                                                                     http::Reply done) {
-                        notifier_.Notify();
-                        audit_.Appended();
-                        AnswerAfterSync(
-                            ctx, created.id, std::move(done),
-                            [this, &ctx, created](std::optional<int> waited,
-                                                  const std::optional<storage::SyncJob>&) {
-                              auto res = WriteResponse(ctx, 201, created, waited);
-                              if (!res) return res;
-                              std::string base = ctx.request.path;
-                              if (base.ends_with('/')) base.pop_back();
-                              res->SetHeader("Location", base + "/" + created.id);
-                              return res;
-                            });
-                      }));
+  store_.SubmitCreate(
+      std::move(prepared->assistant), std::move(prepared->job_key),
+      limits::LimitsFor(limits_, caller.role).max_assistants,
+      audit_.ForAssistant(ActorFor(ctx), "assistant.create"),
+      Then<Assistant>(std::move(reply), [this, &ctx](Assistant created, http::Reply done) {
+        notifier_.Notify();
+        audit_.Appended();
+        AnswerAfterSync(ctx, created.id, std::move(done),
+                        [this, &ctx, created](std::optional<int> waited,
+                                              const std::optional<storage::SyncJob>&) {
+                          auto res = WriteResponse(ctx, 201, created, waited);
+                          if (!res) return res;
+                          std::string base = ctx.request.path;
+                          if (base.ends_with('/')) base.pop_back();
+                          res->SetHeader("Location", base + "/" + created.id);
+                          return res;
+                        });
+      }));
 }
 
 Result<AssistantsApi::NewAssistant> AssistantsApi::PrepareCreate(http::RequestContext& ctx) {
@@ -329,17 +328,16 @@ void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {
   if (!cache_) {
     if (may_block) return reply(ReadOne(*id, scope, projection));
     return executor_([this, id = std::move(*id), scope = std::move(scope),
-                      projection = std::move(projection), reply = std::move(reply)] {
-      reply(ReadOne(id, scope, projection));
-    });
+                      projection = std::move(projection),
+                      reply = std::move(reply)] { reply(ReadOne(id, scope, projection)); });
   }
   // The cache may answer once every change committed before now has reached it; until the
   // feed says so (PostgreSQL: a round trip shared by every read waiting meanwhile), no
   // thread is held. A read the feed cannot vouch for goes to the store.
   const auto caller_thread = std::this_thread::get_id();
   feed_->AwaitCurrent([this, id = std::move(*id), scope = std::move(scope),
-                       projection = std::move(projection), reply = std::move(reply),
-                       caller_thread, may_block](bool current) mutable {
+                       projection = std::move(projection), reply = std::move(reply), caller_thread,
+                       may_block](bool current) mutable {
     if (current) {
       if (const auto entry = cache_->Find(id)) {
         const Assistant& row = entry->row;
@@ -356,9 +354,8 @@ void AssistantsApi::Get(http::RequestContext& ctx, http::Reply reply) {
       }
     }
     auto read = [this, id = std::move(id), scope = std::move(scope),
-                 projection = std::move(projection), reply = std::move(reply)] {
-      reply(ReadOne(id, scope, projection));
-    };
+                 projection = std::move(projection),
+                 reply = std::move(reply)] { reply(ReadOne(id, scope, projection)); };
     // Answered at once on the request's own thread, or later on the feed's: the store is
     // read on the handler pool.
     if (may_block && std::this_thread::get_id() == caller_thread) return read();
@@ -421,23 +418,21 @@ void AssistantsApi::Patch(http::RequestContext& ctx, http::Reply reply) {
     next.updated_at_us = now;
     return next;
   };
-  store_.SubmitUpdate(*id, domain::ScopeFor(ctx.Caller()), std::move(mutate), std::move(*job_key),
-                      audit_.ForAssistant(ActorFor(ctx), "assistant.update"),
-                      Then<std::optional<Assistant>>(
-                          std::move(reply),
-                          [this, &ctx](std::optional<Assistant> updated, http::Reply done) {
-                            if (!updated) return done(NotFound());
-                            notifier_.Notify();
-                            audit_.Appended();
-                            const std::string updated_id = updated->id;  // before the move
-                            AnswerAfterSync(
-                                ctx, updated_id, std::move(done),
-                                [this, &ctx, updated = std::move(*updated)](
-                                    std::optional<int> waited,
-                                    const std::optional<storage::SyncJob>&) {
-                                  return WriteResponse(ctx, 200, updated, waited);
-                                });
-                          }));
+  store_.SubmitUpdate(
+      *id, domain::ScopeFor(ctx.Caller()), std::move(mutate), std::move(*job_key),
+      audit_.ForAssistant(ActorFor(ctx), "assistant.update"),
+      Then<std::optional<Assistant>>(
+          std::move(reply), [this, &ctx](std::optional<Assistant> updated, http::Reply done) {
+            if (!updated) return done(NotFound());
+            notifier_.Notify();
+            audit_.Appended();
+            const std::string updated_id = updated->id;  // before the move
+            AnswerAfterSync(ctx, updated_id, std::move(done),
+                            [this, &ctx, updated = std::move(*updated)](
+                                std::optional<int> waited, const std::optional<storage::SyncJob>&) {
+                              return WriteResponse(ctx, 200, updated, waited);
+                            });
+          }));
 }
 
 void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
@@ -448,20 +443,19 @@ void AssistantsApi::Delete(http::RequestContext& ctx, http::Reply reply) {
   if (!job_key) return reply(tl::unexpected(job_key.error()));
   auto precondition = IfMatchPrecondition(ctx.request, require_if_match_);
   if (!precondition) return reply(tl::unexpected(precondition.error()));
-  store_.SubmitDelete(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
-                      audit_.ForAssistant(ActorFor(ctx), "assistant.delete"),
-                      std::move(*precondition),
-                      Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted,
-                                                                          http::Reply done) {
-                        if (!deleted) return done(NotFound());
-                        notifier_.Notify();
-                        audit_.Appended();
-                        AnswerAfterSync(ctx, id, std::move(done),
-                                        [id](std::optional<int> waited,
-                                             const std::optional<storage::SyncJob>& job) {
-                                          return DeleteResponse(id, waited, job);
-                                        });
-                      }));
+  store_.SubmitDelete(
+      *id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), std::move(*job_key),
+      audit_.ForAssistant(ActorFor(ctx), "assistant.delete"), std::move(*precondition),
+      Then<bool>(std::move(reply), [this, &ctx, id = *id](bool deleted, http::Reply done) {
+        if (!deleted) return done(NotFound());
+        notifier_.Notify();
+        audit_.Appended();
+        AnswerAfterSync(
+            ctx, id, std::move(done),
+            [id](std::optional<int> waited, const std::optional<storage::SyncJob>& job) {
+              return DeleteResponse(id, waited, job);
+            });
+      }));
 }
 
 Result<http::Response> AssistantsApi::DeleteResponse(const std::string& id,

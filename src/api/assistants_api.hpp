@@ -20,10 +20,11 @@ namespace assistantd::api {
 class AssistantsApi {
  public:
   AssistantsApi(storage::AssistantStore& store, TokenAuthenticator& users,
-                sync::SyncNotifier& notifier, sync::OutcomeWaiter& waiter, const auth::SecretBox& box,
-                const limits::LimitsSettings& limits, audit::AuditLog& audit, const Clock& clock,
-                http::Executor executor, bool require_if_match = false,
-                AssistantCache* cache = nullptr, storage::AssistantChangeFeed* feed = nullptr)
+                sync::SyncNotifier& notifier, sync::OutcomeWaiter& waiter,
+                const auth::SecretBox& box, const limits::LimitsSettings& limits,
+                audit::AuditLog& audit, const Clock& clock, http::Executor executor,
+                bool require_if_match = false, AssistantCache* cache = nullptr,
+                storage::AssistantChangeFeed* feed = nullptr)
       : store_(store),
         users_(users),
         notifier_(notifier),
@@ -56,7 +57,7 @@ class AssistantsApi {
   const Clock& clock_;
   http::Executor executor_;
   bool require_if_match_;  // PATCH and DELETE without If-Match are 428
-  AssistantCache* cache_;   // reads by id, when the store has a change feed to keep it current
+  AssistantCache* cache_;  // reads by id, when the store has a change feed to keep it current
   storage::AssistantChangeFeed* feed_;
 
   // GET by id from the store (storing what it read in the cache, under `ticket`).
@@ -77,8 +78,8 @@ class AssistantsApi {
   // request asked `Prefer: wait=N`; then once the assistant's sync job has an outcome or N
   // seconds passed (waited = N, job as it stands), on the handler pool, holding no thread
   // meanwhile. Over the wait bounds the preference is ignored and the answer comes at once.
-  using AfterSync = std::function<Result<http::Response>(std::optional<int> waited,
-                                                         const std::optional<storage::SyncJob>& job)>;
+  using AfterSync = std::function<Result<http::Response>(
+      std::optional<int> waited, const std::optional<storage::SyncJob>& job)>;
   void AnswerAfterSync(const http::RequestContext& ctx, const std::string& id, http::Reply reply,
                        AfterSync answer);
   static Result<http::Response> DeleteResponse(const std::string& id, std::optional<int> waited,

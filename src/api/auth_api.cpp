@@ -186,13 +186,13 @@ AuthApi::SignIn AuthApi::StartSession(http::RequestContext& ctx, const domain::U
   SignIn out;
   out.refresh_token = auth::NewRefreshToken();
   storage::AuthSession session{NewUuid(), user.id, now, now, now};
-  out.session.audit = audit_.Entry(ActorFor(ctx, user), {"session.create",
-                                                         "session",
-                                                         session.id,
-                                                         user.id,
-                                                         nullptr,
-                                                         {{"sessionId", session.id},
-                                                          {"method", "password"}}});
+  out.session.audit =
+      audit_.Entry(ActorFor(ctx, user), {"session.create",
+                                         "session",
+                                         session.id,
+                                         user.id,
+                                         nullptr,
+                                         {{"sessionId", session.id}, {"method", "password"}}});
   out.session.token_hash = auth::RefreshTokenDigest(out.refresh_token);
   out.session.session = std::move(session);
   return out;

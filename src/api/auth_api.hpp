@@ -17,11 +17,11 @@
 namespace assistantd::api {
 
 struct AuthSettings {
-  auth::JwtSettings jwt;                      // iss and aud of the access tokens
+  auth::JwtSettings jwt;  // iss and aud of the access tokens
   int64_t access_token_ttl_seconds = 3600;
   int64_t refresh_reuse_interval_seconds = 10;
   domain::PasswordPolicy password;
-  bool require_email_confirmation = false;    // off: sign-up returns a session at once
+  bool require_email_confirmation = false;  // off: sign-up returns a session at once
   bool disable_signup = false;
 };
 

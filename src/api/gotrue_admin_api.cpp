@@ -34,7 +34,8 @@ Result<int> PageNumber(const std::string& value, int fallback, int max, const ch
   int n = 0;
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
   if (ec != std::errc() || ptr != value.data() + value.size() || n < 1 || n > max) {
-    return Validation(std::string(name) + " must be a whole number from 1 to " + std::to_string(max));
+    return Validation(std::string(name) + " must be a whole number from 1 to " +
+                      std::to_string(max));
   }
   return n;
 }
@@ -48,22 +49,31 @@ std::optional<int64_t> ParseGoDuration(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     const size_t start = i;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
     if (i == start) return std::nullopt;
     double value = 0;
     const auto [ptr, ec] = std::from_chars(text.data() + start, text.data() + i, value);
     if (ec != std::errc() || ptr != text.data() + i) return std::nullopt;
     const size_t unit_start = i;
-    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.') ++i;
+    while (i < text.size() && !std::isdigit(static_cast<unsigned char>(text[i])) && text[i] != '.')
+      ++i;
     const std::string_view unit = text.substr(unit_start, i - unit_start);
     double scale = 0;
-    if (unit == "ns") scale = 1e-3;
-    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") scale = 1;
-    else if (unit == "ms") scale = 1e3;
-    else if (unit == "s") scale = 1e6;
-    else if (unit == "m") scale = 60e6;
-    else if (unit == "h") scale = 3600e6;
-    else return std::nullopt;
+    if (unit == "ns")
+      scale = 1e-3;
+    else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs")
+      scale = 1;
+    else if (unit == "ms")
+      scale = 1e3;
+    else if (unit == "s")
+      scale = 1e6;
+    else if (unit == "m")
+      scale = 60e6;
+    else if (unit == "h")
+      scale = 3600e6;
+    else
+      return std::nullopt;
     total_us += value * scale;
   }
   // Go's durations stop at about 292 years.
@@ -75,9 +85,12 @@ void GoTrueAdminApi::Register(http::Router& router) {
   using http::Access;
   // Authorised inside (GoTrue's codes: 401 no_authorization, 403 bad_jwt / not_admin).
   router.Add("GET", "/auth/v1/admin/users", Access::kApp, [this](auto& ctx) { return List(ctx); });
-  router.Add("POST", "/auth/v1/admin/users", Access::kApp, [this](auto& ctx) { return Create(ctx); });
-  router.Add("GET", "/auth/v1/admin/users/{id}", Access::kApp, [this](auto& ctx) { return Get(ctx); });
-  router.Add("PUT", "/auth/v1/admin/users/{id}", Access::kApp, [this](auto& ctx) { return Update(ctx); });
+  router.Add("POST", "/auth/v1/admin/users", Access::kApp,
+             [this](auto& ctx) { return Create(ctx); });
+  router.Add("GET", "/auth/v1/admin/users/{id}", Access::kApp,
+             [this](auto& ctx) { return Get(ctx); });
+  router.Add("PUT", "/auth/v1/admin/users/{id}", Access::kApp,
+             [this](auto& ctx) { return Update(ctx); });
   router.Add("DELETE", "/auth/v1/admin/users/{id}", Access::kApp,
              [this](auto& ctx) { return Delete(ctx); });
 }
@@ -95,7 +108,8 @@ Result<void> GoTrueAdminApi::Authorize(http::RequestContext& ctx) {
       return Fail(ErrorCode::kUnauthenticated, "no_authorization",
                   "This endpoint requires a valid Bearer token");
     }
-    if (e.reason == "invalid_api_key" || e.reason == "secret_key_in_browser") return tl::unexpected(e);
+    if (e.reason == "invalid_api_key" || e.reason == "secret_key_in_browser")
+      return tl::unexpected(e);
     return Fail(ErrorCode::kForbidden, "bad_jwt",
                 "invalid JWT: unable to parse or verify signature, token is invalid or expired");
   }
@@ -107,10 +121,10 @@ Result<void> GoTrueAdminApi::Authorize(http::RequestContext& ctx) {
 }
 
 Result<UserChanges> GoTrueAdminApi::ParseAttributes(const json& body, bool create) {
-  if (auto r = RefuseUnknownMembers(body, {"email", "phone", "password", "password_hash",
-                                           "email_confirm", "phone_confirm", "user_metadata",
-                                           "app_metadata", "role", "id", "ban_duration", "nonce",
-                                           "channel"});
+  if (auto r = RefuseUnknownMembers(
+          body,
+          {"email", "phone", "password", "password_hash", "email_confirm", "phone_confirm",
+           "user_metadata", "app_metadata", "role", "id", "ban_duration", "nonce", "channel"});
       !r) {
     return tl::unexpected(r.error());
   }
@@ -148,7 +162,8 @@ Result<UserChanges> GoTrueAdminApi::ParseAttributes(const json& body, bool creat
     }
     c.password_hash = hash->get<std::string>();
   }
-  if (const auto confirm = body.find("email_confirm"); confirm != body.end() && !confirm->is_null()) {
+  if (const auto confirm = body.find("email_confirm");
+      confirm != body.end() && !confirm->is_null()) {
     if (!confirm->is_boolean()) return Validation("email_confirm must be a boolean");
     c.email_confirmed = confirm->get<bool>();
   }
@@ -165,22 +180,23 @@ Result<UserChanges> GoTrueAdminApi::ParseAttributes(const json& body, bool creat
   // sets it. GoTrue's own `role` is the JWT role claim: "authenticated" or one of ours.
   if (c.app_metadata && c.app_metadata->contains("role")) {
     const json role = (*c.app_metadata)["role"];
-    const auto parsed = role.is_string() ? domain::ParseRole(role.get_ref<const std::string&>())
-                                         : std::nullopt;
+    const auto parsed =
+        role.is_string() ? domain::ParseRole(role.get_ref<const std::string&>()) : std::nullopt;
     if (parsed && *parsed != domain::Role::kServiceRole) {
       c.role = *parsed;
       c.app_metadata->erase("role");
     }
   }
   if (const auto role = body.find("role"); role != body.end() && !role->is_null() && *role != "") {
-    const auto parsed = role->is_string() ? domain::ParseRole(role->get_ref<const std::string&>())
-                                          : std::nullopt;
+    const auto parsed =
+        role->is_string() ? domain::ParseRole(role->get_ref<const std::string&>()) : std::nullopt;
     if (!parsed || *parsed == domain::Role::kServiceRole) {
       return Validation("role must be authenticated, user, premium, test or admin");
     }
     if (*role != "authenticated") c.role = *parsed;
   }
-  if (const auto ban = body.find("ban_duration"); ban != body.end() && !ban->is_null() && *ban != "") {
+  if (const auto ban = body.find("ban_duration");
+      ban != body.end() && !ban->is_null() && *ban != "") {
     if (!ban->is_string()) return Validation("ban_duration must be a string such as 24h or none");
     c.change_ban = true;
     if (*ban != "none") {
@@ -215,8 +231,8 @@ Result<http::Response> GoTrueAdminApi::List(http::RequestContext& ctx) {
   // "next" only when there is one, then "last".
   const int64_t last = std::max<int64_t>(1, (found->total + *per_page - 1) / *per_page);
   const auto link = [&](int64_t n, const char* rel) {
-    return "</auth/v1/admin/users?page=" + std::to_string(n) + "&per_page=" +
-           std::to_string(*per_page) + ">; rel=\"" + rel + "\"";
+    return "</auth/v1/admin/users?page=" + std::to_string(n) +
+           "&per_page=" + std::to_string(*per_page) + ">; rel=\"" + rel + "\"";
   };
   std::string links;
   if (*page < last) links = link(*page + 1, "next") + ", ";
@@ -279,7 +295,8 @@ Result<http::Response> GoTrueAdminApi::Delete(http::RequestContext& ctx) {
   if (!ctx.request.body.empty()) {
     auto body = ParseObjectBody(ctx.request);
     if (!body) return tl::unexpected(body.error());
-    if (auto r = RefuseUnknownMembers(*body, {"should_soft_delete"}); !r) return tl::unexpected(r.error());
+    if (auto r = RefuseUnknownMembers(*body, {"should_soft_delete"}); !r)
+      return tl::unexpected(r.error());
     const json flag = body->value("should_soft_delete", json(false));
     if (!flag.is_boolean()) return Validation("should_soft_delete must be a boolean");
     soft = flag.get<bool>();

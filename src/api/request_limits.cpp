@@ -18,7 +18,8 @@ Result<std::vector<std::pair<std::string, std::string>>> RequestLimits::Admit(
   const auto& decision = *decided;
   auto headers = limits::RateLimitHeaders("requests", limit, decision);
   if (decision.allowed) return headers;
-  Error e{ErrorCode::kRateLimited, "rate_limited",
+  Error e{ErrorCode::kRateLimited,
+          "rate_limited",
           "Too many requests: " + std::to_string(limit.limit) + " per " +
               std::to_string(limit.window_seconds) + " s for this account; retry in " +
               std::to_string(decision.reset_seconds) + " s",

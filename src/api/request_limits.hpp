@@ -14,8 +14,8 @@ class RequestLimits final : public http::Admission {
   RequestLimits(limits::RateLimiter& limiter, const limits::LimitsSettings& settings)
       : limiter_(limiter), settings_(settings) {}
 
-  Result<std::vector<std::pair<std::string, std::string>>> Admit(
-      const domain::Principal& principal, bool may_block) override;
+  Result<std::vector<std::pair<std::string, std::string>>> Admit(const domain::Principal& principal,
+                                                                 bool may_block) override;
 
  private:
   limits::RateLimiter& limiter_;

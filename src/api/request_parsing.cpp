@@ -1,11 +1,10 @@
 #include "api/request_parsing.hpp"
 
-#include "common/ascii.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
+#include "common/ascii.hpp"
 #include "common/json_util.hpp"
 #include "common/uuid.hpp"
 
@@ -19,15 +18,15 @@ tl::unexpected<Error> ValidationFailed(nlohmann::json details) {
 http::Response PageResponse(nlohmann::json data, const std::optional<domain::ListCursor>& next) {
   return http::Response::Json(
       200, {{"data", std::move(data)},
-            {"nextCursor", next ? nlohmann::json(domain::EncodeCursor(*next))
-                                : nlohmann::json(nullptr)}});
+            {"nextCursor",
+             next ? nlohmann::json(domain::EncodeCursor(*next)) : nlohmann::json(nullptr)}});
 }
 
 http::Response PageResponse(const std::vector<std::string>& items,
                             const std::optional<domain::ListCursor>& next) {
-  http::Response r = http::Response::Json(
-      200, {{"nextCursor", next ? nlohmann::json(domain::EncodeCursor(*next))
-                                : nlohmann::json(nullptr)}});
+  http::Response r =
+      http::Response::Json(200, {{"nextCursor", next ? nlohmann::json(domain::EncodeCursor(*next))
+                                                     : nlohmann::json(nullptr)}});
   // {"nextCursor":…} → {"data":[…],"nextCursor":…}, the members in the order Json gives them.
   size_t size = r.body.size() + 10;
   for (const auto& item : items) size += item.size() + 1;
@@ -61,8 +60,8 @@ Result<std::optional<std::string>> TakeRequestVapiKey(const http::Request& reque
       if (it == body->end()) continue;
       if (!key) {
         if (!it->is_string()) {
-          return ValidationFailed(nlohmann::json::array(
-              {{{"field", name}, {"message", "must be a string"}}}));
+          return ValidationFailed(
+              nlohmann::json::array({{{"field", name}, {"message", "must be a string"}}}));
         }
         key = it->get<std::string>();
         field = std::string(name);
@@ -183,9 +182,9 @@ Result<int> ParseLimit(std::string_view value, int max) {
   const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
   if (ec != std::errc() || ptr != value.data() + value.size() || limit < 1 || limit > max) {
     return Fail(ErrorCode::kInvalidInput, "invalid_query", "The query string is invalid",
-                nlohmann::json::array({{{"field", "limit"},
-                                        {"message", "must be an integer between 1 and " +
-                                                        std::to_string(max)}}}));
+                nlohmann::json::array(
+                    {{{"field", "limit"},
+                      {"message", "must be an integer between 1 and " + std::to_string(max)}}}));
   }
   return limit;
 }
@@ -209,7 +208,8 @@ Result<void> RefuseUnknownMembers(const nlohmann::json& body,
   }
   if (details.empty()) return {};
   std::string message = "Unknown field \"" + details.front()["field"].get<std::string>() + "\"";
-  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message), std::move(details));
+  return Fail(ErrorCode::kInvalidInput, "validation_failed", std::move(message),
+              std::move(details));
 }
 
 }  // namespace assistantd::api

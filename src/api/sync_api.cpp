@@ -37,7 +37,8 @@ void SyncApi::Register(http::Router& router) {
     router.Add("POST", prefix + "/{id}/sync", http::Access::kAuthenticated,
                [this](auto& ctx) { return Resync(ctx); });
   }
-  router.Add("GET", "/v1/admin/sync", http::Access::kAdmin, [this](auto& ctx) { return Queue(ctx); });
+  router.Add("GET", "/v1/admin/sync", http::Access::kAdmin,
+             [this](auto& ctx) { return Queue(ctx); });
   router.Add("POST", "/v1/admin/sync/dead/{jobId}/retry", http::Access::kAdmin,
              [this](auto& ctx) { return RetryDead(ctx); });
   router.Add("POST", "/v1/admin/reconcile", http::Access::kAdmin,
@@ -64,15 +65,14 @@ Result<http::Response> SyncApi::Status(http::RequestContext& ctx) {
                       {"startedAt", FormatTimestamp(at.started_at_us)},
                       {"finishedAt", FormatTimestamp(at.finished_at_us)}});
   }
-  return http::Response::Json(
-      200, {{"id", a.id},
-            {"syncStatus", domain::ToString(a.sync_status)},
-            {"syncError", OptionalText(a.sync_error)},
-            {"vapiId", OptionalText(a.vapi_id)},
-            {"lastSyncedAt", OptionalTime(a.last_synced_at_us)},
-            {"version", a.version},
-            {"job", *job ? JobJson(**job) : nlohmann::json(nullptr)},
-            {"attempts", std::move(recent)}});
+  return http::Response::Json(200, {{"id", a.id},
+                                    {"syncStatus", domain::ToString(a.sync_status)},
+                                    {"syncError", OptionalText(a.sync_error)},
+                                    {"vapiId", OptionalText(a.vapi_id)},
+                                    {"lastSyncedAt", OptionalTime(a.last_synced_at_us)},
+                                    {"version", a.version},
+                                    {"job", *job ? JobJson(**job) : nlohmann::json(nullptr)},
+                                    {"attempts", std::move(recent)}});
 }
 
 Result<http::Response> SyncApi::Resync(http::RequestContext& ctx) {
@@ -83,8 +83,8 @@ Result<http::Response> SyncApi::Resync(http::RequestContext& ctx) {
   auto precondition = IfMatchPrecondition(ctx.request, require_if_match_);
   if (!precondition) return tl::unexpected(precondition.error());
   const auto job_key = *key ? std::optional<std::string>(box_.Seal(**key)) : std::nullopt;
-  auto queued = sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), job_key,
-                             *precondition);
+  auto queued =
+      sync_.Resync(*id, domain::ScopeFor(ctx.Caller()), clock_.NowMicros(), job_key, *precondition);
   if (!queued) return tl::unexpected(queued.error());
   if (!*queued) return Fail(ErrorCode::kNotFound, "not_found", "Assistant not found");
   notifier_.Notify();

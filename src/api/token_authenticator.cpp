@@ -92,7 +92,8 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
   const auto sid = claims.find("session_id");
   const auto iss = claims.find("iss");
   if (verified->origin == auth::KeyOrigin::kOwn && sid != claims.end() && sid->is_string() &&
-      iss != claims.end() && iss->is_string() && iss->get_ref<const std::string&>() == own_issuer_) {
+      iss != claims.end() && iss->is_string() &&
+      iss->get_ref<const std::string&>() == own_issuer_) {
     auto alive = SessionAlive(sid->get<std::string>(), p.user_id.value_or(""), may_block);
     if (!alive) return tl::unexpected(alive.error());
     if (!*alive) {
@@ -101,8 +102,8 @@ Result<domain::Principal> TokenAuthenticator::Authenticate(const http::Request& 
     }
   }
   if (p.user_id) {
-    if (auto r = EnsureUser(*p.user_id, p.role == domain::Role::kServiceRole ? domain::Role::kAdmin
-                                                                             : p.role,
+    if (auto r = EnsureUser(*p.user_id,
+                            p.role == domain::Role::kServiceRole ? domain::Role::kAdmin : p.role,
                             p.email, may_block);
         !r) {
       return tl::unexpected(r.error());

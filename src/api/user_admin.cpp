@@ -97,8 +97,9 @@ Result<domain::User> UserAdmin::Create(const http::RequestContext& ctx,
   }
   if (auto applied = Apply(user, c, now); !applied) return tl::unexpected(applied.error());
   if (auto r = users_.CreateAccount(
-          user, audit_.Entry(ActorFor(ctx), {"user.create", "user", user.id, user.id, nullptr,
-                                             AdminUserJson(user)}),
+          user,
+          audit_.Entry(ActorFor(ctx),
+                       {"user.create", "user", user.id, user.id, nullptr, AdminUserJson(user)}),
           std::nullopt);
       !r) {
     if (r.error().reason == "user_already_exists") {

@@ -21,9 +21,9 @@ struct UserChanges {
   std::optional<std::string> password_hash;  // an argon2id string, taken as is
   std::optional<domain::Role> role;
   std::optional<bool> email_confirmed;
-  bool change_ban = false;                   // then banned_until_us is the new value
-  std::optional<int64_t> banned_until_us;    // nullopt with change_ban: the ban is lifted
-  std::optional<int64_t> ban_for_us;         // with change_ban: banned for this long from now
+  bool change_ban = false;                      // then banned_until_us is the new value
+  std::optional<int64_t> banned_until_us;       // nullopt with change_ban: the ban is lifted
+  std::optional<int64_t> ban_for_us;            // with change_ban: banned for this long from now
   std::optional<nlohmann::json> user_metadata;  // merged into the old (null deletes a key)
   std::optional<nlohmann::json> app_metadata;   // likewise
 };

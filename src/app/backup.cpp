@@ -544,10 +544,10 @@ BackupScheduler::BackupScheduler(Settings settings, storage::Database& db, const
   metrics.DeclareGauge("assistantd_backup_last_success_timestamp_seconds",
                        "When the last backup completed (Unix time; 0: never)",
                        [this] { return static_cast<double>(LastSuccessUs()) / 1e6; });
-  metrics.DeclareGauge(
-      "assistantd_backup_age_seconds",
-      "Seconds since the last backup completed (since the epoch: never)",
-      [this] { return static_cast<double>(clock_.NowMicros() - LastSuccessUs()) / 1e6; });
+  metrics.DeclareGauge("assistantd_backup_age_seconds",
+                       "Seconds since the last backup completed (since the epoch: never)", [this] {
+                         return static_cast<double>(clock_.NowMicros() - LastSuccessUs()) / 1e6;
+                       });
   metrics.DeclareGauge("assistantd_backup_last_duration_seconds",
                        "How long the last successful backup took",
                        [this] { return static_cast<double>(last_duration_us_.load()) / 1e6; });

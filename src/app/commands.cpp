@@ -22,10 +22,10 @@
 #include "audit/audit_log.hpp"
 #include "auth/jwt.hpp"
 #include "auth/secret_box.hpp"
-#include "config/deployment.hpp"
 #include "common/clock.hpp"
 #include "common/encoding.hpp"
 #include "common/uuid.hpp"
+#include "config/deployment.hpp"
 #include "domain/principal.hpp"
 #include "http/server.hpp"
 #include "storage/sqlite/sqlite_database.hpp"
@@ -192,8 +192,9 @@ int RunRestore(const config::ServeConfig& c, const std::string& file, bool check
   if (auto v = config::Validate(c); !v) return Die(v.error());
   auto path = config::SqlitePath(c);
   if (!path) {
-    return Die("assistantd restore covers SQLite; restore PostgreSQL with its own tools "
-               "(docs/operations.md, Backups)");
+    return Die(
+        "assistantd restore covers SQLite; restore PostgreSQL with its own tools "
+        "(docs/operations.md, Backups)");
   }
   LogFactory logs(c.log_level);
   SystemClock clock;
@@ -326,9 +327,10 @@ int RunAuditVerify(const config::ServeConfig& c) {
 int RunReseal(const config::ServeConfig& c, bool rotate) {
   if (auto v = config::Validate(c); !v) return Die(v.error());
   if (rotate && !c.master_key.empty()) {
-    return Die("the master key comes from --master-key or ASSISTANTD_MASTER_KEY: set the new key "
-               "there with the old one in --accepted-master-key, restart every instance, then "
-               "run `assistantd keys reseal` (docs/operations.md, Rotating secrets)");
+    return Die(
+        "the master key comes from --master-key or ASSISTANTD_MASTER_KEY: set the new key "
+        "there with the old one in --accepted-master-key, restart every instance, then "
+        "run `assistantd keys reseal` (docs/operations.md, Rotating secrets)");
   }
   LogFactory logs(c.log_level);
   const Logger log = logs.Make("app");
@@ -365,11 +367,14 @@ int RunReseal(const config::ServeConfig& c, bool rotate) {
         },
         [&](const storage::KeyStore::ResealCounts& n) -> storage::ChangeAudit {
           if (pass != Pass::kReseal) return std::nullopt;
-          return audit_log.Entry(operator_actor,
-                                 {action, "master_key", std::nullopt, std::nullopt, nullptr,
-                                  {{"stored", n.stored_keys},
-                                   {"jobs", n.job_keys},
-                                   {"unchanged", n.unchanged}}});
+          return audit_log.Entry(
+              operator_actor,
+              {action,
+               "master_key",
+               std::nullopt,
+               std::nullopt,
+               nullptr,
+               {{"stored", n.stored_keys}, {"jobs", n.job_keys}, {"unchanged", n.unchanged}}});
         });
   };
 
@@ -424,7 +429,8 @@ int RunCheckConfig(const config::ServeConfig& c) {
     std::printf("%-7s %-22s %s\n", error ? "error" : "warning", f.code.c_str(), f.message.c_str());
   }
   std::printf("check-config: %s%s: %d error(s), %zu warning(s)%s\n", config::ToString(*profile),
-              assumed ? " (no --profile given)" : "", errors, findings.size() - static_cast<size_t>(errors),
+              assumed ? " (no --profile given)" : "", errors,
+              findings.size() - static_cast<size_t>(errors),
               errors > 0 ? "; serve --profile production refuses to start" : "");
   return errors > 0 ? 1 : 0;
 }

@@ -1,12 +1,11 @@
 #include "app/key_setup.hpp"
 
-#include "app/commands.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "app/commands.hpp"
 #include "common/json_util.hpp"
 #include "common/time_format.hpp"
 #include "config/deployment.hpp"
@@ -14,9 +13,11 @@
 namespace assistantd::app {
 namespace {
 
-Result<std::vector<auth::VerificationKey>> ReadJwksFile(const std::string& path, const Logger& log) {
+Result<std::vector<auth::VerificationKey>> ReadJwksFile(const std::string& path,
+                                                        const Logger& log) {
   std::ifstream in(path);
-  if (!in) return Fail(ErrorCode::kInvalidInput, "invalid_config", "cannot read --jwks-file " + path);
+  if (!in)
+    return Fail(ErrorCode::kInvalidInput, "invalid_config", "cannot read --jwks-file " + path);
   std::stringstream buf;
   buf << in.rdbuf();
   auto doc = ParseJsonStrict(buf.str(), 8);
@@ -27,9 +28,10 @@ Result<std::vector<auth::VerificationKey>> ReadJwksFile(const std::string& path,
   auto keys = auth::ParseJwks(*doc, auth::KeyOrigin::kExternal, &skipped);
   if (!keys) {
     return Fail(ErrorCode::kInvalidInput, "invalid_config",
-                            "--jwks-file " + path + ": " + keys.error().message);
+                "--jwks-file " + path + ": " + keys.error().message);
   }
-  for (const auto& s : skipped) LogEvent(log, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
+  for (const auto& s : skipped)
+    LogEvent(log, spdlog::level::warn, "JWKS key skipped", {{"reason", s}});
   return keys;
 }
 
@@ -48,8 +50,8 @@ auth::JwtSettings JwtSettingsFor(const config::ServeConfig& c, std::string secre
     if (const auto alg = auth::ParseJwsAlgorithm(name)) s.allowed_algorithms.push_back(*alg);
   }
   s.strict_roles = c.strict_roles;
-  s.refuse_test_role = !config::TestRoleAllowed(
-      c, config::ParseProfile(c.profile).value_or(config::Profile::kNone));
+  s.refuse_test_role =
+      !config::TestRoleAllowed(c, config::ParseProfile(c.profile).value_or(config::Profile::kNone));
   return s;
 }
 
@@ -107,9 +109,8 @@ Result<std::unique_ptr<KeySetup>> KeySetup::Make(const config::ServeConfig& c, s
     if (auto loaded = setup->jwks->Load(); !loaded) {
       if (c.jwks_file.empty() && c.jwt_secret.empty()) {
         return Fail(ErrorCode::kUnavailable, "jwks_unavailable",
-                                "cannot load --jwks-url " + c.jwks_url + ": " +
-                                    loaded.error().message +
-                                    " (and no --jwks-file or --jwt-secret to verify tokens with)");
+                    "cannot load --jwks-url " + c.jwks_url + ": " + loaded.error().message +
+                        " (and no --jwks-file or --jwt-secret to verify tokens with)");
       }
       LogEvent(log, spdlog::level::warn, "JWKS not loaded at start; retrying in the background",
                {{"url", c.jwks_url}, {"reason", loaded.error().message}});
@@ -136,18 +137,24 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
     for (const auto& k : ring.keys) keys.push_back(key_json(k));
     nlohmann::json api = nlohmann::json::array();
     for (const auto& r : ring.api_keys) {
-      api.push_back({{"id", r.id}, {"type", auth::ToString(r.type)}, {"name", r.name},
-                     {"hint", r.hint}, {"createdAt", FormatTimestamp(r.created_at_s * 1'000'000)},
+      api.push_back({{"id", r.id},
+                     {"type", auth::ToString(r.type)},
+                     {"name", r.name},
+                     {"hint", r.hint},
+                     {"createdAt", FormatTimestamp(r.created_at_s * 1'000'000)},
                      {"revoked", r.revoked}});
     }
-    return nlohmann::json{{"path", path},
-                          {"legacySecret", {{"kid", "legacy"}, {"status", ring.LegacySecretStatus()}}},
-                          {"signingKeys", std::move(keys)},
-                          {"apiKeys", std::move(api)}};
+    return nlohmann::json{
+        {"path", path},
+        {"legacySecret", {{"kid", "legacy"}, {"status", ring.LegacySecretStatus()}}},
+        {"signingKeys", std::move(keys)},
+        {"apiKeys", std::move(api)}};
   };
   if (!c.jwt_keys.empty() && o.action != "list" && o.action != "export") {
-    return Die("--jwt-keys / ASSISTANTD_JWT_KEYS is set: that ring is managed where it is "
-                "defined, not in " + path);
+    return Die(
+        "--jwt-keys / ASSISTANTD_JWT_KEYS is set: that ring is managed where it is "
+        "defined, not in " +
+        path);
   }
   Result<auth::KeyRing> ring = tl::unexpected(Error{});
   nlohmann::json out;
@@ -171,14 +178,16 @@ int RunKeys(const config::ServeConfig& c, const KeysOptions& o) {
     }
   } else if (o.action == "activate" || o.action == "revoke") {
     ring = auth::UpdateKeyRingFile(path, [&](auth::KeyRing& r) {
-      return o.action == "activate" ? auth::ActivateKey(r, o.kid, now) : auth::RevokeKey(r, o.kid, now);
+      return o.action == "activate" ? auth::ActivateKey(r, o.kid, now)
+                                    : auth::RevokeKey(r, o.kid, now);
     });
     if (ring) out = list(*ring);
   } else if (o.action == "api-key-create") {
-    if (o.type != "publishable" && o.type != "secret") return Die("--type must be publishable or secret");
-    auto [key, record] = auth::NewApiKey(o.type == "secret" ? auth::ApiKeyType::kSecret
-                                                            : auth::ApiKeyType::kPublishable,
-                                         o.name, now);
+    if (o.type != "publishable" && o.type != "secret")
+      return Die("--type must be publishable or secret");
+    auto [key, record] = auth::NewApiKey(
+        o.type == "secret" ? auth::ApiKeyType::kSecret : auth::ApiKeyType::kPublishable, o.name,
+        now);
     ring = auth::UpdateKeyRingFile(path, [&, &record = record](auth::KeyRing& r) -> Result<void> {
       r.api_keys.push_back(record);
       return {};

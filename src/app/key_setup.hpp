@@ -40,10 +40,10 @@ struct KeySetup {
 };
 
 struct KeysOptions {
-  std::string action;     // list, create, activate, revoke, export, api-key-create, api-key-revoke
+  std::string action;  // list, create, activate, revoke, export, api-key-create, api-key-revoke
   std::string algorithm = "ES256";
-  bool activate = false;  // create: put the new key in use at once
-  std::string kid;        // activate, revoke; api-key-revoke: the API key's id
+  bool activate = false;             // create: put the new key in use at once
+  std::string kid;                   // activate, revoke; api-key-revoke: the API key's id
   std::string type = "publishable";  // api-key-create
   std::string name;
 };

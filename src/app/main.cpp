@@ -1,13 +1,12 @@
 // assistantd: command-line entry point. Parses flags (flag > environment > --config file)
 // and runs one subcommand.
+#include <malloc.h>
+
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <string_view>
-
-#include <malloc.h>
-
-#include <CLI/CLI.hpp>
 
 #include "app/commands.hpp"
 #include "app/key_setup.hpp"
@@ -75,7 +74,8 @@ void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
                  "Verify tokens with this JWK Set too, e.g. https://<project>.supabase.co/auth/v1/"
                  ".well-known/jwks.json (https; http only to loopback)")
       ->envname("ASSISTANTD_JWKS_URL");
-  cmd.add_option("--jwks-file", c.jwks_file, "Verify tokens with the public keys of this JWK Set file")
+  cmd.add_option("--jwks-file", c.jwks_file,
+                 "Verify tokens with the public keys of this JWK Set file")
       ->envname("ASSISTANTD_JWKS_FILE");
   cmd.add_option("--jwks-refresh-interval", c.jwks_refresh_interval,
                  "A token with an unknown kid refetches --jwks-url at most this often")
@@ -103,8 +103,7 @@ void AddJwtOptions(CLI::App& cmd, ServeConfig& c) {
                "Refuse tokens whose app_metadata.role is not one of ours (default: such callers "
                "are plain users)")
       ->envname("ASSISTANTD_STRICT_ROLES");
-  cmd.add_option("--jwt-audience", c.jwt_audience,
-                 "Required aud claim; empty disables the check")
+  cmd.add_option("--jwt-audience", c.jwt_audience, "Required aud claim; empty disables the check")
       ->envname("ASSISTANTD_JWT_AUDIENCE")
       ->capture_default_str();
   cmd.add_option("--jwt-issuer", c.jwt_issuer, "Required iss claim, when set")
@@ -153,7 +152,8 @@ void AddAccountOptions(CLI::App& cmd, ServeConfig& c) {
   cmd.add_option("--password-min-length", c.password_min_length, "Shortest password (>= 6)")
       ->envname("ASSISTANTD_PASSWORD_MIN_LENGTH")
       ->capture_default_str();
-  cmd.add_option("--password-max-length", c.password_max_length, "Longest password in bytes (<= 4096)")
+  cmd.add_option("--password-max-length", c.password_max_length,
+                 "Longest password in bytes (<= 4096)")
       ->envname("ASSISTANTD_PASSWORD_MAX_LENGTH")
       ->capture_default_str();
   cmd.add_flag("--require-email-confirmation", c.require_email_confirmation,
@@ -171,16 +171,19 @@ void AddLimitOptions(CLI::App& cmd, ServeConfig& c) {
         ->capture_default_str();
   };
   quota("--max-assistants-user", c.max_assistants_user, "ASSISTANTD_MAX_ASSISTANTS_USER", "user");
-  quota("--max-assistants-test", c.max_assistants_test, "ASSISTANTD_MAX_ASSISTANTS_TEST", "test user");
+  quota("--max-assistants-test", c.max_assistants_test, "ASSISTANTD_MAX_ASSISTANTS_TEST",
+        "test user");
   quota("--max-assistants-premium", c.max_assistants_premium, "ASSISTANTD_MAX_ASSISTANTS_PREMIUM",
         "premium user");
-  quota("--max-assistants-admin", c.max_assistants_admin, "ASSISTANTD_MAX_ASSISTANTS_ADMIN", "admin");
+  quota("--max-assistants-admin", c.max_assistants_admin, "ASSISTANTD_MAX_ASSISTANTS_ADMIN",
+        "admin");
   const auto rate = [&](const char* flag, std::string& value, const char* env, const char* what) {
     cmd.add_option(flag, value, std::string(what) + " (COUNT/PERIOD such as 600/1m; 0: unlimited)")
         ->envname(env)
         ->capture_default_str();
   };
-  rate("--rate-limit-user", c.rate_limit_user, "ASSISTANTD_RATE_LIMIT_USER", "API requests per user");
+  rate("--rate-limit-user", c.rate_limit_user, "ASSISTANTD_RATE_LIMIT_USER",
+       "API requests per user");
   rate("--rate-limit-test", c.rate_limit_test, "ASSISTANTD_RATE_LIMIT_TEST",
        "API requests per test user");
   rate("--rate-limit-premium", c.rate_limit_premium, "ASSISTANTD_RATE_LIMIT_PREMIUM",
@@ -217,22 +220,22 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
   AddJwtOptions(cmd, c);
   AddVapiOptions(cmd, c);
   cmd.add_option("--database-pool-size", c.database_pool_size,
-                    "Database connections (default 0: handler threads + sync workers + 1); with "
-                    "several instances on PostgreSQL, keep the sum below max_connections")
+                 "Database connections (default 0: handler threads + sync workers + 1); with "
+                 "several instances on PostgreSQL, keep the sum below max_connections")
       ->envname("ASSISTANTD_DATABASE_POOL_SIZE")
       ->capture_default_str();
   cmd.add_option("--threads", c.threads, "I/O threads (default: one per core)")
       ->envname("ASSISTANTD_THREADS");
   cmd.add_option("--worker-threads", c.worker_threads,
-                    "Request handler threads (default: max(4, 2 x threads))")
+                 "Request handler threads (default: max(4, 2 x threads))")
       ->envname("ASSISTANTD_WORKER_THREADS");
   cmd.add_flag("--require-if-match", c.require_if_match,
-                  "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
-                  "its current ETag, so no client overwrites a change it has not seen (428 without)")
+               "Writes to an assistant (PATCH, DELETE, POST .../sync) must carry If-Match with "
+               "its current ETag, so no client overwrites a change it has not seen (428 without)")
       ->envname("ASSISTANTD_REQUIRE_IF_MATCH");
   cmd.add_option("--cache-size", c.cache_size_mib,
-                    "MiB of assistant representations kept in the read cache, which every "
-                    "committed change keeps current across instances (0: off)")
+                 "MiB of assistant representations kept in the read cache, which every "
+                 "committed change keeps current across instances (0: off)")
       ->envname("ASSISTANTD_CACHE_SIZE")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 20))
       ->capture_default_str();
@@ -240,72 +243,71 @@ void AddServeOptions(CLI::App& cmd, ServeConfig& c) {
       ->envname("ASSISTANTD_MAX_BODY_BYTES")
       ->capture_default_str();
   cmd.add_option("--shutdown-timeout", c.shutdown_timeout_seconds,
-                    "Seconds to drain in-flight requests on SIGTERM/SIGINT")
+                 "Seconds to drain in-flight requests on SIGTERM/SIGINT")
       ->envname("ASSISTANTD_SHUTDOWN_TIMEOUT")
       ->capture_default_str();
   cmd.add_option("--max-connections", c.max_connections,
-                    "Client connections open at once; more get 503 (0: 3/4 of the open-files limit)")
+                 "Client connections open at once; more get 503 (0: 3/4 of the open-files limit)")
       ->envname("ASSISTANTD_MAX_CONNECTIONS")
       ->capture_default_str();
   cmd.add_option("--max-connections-per-ip", c.max_connections_per_ip,
-                    "Client connections open at once from one address, trusted proxies exempt "
-                    "(0: no limit)")
+                 "Client connections open at once from one address, trusted proxies exempt "
+                 "(0: no limit)")
       ->envname("ASSISTANTD_MAX_CONNECTIONS_PER_IP")
       ->capture_default_str();
   cmd.add_option("--max-waits", c.max_waits,
-                    "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
-                    "answered without waiting")
+                 "Requests waiting for their sync outcome (Prefer: wait) at once; more are "
+                 "answered without waiting")
       ->envname("ASSISTANTD_MAX_WAITS")
       ->capture_default_str();
-  cmd.add_option("--max-waits-per-user", c.max_waits_per_user,
-                    "The same for one caller")
+  cmd.add_option("--max-waits-per-user", c.max_waits_per_user, "The same for one caller")
       ->envname("ASSISTANTD_MAX_WAITS_PER_USER")
       ->capture_default_str();
 
   cmd.add_option("--sync-workers", c.sync_workers,
-                    "Threads syncing assistants to Vapi (0 disables syncing)")
+                 "Threads syncing assistants to Vapi (0 disables syncing)")
       ->envname("ASSISTANTD_SYNC_WORKERS")
       ->capture_default_str();
   cmd.add_option("--sync-max-attempts", c.sync_max_attempts,
-                    "Transient failures before a sync job is dead-lettered")
+                 "Transient failures before a sync job is dead-lettered")
       ->envname("ASSISTANTD_SYNC_MAX_ATTEMPTS")
       ->capture_default_str();
   cmd.add_option("--sync-backoff-base-ms", c.sync_backoff_base_ms,
-                    "First retry waits up to this long (full-jitter exponential backoff)")
+                 "First retry waits up to this long (full-jitter exponential backoff)")
       ->envname("ASSISTANTD_SYNC_BACKOFF_BASE_MS")
       ->capture_default_str();
   cmd.add_option("--sync-backoff-cap-ms", c.sync_backoff_cap_ms,
-                    "Longest wait between two attempts of a sync job")
+                 "Longest wait between two attempts of a sync job")
       ->envname("ASSISTANTD_SYNC_BACKOFF_CAP_MS")
       ->capture_default_str();
   cmd.add_option("--breaker-threshold", c.breaker_threshold,
-                    "Consecutive transient Vapi failures that open the circuit breaker")
+                 "Consecutive transient Vapi failures that open the circuit breaker")
       ->envname("ASSISTANTD_BREAKER_THRESHOLD")
       ->capture_default_str();
   cmd.add_option("--breaker-open-ms", c.breaker_open_ms,
-                    "How long the breaker stays open before one probe call")
+                 "How long the breaker stays open before one probe call")
       ->envname("ASSISTANTD_BREAKER_OPEN_MS")
       ->capture_default_str();
   cmd.add_option("--reconcile-interval", c.reconcile_interval,
-                    "Run reconciliation with Vapi this often (off, or 30m, 1h, 1d)")
+                 "Run reconciliation with Vapi this often (off, or 30m, 1h, 1d)")
       ->envname("ASSISTANTD_RECONCILE_INTERVAL")
       ->capture_default_str();
   cmd.add_flag("--reconcile-repair-drift", c.reconcile_repair_drift,
-                  "Periodic reconciliation also undoes fields changed in Vapi out of band")
+               "Periodic reconciliation also undoes fields changed in Vapi out of band")
       ->envname("ASSISTANTD_RECONCILE_REPAIR_DRIFT");
 
   cmd.add_option("--backup-interval", c.backup_interval,
-                    "Back the SQLite database up this often while serving (off, or 1h, 6h, 1d)")
+                 "Back the SQLite database up this often while serving (off, or 1h, 6h, 1d)")
       ->envname("ASSISTANTD_BACKUP_INTERVAL")
       ->capture_default_str();
   cmd.add_option("--backup-dir", c.backup_dir,
-                    "Where scheduled backups go (default: <data-dir>/backups)")
+                 "Where scheduled backups go (default: <data-dir>/backups)")
       ->envname("ASSISTANTD_BACKUP_DIR");
   cmd.add_option("--backup-keep", c.backup_keep, "Scheduled backups kept (the newest)")
       ->envname("ASSISTANTD_BACKUP_KEEP")
       ->capture_default_str();
   cmd.add_option("--audit-verify-interval", c.audit_verify_interval,
-                    "Check the audit chain this often while serving (off, or 10m, 1h, 1d)")
+                 "Check the audit chain this often while serving (off, or 10m, 1h, 1d)")
       ->envname("ASSISTANTD_AUDIT_VERIFY_INTERVAL")
       ->capture_default_str();
 
@@ -352,8 +354,9 @@ int main(int argc, char** argv) {
   std::signal(SIGXFSZ, SIG_IGN);
   if (const int rc = PreloadConfigFile(argc, argv); rc != 0) return rc;
 
-  CLI::App app{"assistantd: manage Vapi voice assistants behind JWT auth, with per-user "
-               "isolation, on embedded SQLite"};
+  CLI::App app{
+      "assistantd: manage Vapi voice assistants behind JWT auth, with per-user "
+      "isolation, on embedded SQLite"};
   app.require_subcommand(1);
   app.fallthrough();  // --config may also follow the subcommand
   std::string config_file;
@@ -371,8 +374,9 @@ int main(int argc, char** argv) {
 
   ServeConfig check_config;
   auto* check = app.add_subcommand(
-      "check-config", "Check serve's settings for --profile (production: errors refuse to start, "
-                      "staging: warnings); exit 1 when production would refuse");
+      "check-config",
+      "Check serve's settings for --profile (production: errors refuse to start, "
+      "staging: warnings); exit 1 when production would refuse");
   AddServeOptions(*check, check_config);
 
   auto* migrate = app.add_subcommand("migrate", "Apply pending database migrations and exit");
@@ -389,8 +393,9 @@ int main(int argc, char** argv) {
   AddStorageOptions(*token, token_config);
   AddJwtOptions(*token, token_config);
   token->add_option("--sub", token_options.sub, "User id (UUID); optional for service_role");
-  token->add_option("--role", token_options.role,
-                    "user, authenticated, premium, test, admin or service_role")
+  token
+      ->add_option("--role", token_options.role,
+                   "user, authenticated, premium, test, admin or service_role")
       ->capture_default_str();
   token->add_option("--ttl", token_options.ttl, "Lifetime: 90s, 15m, 1h, 7d")
       ->capture_default_str();
@@ -417,9 +422,10 @@ int main(int argc, char** argv) {
 
   ServeConfig export_config;
   std::string export_output = "-";
-  auto* export_cmd = app.add_subcommand(
-      "export", "Write every user, stored Vapi key and assistant as JSON lines (portable "
-                "between SQLite and PostgreSQL)");
+  auto* export_cmd =
+      app.add_subcommand("export",
+                         "Write every user, stored Vapi key and assistant as JSON lines (portable "
+                         "between SQLite and PostgreSQL)");
   AddStorageOptions(*export_cmd, export_config);
   export_cmd->add_option("--output,-o", export_output, "File to write, or - for standard output")
       ->capture_default_str();
@@ -465,8 +471,8 @@ int main(int argc, char** argv) {
   assistantd::app::UserOptions user_options;
   auto* user_cmd = app.add_subcommand("user", "Account administration without the HTTP API");
   user_cmd->require_subcommand(1);
-  auto* user_confirm =
-      user_cmd->add_subcommand("confirm", "Confirm an account's e-mail (with --require-email-confirmation)");
+  auto* user_confirm = user_cmd->add_subcommand(
+      "confirm", "Confirm an account's e-mail (with --require-email-confirmation)");
   auto* user_role = user_cmd->add_subcommand("set-role", "Give an account a role");
   for (auto* sub : {user_confirm, user_role}) {
     AddStorageOptions(*sub, user_config);
@@ -479,7 +485,8 @@ int main(int argc, char** argv) {
   auto* keys_cmd = app.add_subcommand(
       "keys", "JWT signing keys and API keys in <data-dir>/keys.json (serve picks up changes)");
   keys_cmd->require_subcommand(1);
-  auto* keys_list = keys_cmd->add_subcommand("list", "Show the signing keys, their states and the API keys");
+  auto* keys_list =
+      keys_cmd->add_subcommand("list", "Show the signing keys, their states and the API keys");
   auto* keys_create = keys_cmd->add_subcommand("create", "Add a standby signing key");
   keys_create->add_option("--algorithm", keys_options.algorithm, "ES256, RS256 or EdDSA")
       ->capture_default_str();
@@ -489,45 +496,53 @@ int main(int argc, char** argv) {
   auto* keys_revoke = keys_cmd->add_subcommand(
       "revoke", "Stop trusting a standby or previously used key: its tokens are refused");
   for (auto* sub : {keys_activate, keys_revoke}) {
-    sub->add_option("kid", keys_options.kid, "The key's kid, or \"legacy\" for the HS secret")->required();
+    sub->add_option("kid", keys_options.kid, "The key's kid, or \"legacy\" for the HS secret")
+        ->required();
   }
   auto* keys_export = keys_cmd->add_subcommand(
       "export", "Print the ring as GOTRUE_JWT_KEYS (private keys!) for ASSISTANTD_JWT_KEYS");
   auto* keys_api_create = keys_cmd->add_subcommand(
       "api-key-create", "Generate an API key (printed once; only its SHA-256 is kept)");
-  keys_api_create->add_option("--type", keys_options.type, "publishable or secret")->capture_default_str();
+  keys_api_create->add_option("--type", keys_options.type, "publishable or secret")
+      ->capture_default_str();
   keys_api_create->add_option("--name", keys_options.name, "A label to recognise it by");
   ServeConfig reseal_config;
   auto* keys_reseal = keys_cmd->add_subcommand(
-      "reseal", "Seal every stored secret under --master-key, opening each with it or an "
-                "accepted master key, in one transaction (changes nothing if one opens with none)");
+      "reseal",
+      "Seal every stored secret under --master-key, opening each with it or an "
+      "accepted master key, in one transaction (changes nothing if one opens with none)");
   auto* keys_rotate_master = keys_cmd->add_subcommand(
-      "rotate-master", "Replace <data-dir>/master-key with a new key and reseal every stored "
-                       "secret under it (the old key is kept as master-key.previous); serve "
-                       "stopped");
+      "rotate-master",
+      "Replace <data-dir>/master-key with a new key and reseal every stored "
+      "secret under it (the old key is kept as master-key.previous); serve "
+      "stopped");
   for (auto* sub : {keys_reseal, keys_rotate_master}) {
     AddStorageOptions(*sub, reseal_config);
     AddMasterKeyOptions(*sub, reseal_config);
   }
   auto* keys_api_revoke = keys_cmd->add_subcommand("api-key-revoke", "Refuse a generated API key");
-  keys_api_revoke->add_option("id", keys_options.kid, "The API key's id (from keys list)")->required();
+  keys_api_revoke->add_option("id", keys_options.kid, "The API key's id (from keys list)")
+      ->required();
   for (auto* sub : {keys_list, keys_create, keys_activate, keys_revoke, keys_export,
                     keys_api_create, keys_api_revoke}) {
     AddStorageOptions(*sub, keys_config);
-    sub->add_option("--jwt-keys", keys_config.jwt_keys, "As for serve")->envname("ASSISTANTD_JWT_KEYS");
+    sub->add_option("--jwt-keys", keys_config.jwt_keys, "As for serve")
+        ->envname("ASSISTANTD_JWT_KEYS");
     sub->callback([&keys_options, sub] { keys_options.action = sub->get_name(); });
   }
 
   assistantd::app::SmokeOptions smoke_options;
   auto* smoke = app.add_subcommand(
-      "smoke", "Check a deployed server from outside: health, readiness, auth, an assistant's "
-               "create/read/delete round trip (and its sync with --expect-sync), metrics; exit 0 "
-               "when all pass, 1 otherwise");
+      "smoke",
+      "Check a deployed server from outside: health, readiness, auth, an assistant's "
+      "create/read/delete round trip (and its sync with --expect-sync), metrics; exit 0 "
+      "when all pass, 1 otherwise");
   AddRemoteOptions(*smoke, smoke_options.target, "ASSISTANTD_SMOKE_",
                    "a throwaway user is made and removed");
   smoke->get_option("--url")->required();
-  smoke->add_flag("--expect-sync", smoke_options.expect_sync,
-                  "The assistant must reach Vapi and be removed from it (a Vapi key is configured)");
+  smoke->add_flag(
+      "--expect-sync", smoke_options.expect_sync,
+      "The assistant must reach Vapi and be removed from it (a Vapi key is configured)");
   smoke->add_option("--metrics-url", smoke_options.metrics_url,
                     "Where /metrics answers (default <url>/metrics; off: not checked, e.g. "
                     "behind a proxy that hides it)");

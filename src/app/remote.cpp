@@ -55,15 +55,14 @@ int RunRemoteReconcile(const RemoteTarget& target, const ReconcileOptions& optio
   const std::string body =
       nlohmann::json{{"dryRun", options.dry_run}, {"repairDrift", options.repair_drift}}.dump();
   net::CurlSession http;
-  const auto answer = http.Perform(JsonRequest(target, "POST", BaseUrl(target) + "/v1/admin/reconcile",
-                                               CredentialHeaders(target), &body));
+  const auto answer = http.Perform(JsonRequest(
+      target, "POST", BaseUrl(target) + "/v1/admin/reconcile", CredentialHeaders(target), &body));
   if (!answer.ok) return Die("could not reach " + BaseUrl(target) + ": " + answer.error);
   const auto doc = nlohmann::json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
   if (answer.status != 200 || !doc.is_object() || !doc.contains("complete")) {
     // Our error shape: {"error": {"code", "message"}} (GoTrue's answers put them at the top).
-    const auto& e = doc.is_object() && doc.contains("error") && doc["error"].is_object()
-                        ? doc["error"]
-                        : doc;
+    const auto& e =
+        doc.is_object() && doc.contains("error") && doc["error"].is_object() ? doc["error"] : doc;
     std::string why = "HTTP " + std::to_string(answer.status);
     if (e.is_object() && e.contains("message") && e["message"].is_string()) {
       why += ": " + e.value("code", std::string()) + " " + e["message"].get<std::string>();

@@ -54,10 +54,14 @@ tl::unexpected<Error> Invalid(std::string message) {
 
 const EVP_MD* HmacDigest(JwsAlgorithm alg) {
   switch (alg) {
-    case JwsAlgorithm::kHS256: return EVP_sha256();
-    case JwsAlgorithm::kHS384: return EVP_sha384();
-    case JwsAlgorithm::kHS512: return EVP_sha512();
-    default: return nullptr;
+    case JwsAlgorithm::kHS256:
+      return EVP_sha256();
+    case JwsAlgorithm::kHS384:
+      return EVP_sha384();
+    case JwsAlgorithm::kHS512:
+      return EVP_sha512();
+    default:
+      return nullptr;
   }
 }
 
@@ -99,9 +103,11 @@ std::string BnParam(const EVP_PKEY* pkey, const char* name, int width = 0) {
 
 // Builds a key from OpenSSL parameters and checks it (the point is on the curve, the RSA
 // numbers are consistent, a private key matches its public half).
-Result<std::shared_ptr<EVP_PKEY>> FromParams(const char* type, OSSL_PARAM_BLD* bld, bool with_private) {
+Result<std::shared_ptr<EVP_PKEY>> FromParams(const char* type, OSSL_PARAM_BLD* bld,
+                                             bool with_private) {
   std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld));
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, with_private ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
@@ -109,14 +115,18 @@ Result<std::shared_ptr<EVP_PKEY>> FromParams(const char* type, OSSL_PARAM_BLD* b
     return Invalid(std::string("the ") + type + " key parameters are not a valid key");
   }
   auto pkey = Own(raw);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
-  const int ok = with_private ? EVP_PKEY_pairwise_check(check.get()) : EVP_PKEY_public_check(check.get());
-  if (!check || ok != 1) return Invalid(std::string("the ") + type + " key fails OpenSSL's key check");
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
+  const int ok =
+      with_private ? EVP_PKEY_pairwise_check(check.get()) : EVP_PKEY_public_check(check.get());
+  if (!check || ok != 1)
+    return Invalid(std::string("the ") + type + " key fails OpenSSL's key check");
   return pkey;
 }
 
 Result<std::shared_ptr<EVP_PKEY>> EcKey(const json& jwk, bool with_private) {
-  if (StringMember(jwk, "crv") != "P-256") return Invalid("EC keys must use the P-256 curve (ES256)");
+  if (StringMember(jwk, "crv") != "P-256")
+    return Invalid("EC keys must use the P-256 curve (ES256)");
   const auto x = Bytes(jwk, "x");
   const auto y = Bytes(jwk, "y");
   if (!x || !y || x->size() != kP256Bytes || y->size() != kP256Bytes) {
@@ -174,8 +184,8 @@ Result<std::shared_ptr<EVP_PKEY>> OkpKey(const json& jwk, bool with_private) {
   if (with_private) {
     const auto d = Bytes(jwk, "d");
     if (!d || d->size() != kEd25519Bytes) return Invalid("Ed25519 private key d must be 32 bytes");
-    raw = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr,
-                                       reinterpret_cast<const unsigned char*>(d->data()), d->size());
+    raw = EVP_PKEY_new_raw_private_key(
+        EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(d->data()), d->size());
     if (!raw) return Invalid("the Ed25519 private key is not valid");
     auto pkey = Own(raw);
     unsigned char pub[kEd25519Bytes];
@@ -216,12 +226,17 @@ Result<JwsAlgorithm> BoundAlgorithm(const json& jwk) {
   return *alg;
 }
 
-Result<std::shared_ptr<EVP_PKEY>> AsymmetricKey(const json& jwk, JwsAlgorithm alg, bool with_private) {
+Result<std::shared_ptr<EVP_PKEY>> AsymmetricKey(const json& jwk, JwsAlgorithm alg,
+                                                bool with_private) {
   switch (alg) {
-    case JwsAlgorithm::kES256: return EcKey(jwk, with_private);
-    case JwsAlgorithm::kRS256: return RsaKey(jwk, with_private);
-    case JwsAlgorithm::kEdDSA: return OkpKey(jwk, with_private);
-    default: return Invalid("not an asymmetric algorithm");
+    case JwsAlgorithm::kES256:
+      return EcKey(jwk, with_private);
+    case JwsAlgorithm::kRS256:
+      return RsaKey(jwk, with_private);
+    case JwsAlgorithm::kEdDSA:
+      return OkpKey(jwk, with_private);
+    default:
+      return Invalid("not an asymmetric algorithm");
   }
 }
 
@@ -249,8 +264,8 @@ std::string DigestSign(EVP_PKEY* pkey, const EVP_MD* md, std::string_view data) 
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, pkey) != 1 ||
-      EVP_DigestSign(ctx.get(), nullptr, &len,
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1) {
+      EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1) {
     return {};
   }
   std::string out(len, '\0');
@@ -289,7 +304,8 @@ std::optional<std::string> RawToDer(std::string_view raw) {
 
 std::string DerToRaw(const std::string& der) {
   const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
+  std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(
+      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())));
   if (!sig) return {};
   const BIGNUM* r = nullptr;
   const BIGNUM* s = nullptr;
@@ -301,19 +317,22 @@ json PublicMembers(const EVP_PKEY* pkey, JwsAlgorithm alg) {
   json out;
   switch (alg) {
     case JwsAlgorithm::kES256:
-      out = {{"kty", "EC"}, {"crv", "P-256"},
+      out = {{"kty", "EC"},
+             {"crv", "P-256"},
              {"x", Base64UrlEncode(BnParam(pkey, OSSL_PKEY_PARAM_EC_PUB_X, kP256Bytes))},
              {"y", Base64UrlEncode(BnParam(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, kP256Bytes))}};
       break;
     case JwsAlgorithm::kRS256:
-      out = {{"kty", "RSA"}, {"n", Base64UrlEncode(BnParam(pkey, OSSL_PKEY_PARAM_RSA_N))},
+      out = {{"kty", "RSA"},
+             {"n", Base64UrlEncode(BnParam(pkey, OSSL_PKEY_PARAM_RSA_N))},
              {"e", Base64UrlEncode(BnParam(pkey, OSSL_PKEY_PARAM_RSA_E))}};
       break;
     default: {
       unsigned char pub[kEd25519Bytes];
       size_t len = sizeof pub;
       EVP_PKEY_get_raw_public_key(pkey, pub, &len);
-      out = {{"kty", "OKP"}, {"crv", "Ed25519"},
+      out = {{"kty", "OKP"},
+             {"crv", "Ed25519"},
              {"x", Base64UrlEncode(std::string_view(reinterpret_cast<const char*>(pub), len))}};
     }
   }
@@ -334,12 +353,18 @@ std::optional<JwsAlgorithm> ParseJwsAlgorithm(std::string_view name) {
 
 std::string_view ToString(JwsAlgorithm algorithm) {
   switch (algorithm) {
-    case JwsAlgorithm::kHS256: return "HS256";
-    case JwsAlgorithm::kHS384: return "HS384";
-    case JwsAlgorithm::kHS512: return "HS512";
-    case JwsAlgorithm::kRS256: return "RS256";
-    case JwsAlgorithm::kES256: return "ES256";
-    case JwsAlgorithm::kEdDSA: return "EdDSA";
+    case JwsAlgorithm::kHS256:
+      return "HS256";
+    case JwsAlgorithm::kHS384:
+      return "HS384";
+    case JwsAlgorithm::kHS512:
+      return "HS512";
+    case JwsAlgorithm::kRS256:
+      return "RS256";
+    case JwsAlgorithm::kES256:
+      return "ES256";
+    case JwsAlgorithm::kEdDSA:
+      return "EdDSA";
   }
   return "";
 }
@@ -379,7 +404,8 @@ bool VerificationKey::Verify(std::string_view signing_input, std::string_view si
              DigestVerify(pkey_.get(), EVP_sha256(), signing_input, signature);
     case JwsAlgorithm::kEdDSA:
       return signature.size() == 64 && DigestVerify(pkey_.get(), nullptr, signing_input, signature);
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -462,12 +488,17 @@ Result<SigningKey> ParsePrivateJwk(const json& jwk) {
 Result<SigningKey> GenerateSigningKey(JwsAlgorithm algorithm, std::string kid) {
   EVP_PKEY* raw = nullptr;
   switch (algorithm) {
-    case JwsAlgorithm::kES256: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"); break;
+    case JwsAlgorithm::kES256:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+      break;
     case JwsAlgorithm::kRS256:
       raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(kMinRsaBits));
       break;
-    case JwsAlgorithm::kEdDSA: raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"); break;
-    default: return Invalid("signing keys are ES256, RS256 or EdDSA");
+    case JwsAlgorithm::kEdDSA:
+      raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+      break;
+    default:
+      return Invalid("signing keys are ES256, RS256 or EdDSA");
   }
   if (!raw) return Fail(ErrorCode::kInternal, "keygen_failed", "OpenSSL could not generate a key");
   SigningKey key;

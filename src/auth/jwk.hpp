@@ -1,12 +1,11 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 
@@ -49,8 +48,8 @@ class VerificationKey {
   std::string kid_;
   JwsAlgorithm algorithm_ = JwsAlgorithm::kHS256;
   KeyOrigin origin_ = KeyOrigin::kOwn;
-  std::string secret_;                    // HS*
-  std::shared_ptr<evp_pkey_st> pkey_;     // the others
+  std::string secret_;                 // HS*
+  std::shared_ptr<evp_pkey_st> pkey_;  // the others
 };
 
 // A private key that signs our tokens (never an HMAC secret: those sign through JwtSettings).

@@ -18,12 +18,12 @@
 namespace assistantd::auth {
 
 struct JwksSourceSettings {
-  std::string url;                         // https://…/auth/v1/.well-known/jwks.json
-  int64_t unknown_kid_interval_s = 30;     // refreshes for an unknown kid: at most this often
-  int64_t default_max_age_s = 600;         // when the answer has no Cache-Control max-age
-  int64_t min_max_age_s = 60;              // bounds on the honoured max-age
+  std::string url;                      // https://…/auth/v1/.well-known/jwks.json
+  int64_t unknown_kid_interval_s = 30;  // refreshes for an unknown kid: at most this often
+  int64_t default_max_age_s = 600;      // when the answer has no Cache-Control max-age
+  int64_t min_max_age_s = 60;           // bounds on the honoured max-age
   int64_t max_max_age_s = 86400;
-  int64_t retry_after_failure_s = 30;      // a failed refresh is retried this much later
+  int64_t retry_after_failure_s = 30;  // a failed refresh is retried this much later
   long connect_timeout_ms = 2000;
   long timeout_ms = 5000;
   size_t max_bytes = 256 * 1024;
@@ -44,8 +44,8 @@ Result<void> CheckJwksUrl(const std::string& url);
 // are never taken from a URL.
 class JwksSource {
  public:
-  JwksSource(JwksSourceSettings settings, KeyRegistry& registry, const Clock& clock,
-             Logger logger, MetricsRegistry& metrics);
+  JwksSource(JwksSourceSettings settings, KeyRegistry& registry, const Clock& clock, Logger logger,
+             MetricsRegistry& metrics);
   ~JwksSource();
   JwksSource(const JwksSource&) = delete;
   JwksSource& operator=(const JwksSource&) = delete;

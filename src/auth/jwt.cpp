@@ -1,11 +1,11 @@
 #include "auth/jwt.hpp"
 
-#include <algorithm>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+
+#include <algorithm>
 
 #include "common/encoding.hpp"
 #include "common/json_util.hpp"
@@ -134,7 +134,8 @@ void KeyRegistry::SetUnknownKidRefresher(std::function<bool()> refresher) {
 
 void KeyRegistry::SetPart(const std::string& name, std::vector<VerificationKey> keys) {
   std::lock_guard lock(mu_);
-  auto it = std::find_if(parts_.begin(), parts_.end(), [&](const auto& p) { return p.first == name; });
+  auto it =
+      std::find_if(parts_.begin(), parts_.end(), [&](const auto& p) { return p.first == name; });
   if (it == parts_.end()) {
     parts_.emplace_back(name, std::move(keys));
   } else {
@@ -182,7 +183,8 @@ Result<JwtVerifier::Checked> JwtVerifier::VerifySignature(std::string_view token
                        ? ParseJwsAlgorithm(alg_it->get_ref<const std::string&>())
                        : std::nullopt;
   const auto& allowed = settings_.allowed_algorithms;
-  if (!alg || (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *alg) == allowed.end())) {
+  if (!alg ||
+      (!allowed.empty() && std::find(allowed.begin(), allowed.end(), *alg) == allowed.end())) {
     return Unauthenticated("invalid_token", "Token algorithm is not accepted");
   }
   if (header->contains("crit")) {
@@ -314,7 +316,8 @@ Result<VerifiedToken> JwtVerifier::CheckClaims(const Checked& checked) const {
   if (**exp + leeway <= now) return Unauthenticated("token_expired", "Token has expired");
   auto nbf = NumericDate(claims, "nbf");
   if (!nbf) return tl::unexpected(nbf.error());
-  if (*nbf && **nbf - leeway > now) return Unauthenticated("invalid_token", "Token is not valid yet");
+  if (*nbf && **nbf - leeway > now)
+    return Unauthenticated("invalid_token", "Token is not valid yet");
   auto iat = NumericDate(claims, "iat");
   if (!iat) return tl::unexpected(iat.error());
   if (*iat && **iat - leeway > now) {
@@ -406,7 +409,8 @@ std::string SignJwt(const JwtSettings& settings, const nlohmann::json& claims) {
 nlohmann::json MakeClaims(const JwtSettings& settings, const std::optional<std::string>& sub,
                           std::string_view role, const std::optional<std::string>& email,
                           int64_t now_seconds, int64_t ttl_seconds) {
-  nlohmann::json claims = {{"role", role}, {"iat", now_seconds}, {"exp", now_seconds + ttl_seconds}};
+  nlohmann::json claims = {
+      {"role", role}, {"iat", now_seconds}, {"exp", now_seconds + ttl_seconds}};
   if (sub) claims["sub"] = *sub;
   if (settings.audience && role != "service_role") claims["aud"] = *settings.audience;
   if (settings.issuer) claims["iss"] = *settings.issuer;

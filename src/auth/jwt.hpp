@@ -5,13 +5,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "auth/jwk.hpp"
 #include "common/clock.hpp"
@@ -24,13 +23,13 @@ inline constexpr size_t kMinSecretBytes = 32;
 inline constexpr size_t kMaxTokenBytes = 8192;
 
 struct JwtSettings {
-  std::string secret;                               // HMAC key, as Supabase uses it: raw bytes
-  std::string algorithm = "HS256";                  // the secret's: HS256, HS384 or HS512
+  std::string secret;               // HMAC key, as Supabase uses it: raw bytes
+  std::string algorithm = "HS256";  // the secret's: HS256, HS384 or HS512
   // Further HMAC secrets (same algorithm) that verify tokens but never sign: a secret being
   // rotated in or out while several instances change over one by one.
   std::vector<std::string> accepted_secrets;
   std::optional<std::string> audience = "authenticated";  // nullopt: aud not checked
-  std::optional<std::string> issuer;                // checked when set
+  std::optional<std::string> issuer;                      // checked when set
   int64_t leeway_seconds = 30;
   // Algorithms a token may name; empty: those of the configured keys (each key binds one).
   std::vector<JwsAlgorithm> allowed_algorithms;

@@ -1,6 +1,7 @@
 #include "auth/key_ring.hpp"
 
 #include <fcntl.h>
+#include <openssl/sha.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,8 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <openssl/sha.h>
 
 #include "common/encoding.hpp"
 #include "common/json_util.hpp"
@@ -76,10 +75,14 @@ std::string RandomBase64Url(size_t bytes) { return Base64UrlEncode(RandomBytes(b
 
 std::string_view ToString(KeyStatus status) {
   switch (status) {
-    case KeyStatus::kStandby: return "standby";
-    case KeyStatus::kInUse: return "in_use";
-    case KeyStatus::kPreviouslyUsed: return "previously_used";
-    case KeyStatus::kRevoked: return "revoked";
+    case KeyStatus::kStandby:
+      return "standby";
+    case KeyStatus::kInUse:
+      return "in_use";
+    case KeyStatus::kPreviouslyUsed:
+      return "previously_used";
+    case KeyStatus::kRevoked:
+      return "revoked";
   }
   return "standby";
 }
@@ -117,8 +120,8 @@ Result<KeyRing> ParseKeyRing(const json& doc) {
       if (!key) return RingError("signing key: " + key.error().message);
       const auto status = ParseStatus(StringOr(entry, "status"));
       if (!status) return RingError("signing key " + key->kid() + " has no valid status");
-      ring.keys.push_back({std::move(*key), *status, TimeOf(entry, "created_at"),
-                           TimeOf(entry, "updated_at")});
+      ring.keys.push_back(
+          {std::move(*key), *status, TimeOf(entry, "created_at"), TimeOf(entry, "updated_at")});
     }
   }
   ring.legacy_secret_revoked = StringOr(doc, "legacy_secret") == "revoked";
@@ -129,14 +132,16 @@ Result<KeyRing> ParseKeyRing(const json& doc) {
       ApiKeyRecord r;
       r.id = StringOr(entry, "id");
       const std::string type = StringOr(entry, "type");
-      if (type != "publishable" && type != "secret") return RingError("API key type must be publishable or secret");
+      if (type != "publishable" && type != "secret")
+        return RingError("API key type must be publishable or secret");
       r.type = type == "secret" ? ApiKeyType::kSecret : ApiKeyType::kPublishable;
       r.name = StringOr(entry, "name");
       r.digest = StringOr(entry, "digest");
       r.hint = StringOr(entry, "hint");
       r.created_at_s = TimeOf(entry, "created_at");
       r.revoked = BoolOr(entry, "revoked", false);
-      if (r.id.empty() || r.digest.size() != 64) return RingError("an API key entry needs id and digest");
+      if (r.id.empty() || r.digest.size() != 64)
+        return RingError("an API key entry needs id and digest");
       ring.api_keys.push_back(std::move(r));
     }
   }
@@ -154,8 +159,13 @@ json KeyRingJson(const KeyRing& ring) {
   }
   json api = json::array();
   for (const auto& r : ring.api_keys) {
-    api.push_back({{"id", r.id}, {"type", ToString(r.type)}, {"name", r.name}, {"digest", r.digest},
-                   {"hint", r.hint}, {"created_at", Time(r.created_at_s)}, {"revoked", r.revoked}});
+    api.push_back({{"id", r.id},
+                   {"type", ToString(r.type)},
+                   {"name", r.name},
+                   {"digest", r.digest},
+                   {"hint", r.hint},
+                   {"created_at", Time(r.created_at_s)},
+                   {"revoked", r.revoked}});
   }
   json doc = {{"signing_keys", std::move(keys)}, {"api_keys", std::move(api)}};
   if (ring.legacy_secret_revoked) doc["legacy_secret"] = "revoked";
@@ -173,7 +183,8 @@ Result<KeyRing> KeyRingFromGoTrueKeys(const json& keys) {
     if (const auto ops = jwk.find("key_ops"); ops != jwk.end() && ops->is_array()) {
       for (const auto& op : *ops) sign = sign || op == "sign";
     }
-    ring.keys.push_back({std::move(*key), sign ? KeyStatus::kInUse : KeyStatus::kPreviouslyUsed, 0, 0});
+    ring.keys.push_back(
+        {std::move(*key), sign ? KeyStatus::kInUse : KeyStatus::kPreviouslyUsed, 0, 0});
   }
   if (auto ok = CheckOneInUse(ring); !ok) return tl::unexpected(ok.error());
   return ring;

@@ -31,7 +31,8 @@ nlohmann::json AccessTokenClaims(const JwtSettings& settings, const domain::User
           {"user_metadata", user.user_metadata},
           {"role", "authenticated"},
           {"aal", "aal1"},
-          {"amr", nlohmann::json::array({{{"method", "password"}, {"timestamp", signed_in_at_seconds}}})},
+          {"amr",
+           nlohmann::json::array({{{"method", "password"}, {"timestamp", signed_in_at_seconds}}})},
           {"session_id", session_id},
           {"is_anonymous", false}};
 }

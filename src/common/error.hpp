@@ -1,12 +1,11 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <tl/expected.hpp>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <tl/expected.hpp>
 
 namespace assistantd {
 
@@ -49,17 +48,19 @@ using Result = tl::expected<T, Error>;
 inline tl::unexpected<Error> Fail(ErrorCode code, std::string reason, std::string message,
                                   nlohmann::json details = nlohmann::json::array(),
                                   std::string internal = {}) {
-  return tl::unexpected<Error>(Error{code, std::move(reason), std::move(message),
-                                     std::move(details), std::move(internal)});
+  return tl::unexpected<Error>(
+      Error{code, std::move(reason), std::move(message), std::move(details), std::move(internal)});
 }
 
 // A step that would have to wait (for the database, Redis, a key fetch) was asked not to:
 // the request's thread must not block, so the work moves to one that may.
 inline constexpr std::string_view kWouldBlock = "would_block";
 inline tl::unexpected<Error> WouldBlock() {
-  return tl::unexpected<Error>(Error{ErrorCode::kUnavailable, std::string(kWouldBlock),
+  return tl::unexpected<Error>(Error{ErrorCode::kUnavailable,
+                                     std::string(kWouldBlock),
                                      "The request needs a thread that may wait",
-                                     nlohmann::json::array(), {}});
+                                     nlohmann::json::array(),
+                                     {}});
 }
 inline bool IsWouldBlock(const Error& e) { return e.reason == kWouldBlock; }
 

@@ -60,8 +60,7 @@ Result<nlohmann::json> ParseJsonStrict(std::string_view text, int max_depth) {
     return Fail(ErrorCode::kInvalidInput, "invalid_json",
                 std::string("Body is not acceptable JSON: ") + e.what());
   } catch (const json::parse_error& e) {
-    return Fail(ErrorCode::kInvalidInput, "invalid_json",
-                "Body is not valid JSON: " + Describe(e));
+    return Fail(ErrorCode::kInvalidInput, "invalid_json", "Body is not valid JSON: " + Describe(e));
   } catch (const json::out_of_range&) {
     // A number beyond a double's range (1e400): valid JSON syntax, but no value we can hold.
     return Fail(ErrorCode::kInvalidInput, "invalid_json",

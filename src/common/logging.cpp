@@ -1,21 +1,20 @@
 #include "common/logging.hpp"
 
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/sink.h>
 #include <unistd.h>
 
 #include <array>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
 
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/sink.h>
-
 namespace assistantd {
 namespace {
 
-constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug", "info",    "warn",
+constexpr std::array<std::string_view, 7> kLevels = {"trace", "debug",    "info", "warn",
                                                      "error", "critical", "off"};
 
 // Writes log lines to a file descriptor from a thread of its own, so no request thread waits
@@ -86,9 +85,8 @@ class BackgroundFdSink final : public spdlog::sinks::sink {
     while (true) {
       wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
       if (pending_.empty()) return;  // stopping, and everything is written
-      wake_writer_.wait_for(lock, kBatchDelay, [&] {
-        return stopping_ || urgent_ || pending_.size() >= kBatchBytes;
-      });
+      wake_writer_.wait_for(lock, kBatchDelay,
+                            [&] { return stopping_ || urgent_ || pending_.size() >= kBatchBytes; });
       urgent_ = false;
       batch.swap(pending_);
       lock.unlock();

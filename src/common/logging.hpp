@@ -1,11 +1,11 @@
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 namespace assistantd {
 

@@ -92,7 +92,8 @@ void MetricsRegistry::DeclareGauge(const std::string& name, const std::string& h
 void MetricsRegistry::DeclareReadCounter(const std::string& name, const std::string& help,
                                          std::function<double()> read) {
   std::unique_lock lock(mu_);
-  families_.insert_or_assign(name, Family{Type::kReadCounter, help, {}, std::move(read), {}, {}, {}});
+  families_.insert_or_assign(name,
+                             Family{Type::kReadCounter, help, {}, std::move(read), {}, {}, {}});
 }
 
 MetricsRegistry::Family& MetricsRegistry::FamilyOrDie(const std::string& name, Type type) {
@@ -167,8 +168,8 @@ std::string MetricsRegistry::Render() const {
 }
 
 std::vector<double> LatencyBuckets() {
-  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-          0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5, 5, 10};
+  return {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+          0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
 }
 
 }  // namespace assistantd

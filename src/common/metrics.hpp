@@ -49,8 +49,8 @@ class MetricsRegistry {
   void DeclareHistogram(const std::string& name, const std::string& help,
                         std::vector<double> bounds);
   // A gauge read when /metrics is rendered, with fixed labels (e.g. a build's version).
-  void DeclareGauge(const std::string& name, const std::string& help,
-                    std::function<double()> read, const MetricLabels& labels = {});
+  void DeclareGauge(const std::string& name, const std::string& help, std::function<double()> read,
+                    const MetricLabels& labels = {});
   // A counter kept elsewhere (e.g. the kernel's CPU time), read when /metrics is rendered.
   void DeclareReadCounter(const std::string& name, const std::string& help,
                           std::function<double()> read);

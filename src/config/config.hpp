@@ -14,12 +14,12 @@ namespace assistantd::config {
 struct ServeConfig {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "./data";
-  std::string database_url;  // empty: SQLite at <data_dir>/assistantd.db
+  std::string database_url;    // empty: SQLite at <data_dir>/assistantd.db
   int database_pool_size = 0;  // connections; 0: handler threads + sync workers + 1
-  std::string jwt_secret;    // empty: generated once into <data_dir>/jwt-secret
+  std::string jwt_secret;      // empty: generated once into <data_dir>/jwt-secret
   std::vector<std::string> jwt_accepted_secrets;  // verify, never sign (rotation)
   std::vector<std::string> accepted_master_keys;  // 64 hex chars each: open, never seal
-  std::string master_key;    // 64 hex chars; empty: generated once into <data_dir>/master-key
+  std::string master_key;  // 64 hex chars; empty: generated once into <data_dir>/master-key
   // What our tokens are signed with: HS256/384/512 (the secret) or ES256/RS256/EdDSA (the
   // key ring's key in use, generated once when the ring has none).
   std::string jwt_algorithm = "HS256";
@@ -30,32 +30,32 @@ struct ServeConfig {
   std::string jwks_file;       // the same from a file
   std::string jwks_refresh_interval = "30s";  // unknown-kid refreshes at most this often
   std::string jwks_timeout = "5s";            // one --jwks-url fetch, connection included
-  std::string jwt_keys;        // GOTRUE_JWT_KEYS-style private JWKs; empty: <data-dir>/keys.json
-  std::string public_url;      // where clients reach us; iss = <public_url>/auth/v1
+  std::string jwt_keys;    // GOTRUE_JWT_KEYS-style private JWKs; empty: <data-dir>/keys.json
+  std::string public_url;  // where clients reach us; iss = <public_url>/auth/v1
   std::vector<std::string> publishable_keys;  // sb_publishable_… accepted in apikey
   std::vector<std::string> secret_keys;       // sb_secret_… (service role)
-  bool strict_roles = false;   // refuse an app_metadata.role we do not know (else: user)
+  bool strict_roles = false;  // refuse an app_metadata.role we do not know (else: user)
   std::string log_level = "info";
   int threads = 0;         // io threads; 0: one per core
   int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
   size_t max_body_bytes = 1024 * 1024;
   int shutdown_timeout_seconds = 10;
-  int max_connections = 0;            // open at once; 0: 3/4 of the descriptor limit
-  int max_connections_per_ip = 256;   // from one client address (trusted proxies exempt)
-  int max_waits = 64;          // requests waiting for a sync outcome (Prefer: wait) at once
-  int max_waits_per_user = 4;  // the same for one caller
-  int sync_workers = 2;  // 0 disables syncing to Vapi
+  int max_connections = 0;           // open at once; 0: 3/4 of the descriptor limit
+  int max_connections_per_ip = 256;  // from one client address (trusted proxies exempt)
+  int max_waits = 64;                // requests waiting for a sync outcome (Prefer: wait) at once
+  int max_waits_per_user = 4;        // the same for one caller
+  int sync_workers = 2;              // 0 disables syncing to Vapi
   int sync_max_attempts = 8;
-  int sync_backoff_base_ms = 500;    // full-jitter exponential backoff: first ceiling
-  int sync_backoff_cap_ms = 60000;   // largest wait between attempts
-  int breaker_threshold = 5;         // consecutive transient Vapi failures that open it
-  int breaker_open_ms = 10000;       // how long it stays open before one probe
+  int sync_backoff_base_ms = 500;   // full-jitter exponential backoff: first ceiling
+  int sync_backoff_cap_ms = 60000;  // largest wait between attempts
+  int breaker_threshold = 5;        // consecutive transient Vapi failures that open it
+  int breaker_open_ms = 10000;      // how long it stays open before one probe
   std::string vapi_base_url = "https://api.vapi.ai";
   std::string reconcile_interval = "off";  // periodic reconciliation: off, or 30m, 1h, ...
   bool reconcile_repair_drift = false;     // periodic runs also undo remote drift
 
   // Accounts (/auth/v1).
-  std::string access_token_ttl = "1h";     // lifetime of issued access tokens
+  std::string access_token_ttl = "1h";      // lifetime of issued access tokens
   int refresh_reuse_interval_seconds = 10;  // a just-rotated refresh token still works this long
   int password_min_length = 8;
   int password_max_length = 72;
@@ -83,11 +83,11 @@ struct ServeConfig {
   std::string rate_limit_test = "1200/1m";
   std::string rate_limit_premium = "3000/1m";
   std::string rate_limit_admin = "0";
-  std::string rate_limit_token_ip = "150/5m";       // sign-ins and refreshes per client IP
-  std::string rate_limit_signup_ip = "30/5m";       // sign-ups per client IP
-  std::string rate_limit_signin_account = "10/5m";  // password sign-ins per e-mail address
+  std::string rate_limit_token_ip = "150/5m";        // sign-ins and refreshes per client IP
+  std::string rate_limit_signup_ip = "30/5m";        // sign-ups per client IP
+  std::string rate_limit_signin_account = "10/5m";   // password sign-ins per e-mail address
   std::string rate_limit_refresh_account = "60/5m";  // refresh-token grants per account
-  std::string redis_url;                            // empty: limits counted in process
+  std::string redis_url;                             // empty: limits counted in process
   std::string redis_key_prefix = "assistantd:rl:";
   // Comma-separated addresses of reverse proxies whose X-Forwarded-For gives the client IP
   // (per-IP limits, audit, access log). Empty: the TCP peer is the client.

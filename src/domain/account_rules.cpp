@@ -24,8 +24,8 @@ Result<std::string> NormalizeEmail(const nlohmann::json& value) {
   if (!value.is_string()) return Invalid("email", "An email address is required");
   std::string email = value.get<std::string>();
   while (!email.empty() && std::isspace(static_cast<unsigned char>(email.back()))) email.pop_back();
-  const auto first = std::find_if(email.begin(), email.end(),
-                                  [](unsigned char c) { return !std::isspace(c); });
+  const auto first =
+      std::find_if(email.begin(), email.end(), [](unsigned char c) { return !std::isspace(c); });
   email.erase(email.begin(), first);
   if (email.empty()) return Invalid("email", "An email address is required");
   if (email.size() > kMaxEmailBytes) return Invalid("email", "The email address is too long");
@@ -41,9 +41,8 @@ Result<std::string> NormalizeEmail(const nlohmann::json& value) {
          local.back() != '.' && domain.find('.') != std::string_view::npos &&
          domain.front() != '.' && domain.back() != '.' &&
          domain.find("..") == std::string_view::npos &&
-         std::all_of(domain.begin(), domain.end(), [](unsigned char c) {
-           return std::isalnum(c) || c == '-' || c == '.';
-         }) &&
+         std::all_of(domain.begin(), domain.end(),
+                     [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '.'; }) &&
          domain.front() != '-' && domain.back() != '-' &&
          domain.find(".-") == std::string_view::npos && domain.find("-.") == std::string_view::npos;
   }
@@ -56,16 +55,17 @@ Result<std::string> CheckPassword(const nlohmann::json& value, const PasswordPol
   const auto& password = value.get_ref<const std::string&>();
   if (password.empty()) return Invalid("password", "A password is required");
   if (password.size() > kMaxPasswordInputBytes || password.size() > policy.max_length) {
-    return Invalid("password", "The password is longer than " +
-                                   std::to_string(std::min(policy.max_length, kMaxPasswordInputBytes)) +
-                                   " bytes");
+    return Invalid("password",
+                   "The password is longer than " +
+                       std::to_string(std::min(policy.max_length, kMaxPasswordInputBytes)) +
+                       " bytes");
   }
   if (Utf8Length(password) < policy.min_length) {
     const std::string message =
         "Password should be at least " + std::to_string(policy.min_length) + " characters.";
     return Fail(ErrorCode::kUnprocessable, "weak_password", message,
-                nlohmann::json::array({{{"reasons", nlohmann::json::array({"length"})},
-                                        {"message", message}}}));
+                nlohmann::json::array(
+                    {{{"reasons", nlohmann::json::array({"length"})}, {"message", message}}}));
   }
   return password;
 }

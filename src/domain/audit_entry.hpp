@@ -1,10 +1,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace assistantd::domain {
 
@@ -14,10 +13,10 @@ namespace assistantd::domain {
 struct AuditEntry {
   int64_t seq = 0;
   int64_t at_us = 0;
-  std::optional<std::string> actor_id;         // the caller's user id; none for service keys
-  std::string actor_role;                      // user, premium, test, admin, service_role, anon
-  std::string action;                          // e.g. assistant.create, session.create
-  std::string target_type;                     // assistant, user, vapi_key, session
+  std::optional<std::string> actor_id;  // the caller's user id; none for service keys
+  std::string actor_role;               // user, premium, test, admin, service_role, anon
+  std::string action;                   // e.g. assistant.create, session.create
+  std::string target_type;              // assistant, user, vapi_key, session
   std::optional<std::string> target_id;
   std::optional<std::string> subject_user_id;  // whose data it concerns: their own trail
   std::string request_id;

@@ -4,11 +4,16 @@ namespace assistantd::domain {
 
 std::string_view ToString(Role role) {
   switch (role) {
-    case Role::kUser: return "user";
-    case Role::kPremium: return "premium";
-    case Role::kTest: return "test";
-    case Role::kAdmin: return "admin";
-    case Role::kServiceRole: return "service_role";
+    case Role::kUser:
+      return "user";
+    case Role::kPremium:
+      return "premium";
+    case Role::kTest:
+      return "test";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kServiceRole:
+      return "service_role";
   }
   return "user";
 }
@@ -22,9 +27,7 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
-bool IsAdmin(const Principal& p) {
-  return p.role == Role::kAdmin || p.role == Role::kServiceRole;
-}
+bool IsAdmin(const Principal& p) { return p.role == Role::kAdmin || p.role == Role::kServiceRole; }
 
 AccessScope ScopeFor(const Principal& p) {
   if (IsAdmin(p)) return {};

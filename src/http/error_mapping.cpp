@@ -4,24 +4,42 @@ namespace assistantd::http {
 
 int HttpStatus(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kInvalidInput: return 400;
-    case ErrorCode::kUnauthenticated: return 401;
-    case ErrorCode::kForbidden: return 403;
-    case ErrorCode::kQuotaExceeded: return 403;
-    case ErrorCode::kUnprocessable: return 422;
-    case ErrorCode::kNotFound: return 404;
-    case ErrorCode::kMethodNotAllowed: return 405;
-    case ErrorCode::kConflict: return 409;
-    case ErrorCode::kPreconditionFailed: return 412;
-    case ErrorCode::kPreconditionRequired: return 428;
-    case ErrorCode::kPayloadTooLarge: return 413;
-    case ErrorCode::kHeadersTooLarge: return 431;
-    case ErrorCode::kUnsupportedMediaType: return 415;
-    case ErrorCode::kRateLimited: return 429;
-    case ErrorCode::kInternal: return 500;
-    case ErrorCode::kNotImplemented: return 501;
-    case ErrorCode::kUpstreamFailed: return 502;
-    case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kInvalidInput:
+      return 400;
+    case ErrorCode::kUnauthenticated:
+      return 401;
+    case ErrorCode::kForbidden:
+      return 403;
+    case ErrorCode::kQuotaExceeded:
+      return 403;
+    case ErrorCode::kUnprocessable:
+      return 422;
+    case ErrorCode::kNotFound:
+      return 404;
+    case ErrorCode::kMethodNotAllowed:
+      return 405;
+    case ErrorCode::kConflict:
+      return 409;
+    case ErrorCode::kPreconditionFailed:
+      return 412;
+    case ErrorCode::kPreconditionRequired:
+      return 428;
+    case ErrorCode::kPayloadTooLarge:
+      return 413;
+    case ErrorCode::kHeadersTooLarge:
+      return 431;
+    case ErrorCode::kUnsupportedMediaType:
+      return 415;
+    case ErrorCode::kRateLimited:
+      return 429;
+    case ErrorCode::kInternal:
+      return 500;
+    case ErrorCode::kNotImplemented:
+      return 501;
+    case ErrorCode::kUpstreamFailed:
+      return 502;
+    case ErrorCode::kUnavailable:
+      return 503;
   }
   return 500;
 }

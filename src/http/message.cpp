@@ -1,9 +1,9 @@
 #include "http/message.hpp"
 
+#include <strings.h>
+
 #include <algorithm>
 #include <cctype>
-
-#include <strings.h>
 
 namespace assistantd::http {
 namespace {
@@ -85,9 +85,11 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_
     if (!part.empty()) {
       const size_t eq = part.find('=');
       auto key = PercentDecode(part.substr(0, eq));
-      auto value = PercentDecode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+      auto value =
+          PercentDecode(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
       if (!key || !value) {
-        return Fail(ErrorCode::kInvalidInput, "invalid_query", "Query string has malformed percent-encoding");
+        return Fail(ErrorCode::kInvalidInput, "invalid_query",
+                    "Query string has malformed percent-encoding");
       }
       out.emplace_back(std::move(*key), std::move(*value));
     }
@@ -110,10 +112,10 @@ std::string ClientIp(std::string_view peer, std::optional<std::string_view> forw
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     while (!hop.empty() && hop.front() == ' ') hop.remove_prefix(1);
     while (!hop.empty() && hop.back() == ' ') hop.remove_suffix(1);
-    const bool ip_like = !hop.empty() && hop.size() <= 45 &&
-                         std::all_of(hop.begin(), hop.end(), [](char c) {
-                           return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':';
-                         });
+    const bool ip_like =
+        !hop.empty() && hop.size() <= 45 && std::all_of(hop.begin(), hop.end(), [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == '.' || c == ':';
+        });
     if (!ip_like) return std::string(peer);
     hops.push_back(hop);
   }

@@ -1,12 +1,11 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 
@@ -15,9 +14,9 @@ namespace assistantd::http {
 // Transport-neutral request: handlers never see Beast types.
 struct Request {
   std::string method;
-  std::string target;  // as received: path and query
-  std::string path;    // target up to '?'
-  std::string query;   // after '?', still percent-encoded
+  std::string target;                                        // as received: path and query
+  std::string path;                                          // target up to '?'
+  std::string query;                                         // after '?', still percent-encoded
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-case
   std::string body;
   std::string remote_ip;

@@ -41,7 +41,9 @@ bool IsJsonMediaType(std::string_view content_type) {
 }
 
 // Routes whose answers are one caller's data.
-bool IsUserData(Access access) { return access == Access::kAuthenticated || access == Access::kAdmin; }
+bool IsUserData(Access access) {
+  return access == Access::kAuthenticated || access == Access::kAdmin;
+}
 
 std::string Join(const std::vector<std::string>& items) {
   std::string out;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/beast/_experimental/test/stream.hpp>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -14,9 +15,6 @@
 #include "common/thread_name.hpp"
 #include "common/uuid.hpp"
 #include "http/beast.hpp"
-
-#include <boost/beast/_experimental/test/stream.hpp>
-
 #include "http/error_mapping.hpp"
 #include "http/pipeline.hpp"
 
@@ -76,12 +74,13 @@ struct Server::State {
   std::atomic<bool> stopping{false};
   std::atomic<bool> forced{false};
   bool stop_when_idle = false;
-  std::atomic<size_t> lingering{0};  // connections reading what a refused client still sends  // in memory: the run ends when its one connection has
+  std::atomic<size_t> lingering{0};  // connections reading what a refused client still sends  // in
+                                     // memory: the run ends when its one connection has
   std::function<void()> on_shutdown;
   asio::steady_timer accept_backoff;
   std::mutex mu;
   std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
-  size_t admitted = 0;                              // sessions counted against the limits
+  size_t admitted = 0;                             // sessions counted against the limits
   std::unordered_map<std::string, size_t> per_ip;  // of those, by client address
   // Refusals and accept failures are logged at most once per kLogEvery, with a count.
   std::chrono::steady_clock::time_point last_refusal_log{};
@@ -119,7 +118,8 @@ struct Server::State {
     const bool exempt = std::find(settings.trusted_proxies.begin(), settings.trusted_proxies.end(),
                                   ip) != settings.trusted_proxies.end();
     if (settings.max_connections && admitted >= settings.max_connections) return "total";
-    if (!exempt && settings.max_connections_per_ip && per_ip[ip] >= settings.max_connections_per_ip) {
+    if (!exempt && settings.max_connections_per_ip &&
+        per_ip[ip] >= settings.max_connections_per_ip) {
       if (per_ip[ip] == 0) per_ip.erase(ip);
       return "per_ip";
     }
@@ -184,7 +184,8 @@ std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_bo
   }
   if (codings.empty()) return std::nullopt;
   if (req.version() < 11 || req.count(bhttp::field::content_length) > 0) {
-    return bad("bad_framing", "Transfer-Encoding may not be combined with Content-Length or HTTP/1.0",
+    return bad("bad_framing",
+               "Transfer-Encoding may not be combined with Content-Length or HTTP/1.0",
                ErrorCode::kInvalidInput);
   }
   if (codings.back() != "chunked") {
@@ -205,9 +206,11 @@ std::optional<Error> FramingProblem(const bhttp::request_parser<bhttp::string_bo
 std::string RefusalBytes() {
   static constexpr std::string_view kPlaceholder = "00000000-0000-4000-8000-000000000000";
   static const std::string rendered = [] {
-    Response r = ErrorResponse(Error{ErrorCode::kUnavailable, "too_many_connections",
+    Response r = ErrorResponse(Error{ErrorCode::kUnavailable,
+                                     "too_many_connections",
                                      "Too many connections; try again later",
-                                     nlohmann::json::array(), {}},
+                                     nlohmann::json::array(),
+                                     {}},
                                std::string(kPlaceholder));
     r.SetHeader("X-Request-Id", std::string(kPlaceholder));
     AddCorsHeaders(r);
@@ -351,11 +354,10 @@ class Session final : public SessionBase {
     if (beast::iequals(req[bhttp::field::expect], "100-continue")) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_,
                                                                        req.version());
-      bhttp::async_write(stream_, *cont,
-                         [self = Self(), cont](beast::error_code wec, std::size_t) {
-                           if (wec) return self->Close();
-                           self->ReadBody();
-                         });
+      bhttp::async_write(stream_, *cont, [self = Self(), cont](beast::error_code wec, std::size_t) {
+        if (wec) return self->Close();
+        self->ReadBody();
+      });
       return;
     }
     ReadBody();
@@ -530,9 +532,8 @@ class Session final : public SessionBase {
     busy_ = false;
     ExpiresAfter(stream_, std::chrono::minutes(10));
     discard_.resize(kDiscardBytes);
-    stream_.async_read_some(
-        asio::buffer(discard_),
-        [self = Self()](beast::error_code, std::size_t) { self->Close(); });
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = Self()](beast::error_code, std::size_t) { self->Close(); });
   }
 
   void Close() { CloseConnection(stream_); }

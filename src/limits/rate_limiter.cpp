@@ -5,15 +5,16 @@
 namespace assistantd::limits {
 
 std::vector<std::pair<std::string, std::string>> RateLimitHeaders(std::string_view name,
-                                                                 const RateLimit& limit,
-                                                                 const RateDecision& decision) {
+                                                                  const RateLimit& limit,
+                                                                  const RateDecision& decision) {
   const std::string quoted = "\"" + std::string(name) + "\"";
   std::vector<std::pair<std::string, std::string>> headers = {
       {"RateLimit-Policy",
        quoted + ";q=" + std::to_string(limit.limit) + ";w=" + std::to_string(limit.window_seconds)},
       {"RateLimit", quoted + ";r=" + std::to_string(decision.remaining) +
                         ";t=" + std::to_string(decision.reset_seconds)}};
-  if (!decision.allowed) headers.emplace_back("Retry-After", std::to_string(decision.reset_seconds));
+  if (!decision.allowed)
+    headers.emplace_back("Retry-After", std::to_string(decision.reset_seconds));
   return headers;
 }
 
@@ -32,10 +33,20 @@ bool ParseRateLimit(std::string_view text, RateLimit& out) {
   int64_t unit = 1;
   if (!period.empty()) {
     switch (period.back()) {
-      case 's': unit = 1; period.remove_suffix(1); break;
-      case 'm': unit = 60; period.remove_suffix(1); break;
-      case 'h': unit = 3600; period.remove_suffix(1); break;
-      default: break;
+      case 's':
+        unit = 1;
+        period.remove_suffix(1);
+        break;
+      case 'm':
+        unit = 60;
+        period.remove_suffix(1);
+        break;
+      case 'h':
+        unit = 3600;
+        period.remove_suffix(1);
+        break;
+      default:
+        break;
     }
   }
   int64_t amount = 1;

@@ -40,8 +40,8 @@ class RateLimiter {
 // The RateLimit-Policy and RateLimit headers (draft-ietf-httpapi-ratelimit-headers) for a
 // decision under the policy `name`, plus Retry-After when it refused.
 std::vector<std::pair<std::string, std::string>> RateLimitHeaders(std::string_view name,
-                                                                 const RateLimit& limit,
-                                                                 const RateDecision& decision);
+                                                                  const RateLimit& limit,
+                                                                  const RateDecision& decision);
 
 // "30/5m", "600/1m", "10/60s" → RateLimit; "0" or "off" → unlimited.
 bool ParseRateLimit(std::string_view text, RateLimit& out);

@@ -99,8 +99,8 @@ Result<std::unique_ptr<RedisRateLimiter::Connection>> RedisRateLimiter::Connect(
                 "cannot connect to Redis at " + settings_.host + ":" +
                     std::to_string(settings_.port) + ": " + why);
   };
-  redisContext* raw =
-      redisConnectWithTimeout(settings_.host.c_str(), settings_.port, Timeval(settings_.timeout_ms));
+  redisContext* raw = redisConnectWithTimeout(settings_.host.c_str(), settings_.port,
+                                              Timeval(settings_.timeout_ms));
   if (!raw) return unavailable("out of memory");
   auto conn = std::make_unique<Connection>(raw);
   if (raw->err) return unavailable(raw->errstr);
@@ -165,10 +165,10 @@ std::optional<RateDecision> RedisRateLimiter::Decide(const std::string& full_key
       if (lease.until_us > now && lease.limit == limit.limit) {
         if (lease.used < lease.granted) {
           ++lease.used;
-          return RateDecision{true, limit.limit,
-                              std::max<int64_t>(0, limit.limit - lease.count) +
-                                  (lease.granted - lease.used),
-                              seconds_until(lease.until_us)};
+          return RateDecision{
+              true, limit.limit,
+              std::max<int64_t>(0, limit.limit - lease.count) + (lease.granted - lease.used),
+              seconds_until(lease.until_us)};
         }
         // Used up within its window: this key is busy here, so reserve more next time.
         if (!want) return std::nullopt;
@@ -189,8 +189,7 @@ std::optional<RateDecision> RedisRateLimiter::Decide(const std::string& full_key
   return std::nullopt;
 }
 
-std::optional<RateDecision> RedisRateLimiter::TryHit(std::string_view key,
-                                                     const RateLimit& limit) {
+std::optional<RateDecision> RedisRateLimiter::TryHit(std::string_view key, const RateLimit& limit) {
   if (limit.limit <= 0) return RateDecision{true, 0, 0, 0};
   return Decide(FullKey(key, limit), limit, clock_.NowMicros(), nullptr);
 }

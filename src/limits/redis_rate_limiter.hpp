@@ -73,8 +73,8 @@ class RedisRateLimiter final : public RateLimiter {
   LocalRateLimiter fallback_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
-  bool degraded_ = false;        // logging: one line when Redis goes away, one when it is back
-  int64_t retry_after_us_ = 0;   // no reconnect attempt before this while degraded
+  bool degraded_ = false;       // logging: one line when Redis goes away, one when it is back
+  int64_t retry_after_us_ = 0;  // no reconnect attempt before this while degraded
   // Keys known to be over their limit until their window ends: a window's count only grows,
   // so these are refused without a round trip (a flood costs Redis nothing) and stay exact.
   struct Blocked {

@@ -11,21 +11,21 @@ namespace assistantd::net {
 struct CurlRequest {
   const char* method = "GET";
   std::string url;
-  std::vector<std::string> headers;    // "Name: value"
-  const std::string* body = nullptr;   // sent when set
+  std::vector<std::string> headers;   // "Name: value"
+  const std::string* body = nullptr;  // sent when set
   long connect_timeout_ms = 5000;
   long timeout_ms = 30000;
   size_t max_response_bytes = 1024 * 1024;
-  std::vector<std::string> capture;    // lower-case names of response headers to keep
+  std::vector<std::string> capture;  // lower-case names of response headers to keep
   const char* user_agent = "assistantd/0.1";
   std::string ca_file;  // PEM certificates to trust instead of the system's (empty: the system's)
 };
 
 struct CurlAnswer {
-  bool ok = false;              // a complete HTTP answer arrived (any status)
-  bool too_large = false;       // the body passed max_response_bytes (ok is then false)
-  bool nothing_sent = false;    // failed before the request left (connect or resolve)
-  std::string error;            // libcurl's words when !ok
+  bool ok = false;            // a complete HTTP answer arrived (any status)
+  bool too_large = false;     // the body passed max_response_bytes (ok is then false)
+  bool nothing_sent = false;  // failed before the request left (connect or resolve)
+  std::string error;          // libcurl's words when !ok
   long status = 0;
   std::string body;
   std::map<std::string, std::string> headers;  // the captured ones, values trimmed

@@ -1,9 +1,8 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 // JSON kept as text columns (user metadata, preferences, audit before/after), read and written
 // the same way by every backend.

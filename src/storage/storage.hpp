@@ -11,9 +11,9 @@
 #include "domain/assistant.hpp"
 #include "domain/audit_entry.hpp"
 #include "domain/list_query.hpp"
-#include "storage/migration.hpp"
 #include "domain/principal.hpp"
 #include "domain/user.hpp"
+#include "storage/migration.hpp"
 
 // The storage interfaces. Every backend (SQLite, PostgreSQL) implements them with the same
 // behaviour; the contract suite in tests/storage runs against each.
@@ -377,8 +377,8 @@ class KeyStore {
     int unchanged = 0;
   };
   using ResealFn = std::function<Result<std::optional<std::string>>(const std::string& sealed)>;
-  virtual Result<ResealCounts> Reseal(const ResealFn& reseal,
-                                      const std::function<ChangeAudit(const ResealCounts&)>& audit) = 0;
+  virtual Result<ResealCounts> Reseal(
+      const ResealFn& reseal, const std::function<ChangeAudit(const ResealCounts&)>& audit) = 0;
 };
 
 // Filters of an audit query; entries come newest first, `before_seq` pages backwards.

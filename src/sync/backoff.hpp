@@ -6,8 +6,8 @@
 namespace assistantd::sync {
 
 struct BackoffSettings {
-  int64_t base_us = 500'000;     // first retry within 0.5 s
-  int64_t cap_us = 60'000'000;   // never wait more than a minute between attempts
+  int64_t base_us = 500'000;    // first retry within 0.5 s
+  int64_t cap_us = 60'000'000;  // never wait more than a minute between attempts
 };
 
 // "Full jitter" exponential backoff: a uniform delay in [0, min(cap, base × 2^attempt)],

@@ -9,8 +9,10 @@ bool CircuitBreaker::Allow() {
     probe_in_flight_ = false;
   }
   switch (state_) {
-    case State::kClosed: return true;
-    case State::kOpen: return false;
+    case State::kClosed:
+      return true;
+    case State::kOpen:
+      return false;
     case State::kHalfOpen:
       if (probe_in_flight_) return false;
       probe_in_flight_ = true;

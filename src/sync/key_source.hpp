@@ -21,8 +21,8 @@ class KeySource {
 };
 
 // C6's order: the key given with the request (sealed on the job), the owner's stored key, the
-// global stored key, the process-wide key from the environment (VAPI_API_KEY). Stored keys are opened with the
-// master key at each use and never logged.
+// global stored key, the process-wide key from the environment (VAPI_API_KEY). Stored keys are
+// opened with the master key at each use and never logged.
 class StoredKeySource final : public KeySource {
  public:
   StoredKeySource(storage::KeyStore& keys, const auth::SecretBox& box,

@@ -17,8 +17,8 @@ constexpr std::chrono::milliseconds kMinSweepInterval{5};
 OutcomeWaiter::OutcomeWaiter(storage::SyncStore& store, SyncNotifier& notifier,
                              WaiterSettings settings, MetricsRegistry& metrics)
     : store_(store), notifier_(notifier), settings_(settings), metrics_(metrics) {
-  metrics_.DeclareGauge("assistantd_sync_waits", "Requests waiting for a sync outcome (Prefer: wait)",
-                        [this] {
+  metrics_.DeclareGauge("assistantd_sync_waits",
+                        "Requests waiting for a sync outcome (Prefer: wait)", [this] {
                           std::lock_guard lock(mu_);
                           return static_cast<double>(open_.size());
                         });

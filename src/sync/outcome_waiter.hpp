@@ -17,8 +17,8 @@
 namespace assistantd::sync {
 
 struct WaiterSettings {
-  int max_waits = 64;          // in flight at once, over all callers
-  int max_waits_per_user = 4;  // in flight at once for one caller
+  int max_waits = 64;                   // in flight at once, over all callers
+  int max_waits_per_user = 4;           // in flight at once for one caller
   std::chrono::milliseconds poll{100};  // also notices outcomes other processes record
 };
 

@@ -20,11 +20,11 @@
 namespace assistantd::sync {
 
 struct SyncSettings {
-  int workers = 2;                     // threads in serve; 0 disables the loop
-  int max_attempts = 8;                // transient failures before the dead letter
-  int64_t lease_us = 60'000'000;       // a claimed job returns to the queue after this
-  int64_t idle_poll_us = 200'000;      // how often an idle worker looks for due jobs
-  int64_t search_skew_us = 120'000'000;   // clock skew allowed when searching a lost create
+  int workers = 2;                         // threads in serve; 0 disables the loop
+  int max_attempts = 8;                    // transient failures before the dead letter
+  int64_t lease_us = 60'000'000;           // a claimed job returns to the queue after this
+  int64_t idle_poll_us = 200'000;          // how often an idle worker looks for due jobs
+  int64_t search_skew_us = 120'000'000;    // clock skew allowed when searching a lost create
   int64_t create_timeout_us = 30'000'000;  // the Vapi client's total timeout per call
   BackoffSettings backoff;
   int breaker_threshold = 5;             // consecutive transient failures that open it
@@ -38,8 +38,8 @@ struct SyncSettings {
 // it searches Vapi for the assistant's id in metadata first.
 class SyncWorker final : public SyncNotifier {
  public:
-  SyncWorker(storage::SyncStore& store, vapi::VapiClient& vapi, KeySource& keys,
-             const Clock& clock, SyncSettings settings, Logger logger, MetricsRegistry& metrics);
+  SyncWorker(storage::SyncStore& store, vapi::VapiClient& vapi, KeySource& keys, const Clock& clock,
+             SyncSettings settings, Logger logger, MetricsRegistry& metrics);
   ~SyncWorker() override;
 
   // Claims and runs one due job. Returns false when no job was due.

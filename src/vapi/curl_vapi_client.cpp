@@ -72,14 +72,18 @@ VapiResult CurlVapiClient::Call(const char* method, const std::string& path,
                               .count();
   // Method, path and outcome only: the key and bodies are never logged.
   LogEvent(logger_, spdlog::level::debug, "vapi call",
-           {{"method", method}, {"path", path}, {"status", answer.status}, {"latencyUs", latency_us},
+           {{"method", method},
+            {"path", path},
+            {"status", answer.status},
+            {"latencyUs", latency_us},
             {"ok", answer.ok}});
 
   if (!answer.ok) {
     VapiFailure f;
     f.kind = FailureKind::kTransient;
     if (answer.too_large) {
-      f.reason = "Vapi response larger than " + std::to_string(settings_.max_response_bytes) + " bytes";
+      f.reason =
+          "Vapi response larger than " + std::to_string(settings_.max_response_bytes) + " bytes";
       f.outcome_unknown = true;
     } else {
       f.reason = "network error: " + answer.error;
@@ -110,7 +114,8 @@ VapiResult CurlVapiClient::Call(const char* method, const std::string& path,
   return tl::unexpected(f);
 }
 
-VapiResult CurlVapiClient::CreateAssistant(const std::string& api_key, const nlohmann::json& payload) {
+VapiResult CurlVapiClient::CreateAssistant(const std::string& api_key,
+                                           const nlohmann::json& payload) {
   return Call("POST", "/assistant", api_key, &payload);
 }
 

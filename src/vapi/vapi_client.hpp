@@ -1,12 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace assistantd::vapi {
 
@@ -24,8 +23,8 @@ struct RejectedField {
 
 struct VapiFailure {
   FailureKind kind = FailureKind::kTransient;
-  int status = 0;                           // HTTP status; 0 for network failures
-  std::string reason;                       // short, safe to store in syncError
+  int status = 0;                              // HTTP status; 0 for network failures
+  std::string reason;                          // short, safe to store in syncError
   std::optional<int64_t> retry_after_seconds;  // from Retry-After, when the server sent one
   bool outcome_unknown = false;  // the request may have taken effect (timeout, reset, 5xx)
   // On a 400: the assistant fields Vapi's validation named (see RejectedFields).

@@ -1,9 +1,8 @@
 #pragma once
 
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 #include <tl/expected.hpp>
 
 #include "vapi/vapi_client.hpp"

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-
 #include <nlohmann/json.hpp>
 
 #include "domain/assistant_fields.hpp"
@@ -79,9 +78,9 @@ std::vector<RejectedField> RejectedFields(std::string_view body) {
       // "[prefix.]property name should not exist": the field is the prefix's first segment,
       // or the name itself at the top level.
       kind = "unknown";
-      path = at == 0 ? text.substr(kProperty.size(),
-                                   text.size() - kProperty.size() - kNotExist.size())
-                     : text.substr(0, at);
+      path = at == 0
+                 ? text.substr(kProperty.size(), text.size() - kProperty.size() - kNotExist.size())
+                 : text.substr(0, at);
     } else {
       path = text.substr(0, text.find(' '));
     }

@@ -24,7 +24,8 @@ const std::string kIssuer = "https://project-ref.supabase.co/auth/v1";
 // What a minting script printed: {"jwks", "jwks_rotated", "tokens": {name: {token, accept}}}.
 json Mint(const std::string& minter) {
   const std::string dir = CLIENTS_DIR;
-  EXPECT_TRUE(std::filesystem::exists(dir + "/node_modules/jose")) << "run: npm ci --prefix tests/clients";
+  EXPECT_TRUE(std::filesystem::exists(dir + "/node_modules/jose"))
+      << "run: npm ci --prefix tests/clients";
   const std::string sub = NewUuid();
   const auto r = minter == "jose"
                      ? RunCommand({"/usr/bin/env", "node", dir + "/jose_mint.mjs", sub, kIssuer})
@@ -42,8 +43,9 @@ std::string Token(const json& minted, const std::string& name) {
 }
 
 // assistantd verifying with only `keys` (no --jwt-secret, no key of its own) plus `extra` flags.
-std::unique_ptr<ServerProcess> StartWithJwks(const KeyServer& keys, std::vector<std::string> extra = {
-                                                                        "--jwks-refresh-interval", "0"}) {
+std::unique_ptr<ServerProcess> StartWithJwks(const KeyServer& keys,
+                                             std::vector<std::string> extra = {
+                                                 "--jwks-refresh-interval", "0"}) {
   std::vector<std::string> args = {"--sync-workers", "0", "--jwks-url", keys.Url()};
   args.insert(args.end(), extra.begin(), extra.end());
   return ServerProcess::Start({.args = std::move(args)});
@@ -59,7 +61,8 @@ TEST_P(JwksClientsTest, ProjectTokensPassAndEveryForgedVariantIsRefused) {
   HttpClient client(server->port());
   int accepted = 0;
   for (const auto& [name, t] : minted["tokens"].items()) {
-    const auto answer = client.Call("GET", "/functions/v1/assistants", t["token"].get<std::string>());
+    const auto answer =
+        client.Call("GET", "/functions/v1/assistants", t["token"].get<std::string>());
     const int status = answer.status;
     if (t["accept"].get<bool>()) {
       // The body says why (a flake once refused es256 under load: which check was it?).
@@ -96,11 +99,15 @@ TEST(JwksSourceTest, RotationIsFollowedAndBadAnswersNeverEmptyTheKeys) {
   // Garbage, an error status, an empty set and an outage: each is a failed refresh that
   // keeps the last good keys (tokens never seen before still verify afterwards).
   int failures = 0;
-  for (const auto& [status, body] : std::vector<std::pair<int, std::string>>{
-           {200, "<html>not json</html>"}, {500, "{}"}, {200, R"({"keys":[]})"},
-           {302, minted["jwks_rotated"].dump()},                       // never followed
-           {200, std::string(300 * 1024, ' ') + minted["jwks_rotated"].dump()},  // over the cap
-           {200, R"({"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI","alg":"HS256"}]})"}}) {
+  for (
+      const auto& [status, body] : std::vector<std::pair<int, std::string>>{
+          {200, "<html>not json</html>"},
+          {500, "{}"},
+          {200, R"({"keys":[]})"},
+          {302, minted["jwks_rotated"].dump()},                                 // never followed
+          {200, std::string(300 * 1024, ' ') + minted["jwks_rotated"].dump()},  // over the cap
+          {200,
+           R"({"keys":[{"kty":"oct","k":"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI","alg":"HS256"}]})"}}) {
     keys.Serve(status, body);
     EXPECT_EQ(StatusWith(client, Token(minted, "wrong_kid")), 401);
     ++failures;
@@ -113,8 +120,9 @@ TEST(JwksSourceTest, RotationIsFollowedAndBadAnswersNeverEmptyTheKeys) {
   EXPECT_EQ(StatusWith(client, Token(minted, "rotated_es2")), 200);
 
   const std::string metrics = client.Send("GET", "/metrics").body;
-  EXPECT_NE(metrics.find("assistantd_jwks_refresh_total{result=\"error\"} " + std::to_string(failures)),
-            std::string::npos)
+  EXPECT_NE(
+      metrics.find("assistantd_jwks_refresh_total{result=\"error\"} " + std::to_string(failures)),
+      std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("assistantd_jwks_keys 4"), std::string::npos) << metrics;
   EXPECT_NE(server->Logs().find("keeping the last good keys"), std::string::npos);
@@ -160,8 +168,8 @@ TEST(JwksSourceTest, AnUnusableJwksAtStartIsOneLineAndAFailedStart) {
   KeyServer keys;
   keys.Serve(200, "garbage");
   TempDir dir;
-  auto r = RunCommand({ASSISTANTD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir", dir.path(),
-                       "--jwks-url", keys.Url()});
+  auto r = RunCommand({ASSISTANTD_BINARY, "serve", "--listen", "127.0.0.1:0", "--data-dir",
+                       dir.path(), "--jwks-url", keys.Url()});
   // The last line says why; nothing was migrated or served before it.
   const auto last_line = [](const std::string& err) {
     const auto end = err.find_last_not_of('\n');

@@ -23,7 +23,8 @@ TEST_F(AccountsTest, SignUpReturnsASessionWhoseTokenUsesTheAssistantsApi) {
   EXPECT_EQ(r.body.find("argon2"), std::string::npos);
 
   const std::string token = s["access_token"];
-  const auto created = client_->Call("POST", "/functions/v1/assistants", token, R"({"name":"Mine"})");
+  const auto created =
+      client_->Call("POST", "/functions/v1/assistants", token, R"({"name":"Mine"})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.Json()["userId"], s["user"]["id"]);
   const auto me = GetUser(token);
@@ -37,8 +38,8 @@ TEST_F(AccountsTest, SignUpReturnsASessionWhoseTokenUsesTheAssistantsApi) {
 TEST_F(AccountsTest, TheLargestAllowedMetadataStillMakesAUsableToken) {
   Start();
   const std::string label(59, 'b');
-  const std::string email =
-      std::string(64, 'a') + "@" + label + "." + label + "." + label + NewUuid().substr(0, 1) + ".com";
+  const std::string email = std::string(64, 'a') + "@" + label + "." + label + "." + label +
+                            NewUuid().substr(0, 1) + ".com";
   const auto sized = [](size_t bytes) { return json{{"k", std::string(bytes - 8, 'x')}}; };
   const auto too_big = SignUp(UniqueEmail(), "correct horse", sized(3 * 1024 + 1));
   EXPECT_EQ(too_big.status, 400) << too_big.body;
@@ -114,14 +115,15 @@ TEST_F(AccountsTest, PasswordAndEmailRulesGiveGoTrueErrors) {
   EXPECT_EQ(Code(long_pw), "validation_failed");
   const auto huge_pw = SignUp(UniqueEmail(), std::string(5000, 'x'));
   EXPECT_EQ(huge_pw.status, 400);
-  for (const std::string bad : {"", "no-at-sign", "a@b", "two@@example.com", "sp ace@example.com"}) {
+  for (const std::string bad :
+       {"", "no-at-sign", "a@b", "two@@example.com", "sp ace@example.com"}) {
     const auto r = SignUp(bad, "correct horse");
     EXPECT_EQ(r.status, 400) << bad;
     EXPECT_EQ(Code(r), "validation_failed") << bad;
   }
-  const auto unknown = client_->Send("POST", "/auth/v1/signup",
-                                     R"({"email":"x@example.com","password":"correct horse","admin":true})",
-                                     AuthHeaders());
+  const auto unknown = client_->Send(
+      "POST", "/auth/v1/signup",
+      R"({"email":"x@example.com","password":"correct horse","admin":true})", AuthHeaders());
   EXPECT_EQ(unknown.status, 400);
   const auto not_json = client_->Send("POST", "/auth/v1/signup", "{", AuthHeaders());
   EXPECT_EQ(not_json.status, 400);
@@ -270,7 +272,8 @@ TEST_F(AccountsTest, TokensOfEndedSessionsAreRefusedByTheApi) {
   ASSERT_EQ(client_->Call("GET", "/v1/assistants", gone["access_token"]).status, 200);
   const std::string admin = AdminToken();
   ASSERT_EQ(client_->Call("DELETE", "/v1/admin/users/" + id, admin).status, 204);
-  EXPECT_EQ(client_->Call("POST", "/v1/assistants", gone["access_token"], R"({"name":"x"})").status, 401);
+  EXPECT_EQ(client_->Call("POST", "/v1/assistants", gone["access_token"], R"({"name":"x"})").status,
+            401);
   EXPECT_EQ(client_->Call("GET", "/v1/admin/users/" + id, admin).status, 404);
   // Tokens minted for operators (no session) are unaffected.
   EXPECT_EQ(client_->Call("GET", "/v1/assistants", server_->Token(NewUuid())).status, 200);
@@ -283,13 +286,15 @@ TEST_F(AccountsTest, TheApikeyHeaderAuthenticatesLikeSupabaseKeys) {
   const auto admin = client_->Send("GET", "/v1/admin/users", "", {{"apikey", service}});
   EXPECT_EQ(admin.status, 200) << admin.body;
   // A publishable key is no user: 401, as Supabase's gateway answers.
-  const auto anon = client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", kTestPublishableKey}});
+  const auto anon =
+      client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", kTestPublishableKey}});
   EXPECT_EQ(anon.status, 401);
   // With both, the Authorization header decides.
   const auto s = NewSession(UniqueEmail());
-  const auto mine = client_->Send(
-      "GET", "/functions/v1/assistants", "",
-      {{"apikey", kTestPublishableKey}, {"Authorization", "Bearer " + s["access_token"].get<std::string>()}});
+  const auto mine =
+      client_->Send("GET", "/functions/v1/assistants", "",
+                    {{"apikey", kTestPublishableKey},
+                     {"Authorization", "Bearer " + s["access_token"].get<std::string>()}});
   EXPECT_EQ(mine.status, 200);
 }
 
@@ -323,14 +328,16 @@ TEST_F(AccountsTest, AdminsManageUsersRolesBansAndDeletion) {
   Start();
   const std::string admin = AdminToken();
   const std::string email = UniqueEmail();
-  const auto created = client_->Call("POST", "/v1/admin/users", admin,
-                                     json{{"email", email}, {"password", "correct horse"}, {"role", "premium"}}.dump());
+  const auto created = client_->Call(
+      "POST", "/v1/admin/users", admin,
+      json{{"email", email}, {"password", "correct horse"}, {"role", "premium"}}.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   const std::string id = created.Json()["id"];
   EXPECT_EQ(created.Json()["role"], "premium");
   EXPECT_FALSE(created.Json().contains("passwordHash"));
-  EXPECT_EQ(client_->Call("POST", "/v1/admin/users", admin,
-                          json{{"email", email}, {"password", "correct horse"}}.dump())
+  EXPECT_EQ(client_
+                ->Call("POST", "/v1/admin/users", admin,
+                       json{{"email", email}, {"password", "correct horse"}}.dump())
                 .status,
             409);
 
@@ -341,26 +348,32 @@ TEST_F(AccountsTest, AdminsManageUsersRolesBansAndDeletion) {
   ASSERT_EQ(client_->Call("POST", "/v1/assistants", token, R"({"name":"Theirs"})").status, 201);
   // Users cannot use the admin endpoints.
   EXPECT_EQ(client_->Call("GET", "/v1/admin/users", token).status, 403);
-  EXPECT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, token, R"({"role":"admin"})").status, 403);
+  EXPECT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, token, R"({"role":"admin"})").status,
+            403);
 
   // A role change shows in the next token.
-  ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"role":"test"})").status, 200);
+  ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"role":"test"})").status,
+            200);
   const auto refreshed = Refresh(session.Json()["refresh_token"]);
   ASSERT_EQ(refreshed.status, 200);
   EXPECT_EQ(refreshed.Json()["user"]["app_metadata"]["role"], "test");
-  const auto bad_role = client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"role":"root"})");
+  const auto bad_role =
+      client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"role":"root"})");
   EXPECT_EQ(bad_role.status, 400);
 
   // A ban ends the sessions and refuses sign-ins until lifted.
-  ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, admin,
-                          R"({"bannedUntil":"2999-01-01T00:00:00Z"})")
+  ASSERT_EQ(client_
+                ->Call("PATCH", "/v1/admin/users/" + id, admin,
+                       R"({"bannedUntil":"2999-01-01T00:00:00Z"})")
                 .status,
             200);
   EXPECT_EQ(Refresh(refreshed.Json()["refresh_token"]).status, 400);
   const auto banned = SignIn(email, "correct horse");
   EXPECT_EQ(banned.status, 400);
   EXPECT_EQ(Code(banned), "user_banned");
-  ASSERT_EQ(client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"bannedUntil":null})").status, 200);
+  ASSERT_EQ(
+      client_->Call("PATCH", "/v1/admin/users/" + id, admin, R"({"bannedUntil":null})").status,
+      200);
   EXPECT_EQ(SignIn(email, "correct horse").status, 200);
 
   // Deletion cascades to the user's assistants.
@@ -389,12 +402,11 @@ TEST_F(AccountsTest, ProfilesHoldValidatedPreferences) {
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.Json()["preferences"]["defaultVoice"]["voiceId"], "rachel");
 
-  for (const json& bad :
-       {json{{"displayName", 3}}, json{{"displayName", std::string(101, 'a')}},
-        json{{"preferences", {{"language", "not a tag"}}}},
-        json{{"preferences", {{"timezone", "Mars/Olympus Mons"}}}},
-        json{{"preferences", {{"defaultVoice", {{"provider", "x"}}}}}},
-        json{{"preferences", {{"colour", "blue"}}}}, json{{"role", "admin"}}}) {
+  for (const json& bad : {json{{"displayName", 3}}, json{{"displayName", std::string(101, 'a')}},
+                          json{{"preferences", {{"language", "not a tag"}}}},
+                          json{{"preferences", {{"timezone", "Mars/Olympus Mons"}}}},
+                          json{{"preferences", {{"defaultVoice", {{"provider", "x"}}}}}},
+                          json{{"preferences", {{"colour", "blue"}}}}, json{{"role", "admin"}}}) {
     const auto r = client_->Call("PATCH", "/v1/profile", token, bad.dump());
     EXPECT_EQ(r.status, 400) << bad.dump() << " " << r.body;
   }

@@ -34,9 +34,11 @@ const json kFullAssistant = {
     {"server", {{"url", "https://example.com/webhook"}, {"timeoutSeconds", 20}}},
     {"clientMessages", json::array({"transcript", "hang"})},
     {"serverMessages", json::array({"end-of-call-report"})},
-    {"hooks", json::array({{{"on", "call.ending"}, {"do", json::array({{{"type", "message.add"},
-                                                             {"message", {{"role", "system"},
-                                                                          {"content", "bye"}}}}})}}})},
+    {"hooks",
+     json::array(
+         {{{"on", "call.ending"},
+           {"do", json::array({{{"type", "message.add"},
+                                {"message", {{"role", "system"}, {"content", "bye"}}}}})}}})},
     {"modelOutputInMessagesEnabled", true},
     {"transportConfigurations", json::array()},
     {"observabilityPlan", {{"provider", "langfuse"}, {"tags", json::array({"support"})}}},
@@ -80,8 +82,8 @@ TEST_F(AssistantsCrudTest, EmptyBodyObjectIsAValidCreate) {
 TEST_F(AssistantsCrudTest, GetReturnsWhatWasStored) {
   const auto alice = NewActor();
   const auto created = CreateAssistant(alice, kFullAssistant);
-  const auto r = client().Call("GET", "/v1/assistants/" + created["id"].get<std::string>(),
-                               alice.token);
+  const auto r =
+      client().Call("GET", "/v1/assistants/" + created["id"].get<std::string>(), alice.token);
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.Json(), created);
 }
@@ -101,7 +103,8 @@ TEST_F(AssistantsCrudTest, GetWithFieldsProjects) {
       "GET", "/v1/assistants/" + created["id"].get<std::string>() + "?fields=id,name,syncStatus",
       alice.token);
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(r.Json(), (json{{"id", created["id"]}, {"name", "Support bot"}, {"syncStatus", "pending"}}));
+  EXPECT_EQ(r.Json(),
+            (json{{"id", created["id"]}, {"name", "Support bot"}, {"syncStatus", "pending"}}));
 }
 
 TEST_F(AssistantsCrudTest, PatchMergesNestedObjectsAndBumpsVersion) {
@@ -152,14 +155,17 @@ TEST_F(AssistantsCrudTest, DeleteAnswers204WithoutBodyOrContentType) {
 
 TEST_F(AssistantsCrudTest, SupabaseFunctionPrefixServesTheSameResource) {
   const auto alice = NewActor();
-  const auto r = client().Call("POST", "/functions/v1/assistants", alice.token,
-                               R"({"name":"Via functions"})");
+  const auto r =
+      client().Call("POST", "/functions/v1/assistants", alice.token, R"({"name":"Via functions"})");
   ASSERT_EQ(r.status, 201) << r.body;
   const std::string id = r.Json()["id"];
   EXPECT_EQ(r.Header("location"), "/functions/v1/assistants/" + id);
   EXPECT_EQ(client().Call("GET", "/v1/assistants/" + id, alice.token).status, 200);
-  EXPECT_EQ(client().Call("PATCH", "/functions/v1/assistants/" + id, alice.token,
-                          R"({"name":"Changed"})").Json()["name"], "Changed");
+  EXPECT_EQ(
+      client()
+          .Call("PATCH", "/functions/v1/assistants/" + id, alice.token, R"({"name":"Changed"})")
+          .Json()["name"],
+      "Changed");
   EXPECT_EQ(client().Call("DELETE", "/functions/v1/assistants/" + id, alice.token).status, 204);
 }
 
@@ -171,7 +177,8 @@ TEST_F(AssistantsCrudTest, LegacyEndCallAfterSilenceIsStoredAndReturned) {
 
 TEST_F(AssistantsCrudTest, NumbersKeepTheirJsonType) {
   const auto alice = NewActor();
-  const auto a = CreateAssistant(alice, {{"maxDurationSeconds", 90.5}, {"silenceTimeoutSeconds", 45}});
+  const auto a =
+      CreateAssistant(alice, {{"maxDurationSeconds", 90.5}, {"silenceTimeoutSeconds", 45}});
   EXPECT_TRUE(a["maxDurationSeconds"].is_number_float());
   EXPECT_TRUE(a["silenceTimeoutSeconds"].is_number_integer());
 }

@@ -347,13 +347,15 @@ TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
           }
         };
         for (int i = 0; !stop; ++i) {
-          const std::string tag = std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(i);
+          const std::string tag =
+              std::to_string(round) + "-" + std::to_string(t) + "-" + std::to_string(i);
           try {
             if (i % 4 == 3) {
-              const std::string email = "kill" + tag + "-" + NewUuid().substr(0, 6) + "@example.com";
-              const auto r = c.Send("POST", "/auth/v1/signup",
-                                    json{{"email", email}, {"password", password}}.dump(),
-                                    AuthHeaders());
+              const std::string email =
+                  "kill" + tag + "-" + NewUuid().substr(0, 6) + "@example.com";
+              const auto r =
+                  c.Send("POST", "/auth/v1/signup",
+                         json{{"email", email}, {"password", password}}.dump(), AuthHeaders());
               if (r.status != 200) continue;
               std::lock_guard lock(mu);
               accounts.push_back(email);
@@ -369,7 +371,8 @@ TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
               auto& [id, name] = mine.back();
               const std::string next = "p" + tag;
               settle(id, next, false);  // in flight: either name may survive a kill
-              const auto r = c.Call("PATCH", "/v1/assistants/" + id, token, json{{"name", next}}.dump());
+              const auto r =
+                  c.Call("PATCH", "/v1/assistants/" + id, token, json{{"name", next}}.dump());
               if (r.status != 200) return;  // this id's state is uncertain now: leave it
               name = next;
               settle(id, next, true);
@@ -390,13 +393,15 @@ TEST_F(AuditTest, FiftyKillsDuringMixedWritesLoseNoAcknowledgedWrite) {
     bool reached = false;
     {
       std::unique_lock lock(mu);
-      reached = cv.wait_for(lock, std::chrono::seconds(60), [&] { return acknowledged >= kill_after; });
+      reached =
+          cv.wait_for(lock, std::chrono::seconds(60), [&] { return acknowledged >= kill_after; });
     }
     const int exit_code = server_->Stop(SIGKILL);
     stop = true;
     for (auto& w : writers) w.join();
     ASSERT_EQ(exit_code, 128 + SIGKILL);
-    ASSERT_TRUE(reached) << "round " << round << ": only " << acknowledged << " writes acknowledged";
+    ASSERT_TRUE(reached) << "round " << round << ": only " << acknowledged
+                         << " writes acknowledged";
   }
 
   start();
@@ -431,8 +436,9 @@ TEST_F(AuditTest, AFullDiskRefusesWritesChangesNothingAndRecovers) {
   const std::string token = NewSession(UniqueEmail())["access_token"];
   const std::string text(30 * 1024, 'x');
   const auto create = [&](int i) {
-    return client_->Call("POST", "/v1/assistants", token,
-                         json{{"name", "full " + std::to_string(i)}, {"firstMessage", text}}.dump());
+    return client_->Call(
+        "POST", "/v1/assistants", token,
+        json{{"name", "full " + std::to_string(i)}, {"firstMessage", text}}.dump());
   };
   std::vector<std::string> kept;
   // Room for a few of these writes past what the files hold now, then no more.
@@ -488,7 +494,8 @@ TEST_F(AuditTest, AFullDiskRefusesWritesChangesNothingAndRecovers) {
     cursor = page.Json()["nextCursor"];
   }
   EXPECT_EQ(listed, kept.size()) << "a refused create left an assistant";
-  for (const auto& id : kept) EXPECT_EQ(client_->Call("GET", "/v1/assistants/" + id, token).status, 200);
+  for (const auto& id : kept)
+    EXPECT_EQ(client_->Call("GET", "/v1/assistants/" + id, token).status, 200);
   // The sign-up's answer told the truth: an account if and only if it said 200.
   EXPECT_EQ(SignIn(email, "correct horse").status, signed_up == 200 ? 200 : 400);
   EXPECT_EQ(Sql("PRAGMA integrity_check;"), "ok\n");

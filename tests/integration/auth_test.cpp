@@ -32,8 +32,11 @@ class AuthTest : public ApiTest {
 
   static json Claims(const std::string& sub, int64_t exp_offset = 3600) {
     const int64_t now = SystemClock().NowSeconds();
-    return {{"sub", sub}, {"role", "authenticated"}, {"aud", "authenticated"},
-            {"iat", now}, {"exp", now + exp_offset}};
+    return {{"sub", sub},
+            {"role", "authenticated"},
+            {"aud", "authenticated"},
+            {"iat", now},
+            {"exp", now + exp_offset}};
   }
 
   HttpResult ListWith(const std::string& token) {
@@ -71,8 +74,8 @@ TEST_F(AuthTest, WrongSecretIsRejected) {
 TEST_F(AuthTest, AlgorithmIsPinnedByConfiguration) {
   const auto claims = Claims(NewUuid());
   // alg none with an empty signature.
-  const std::string none = Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." +
-                           Base64UrlEncode(claims.dump()) + ".";
+  const std::string none =
+      Base64UrlEncode(R"({"alg":"none","typ":"JWT"})") + "." + Base64UrlEncode(claims.dump()) + ".";
   ExpectUnauthorized(ListWith(none), "invalid_token");
   // A valid HS512 token with the right secret is still refused: HS256 is configured.
   ExpectUnauthorized(ListWith(auth::SignJwt(Settings("HS512"), claims)), "invalid_token");
@@ -177,7 +180,8 @@ TEST_F(AuthTest, TokenFromPyJwtIsAccepted) {
       "import jwt, sys, time\n"
       "now = int(time.time())\n"
       "print(jwt.encode({'sub': sys.argv[2], 'role': 'authenticated', 'aud': 'authenticated',"
-      " 'iat': now, 'exp': now + 600, 'email': 'py@example.com'}, sys.argv[1], algorithm='HS256'))\n";
+      " 'iat': now, 'exp': now + 600, 'email': 'py@example.com'}, sys.argv[1], "
+      "algorithm='HS256'))\n";
   const auto r = RunCommand({"/usr/bin/python3", "-c", script, Secret(), sub});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::string token = r.out;

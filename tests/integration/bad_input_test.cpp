@@ -70,10 +70,10 @@ TEST_F(BadInputTest, VapiLimitsAreEnforced) {
   EXPECT_TRUE(HasDetail(CreateDetails({{"maxDurationSeconds", 9}}), "maxDurationSeconds"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"maxDurationSeconds", 43201}}), "maxDurationSeconds"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"endCallPhrases", {"a"}}}), "endCallPhrases[0]"));
-  EXPECT_TRUE(HasDetail(CreateDetails({{"endCallPhrases", {std::string(141, 'p')}}}),
-                        "endCallPhrases[0]"));
-  EXPECT_TRUE(HasDetail(CreateDetails({{"endCallMessage", std::string(1001, 'm')}}),
-                        "endCallMessage"));
+  EXPECT_TRUE(
+      HasDetail(CreateDetails({{"endCallPhrases", {std::string(141, 'p')}}}), "endCallPhrases[0]"));
+  EXPECT_TRUE(
+      HasDetail(CreateDetails({{"endCallMessage", std::string(1001, 'm')}}), "endCallMessage"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"silenceTimeoutSeconds", 9}}), "silenceTimeoutSeconds"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"silenceTimeoutSeconds", 3601}}), "silenceTimeoutSeconds"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"firstMessageMode", "shout"}}), "firstMessageMode"));
@@ -81,8 +81,8 @@ TEST_F(BadInputTest, VapiLimitsAreEnforced) {
   EXPECT_TRUE(HasDetail(CreateDetails({{"clientMessages", {"nope"}}}), "clientMessages[0]"));
   EXPECT_TRUE(HasDetail(CreateDetails({{"stopSpeakingPlan", {{"numWords", 11}}}}),
                         "stopSpeakingPlan.numWords"));
-  EXPECT_TRUE(HasDetail(CreateDetails({{"server", {{"timeoutSeconds", 301}}}}),
-                        "server.timeoutSeconds"));
+  EXPECT_TRUE(
+      HasDetail(CreateDetails({{"server", {{"timeoutSeconds", 301}}}}), "server.timeoutSeconds"));
 }
 
 TEST_F(BadInputTest, NameLimitCountsCharactersNotBytes) {
@@ -92,9 +92,9 @@ TEST_F(BadInputTest, NameLimitCountsCharactersNotBytes) {
   EXPECT_TRUE(HasDetail(CreateDetails({{"name", name + "\xc3\xa9"}}), "name"));
   const auto a = CreateAssistant(alice_, {{"name", name}});
   EXPECT_EQ(a["name"], name);
-  EXPECT_EQ(client().Call("DELETE", "/v1/assistants/" + a["id"].get<std::string>(), alice_.token)
-                .status,
-            204);
+  EXPECT_EQ(
+      client().Call("DELETE", "/v1/assistants/" + a["id"].get<std::string>(), alice_.token).status,
+      204);
 }
 
 TEST_F(BadInputTest, ProviderObjectsAreChecked) {
@@ -117,8 +117,11 @@ TEST_F(BadInputTest, ProviderObjectsAreChecked) {
   CreateAssistant(alice_, {{"model", {{"provider", "vapi"}}}});
   EXPECT_EQ(CountVisible(alice_), 2u);
   const auto list = client().Call("GET", "/v1/assistants", alice_.token).Json();
-  EXPECT_EQ(client().Call("DELETE", "/v1/assistants/" + list["data"][0]["id"].get<std::string>(),
-                          alice_.token).status, 204);
+  EXPECT_EQ(client()
+                .Call("DELETE", "/v1/assistants/" + list["data"][0]["id"].get<std::string>(),
+                      alice_.token)
+                .status,
+            204);
 }
 
 TEST_F(BadInputTest, WrongTypesAreRejected) {
@@ -137,18 +140,18 @@ TEST_F(BadInputTest, MalformedJsonIsRejected) {
     ExpectRejected(r, 400, "invalid_json");
   }
   ExpectRejected(client().Call("PATCH", url_, alice_.token, "{"), 400, "invalid_json");
-  ExpectRejected(client().Send("POST", "/v1/assistants", "",
-                               {{"Authorization", "Bearer " + alice_.token}}),
-                 400, "invalid_json");
+  ExpectRejected(
+      client().Send("POST", "/v1/assistants", "", {{"Authorization", "Bearer " + alice_.token}}),
+      400, "invalid_json");
 }
 
 TEST_F(BadInputTest, DuplicateKeysAreRejected) {
-  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token,
-                               R"({"name":"a","name":"b"})"),
-                 400, "invalid_json");
-  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token,
-                               R"({"metadata":{"k":1,"k":2}})"),
-                 400, "invalid_json");
+  ExpectRejected(
+      client().Call("POST", "/v1/assistants", alice_.token, R"({"name":"a","name":"b"})"), 400,
+      "invalid_json");
+  ExpectRejected(
+      client().Call("POST", "/v1/assistants", alice_.token, R"({"metadata":{"k":1,"k":2}})"), 400,
+      "invalid_json");
 }
 
 TEST_F(BadInputTest, DeepNestingIsRejected) {
@@ -156,24 +159,22 @@ TEST_F(BadInputTest, DeepNestingIsRejected) {
   for (int i = 0; i < 200; ++i) deep += R"({"a":)";
   deep += "1";
   for (int i = 0; i < 201; ++i) deep += "}";
-  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token, deep), 400,
-                 "invalid_json");
+  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token, deep), 400, "invalid_json");
 }
 
 TEST_F(BadInputTest, InvalidUtf8IsRejected) {
-  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token,
-                               "{\"name\":\"bad \xff\xfe bytes\"}"),
-                 400, "invalid_json");
-  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token,
-                               "{\"name\":\"\xc3\x28\"}"),
+  ExpectRejected(
+      client().Call("POST", "/v1/assistants", alice_.token, "{\"name\":\"bad \xff\xfe bytes\"}"),
+      400, "invalid_json");
+  ExpectRejected(client().Call("POST", "/v1/assistants", alice_.token, "{\"name\":\"\xc3\x28\"}"),
                  400, "invalid_json");
 }
 
 TEST_F(BadInputTest, NonJsonContentTypeIs415) {
-  ExpectRejected(client().Send("POST", "/v1/assistants", R"({"name":"x"})",
-                               {{"Authorization", "Bearer " + alice_.token},
-                                {"Content-Type", "text/plain"}}),
-                 415, "unsupported_media_type");
+  ExpectRejected(
+      client().Send("POST", "/v1/assistants", R"({"name":"x"})",
+                    {{"Authorization", "Bearer " + alice_.token}, {"Content-Type", "text/plain"}}),
+      415, "unsupported_media_type");
 }
 
 TEST_F(BadInputTest, JsonContentTypeWithCharsetIsAccepted) {
@@ -193,7 +194,8 @@ TEST_F(BadInputTest, HugeBodyIs413) {
 TEST_F(BadInputTest, DeclaredHugeBodyIs413BeforeItIsSent) {
   const std::string raw =
       "POST /v1/assistants HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-      "Authorization: Bearer " + alice_.token + "\r\nContent-Length: 999999999\r\n\r\n{";
+      "Authorization: Bearer " +
+      alice_.token + "\r\nContent-Length: 999999999\r\n\r\n{";
   const std::string response = RawExchange(server().port(), raw);
   EXPECT_TRUE(response.starts_with("HTTP/1.1 413")) << response;
   EXPECT_NE(response.find("payload_too_large"), std::string::npos);
@@ -222,8 +224,8 @@ TEST_F(BadInputTest, MalformedHttpIs400) {
 }
 
 TEST_F(BadInputTest, OversizedHeadersAre431) {
-  const std::string raw = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " +
-                          std::string(64 * 1024, 'h') + "\r\n\r\n";
+  const std::string raw =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 * 1024, 'h') + "\r\n\r\n";
   const std::string response = RawExchange(server().port(), raw);
   EXPECT_TRUE(response.starts_with("HTTP/1.1 431")) << response.substr(0, 200);
 }
@@ -249,8 +251,7 @@ TEST_F(BadInputTest, BadQueryParametersAre400) {
                  "invalid_query");
   ExpectRejected(client().Call("GET", "/v1/assistants?fields=id,password", alice_.token), 400,
                  "invalid_query");
-  ExpectRejected(client().Call("GET", "/v1/assistants?q=%zz", alice_.token), 400,
-                 "invalid_query");
+  ExpectRejected(client().Call("GET", "/v1/assistants?q=%zz", alice_.token), 400, "invalid_query");
 }
 
 }  // namespace

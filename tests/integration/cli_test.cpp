@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-
 #include <fstream>
 
 #include "support/http_client.hpp"
@@ -93,15 +92,18 @@ TEST(CliTest, AnUnknownDatabaseSchemeIsRefused) {
 
 TEST(CliTest, TokenNeedsAUuidSubAndAKnownRole) {
   TempDir dir;
-  EXPECT_EQ(RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path(), "--sub", "x"})
-                .exit_code, 1);
+  EXPECT_EQ(
+      RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path(), "--sub", "x"}).exit_code,
+      1);
   EXPECT_EQ(RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path()}).exit_code, 1);
   EXPECT_EQ(RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path(), "--sub",
                         "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f", "--role", "root"})
-                .exit_code, 1);
+                .exit_code,
+            1);
   EXPECT_EQ(RunCommand({AssistantdBinary(), "token", "--data-dir", dir.path(), "--sub",
                         "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f", "--ttl", "forever"})
-                .exit_code, 1);
+                .exit_code,
+            1);
 }
 
 TEST(CliTest, ConfiguredSecretSignsTokensTheServerAccepts) {
@@ -118,7 +120,8 @@ TEST(CliTest, FlagBeatsEnvironmentBeatsConfigFile) {
   TempDir dir;
   const std::string file = dir.path() + "/assistantd.env";
   std::ofstream(file) << "# comment\nASSISTANTD_LOG_LEVEL=nonsense-from-file\n"
-                         "ASSISTANTD_JWT_SECRET=" << std::string(40, 'f') << "\n";
+                         "ASSISTANTD_JWT_SECRET="
+                      << std::string(40, 'f') << "\n";
   // File value alone is used (and here is invalid).
   auto r = RunCommand({AssistantdBinary(), "migrate", "--config", file, "--data-dir", dir.path()});
   EXPECT_EQ(r.exit_code, 1);

@@ -309,11 +309,11 @@ TEST_F(NginxTest, TwoInstancesBehindTheShippedConfig) {
 
   // The post-deploy check, through nginx and TLS as clients see it (nginx keeps /metrics to
   // itself, so metrics are read from an instance).
-  const auto smoke = RunCommand({AssistantdBinary(), "smoke", "--url",
-                                 "https://127.0.0.1:" + std::to_string(https_), "--cacert", cert_,
-                                 "--metrics-url",
-                                 "http://127.0.0.1:" + std::to_string(a->port()) + "/metrics"},
-                                {{"ASSISTANTD_SMOKE_TOKEN", token}});
+  const auto smoke =
+      RunCommand({AssistantdBinary(), "smoke", "--url",
+                  "https://127.0.0.1:" + std::to_string(https_), "--cacert", cert_, "--metrics-url",
+                  "http://127.0.0.1:" + std::to_string(a->port()) + "/metrics"},
+                 {{"ASSISTANTD_SMOKE_TOKEN", token}});
   EXPECT_EQ(smoke.exit_code, 0) << smoke.out << smoke.err;
   EXPECT_NE(smoke.out.find("smoke: passed, 10 checks"), std::string::npos) << smoke.out;
 

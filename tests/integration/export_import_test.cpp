@@ -34,8 +34,9 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
   // Data on SQLite, synced to vapi-sim: two users, a stored key, varied fields, a deletion.
   server_.reset();
   ServerProcess::Options o;
-  o.args = {"--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port()),
-            "--sync-backoff-base-ms", "20", "--sync-backoff-cap-ms", "200"};
+  o.args = {"--vapi-base-url",        "http://127.0.0.1:" + std::to_string(sim_->port()),
+            "--sync-backoff-base-ms", "20",
+            "--sync-backoff-cap-ms",  "200"};
   o.env["VAPI_API_KEY"] = "vk";
   o.data_dir = dir_.path();
   o.database_url = "sqlite:" + dir_.path() + "/assistantd.db";
@@ -49,18 +50,19 @@ TEST_F(ExportImportTest, SqliteToPostgresRoundTripKeepsEveryRecord) {
       200);
   std::vector<std::string> ids;
   for (int i = 0; i < 12; ++i) {
-    const json body = {{"name", "n" + std::to_string(i)},
-                       {"maxDurationSeconds", 60 + i},
-                       {"silenceTimeoutSeconds", 12.5},
-                       {"model", {{"provider", "openai"}, {"model", "gpt-4o"}, {"temperature", 0.3}}},
-                       {"metadata", {{"is_test", i % 4 == 0}, {"team", "t"}}}};
+    const json body = {
+        {"name", "n" + std::to_string(i)},
+        {"maxDurationSeconds", 60 + i},
+        {"silenceTimeoutSeconds", 12.5},
+        {"model", {{"provider", "openai"}, {"model", "gpt-4o"}, {"temperature", 0.3}}},
+        {"metadata", {{"is_test", i % 4 == 0}, {"team", "t"}}}};
     const auto r = api_->Call("POST", "/v1/assistants", i % 3 ? token_ : bob_token, body.dump());
     ASSERT_EQ(r.status, 201) << r.body;
     ids.push_back(r.Json()["id"]);
   }
-  ASSERT_EQ(api_->Call("DELETE", "/v1/assistants/" + ids[1], token_, "", {{"Prefer", "wait=10"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      api_->Call("DELETE", "/v1/assistants/" + ids[1], token_, "", {{"Prefer", "wait=10"}}).status,
+      200);
   const std::string alice_token = token_;
   for (size_t i = 0; i < ids.size(); ++i) {
     token_ = i % 3 ? alice_token : bob_token;  // SyncStatus() reads as the owner
@@ -140,9 +142,9 @@ TEST_F(ExportImportTest, ATruncatedOrForeignFileIsRefusedBeforeAnythingIsWritten
   Create({{"name", "One"}});
   server_.reset();
   const std::string full = dir_.path() + "/full.jsonl";
-  ASSERT_EQ(Assistantd({"export", "-o", full, "--database-url", DatabaseArgs(dir_.path())[1]})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Assistantd({"export", "-o", full, "--database-url", DatabaseArgs(dir_.path())[1]}).exit_code,
+      0);
   auto lines = Lines(full);
   ASSERT_GE(lines.size(), 4u);
   const std::string cut = dir_.path() + "/cut.jsonl";
@@ -160,7 +162,8 @@ TEST_F(ExportImportTest, ATruncatedOrForeignFileIsRefusedBeforeAnythingIsWritten
     }
   }
   const std::string target = PostgresUrl("/target");
-  for (const auto& [file, why] : {std::pair{cut, "truncated"}, {other, "not an assistantd export"},
+  for (const auto& [file, why] : {std::pair{cut, "truncated"},
+                                  {other, "not an assistantd export"},
                                   {orphan, "owner is not among the users"}}) {
     const auto r = Assistantd({"import", file, "--database-url", target});
     EXPECT_EQ(r.exit_code, 1) << file;

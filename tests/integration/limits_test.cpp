@@ -33,13 +33,16 @@ class LimitsTest : public AccountsTest {
       return nullptr;
     }
     auto pair = std::make_unique<RedisPair>();
-    std::vector<std::string> args = {"--sync-workers", "0", "--redis-url", redis,
+    std::vector<std::string> args = {"--sync-workers",     "0",
+                                     "--redis-url",        redis,
                                      "--redis-key-prefix", "assistantd-test:" + NewUuid() + ":"};
     args.insert(args.end(), flags.begin(), flags.end());
     // One database for both: PostgreSQL's (one SQLite file serves one process).
     const auto url = PostgresDatabaseUrl(pair->dir.path());
-    pair->a = ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
-    pair->b = ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
+    pair->a =
+        ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
+    pair->b =
+        ServerProcess::Start({.args = args, .data_dir = pair->dir.path(), .database_url = url});
     return pair;
   }
 };
@@ -96,7 +99,8 @@ TEST_F(LimitsTest, RequestsOverTheRoleLimitGet429WithRateLimitHeaders) {
     const auto r = client_->Call("GET", "/v1/assistants", token);
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.Header("ratelimit-policy"), "\"requests\";q=5;w=60");
-    EXPECT_TRUE(r.Header("ratelimit").starts_with("\"requests\";r=" + std::to_string(4 - i) + ";t="))
+    EXPECT_TRUE(
+        r.Header("ratelimit").starts_with("\"requests\";r=" + std::to_string(4 - i) + ";t="))
         << r.Header("ratelimit");
   }
   const auto over = client_->Call("GET", "/v1/assistants", token);
@@ -165,7 +169,8 @@ TEST_F(LimitsTest, BehindATrustedProxyPerIpLimitsSeeTheForwardedClient) {
   EXPECT_EQ(from("198.51.100.2").status, 200);  // another client behind the same proxy
   EXPECT_EQ(from("198.51.100.1").status, 429);
   // The audit log records the client, not the proxy.
-  const auto trail = client_->Call("GET", "/v1/admin/audit?action=user.create&limit=1", AdminToken());
+  const auto trail =
+      client_->Call("GET", "/v1/admin/audit?action=user.create&limit=1", AdminToken());
   ASSERT_EQ(trail.status, 200);
   EXPECT_EQ(trail.Json()["data"][0]["ip"], "198.51.100.2");
 }
@@ -174,13 +179,15 @@ TEST_F(LimitsTest, WithoutATrustedProxyForwardedForIsIgnored) {
   Start({"--rate-limit-signup-ip", "1/5m"});
   auto h = AuthHeaders();
   h["X-Forwarded-For"] = "198.51.100.1";
-  EXPECT_EQ(client_->Send("POST", "/auth/v1/signup",
-                          json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
+  EXPECT_EQ(client_
+                ->Send("POST", "/auth/v1/signup",
+                       json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
                 .status,
             200);
   h["X-Forwarded-For"] = "198.51.100.2";  // spoofing a new address does not reset the limit
-  EXPECT_EQ(client_->Send("POST", "/auth/v1/signup",
-                          json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
+  EXPECT_EQ(client_
+                ->Send("POST", "/auth/v1/signup",
+                       json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h)
                 .status,
             429);
 }
@@ -206,9 +213,8 @@ TEST_F(LimitsTest, RefreshesAreLimitedPerAccountWithoutSpendingTheToken) {
 }
 
 TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
-  const auto pair = StartSharingRedis({"--rate-limit-user", "10/1m",
-                                       "--rate-limit-signin-account", "4/5m",
-                                       "--publishable-key", kTestPublishableKey});
+  const auto pair = StartSharingRedis({"--rate-limit-user", "10/1m", "--rate-limit-signin-account",
+                                       "4/5m", "--publishable-key", kTestPublishableKey});
   ASSERT_TRUE(pair);
   auto& a = pair->a;
   auto& b = pair->b;
@@ -232,8 +238,9 @@ TEST_F(LimitsTest, TwoInstancesSharingRedisEnforceOneLimit) {
   int refused = 0;
   for (int i = 0; i < 6; ++i) {
     auto& c = i % 2 ? cb : ca;
-    const auto r = c.Send("POST", "/auth/v1/token?grant_type=password",
-                          json{{"email", email}, {"password", "wrong guess"}}.dump(), AuthHeaders());
+    const auto r =
+        c.Send("POST", "/auth/v1/token?grant_type=password",
+               json{{"email", email}, {"password", "wrong guess"}}.dump(), AuthHeaders());
     if (r.status == 429) ++refused;
   }
   EXPECT_EQ(refused, 2);

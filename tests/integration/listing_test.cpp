@@ -62,9 +62,11 @@ TEST_F(ListingTest, CursorIsStableWhenNewAssistantsArrive) {
   for (int i = 0; i < 4; ++i) CreateAssistant(alice, {{"name", "old" + std::to_string(i)}});
   const auto first = client().Call("GET", "/v1/assistants?limit=2", alice.token).Json();
   CreateAssistant(alice, {{"name", "new"}});
-  const auto second = client().Call(
-      "GET", "/v1/assistants?limit=2&cursor=" + first["nextCursor"].get<std::string>(),
-      alice.token).Json();
+  const auto second =
+      client()
+          .Call("GET", "/v1/assistants?limit=2&cursor=" + first["nextCursor"].get<std::string>(),
+                alice.token)
+          .Json();
   ASSERT_EQ(second["data"].size(), 2u);
   EXPECT_EQ(second["data"][0]["name"], "old1");
   EXPECT_EQ(second["data"][1]["name"], "old0");

@@ -10,7 +10,8 @@ namespace {
 class ReconcileTest : public SyncTest {
  protected:
   // Calls the simulator's public API as Vapi's customers would (key "vk").
-  HttpResult Remote(const std::string& method, const std::string& path, const json& body = nullptr) {
+  HttpResult Remote(const std::string& method, const std::string& path,
+                    const json& body = nullptr) {
     return control_->Call(method, path, "vk", body.is_null() ? "" : body.dump());
   }
   json Reconcile(const json& body) {
@@ -55,7 +56,8 @@ TEST_F(ReconcileTest, RecreatesMissingCopiesAndDeletesOnlyOurOrphansAndDuplicate
   const std::string a_vapi = SyncStatus(a)["vapiId"];
   ASSERT_EQ(Remote("DELETE", "/assistant/" + a_vapi).status, 200);
   ASSERT_EQ(Remote("POST", "/assistant",
-                   {{"name", "copy"}, {"metadata", {{"assistantdId", b}, {"assistantdInstance", instance}}}})
+                   {{"name", "copy"},
+                    {"metadata", {{"assistantdId", b}, {"assistantdInstance", instance}}}})
                 .status,
             201);
   const std::string gone = NewUuid();  // an assistant this installation no longer has
@@ -84,7 +86,7 @@ TEST_F(ReconcileTest, RecreatesMissingCopiesAndDeletesOnlyOurOrphansAndDuplicate
   EXPECT_EQ(dry["matched"], 2);
   EXPECT_EQ(dry["drift"]["count"], 0);
   EXPECT_EQ(dry["actions"], (json{{"requeued", 0}, {"deleted", 0}, {"driftRequeued", 0}}));
-  EXPECT_EQ(SimState(), before);  // a dry run changes nothing remotely
+  EXPECT_EQ(SimState(), before);                     // a dry run changes nothing remotely
   EXPECT_EQ(SyncStatus(a)["syncStatus"], "synced");  // nor locally
 
   const auto real = Reconcile(json::object());
@@ -166,9 +168,8 @@ TEST_F(ReconcileTest, PeriodicRunsRecreateACopyDeletedOutOfBand) {
   const auto a = CreateSynced("Watched");
   const std::string vapi_id = SyncStatus(a)["vapiId"];
   ASSERT_EQ(Remote("DELETE", "/assistant/" + vapi_id).status, 200);
-  const auto s = WaitSync(a, [&](const json& x) {
-    return x["syncStatus"] == "synced" && x["vapiId"] != vapi_id;
-  });
+  const auto s = WaitSync(
+      a, [&](const json& x) { return x["syncStatus"] == "synced" && x["vapiId"] != vapi_id; });
   EXPECT_NE(s["vapiId"], vapi_id);
   WaitOneCopyEach({a});
   EXPECT_TRUE(server_->WaitForLog("reconciliation finished"));
@@ -180,8 +181,10 @@ TEST_F(ReconcileTest, TheCommandReportsThenRepairsWithTheServerStopped) {
   ASSERT_EQ(server_->Stop(), 0);
   ASSERT_EQ(Remote("DELETE", "/assistant/" + vapi_id).status, 200);
   std::vector<std::string> base = {
-      AssistantdBinary(), "reconcile", "--data-dir", dir_.path(), "--log-level", "warn",
-      "--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port())};
+      AssistantdBinary(), "reconcile",
+      "--data-dir",       dir_.path(),
+      "--log-level",      "warn",
+      "--vapi-base-url",  "http://127.0.0.1:" + std::to_string(sim_->port())};
   for (const auto& arg : DatabaseArgs(dir_.path())) base.push_back(arg);
   auto dry_args = base;
   dry_args.push_back("--dry-run");
@@ -223,7 +226,8 @@ TEST_F(ReconcileTest, TheCommandRunsOnARunningServerThroughItsAdminApi) {
   EXPECT_EQ(report["missing"]["items"], json::array({a}));
   EXPECT_TRUE(SimState().empty());
 
-  const auto real = RunCommand({AssistantdBinary(), "reconcile", "--url", url + "/", "--token", admin});
+  const auto real =
+      RunCommand({AssistantdBinary(), "reconcile", "--url", url + "/", "--token", admin});
   ASSERT_EQ(real.exit_code, 0) << real.err;
   EXPECT_EQ(json::parse(real.out)["actions"]["requeued"], 1);
   WaitOneCopyEach({a});

@@ -27,8 +27,11 @@ class RolesTest : public ApiTest {
 
   static json BaseClaims(const std::string& sub) {
     const int64_t now = SystemClock().NowSeconds();
-    return {{"sub", sub}, {"aud", "authenticated"}, {"role", "authenticated"},
-            {"iat", now}, {"exp", now + 600}};
+    return {{"sub", sub},
+            {"aud", "authenticated"},
+            {"role", "authenticated"},
+            {"iat", now},
+            {"exp", now + 600}};
   }
 };
 
@@ -80,7 +83,8 @@ TEST_F(RolesTest, TestRoleOnlyReachesTestAssistants) {
   const Actor as_user{id, server().Token(id, "user")};
   const Actor as_test{id, server().Token(id, "test")};
   const auto real = CreateAssistant(as_user, {{"name", "Real"}});
-  const auto flagged = CreateAssistant(as_user, {{"name", "Flagged"}, {"metadata", {{"is_test", true}}}});
+  const auto flagged =
+      CreateAssistant(as_user, {{"name", "Flagged"}, {"metadata", {{"is_test", true}}}});
   EXPECT_EQ(client().Call("GET", Url(real), as_test.token).status, 404);
   EXPECT_EQ(client().Call("DELETE", Url(real), as_test.token).status, 404);
   EXPECT_EQ(client().Call("GET", Url(flagged), as_test.token).status, 200);
@@ -170,9 +174,11 @@ TEST_F(RolesTest, UserRowIsCreatedOnFirstRequest) {
   bool found = false;
   std::string cursor;
   for (;;) {
-    const auto page = client().Call("GET", "/v1/admin/users?limit=100" +
-                                              (cursor.empty() ? "" : "&cursor=" + cursor),
-                                    admin.token).Json();
+    const auto page =
+        client()
+            .Call("GET", "/v1/admin/users?limit=100" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                  admin.token)
+            .Json();
     for (const auto& u : page["data"]) found = found || u["id"] == alice.id;
     if (page["nextCursor"].is_null()) break;
     cursor = page["nextCursor"];

@@ -25,8 +25,8 @@ TEST_F(ScaleOutTest, ThreeInstancesRunEveryJobExactlyOnce) {
   std::vector<std::string> ids;
   for (int i = 0; i < kAssistants; ++i) {
     auto& api = *clients[static_cast<size_t>(i % 3)];
-    const auto r = api.Call("POST", "/v1/assistants", token_,
-                            json{{"name", "a" + std::to_string(i)}}.dump());
+    const auto r =
+        api.Call("POST", "/v1/assistants", token_, json{{"name", "a" + std::to_string(i)}}.dump());
     ASSERT_EQ(r.status, 201) << r.body;
     ids.push_back(r.Json()["id"]);
   }
@@ -42,8 +42,8 @@ TEST_F(ScaleOutTest, ThreeInstancesRunEveryJobExactlyOnce) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   for (;;) {
     const auto q = clients[2]->Call("GET", "/v1/admin/sync", admin).Json();
-    const auto synced = clients[1]->Call("GET", "/v1/assistants?syncStatus=pending&limit=1", token_)
-                            .Json()["data"];
+    const auto synced =
+        clients[1]->Call("GET", "/v1/assistants?syncStatus=pending&limit=1", token_).Json()["data"];
     if (q["queued"] == 0 && q["running"] == 0 && synced.empty()) break;
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << q.dump();
     Pause();

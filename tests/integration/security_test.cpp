@@ -1,8 +1,7 @@
 // Regressions of what black-box probing found: request smuggling through the body's framing,
 // out-of-range numbers, inputs that matched or said too much. Each test failed before its fix.
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -255,8 +254,8 @@ TEST_F(WaitingTest, WaitsHoldNoThreadAndAreBoundedPerCallerAndInTotal) {
                                       R"({"name":"Now"})", {{"Prefer", "wait=4"}});
   EXPECT_EQ(over_alice.status, 201) << over_alice.body;
   EXPECT_FALSE(over_alice.HasHeader("preference-applied"));
-  const auto over_all = client.Call("POST", "/v1/assistants", carol, R"({"name":"Now"})",
-                                    {{"Prefer", "wait=4"}});
+  const auto over_all =
+      client.Call("POST", "/v1/assistants", carol, R"({"name":"Now"})", {{"Prefer", "wait=4"}});
   EXPECT_EQ(over_all.status, 201);
   EXPECT_FALSE(over_all.HasHeader("preference-applied"));
   EXPECT_EQ(Answered(), 0u) << "a wait ended before the requests it must not hold up";
@@ -305,7 +304,8 @@ class RawConnection {
   bool connected() const { return connected_; }
   // Sends `request` (if any) and reads until the server closes or a complete answer arrived.
   std::string Exchange(const std::string& request = "") {
-    if (!request.empty() && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0) return {};
+    if (!request.empty() && ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) < 0)
+      return {};
     std::string out;
     char buf[4096];
     for (;;) {
@@ -335,7 +335,8 @@ bool Refused(const std::string& answer) {
 
 // One client held 4,000 idle connections. Now each address has a cap, and others still get in.
 TEST(ConnectionLimitTest, OneClientCannotHoldMoreThanItsShare) {
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "5"}});
+  auto server =
+      ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "5"}});
   std::vector<std::unique_ptr<RawConnection>> idle;
   for (int i = 0; i < 5; ++i) {
     idle.push_back(std::make_unique<RawConnection>(server->port()));
@@ -371,7 +372,8 @@ TEST(ConnectionLimitTest, RefusedConnectionsCostLittleMemory) {
   files.rlim_cur = files.rlim_max;
   ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &files), 0);
   if (files.rlim_cur < 3000) GTEST_SKIP() << "needs 3,000 descriptors";
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "1"}});
+  auto server =
+      ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections-per-ip", "1"}});
   RawConnection admitted(server->port());
   ASSERT_TRUE(admitted.Exchange(kHealth).starts_with("HTTP/1.1 200"));
   const size_t before = server->ResidentKib();
@@ -392,8 +394,8 @@ TEST(ConnectionLimitTest, RefusedConnectionsCostLittleMemory) {
 }
 
 TEST(ConnectionLimitTest, TheServerWideCapHolds) {
-  auto server = ServerProcess::Start({.args = {"--sync-workers", "0", "--max-connections", "4",
-                                               "--max-connections-per-ip", "0"}});
+  auto server = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--max-connections", "4", "--max-connections-per-ip", "0"}});
   std::vector<std::unique_ptr<RawConnection>> idle;
   for (int i = 0; i < 4; ++i) {
     const std::string from = "127.0.0." + std::to_string(10 + i);

@@ -9,8 +9,8 @@
 
 #include "accounts_fixture.hpp"
 #include "auth/jwt.hpp"
-#include "common/encoding.hpp"
 #include "common/clock.hpp"
+#include "common/encoding.hpp"
 
 namespace assistantd::testing {
 namespace {
@@ -56,11 +56,16 @@ class SigningKeysTest : public AccountsTest {
   }
   static json UserClaims(const json& app_metadata) {
     const int64_t now = SystemClock().NowSeconds();
-    return {{"sub", NewUuid()}, {"aud", "authenticated"}, {"role", "authenticated"},
-            {"app_metadata", app_metadata}, {"iat", now}, {"exp", now + 600}};
+    return {{"sub", NewUuid()},
+            {"aud", "authenticated"},
+            {"role", "authenticated"},
+            {"app_metadata", app_metadata},
+            {"iat", now},
+            {"exp", now + 600}};
   }
   std::map<std::string, std::string> Secret(const std::string& bearer = kTestSecretKey) {
-    return {{"apikey", kTestSecretKey}, {"Authorization", "Bearer " + bearer},
+    return {{"apikey", kTestSecretKey},
+            {"Authorization", "Bearer " + bearer},
             {"Content-Type", "application/json"}};
   }
 };
@@ -108,7 +113,8 @@ TEST_F(SigningKeysTest, KeysRotateWithoutRefusingAValidToken) {
   const std::string second_kid = json::parse(created.out)["kid"];
   ASSERT_TRUE(server_->WaitForLog(R"("keys":2)"));
   EXPECT_EQ(Kids(), (std::vector<std::string>{first_kid, second_kid}));
-  EXPECT_EQ(Segment(NewSession(UniqueEmail())["access_token"].get<std::string>(), 0)["kid"], first_kid);
+  EXPECT_EQ(Segment(NewSession(UniqueEmail())["access_token"].get<std::string>(), 0)["kid"],
+            first_kid);
 
   // 2. It goes into use: new tokens carry it, the old key's tokens still pass.
   ASSERT_EQ(Keys({"activate", second_kid}).exit_code, 0);
@@ -159,8 +165,9 @@ TEST_F(SigningKeysTest, AKeyRingGivenByEnvironmentSignsAndIsPublished) {
   ASSERT_EQ(ring.size(), 1u);
   EXPECT_EQ(ring[0]["key_ops"], json::array({"sign", "verify"}));
   server_.reset();
-  server_ = ServerProcess::Start({.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
-                                  .env = {{"ASSISTANTD_JWT_KEYS", exported.out}}});
+  server_ = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--publishable-key", kTestPublishableKey},
+       .env = {{"ASSISTANTD_JWT_KEYS", exported.out}}});
   client_ = std::make_unique<HttpClient>(server_->port());
   const std::string token = NewSession(UniqueEmail())["access_token"];
   EXPECT_EQ(Segment(token, 0)["alg"], "RS256");
@@ -168,8 +175,9 @@ TEST_F(SigningKeysTest, AKeyRingGivenByEnvironmentSignsAndIsPublished) {
   EXPECT_EQ(Kids(), std::vector<std::string>{kid});
   EXPECT_EQ(ListWith(token), 200);
   // That ring is managed where it is defined: the CLI refuses to change it here.
-  const auto refused = RunCommand({ASSISTANTD_BINARY, "keys", "create", "--data-dir", server_->data_dir()},
-                                  {{"ASSISTANTD_JWT_KEYS", exported.out}});
+  const auto refused =
+      RunCommand({ASSISTANTD_BINARY, "keys", "create", "--data-dir", server_->data_dir()},
+                 {{"ASSISTANTD_JWT_KEYS", exported.out}});
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_EQ(server_->Logs().find(ring[0]["d"].get<std::string>()), std::string::npos);
 }
@@ -181,18 +189,32 @@ TEST_F(SigningKeysTest, ApiKeysWorkAsSupabasesGatewayHandlesThem) {
   EXPECT_EQ(client_->Send("GET", "/v1/admin/users", "", {{"apikey", kTestSecretKey}}).status, 200);
   EXPECT_EQ(client_->Send("GET", "/v1/admin/users", "", Secret()).status, 200);
   // An sb_ key is a Bearer credential only when it is also the apikey.
-  EXPECT_EQ(client_->Send("GET", "/v1/admin/users", "",
-                          {{"Authorization", std::string("Bearer ") + kTestSecretKey}}).status, 401);
-  EXPECT_EQ(client_->Send("GET", "/v1/admin/users", "",
-                          {{"apikey", kTestPublishableKey},
-                           {"Authorization", std::string("Bearer ") + kTestSecretKey}}).status, 401);
+  EXPECT_EQ(client_
+                ->Send("GET", "/v1/admin/users", "",
+                       {{"Authorization", std::string("Bearer ") + kTestSecretKey}})
+                .status,
+            401);
+  EXPECT_EQ(client_
+                ->Send("GET", "/v1/admin/users", "",
+                       {{"apikey", kTestPublishableKey},
+                        {"Authorization", std::string("Bearer ") + kTestSecretKey}})
+                .status,
+            401);
   // A user's token wins over the key, so a secret key does not make a user an admin.
-  EXPECT_EQ(client_->Send("GET", "/v1/admin/users", "",
-                          {{"apikey", kTestSecretKey}, {"Authorization", "Bearer " + user}}).status, 403);
+  EXPECT_EQ(client_
+                ->Send("GET", "/v1/admin/users", "",
+                       {{"apikey", kTestSecretKey}, {"Authorization", "Bearer " + user}})
+                .status,
+            403);
   // A publishable key is the app, not a user.
-  EXPECT_EQ(client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", kTestPublishableKey}}).status, 401);
-  EXPECT_EQ(client_->Send("GET", "/functions/v1/assistants", "",
-                          {{"apikey", kTestPublishableKey}, {"Authorization", "Bearer " + user}}).status, 200);
+  EXPECT_EQ(client_->Send("GET", "/functions/v1/assistants", "", {{"apikey", kTestPublishableKey}})
+                .status,
+            401);
+  EXPECT_EQ(client_
+                ->Send("GET", "/functions/v1/assistants", "",
+                       {{"apikey", kTestPublishableKey}, {"Authorization", "Bearer " + user}})
+                .status,
+            200);
   // Keys we do not know are refused everywhere, with or without a user token.
   for (const std::string bogus : {"sb_publishable_AsSiStAnTdTeStKeY000001_x1y2z3w5",
                                   "sb_secret_AsSiStAnTdTeStKeY000002_a1b2c3d5", "sb_anything"}) {
@@ -202,8 +224,9 @@ TEST_F(SigningKeysTest, ApiKeysWorkAsSupabasesGatewayHandlesThem) {
     EXPECT_EQ(api.Json()["error"]["code"], "invalid_api_key");
     auto h = AuthHeaders();
     h["apikey"] = bogus;
-    const auto signup = client_->Send("POST", "/auth/v1/signup",
-                                      json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h);
+    const auto signup =
+        client_->Send("POST", "/auth/v1/signup",
+                      json{{"email", UniqueEmail()}, {"password", "correct horse"}}.dump(), h);
     EXPECT_EQ(signup.status, 401) << bogus;
     EXPECT_EQ(Code(signup), "invalid_api_key");
   }
@@ -258,12 +281,15 @@ TEST_F(SigningKeysTest, GoTruesAdminApiIsForTheServiceRole) {
 
   // Create (unconfirmed unless asked), banned for an hour.
   const std::string email = UniqueEmail();
-  const auto created = client_->Send(
-      "POST", "/auth/v1/admin/users",
-      json{{"email", email}, {"password", "pw"}, {"email_confirm", true}, {"ban_duration", "1h"},
-           {"user_metadata", {{"name", "Eve"}}}, {"app_metadata", {{"plan", "pro"}, {"role", "premium"}}}}
-          .dump(),
-      Secret());
+  const auto created = client_->Send("POST", "/auth/v1/admin/users",
+                                     json{{"email", email},
+                                          {"password", "pw"},
+                                          {"email_confirm", true},
+                                          {"ban_duration", "1h"},
+                                          {"user_metadata", {{"name", "Eve"}}},
+                                          {"app_metadata", {{"plan", "pro"}, {"role", "premium"}}}}
+                                         .dump(),
+                                     Secret());
   ASSERT_EQ(created.status, 200) << created.body;
   const json user = created.Json();
   EXPECT_EQ(user["email"], email);
@@ -272,16 +298,20 @@ TEST_F(SigningKeysTest, GoTruesAdminApiIsForTheServiceRole) {
   EXPECT_TRUE(user.contains("banned_until"));
   EXPECT_EQ(Code(SignIn(email, "pw")), "user_banned");
   const std::string id = user["id"];
-  const auto unbanned = client_->Send("PUT", "/auth/v1/admin/users/" + id,
-                                      R"({"ban_duration":"none"})", Secret());
+  const auto unbanned =
+      client_->Send("PUT", "/auth/v1/admin/users/" + id, R"({"ban_duration":"none"})", Secret());
   ASSERT_EQ(unbanned.status, 200) << unbanned.body;
   EXPECT_EQ(SignIn(email, "pw").status, 200);
-  EXPECT_EQ(client_->Send("PUT", "/auth/v1/admin/users/" + id, R"({"ban_duration":"3d"})", Secret()).status, 400);
+  EXPECT_EQ(client_->Send("PUT", "/auth/v1/admin/users/" + id, R"({"ban_duration":"3d"})", Secret())
+                .status,
+            400);
   // An update's password follows the policy.
-  EXPECT_EQ(Code(client_->Send("PUT", "/auth/v1/admin/users/" + id, R"({"password":"short"})", Secret())),
-            "weak_password");
+  EXPECT_EQ(
+      Code(client_->Send("PUT", "/auth/v1/admin/users/" + id, R"({"password":"short"})", Secret())),
+      "weak_password");
   // A taken address.
-  const auto taken = client_->Send("POST", "/auth/v1/admin/users", json{{"email", email}}.dump(), Secret());
+  const auto taken =
+      client_->Send("POST", "/auth/v1/admin/users", json{{"email", email}}.dump(), Secret());
   EXPECT_EQ(taken.status, 422);
   EXPECT_EQ(Code(taken), "email_exists");
 
@@ -293,23 +323,30 @@ TEST_F(SigningKeysTest, GoTruesAdminApiIsForTheServiceRole) {
   EXPECT_EQ(page.Json()["aud"], "authenticated");
   const int total = std::stoi(page.Header("x-total-count"));
   EXPECT_GE(total, 2);
-  EXPECT_EQ(page.Header("link"), "</auth/v1/admin/users?page=2&per_page=1>; rel=\"next\", "
-                                 "</auth/v1/admin/users?page=" + std::to_string(total) +
-                                     "&per_page=1>; rel=\"last\"");
+  EXPECT_EQ(page.Header("link"),
+            "</auth/v1/admin/users?page=2&per_page=1>; rel=\"next\", "
+            "</auth/v1/admin/users?page=" +
+                std::to_string(total) + "&per_page=1>; rel=\"last\"");
   EXPECT_EQ(client_->Send("GET", "/auth/v1/admin/users?page=x", "", Secret()).status, 400);
 
   // Soft deletion keeps the row but no way in; hard deletion removes it.
-  const auto soft = client_->Send("DELETE", "/auth/v1/admin/users/" + id, R"({"should_soft_delete":true})", Secret());
+  const auto soft = client_->Send("DELETE", "/auth/v1/admin/users/" + id,
+                                  R"({"should_soft_delete":true})", Secret());
   ASSERT_EQ(soft.status, 200) << soft.body;
   EXPECT_EQ(SignIn(email, "pw").status, 400);
   EXPECT_EQ(client_->Send("GET", "/auth/v1/admin/users/" + id, "", Secret()).Json()["email"], "");
-  EXPECT_EQ(client_->Send("DELETE", "/auth/v1/admin/users/" + id, R"({"should_soft_delete":false})", Secret()).status, 200);
+  EXPECT_EQ(client_
+                ->Send("DELETE", "/auth/v1/admin/users/" + id, R"({"should_soft_delete":false})",
+                       Secret())
+                .status,
+            200);
   const auto gone = client_->Send("GET", "/auth/v1/admin/users/" + id, "", Secret());
   EXPECT_EQ(gone.status, 404);
   EXPECT_EQ(Code(gone), "user_not_found");
   EXPECT_EQ(client_->Send("GET", "/auth/v1/admin/users/not-a-uuid", "", Secret()).status, 404);
   // Every change is in the audit trail, made by the service role.
-  const auto audit = client_->Send("GET", "/v1/admin/audit?user=" + id, "", {{"apikey", kTestSecretKey}});
+  const auto audit =
+      client_->Send("GET", "/v1/admin/audit?user=" + id, "", {{"apikey", kTestSecretKey}});
   ASSERT_EQ(audit.status, 200) << audit.body;
   std::vector<std::string> actions;
   const json trail = audit.Json();
@@ -328,14 +365,17 @@ TEST_F(SigningKeysTest, RolesThatAreNotOursAreUsersUnlessStrict) {
   const auto region = client_->Call("GET", "/functions/v1/assistants?forceFunctionRegion=eu-west-1",
                                     editor, "", {{"x-region", "eu-west-1"}});
   EXPECT_EQ(region.status, 200) << region.body;
-  const auto posted = client_->Call("POST", "/functions/v1/assistants?forceFunctionRegion=us-east-1",
-                                    editor, R"({"name":"Regional"})");
+  const auto posted =
+      client_->Call("POST", "/functions/v1/assistants?forceFunctionRegion=us-east-1", editor,
+                    R"({"name":"Regional"})");
   EXPECT_EQ(posted.status, 201) << posted.body;
   // Only on /functions/v1: elsewhere an unknown query parameter is still refused.
-  EXPECT_EQ(client_->Call("GET", "/v1/assistants?forceFunctionRegion=eu-west-1", editor).status, 400);
+  EXPECT_EQ(client_->Call("GET", "/v1/assistants?forceFunctionRegion=eu-west-1", editor).status,
+            400);
   server_.reset();
   Start({"--strict-roles"});
-  const auto strict = client_->Call("GET", "/v1/assistants", SignedWithSecret(UserClaims({{"role", "editor"}})));
+  const auto strict =
+      client_->Call("GET", "/v1/assistants", SignedWithSecret(UserClaims({{"role", "editor"}})));
   EXPECT_EQ(strict.status, 403);
   EXPECT_EQ(strict.Json()["error"]["code"], "unknown_role");
 }

@@ -31,9 +31,9 @@ class SyncTest : public ::testing::Test {
   }
 
   // Starts assistantd against the simulator; `overrides` replace default flag values.
-  std::unique_ptr<ServerProcess> StartServer(const std::string& key,
-                                             const std::string& data_dir = "",
-                                             const std::map<std::string, std::string>& overrides = {}) {
+  std::unique_ptr<ServerProcess> StartServer(
+      const std::string& key, const std::string& data_dir = "",
+      const std::map<std::string, std::string>& overrides = {}) {
     std::map<std::string, std::string> flags = {
         {"--vapi-base-url", "http://127.0.0.1:" + std::to_string(sim_->port()) + "/v1"},
         {"--sync-workers", "2"},
@@ -91,9 +91,10 @@ class SyncTest : public ::testing::Test {
   }
   json SimState() { return control_->Send("GET", "/__sim/state").Json(); }
   void Faults(const json& f) {
-    ASSERT_EQ(control_->Send("PUT", "/__sim/faults", f.dump(), {{"Content-Type", "application/json"}})
-                  .status,
-              200);
+    ASSERT_EQ(
+        control_->Send("PUT", "/__sim/faults", f.dump(), {{"Content-Type", "application/json"}})
+            .status,
+        200);
   }
   // Remote copies per assistantdId.
   std::map<std::string, int> RemoteCopies() {

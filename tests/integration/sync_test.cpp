@@ -1,12 +1,11 @@
 // The outbox and worker end to end: the real assistantd syncing to the real vapi-sim.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -19,8 +18,8 @@ namespace {
 using nlohmann::json;
 
 TEST_F(SyncTest, CreateReachesVapiWithOnlyVapiFields) {
-  const auto a = Create({{"name", "Synced"}, {"endCallAfterSilence", true},
-                         {"silenceTimeoutSeconds", 30}});
+  const auto a =
+      Create({{"name", "Synced"}, {"endCallAfterSilence", true}, {"silenceTimeoutSeconds", 30}});
   const auto s = WaitSynced(a["id"]);
   const auto state = SimState();
   ASSERT_EQ(state.size(), 1u);
@@ -63,7 +62,8 @@ TEST_F(SyncTest, PermanentFailureMarksTheAssistantFailedWithTheReason) {
   const auto q = api_->Call("GET", "/v1/admin/sync", admin).Json();
   EXPECT_EQ(q["dead"], 1);
   // Deleting an assistant that never reached Vapi makes no remote call.
-  EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + a["id"].get<std::string>(), token_).status, 204);
+  EXPECT_EQ(api_->Call("DELETE", "/v1/assistants/" + a["id"].get<std::string>(), token_).status,
+            204);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (api_->Call("GET", "/v1/admin/sync", admin).Json()["queued"] != 0 &&
          std::chrono::steady_clock::now() < deadline) {
@@ -83,8 +83,9 @@ TEST_F(SyncTest, DeadJobCanBeRetriedOnceTheCauseIsFixed) {
   server_.reset();
   server_ = StartServer("vk");
   const auto admin = server_->Token(NewUuid(), "admin");
-  EXPECT_EQ(api_->Call("POST", "/v1/admin/sync/dead/" + std::to_string(job) + "/retry", admin).status,
-            202);
+  EXPECT_EQ(
+      api_->Call("POST", "/v1/admin/sync/dead/" + std::to_string(job) + "/retry", admin).status,
+      202);
   WaitSynced(a["id"]);
   EXPECT_EQ(api_->Call("POST", "/v1/admin/sync/dead/999999/retry", admin).status, 404);
   EXPECT_EQ(api_->Call("GET", "/v1/admin/sync", token_).status, 403);
@@ -107,15 +108,17 @@ TEST_F(SyncTest, StoringAKeyStartsTheJobsThatWereWaitingForOne) {
   server_ = StartServer("", "", {{"--sync-backoff-cap-ms", "3600000"}});
   const auto a = Create({{"name", "Waiting for a key"}});
   WaitSync(a["id"], [](const json& x) { return !x["syncError"].is_null(); });
-  ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump())
-                .status,
-            200);
+  ASSERT_EQ(
+      api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump()).status,
+      200);
   const auto s = WaitSynced(a["id"]);
   EXPECT_EQ(SimState()[0]["id"], s["vapiId"]);
 }
 
 TEST_F(SyncTest, TransientFailuresAreRetriedUntilEverythingConverges) {
-  Faults({{"failRate", 0.5}, {"failStatuses", {500, 502, 503, 429}}, {"retryAfterSeconds", 0},
+  Faults({{"failRate", 0.5},
+          {"failStatuses", {500, 502, 503, 429}},
+          {"retryAfterSeconds", 0},
           {"seed", 7}});
   std::vector<std::string> ids;
   for (int i = 0; i < 20; ++i) ids.push_back(Create({{"name", "n" + std::to_string(i)}})["id"]);
@@ -152,7 +155,8 @@ TEST_F(SyncTest, ForcedResyncRecreatesARemoteCopyDeletedOutOfBand) {
   const auto a = Create({{"name", "Restored"}});
   const auto first = WaitSynced(a["id"]);
   ASSERT_EQ(control_->Send("POST", "/__sim/reset").status, 200);
-  const auto r = api_->Call("POST", "/v1/assistants/" + a["id"].get<std::string>() + "/sync", token_);
+  const auto r =
+      api_->Call("POST", "/v1/assistants/" + a["id"].get<std::string>() + "/sync", token_);
   EXPECT_EQ(r.status, 202);
   const auto s = WaitSync(a["id"], [&](const json& x) {
     return x["syncStatus"] == "synced" && x["vapiId"] != first["vapiId"];
@@ -174,9 +178,9 @@ TEST_F(SyncTest, DeletingAUserDeletesTheirRemoteAssistants) {
 TEST_F(SyncTest, ADeletedUsersOwnKeyStillServesTheirRemoteDeletions) {
   server_.reset();
   server_ = StartServer("");  // the user's stored key is the only key
-  ASSERT_EQ(api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump())
-                .status,
-            200);
+  ASSERT_EQ(
+      api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump()).status,
+      200);
   const auto a = Create({{"name", "Owned, own key"}});
   WaitSynced(a["id"]);
   const auto admin = server_->Token(NewUuid(), "admin");
@@ -190,7 +194,8 @@ TEST_F(SyncTest, ADeletedUsersOwnKeyStillServesTheirRemoteDeletions) {
 
 TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
   server_.reset();
-  server_ = StartServer("vk", "", {{"--breaker-open-ms", "600000"}});  // stays open for the rest of the test
+  server_ = StartServer("vk", "",
+                        {{"--breaker-open-ms", "600000"}});  // stays open for the rest of the test
   Faults({{"failRate", 1}, {"failStatuses", {503}}});
   Create({{"name", "Patient"}});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -212,8 +217,8 @@ TEST_F(SyncTest, CircuitBreakerStopsCallingAVapiThatIsDown) {
 TEST_F(SyncTest, AUsersStoredKeyIsUsedAndNeverShown) {
   server_.reset();
   server_ = StartServer("");  // no VAPI_API_KEY: only the stored key can work
-  const auto put = api_->Call("PUT", "/v1/config/vapi-key", token_,
-                              json{{"apiKey", kStoredKey}}.dump());
+  const auto put =
+      api_->Call("PUT", "/v1/config/vapi-key", token_, json{{"apiKey", kStoredKey}}.dump());
   ASSERT_EQ(put.status, 200) << put.body;
   EXPECT_EQ(put.Json()["masked"], "••••3a9c");  // the last 4 of kStoredKey
   const auto a = Create({{"name", "Own key"}});
@@ -284,8 +289,8 @@ TEST_F(SyncTest, AKeyGivenWithTheRequestServesItsJobAndIsThenErased) {
 }
 
 TEST_F(SyncTest, AMalformedRequestKeyIsRefusedAndChangesNothing) {
-  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"x"})",
-                            {{"X-Vapi-API-Key", "no"}});
+  const auto r =
+      api_->Call("POST", "/v1/assistants", token_, R"({"name":"x"})", {{"X-Vapi-API-Key", "no"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.Json()["error"]["details"][0]["field"], "X-Vapi-API-Key");
   const auto b = api_->Call("POST", "/v1/assistants", token_, R"({"name":"x","vapiApiKey":42})");
@@ -294,9 +299,9 @@ TEST_F(SyncTest, AMalformedRequestKeyIsRefusedAndChangesNothing) {
 }
 
 TEST_F(SyncTest, BadKeyBodiesAreRefused) {
-  for (const auto& body : {json{{"apiKey", "short"}}, json{{"apiKey", 12345678}},
-                           json{{"apiKey", "has spaces in it"}}, json{{"key", kStoredKey}},
-                           json{{"apiKey", kStoredKey}, {"extra", 1}}}) {
+  for (const auto& body :
+       {json{{"apiKey", "short"}}, json{{"apiKey", 12345678}}, json{{"apiKey", "has spaces in it"}},
+        json{{"key", kStoredKey}}, json{{"apiKey", kStoredKey}, {"extra", 1}}}) {
     const auto r = api_->Call("PUT", "/v1/config/vapi-key", token_, body.dump());
     EXPECT_EQ(r.status, 400) << body.dump();
     EXPECT_EQ(r.Json()["error"]["code"], "validation_failed");
@@ -308,7 +313,9 @@ TEST_F(SyncTest, BadKeyBodiesAreRefused) {
 // The issue's acceptance check: 1,000 assistants created, then updated, under 30% injected
 // transient failures end with exactly one matching remote copy each, all synced.
 TEST_F(SyncTest, ThousandAssistantsUnderThirtyPercentFailuresConverge) {
-  Faults({{"failRate", 0.3}, {"failStatuses", {500, 502, 503, 429}}, {"retryAfterSeconds", 0},
+  Faults({{"failRate", 0.3},
+          {"failStatuses", {500, 502, 503, 429}},
+          {"retryAfterSeconds", 0},
           {"seed", 1000}});
   std::vector<std::string> ids;
   for (int i = 0; i < 1000; ++i) ids.push_back(Create({{"name", "a" + std::to_string(i)}})["id"]);
@@ -331,9 +338,10 @@ TEST_F(SyncTest, ThousandAssistantsUnderThirtyPercentFailuresConverge) {
   std::map<std::string, std::string> local;  // id → name, all synced at version 2
   std::string cursor;
   for (;;) {
-    const auto page = api_->Call("GET", "/v1/assistants?limit=100" +
-                                            (cursor.empty() ? "" : "&cursor=" + cursor),
-                                 token_).Json();
+    const auto page =
+        api_->Call("GET", "/v1/assistants?limit=100" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                   token_)
+            .Json();
     for (const auto& a : page["data"]) {
       EXPECT_EQ(a["syncStatus"], "synced") << a.dump();
       EXPECT_EQ(a["version"], 2);
@@ -358,7 +366,8 @@ TEST_F(SyncTest, KillDashNineMidBurstLosesNothingAndDuplicatesNothing) {
   Faults({{"latencyMs", 20}, {"commitThenFailRate", 0.2}, {"seed", 3}});
   std::vector<std::string> acknowledged;
   for (int i = 0; i < 30; ++i) {
-    const auto r = api_->Call("POST", "/v1/assistants", token_, json{{"name", "k" + std::to_string(i)}}.dump());
+    const auto r = api_->Call("POST", "/v1/assistants", token_,
+                              json{{"name", "k" + std::to_string(i)}}.dump());
     if (r.status == 201) acknowledged.push_back(r.Json()["id"]);
   }
   ASSERT_EQ(server_->Stop(SIGKILL), 128 + SIGKILL);
@@ -391,7 +400,8 @@ TEST_F(SyncTest, PreferWaitReturnsTheSyncOutcomeOfEachWrite) {
 
   const auto deleted = api_->Call("DELETE", path, token_, "", {{"Prefer", "wait=5"}});
   ASSERT_EQ(deleted.status, 200) << deleted.body;
-  EXPECT_EQ(deleted.Json(), (json{{"id", a["id"]}, {"syncStatus", "deleted"}, {"syncError", nullptr}}));
+  EXPECT_EQ(deleted.Json(),
+            (json{{"id", a["id"]}, {"syncStatus", "deleted"}, {"syncError", nullptr}}));
   EXPECT_EQ(deleted.Header("preference-applied"), "wait=5");
   EXPECT_TRUE(SimState().empty());
 
@@ -416,13 +426,13 @@ TEST_F(SyncTest, PreferWaitReportsAPermanentFailure) {
 TEST_F(SyncTest, PreferWaitAnswersWithThePendingStateWhenTimeRunsOut) {
   server_.reset();
   server_ = StartServer("");  // no key anywhere: the job cannot finish
-  const auto r = api_->Call("POST", "/v1/assistants", token_, R"({"name":"No key"})",
-                            {{"Prefer", "wait=1"}});
+  const auto r =
+      api_->Call("POST", "/v1/assistants", token_, R"({"name":"No key"})", {{"Prefer", "wait=1"}});
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(r.Json()["syncStatus"], "pending");
   EXPECT_EQ(r.Header("preference-applied"), "wait=1");
-  const auto d = api_->Call("DELETE", "/v1/assistants/" + r.Json()["id"].get<std::string>(),
-                            token_, "", {{"Prefer", "wait=1"}});
+  const auto d = api_->Call("DELETE", "/v1/assistants/" + r.Json()["id"].get<std::string>(), token_,
+                            "", {{"Prefer", "wait=1"}});
   // It never reached Vapi, so its deletion completes without any key.
   ASSERT_EQ(d.status, 200) << d.body;
   EXPECT_EQ(d.Json()["syncStatus"], "deleted");

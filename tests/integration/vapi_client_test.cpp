@@ -22,8 +22,8 @@ class VapiClientTest : public ::testing::Test {
     control_ = std::make_unique<HttpClient>(sim_->port());
   }
 
-  std::unique_ptr<CurlVapiClient> Client(const std::string& suffix = "/v1/", long timeout_ms = 10000,
-                                         size_t max_bytes = 1 << 20) {
+  std::unique_ptr<CurlVapiClient> Client(const std::string& suffix = "/v1/",
+                                         long timeout_ms = 10000, size_t max_bytes = 1 << 20) {
     CurlSettings s;
     s.base_url = "http://127.0.0.1:" + std::to_string(sim_->port()) + suffix;
     s.total_timeout_ms = timeout_ms;
@@ -43,7 +43,8 @@ class VapiClientTest : public ::testing::Test {
 
 TEST_F(VapiClientTest, RoundTripThroughAV1BaseUrl) {
   auto c = Client("/v1/");
-  const json fields = {{"name", "Client"}, {"endCallAfterSilence", true}, {"maxDurationSeconds", 60}};
+  const json fields = {
+      {"name", "Client"}, {"endCallAfterSilence", true}, {"maxDurationSeconds", 60}};
   const auto created = c->CreateAssistant("k", domain::VapiPayload(fields, {"ours-1", ""}));
   ASSERT_TRUE(created) << created.error().reason;
   const std::string id = (*created)["id"];

@@ -1,6 +1,5 @@
 // vapi-sim against ../shared/spec/vapi-assistants-api.md §14, over HTTP on a real process.
 #include <gtest/gtest.h>
-
 #include <sys/socket.h>
 
 #include "common/uuid.hpp"
@@ -79,8 +78,10 @@ TEST_F(VapiSimTest, KeysAreCheckedAndScopeOrganisations) {
 
 TEST_F(VapiSimTest, ValidationAnswers400WithAMessageArray) {
   const auto r = Api("POST", "/assistant",
-                     {{"name", std::string(41, 'n')}, {"endCallAfterSilence", true},
-                      {"silenceTimeoutSeconds", 30}, {"maxDurationSeconds", 5}});
+                     {{"name", std::string(41, 'n')},
+                      {"endCallAfterSilence", true},
+                      {"silenceTimeoutSeconds", 30},
+                      {"maxDurationSeconds", 5}});
   ASSERT_EQ(r.status, 400);
   const auto body = r.Json();
   EXPECT_EQ(body["error"], "Bad Request");
@@ -93,9 +94,9 @@ TEST_F(VapiSimTest, ValidationAnswers400WithAMessageArray) {
   EXPECT_NE(messages.find("does not satisfy"), std::string::npos);
   EXPECT_EQ(Api("POST", "/assistant", {{"maxDurationSeconds", 5}}).Json()["message"],
             json::array({"maxDurationSeconds does not satisfy the \"minimum\" constraint"}));
-  EXPECT_EQ(Api("POST", "/assistant", {{"voice", {{"provider", "deepgram"}, {"voiceId", "x"}}}})
-                .status,
-            400);
+  EXPECT_EQ(
+      Api("POST", "/assistant", {{"voice", {{"provider", "deepgram"}, {"voiceId", "x"}}}}).status,
+      400);
   EXPECT_EQ(State().size(), 0u);
   EXPECT_EQ(Api("POST", "/assistant", {{"metadata", {{"is_test", "free-form"}}}}).status, 201);
 }
@@ -123,8 +124,11 @@ TEST_F(VapiSimTest, ListHonoursLimitOrderAndTimeFilters) {
   EXPECT_EQ(Api("GET", "/assistant?limit=1001").status, 400);
   EXPECT_EQ(Api("GET", "/assistant?page=2").status, 400);
   EXPECT_EQ(Api("GET", "/assistant?createdAtGt=2999-01-01T00%3A00%3A00.000Z").Json().size(), 0u);
-  EXPECT_EQ(Api("GET", "/assistant?createdAtGe=2000-01-01T00:00:00Z&updatedAtLe=2999-01-01T00:00:00Z")
-                .Json().size(), 5u);
+  EXPECT_EQ(
+      Api("GET", "/assistant?createdAtGe=2000-01-01T00:00:00Z&updatedAtLe=2999-01-01T00:00:00Z")
+          .Json()
+          .size(),
+      5u);
   const std::string oldest = all.back()["createdAt"];
   const auto le = Api("GET", "/assistant?createdAtLe=" + oldest).Json();
   ASSERT_GE(le.size(), 1u);
@@ -200,7 +204,8 @@ TEST_F(VapiSimTest, SeededFaultsAreReproducible) {
            {{"Content-Type", "application/json"}});
     std::string seq;
     for (int i = 0; i < 40; ++i) {
-      seq += c.Send("GET", "/assistant", "", {{"Authorization", "Bearer k"}}).status == 200 ? '.' : 'x';
+      seq += c.Send("GET", "/assistant", "", {{"Authorization", "Bearer k"}}).status == 200 ? '.'
+                                                                                            : 'x';
     }
     return seq;
   };

@@ -724,7 +724,8 @@ TEST_P(StoreContractTest, AccountsAreUniqueByEmailAndKeepEveryField) {
   u.preferences = {{"language", "fr"}};
   u.display_name = "Ada";
   ASSERT_TRUE(backend_.users->CreateAccount(u, std::nullopt, std::nullopt));
-  const auto again = backend_.users->CreateAccount(Account("ada@example.com", now_), std::nullopt, std::nullopt);
+  const auto again =
+      backend_.users->CreateAccount(Account("ada@example.com", now_), std::nullopt, std::nullopt);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().reason, "user_already_exists");
   const auto found = backend_.users->FindAccountByEmail("ada@example.com");
@@ -788,7 +789,8 @@ TEST_P(StoreContractTest, EndSessionsByScopeAndCascadeWithTheUser) {
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {
     ids.push_back(NewUuid());
-    ASSERT_TRUE(backend_.users->CreateSession({{ids.back(), u.id, now_, now_, now_}, "tok" + std::to_string(i), std::nullopt}));
+    ASSERT_TRUE(backend_.users->CreateSession(
+        {{ids.back(), u.id, now_, now_, now_}, "tok" + std::to_string(i), std::nullopt}));
   }
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOnly, ids[0], std::nullopt), 1);
   EXPECT_EQ(*backend_.users->EndSessions(u.id, SessionScope::kOthers, ids[1], std::nullopt), 2);
@@ -982,13 +984,14 @@ TEST_P(StoreContractTest, AccountSessionAndKeyChangesCommitWithTheirAuditEntry) 
   auto u = Account("audited@example.com", now_);
   const auto entry = [&](const char* action) { return ChangeAudit(Entry(u.id, action, now_)); };
   ASSERT_TRUE(backend_.users->CreateAccount(u, entry("user.create"), std::nullopt));
-  EXPECT_FALSE(
-      backend_.users->CreateAccount(Account("audited@example.com", now_), entry("user.create"), std::nullopt));
+  EXPECT_FALSE(backend_.users->CreateAccount(Account("audited@example.com", now_),
+                                             entry("user.create"), std::nullopt));
   u.display_name = "Ada";
   ASSERT_TRUE(*backend_.users->UpdateUser(u, entry("user.update")));
   EXPECT_FALSE(
       *backend_.users->UpdateUser(Account("nobody@example.com", now_), entry("user.update")));
-  ASSERT_TRUE(backend_.users->CreateSession({{NewUuid(), u.id, now_, now_, now_}, "a0", entry("session.create")}));
+  ASSERT_TRUE(backend_.users->CreateSession(
+      {{NewUuid(), u.id, now_, now_, now_}, "a0", entry("session.create")}));
   // A rotation is not audited; a reuse ends the session and is.
   EXPECT_EQ(backend_.users->RefreshSession("a0", "a1", now_ + 1, 0, entry("session.revoke"))->kind,
             RefreshOutcome::Kind::kRotated);

@@ -1,5 +1,7 @@
 // The sync worker against the real SQLite outbox and a scripted Vapi that fails in a chosen
 // order — sequences vapi-sim's random faults only hit sometimes.
+#include "sync/sync_worker.hpp"
+
 #include <gtest/gtest.h>
 
 #include "common/clock.hpp"
@@ -12,7 +14,6 @@
 #include "storage/sqlite/sqlite_sync_store.hpp"
 #include "storage/sqlite/sqlite_user_store.hpp"
 #include "support/server_process.hpp"
-#include "sync/sync_worker.hpp"
 
 namespace assistantd {
 namespace {
@@ -44,10 +45,15 @@ class ScriptedVapi final : public vapi::VapiClient {
     for (const auto& a : remote) {
       if (a["id"] == id) return a;
     }
-    return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kPermanent, 404, "not found", {}, false});
+    return tl::unexpected(
+        vapi::VapiFailure{vapi::FailureKind::kPermanent, 404, "not found", {}, false});
   }
-  vapi::VapiResult DeleteAssistant(const std::string&, const std::string&) override { return json::object(); }
-  vapi::VapiResult GetAssistant(const std::string&, const std::string&) override { return json::object(); }
+  vapi::VapiResult DeleteAssistant(const std::string&, const std::string&) override {
+    return json::object();
+  }
+  vapi::VapiResult GetAssistant(const std::string&, const std::string&) override {
+    return json::object();
+  }
   vapi::VapiResult ListAssistants(const std::string&, const vapi::ListParams&) override {
     return json(remote);
   }
@@ -60,7 +66,11 @@ class ScriptedVapi final : public vapi::VapiClient {
     return fail;
   }
   static vapi::VapiFailure Lost(int status) {
-    return {vapi::FailureKind::kTransient, status, status ? "Vapi answered 500" : "connection reset", {}, true};
+    return {vapi::FailureKind::kTransient,
+            status,
+            status ? "Vapi answered 500" : "connection reset",
+            {},
+            true};
   }
 };
 
@@ -82,7 +92,8 @@ TEST(SyncWorkerTest, AFoundCopyIsNotCreatedAgainWhenTheFollowingUpdateFails) {
   storage::SqliteUserStore users(**db);
   ManualClock clock(SystemClock().NowMicros());
   const std::string owner = NewUuid();
-  ASSERT_TRUE(users.EnsureUser(domain::MakeUser(owner, std::nullopt, domain::Role::kUser, clock.NowMicros())));
+  ASSERT_TRUE(users.EnsureUser(
+      domain::MakeUser(owner, std::nullopt, domain::Role::kUser, clock.NowMicros())));
   domain::Assistant a;
   a.id = NewUuid();
   a.user_id = owner;

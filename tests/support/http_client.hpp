@@ -3,9 +3,8 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace assistantd::testing {
 
@@ -36,8 +35,7 @@ class HttpClient {
 
   // Convenience: JSON body with Content-Type and a bearer token (if non-empty).
   HttpResult Call(const std::string& method, const std::string& target, const std::string& token,
-                  const std::string& body = "",
-                  std::map<std::string, std::string> headers = {});
+                  const std::string& body = "", std::map<std::string, std::string> headers = {});
 
   // Times the server closed the connection after a response (reconnects transparently).
   int reconnects() const { return reconnects_; }

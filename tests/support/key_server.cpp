@@ -114,9 +114,11 @@ void KeyServer::Answer(int fd) {
   ++requests_;
   cv_.notify_all();
   cv_.wait(lock, [&] { return !hang_ || stop_; });
-  std::string response = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Type: application/json\r\n";
+  std::string response =
+      "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Type: application/json\r\n";
   if (!cache_control_.empty()) response += "Cache-Control: " + cache_control_ + "\r\n";
-  response += "Content-Length: " + std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
+  response +=
+      "Content-Length: " + std::to_string(body_.size()) + "\r\nConnection: close\r\n\r\n" + body_;
   lock.unlock();
   for (size_t off = 0; off < response.size();) {
     const ssize_t n = ::write(fd, response.data() + off, response.size() - off);

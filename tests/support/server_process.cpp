@@ -1,8 +1,7 @@
 #include "support/server_process.hpp"
 
-#include <libpq-fe.h>
-
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -107,8 +106,9 @@ std::vector<std::string> DatabaseArgs(const std::string& data_dir) {
 std::string PostgresDatabaseUrl(const std::string& data_dir) {
   const char* admin = std::getenv("ASSISTANTD_TEST_PG_URL");
   if (!admin || !*admin) {
-    throw std::runtime_error("ASSISTANTD_TEST_PG_URL is not set: run `make test`, which starts "
-                             "a PostgreSQL test cluster");
+    throw std::runtime_error(
+        "ASSISTANTD_TEST_PG_URL is not set: run `make test`, which starts "
+        "a PostgreSQL test cluster");
   }
   uint64_t hash = 1469598103934665603ULL;  // FNV-1a of the data dir: one database per dir
   for (const unsigned char c : data_dir) hash = (hash ^ c) * 1099511628211ULL;
@@ -117,7 +117,8 @@ std::string PostgresDatabaseUrl(const std::string& data_dir) {
   PGconn* conn = PQconnectdb(admin);
   // From template0, which nobody connects to: concurrent CREATE DATABASE from template1 fails
   // while another session is copying it.
-  PGresult* r = PQexec(conn, (std::string("CREATE DATABASE ") + name + " TEMPLATE template0").c_str());
+  PGresult* r =
+      PQexec(conn, (std::string("CREATE DATABASE ") + name + " TEMPLATE template0").c_str());
   const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
   const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
   const bool exists = state && std::string_view(state) == "42P04";
@@ -145,8 +146,8 @@ std::unique_ptr<ServerProcess> ServerProcess::Start(Options options) {
   }
   p->env_ = options.env;
   p->base_args_ = {"--data-dir", p->data_dir_};
-  std::vector<std::string> argv = {AssistantdBinary(), "serve", "--listen", "127.0.0.1:0",
-                                   "--data-dir", p->data_dir_};
+  std::vector<std::string> argv = {AssistantdBinary(), "serve",      "--listen",
+                                   "127.0.0.1:0",      "--data-dir", p->data_dir_};
   const auto database = options.database_url
                             ? std::vector<std::string>{"--database-url", *options.database_url}
                             : DatabaseArgs(p->data_dir_);
@@ -197,9 +198,8 @@ void ServerProcess::Launch(ServerProcess& p, const std::vector<std::string>& arg
   std::unique_lock lock(p.mu_);
   std::smatch m;
   // Bounded wait for the readiness line; a server that never gets there fails the test.
-  p.cv_.wait_for(lock, std::chrono::seconds(30), [&] {
-    return p.eof_ || std::regex_search(p.logs_, m, kListening);
-  });
+  p.cv_.wait_for(lock, std::chrono::seconds(30),
+                 [&] { return p.eof_ || std::regex_search(p.logs_, m, kListening); });
   if (!std::regex_search(p.logs_, m, kListening)) {
     const std::string logs = p.logs_;
     lock.unlock();
@@ -251,9 +251,9 @@ int ServerProcess::Stop(int signal_number) {
 
 bool ServerProcess::WaitForLog(const std::string& text) {
   std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, std::chrono::seconds(30),
-                      [&] { return eof_ || logs_.find(text) != std::string::npos; }) &&
-         logs_.find(text) != std::string::npos;
+  return cv_.wait_for(lock, std::chrono::seconds(30), [&] {
+    return eof_ || logs_.find(text) != std::string::npos;
+  }) && logs_.find(text) != std::string::npos;
 }
 
 std::string ServerProcess::Logs() const {

@@ -15,7 +15,8 @@
 namespace assistantd::testing {
 
 // API keys in Supabase's format for servers started with --publishable-key / --secret-key.
-inline constexpr const char* kTestPublishableKey = "sb_publishable_AsSiStAnTdTeStKeY000001_x1y2z3w4";
+inline constexpr const char* kTestPublishableKey =
+    "sb_publishable_AsSiStAnTdTeStKeY000001_x1y2z3w4";
 inline constexpr const char* kTestSecretKey = "sb_secret_AsSiStAnTdTeStKeY000002_a1b2c3d4";
 
 // A fresh temporary directory, removed on destruction.

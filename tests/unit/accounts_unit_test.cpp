@@ -6,8 +6,8 @@
 #include "common/clock.hpp"
 #include "domain/account_rules.hpp"
 #include "domain/audit_entry.hpp"
-#include "limits/local_rate_limiter.hpp"
 #include "http/message.hpp"
+#include "limits/local_rate_limiter.hpp"
 #include "limits/redis_rate_limiter.hpp"
 
 namespace assistantd {

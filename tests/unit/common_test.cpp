@@ -1,6 +1,5 @@
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -51,9 +50,9 @@ TEST(TimeFormatTest, ParsesRfc3339) {
 }
 
 TEST(TimeFormatTest, RejectsMalformedTimestamps) {
-  for (const char* bad : {"", "2026-01-01", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-                          "2026-01-01T24:00:00Z", "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk",
-                          "2026-01-01T00:00:00.Z", "yesterday"}) {
+  for (const char* bad :
+       {"", "2026-01-01", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z",
+        "2026-01-01T00:00:00", "2026-01-01T00:00:00Zjunk", "2026-01-01T00:00:00.Z", "yesterday"}) {
     EXPECT_FALSE(ParseTimestamp(bad)) << bad;
   }
 }
@@ -122,8 +121,8 @@ TEST(JsonUtilTest, PrintableUtf8RefusesControlsAndMalformedSequences) {
        {std::string(1, '\0'), std::string("a\x01"), std::string("\x7f"), std::string("\xc3"),
         std::string("\xc0\xaf"), std::string("\xe0\x80\xaf"), std::string("\xed\xa0\x80"),
         std::string("\xf4\x90\x80\x80"), std::string("\xff"), std::string("\xe2\x82")}) {
-    EXPECT_FALSE(IsPrintableUtf8(bad)) << nlohmann::json(bad).dump(-1, ' ', true,
-                                                                   nlohmann::json::error_handler_t::replace);
+    EXPECT_FALSE(IsPrintableUtf8(bad))
+        << nlohmann::json(bad).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
   }
 }
 

@@ -91,7 +91,8 @@ TEST(ConfigTest, SqlitePathFromUrl) {
 }
 
 TEST(ConfigTest, RedactUrlMasksOnlyThePassword) {
-  EXPECT_EQ(RedactUrl("postgres://u:pw@h:5432/db"), "postgres://u:\u2022\u2022\u2022\u2022@h:5432/db");
+  EXPECT_EQ(RedactUrl("postgres://u:pw@h:5432/db"),
+            "postgres://u:\u2022\u2022\u2022\u2022@h:5432/db");
   EXPECT_EQ(RedactUrl("postgres://u@h/db"), "postgres://u@h/db");
   EXPECT_EQ(RedactUrl("postgres://h:5432/db"), "postgres://h:5432/db");
 }

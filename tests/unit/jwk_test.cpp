@@ -19,8 +19,11 @@ constexpr int64_t kNow = 1767225600;
 const std::string kSub = "6f1d2c6e-0b51-4a1e-9d6a-0a1b2c3d4e5f";
 
 json Claims() {
-  return {{"sub", kSub}, {"aud", "authenticated"}, {"role", "authenticated"},
-          {"iat", kNow}, {"exp", kNow + 60}};
+  return {{"sub", kSub},
+          {"aud", "authenticated"},
+          {"role", "authenticated"},
+          {"iat", kNow},
+          {"exp", kNow + 60}};
 }
 
 SigningKey Generate(JwsAlgorithm alg, const std::string& kid) {
@@ -79,8 +82,10 @@ TEST_F(KeysTest, Es256SignaturesAreRawRAndSOnly) {
   const std::string raw = *Base64UrlDecode(good.substr(good.rfind('.') + 1));
   ASSERT_EQ(raw.size(), 64u);
   // All zeros, R or S zero, truncated, padded: refused.
-  EXPECT_EQ(Reason(Verify(Forge(header, [](auto&) { return std::string(64, '\0'); }))), "invalid_token");
-  EXPECT_FALSE(Verify(Forge(header, [&](auto&) { return std::string(32, '\0') + raw.substr(32); })));
+  EXPECT_EQ(Reason(Verify(Forge(header, [](auto&) { return std::string(64, '\0'); }))),
+            "invalid_token");
+  EXPECT_FALSE(
+      Verify(Forge(header, [&](auto&) { return std::string(32, '\0') + raw.substr(32); })));
   EXPECT_FALSE(Verify(Forge(header, [&](auto&) { return raw.substr(0, 63); })));
   EXPECT_FALSE(Verify(Forge(header, [&](auto&) { return raw + std::string(1, '\0'); })));
   // A DER-encoded signature of the right input (what OpenSSL produces natively) is refused.
@@ -101,11 +106,13 @@ TEST_F(KeysTest, KeyChoiceFollowsKidAndAlgorithm) {
   EXPECT_FALSE(Verify(es2.SignJwt(Claims())));
   // No kid: exactly one ES256 key could verify it.
   const auto no_kid = [&](const SigningKey& k) {
-    return Forge({{"alg", "ES256"}}, [&](const std::string& in) { return *Base64UrlDecode(k.Sign(in)); });
+    return Forge({{"alg", "ES256"}},
+                 [&](const std::string& in) { return *Base64UrlDecode(k.Sign(in)); });
   };
   EXPECT_TRUE(Verify(no_kid(es1)));
   registry_.SetPart("test", {es1.Public(), es2.Public(), rs.Public()});
-  EXPECT_EQ(Verify(no_kid(es1)).error().message, "Token has no kid and several keys could verify it");
+  EXPECT_EQ(Verify(no_kid(es1)).error().message,
+            "Token has no kid and several keys could verify it");
   // A kid whose key binds another algorithm.
   EXPECT_FALSE(Verify(Forge({{"alg", "RS256"}, {"kid", "es-1"}},
                             [&](const std::string& in) { return *Base64UrlDecode(rs.Sign(in)); })));
@@ -125,15 +132,19 @@ TEST_F(KeysTest, AnHs256TokenIsNeverCheckedWithAPublicKeysBytes) {
   const std::string input = Base64UrlEncode(json{{"alg", "HS256"}, {"kid", "es-1"}}.dump()) + "." +
                             Base64UrlEncode(Claims().dump());
   EXPECT_FALSE(Verify(input + "." + SignatureFor(hmac, input)));
-  const std::string no_kid = Base64UrlEncode(json{{"alg", "HS256"}}.dump()) + "." +
-                             Base64UrlEncode(Claims().dump());
+  const std::string no_kid =
+      Base64UrlEncode(json{{"alg", "HS256"}}.dump()) + "." + Base64UrlEncode(Claims().dump());
   EXPECT_FALSE(Verify(no_kid + "." + SignatureFor(hmac, no_kid)));
   // "none" and embedded keys are no way in either.
-  EXPECT_FALSE(Verify(Base64UrlEncode(R"({"alg":"none"})") + "." + Base64UrlEncode(Claims().dump()) + "."));
+  EXPECT_FALSE(
+      Verify(Base64UrlEncode(R"({"alg":"none"})") + "." + Base64UrlEncode(Claims().dump()) + "."));
   const SigningKey attacker = Generate(JwsAlgorithm::kES256, "es-1");
-  json with_jwk = {{"alg", "ES256"}, {"kid", "es-1"}, {"jwk", *attacker.Public().PublicJwk()},
+  json with_jwk = {{"alg", "ES256"},
+                   {"kid", "es-1"},
+                   {"jwk", *attacker.Public().PublicJwk()},
                    {"jku", "http://127.0.0.1:1/jwks.json"}};
-  EXPECT_FALSE(Verify(Forge(with_jwk, [&](const std::string& in) { return *Base64UrlDecode(attacker.Sign(in)); })));
+  EXPECT_FALSE(Verify(
+      Forge(with_jwk, [&](const std::string& in) { return *Base64UrlDecode(attacker.Sign(in)); })));
 }
 
 TEST_F(KeysTest, ChangedKeysAreNotServedFromTheCache) {
@@ -171,10 +182,16 @@ TEST(JwkTest, KeysMustBindOneConsistentAlgorithm) {
   const SigningKey es = *GenerateSigningKey(JwsAlgorithm::kES256, "es");
   json jwk = *es.Public().PublicJwk();
   EXPECT_TRUE(ParsePublicJwk(jwk, KeyOrigin::kExternal));
-  for (const auto& [member, value] : std::vector<std::pair<std::string, json>>{
-           {"alg", "RS256"}, {"alg", "HS256"}, {"alg", "ES384"}, {"crv", "P-384"},
-           {"crv", "secp256k1"}, {"use", "enc"}, {"key_ops", json::array({"sign"})},
-           {"kty", "RSA"}, {"x", "AAAA"}}) {
+  for (const auto& [member, value] :
+       std::vector<std::pair<std::string, json>>{{"alg", "RS256"},
+                                                 {"alg", "HS256"},
+                                                 {"alg", "ES384"},
+                                                 {"crv", "P-384"},
+                                                 {"crv", "secp256k1"},
+                                                 {"use", "enc"},
+                                                 {"key_ops", json::array({"sign"})},
+                                                 {"kty", "RSA"},
+                                                 {"x", "AAAA"}}) {
     json bad = jwk;
     bad[member] = value;
     EXPECT_FALSE(ParsePublicJwk(bad, KeyOrigin::kExternal)) << member << "=" << value;
@@ -202,9 +219,10 @@ TEST(JwkTest, RsaKeysUnder2048BitsAreRefused) {
 }
 
 TEST(JwkTest, AJwkSetKeepsUsableKeysAndSaysWhyOthersWereSkipped) {
-  json set = {{"keys", json::array({*GenerateSigningKey(JwsAlgorithm::kES256, "a")->Public().PublicJwk(),
-                                    {{"kty", "EC"}, {"crv", "P-521"}, {"kid", "b"}},
-                                    {{"kty", "weird"}, {"kid", "c"}}})}};
+  json set = {
+      {"keys", json::array({*GenerateSigningKey(JwsAlgorithm::kES256, "a")->Public().PublicJwk(),
+                            {{"kty", "EC"}, {"crv", "P-521"}, {"kid", "b"}},
+                            {{"kty", "weird"}, {"kid", "c"}}})}};
   std::vector<std::string> skipped;
   const auto keys = ParseJwks(set, KeyOrigin::kExternal, &skipped);
   ASSERT_TRUE(keys);

@@ -22,8 +22,11 @@ class JwtTest : public ::testing::Test {
     return JwtVerifier(settings_, clock_).Verify(SignJwt(settings_, claims));
   }
   json Claims() const {
-    return {{"sub", kSub}, {"aud", "authenticated"}, {"role", "authenticated"},
-            {"iat", kNow}, {"exp", kNow + 60}};
+    return {{"sub", kSub},
+            {"aud", "authenticated"},
+            {"role", "authenticated"},
+            {"iat", kNow},
+            {"exp", kNow + 60}};
   }
   std::string Reason(const Result<VerifiedToken>& r) { return r ? "" : r.error().reason; }
 
@@ -138,12 +141,13 @@ TEST_F(JwtTest, ServiceRoleNeedsNeitherSubNorAud) {
 
 TEST_F(JwtTest, HeaderMustNameTheConfiguredAlgorithm) {
   const std::string payload = Base64UrlEncode(Claims().dump());
-  for (const char* header : {R"({"alg":"HS512"})", R"({"alg":"none"})", R"({})",
-                             R"({"alg":"HS256","crit":["exp"]})", R"({"alg":"HS256","alg":"HS256"})"}) {
+  for (const char* header :
+       {R"({"alg":"HS512"})", R"({"alg":"none"})", R"({})", R"({"alg":"HS256","crit":["exp"]})",
+        R"({"alg":"HS256","alg":"HS256"})"}) {
     const std::string input = Base64UrlEncode(header) + "." + payload;
-    EXPECT_EQ(Reason(JwtVerifier(settings_, clock_).Verify(input + "." +
-                                                            SignatureFor(settings_, input))),
-              "invalid_token")
+    EXPECT_EQ(
+        Reason(JwtVerifier(settings_, clock_).Verify(input + "." + SignatureFor(settings_, input))),
+        "invalid_token")
         << header;
   }
 }
@@ -155,8 +159,8 @@ TEST_F(JwtTest, MakeClaimsMatchesTheConfiguration) {
   EXPECT_EQ(c["iss"], "iss");
   EXPECT_EQ(c["exp"], kNow + 3600);
   EXPECT_EQ(c["email"], "a@b.c");
-  EXPECT_FALSE(MakeClaims(settings_, std::nullopt, "service_role", std::nullopt, kNow, 60)
-                   .contains("aud"));
+  EXPECT_FALSE(
+      MakeClaims(settings_, std::nullopt, "service_role", std::nullopt, kNow, 60).contains("aud"));
 }
 
 }  // namespace

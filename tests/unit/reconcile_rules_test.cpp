@@ -26,7 +26,9 @@ class ListOnlyVapi final : public vapi::VapiClient {
   }
   vapi::VapiResult ListAssistants(const std::string&, const vapi::ListParams& p) override {
     ++calls;
-    if (fail) return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kTransient, 503, "down", {}, false});
+    if (fail)
+      return tl::unexpected(
+          vapi::VapiFailure{vapi::FailureKind::kTransient, 503, "down", {}, false});
     json page = json::array();
     for (const auto& a : all_) {
       if (p.created_at_le && StringOr(a, "createdAt") > *p.created_at_le) continue;
@@ -39,15 +41,20 @@ class ListOnlyVapi final : public vapi::VapiClient {
   vapi::VapiResult UpdateAssistant(const std::string&, const std::string&, const json&) override {
     return Unused();
   }
-  vapi::VapiResult DeleteAssistant(const std::string&, const std::string&) override { return Unused(); }
-  vapi::VapiResult GetAssistant(const std::string&, const std::string&) override { return Unused(); }
+  vapi::VapiResult DeleteAssistant(const std::string&, const std::string&) override {
+    return Unused();
+  }
+  vapi::VapiResult GetAssistant(const std::string&, const std::string&) override {
+    return Unused();
+  }
 
   int calls = 0;
   bool fail = false;
 
  private:
   static vapi::VapiResult Unused() {
-    return tl::unexpected(vapi::VapiFailure{vapi::FailureKind::kPermanent, 500, "unused", {}, false});
+    return tl::unexpected(
+        vapi::VapiFailure{vapi::FailureKind::kPermanent, 500, "unused", {}, false});
   }
   std::vector<json> all_;
 };
@@ -69,9 +76,8 @@ TEST(RemoteListTest, VisitsEveryAssistantOnceAcrossPagesWithTies) {
   std::vector<std::string> seen;
   vapi::ListParams params;
   params.limit = 1000;
-  const auto r = vapi::ForEachRemoteAssistant(vapi, "k", params, 100, [&](const json& a) {
-    seen.push_back(a["id"]);
-  });
+  const auto r = vapi::ForEachRemoteAssistant(vapi, "k", params, 100,
+                                              [&](const json& a) { seen.push_back(a["id"]); });
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(*r);
   EXPECT_EQ(seen.size(), 2500u);
@@ -81,8 +87,9 @@ TEST(RemoteListTest, VisitsEveryAssistantOnceAcrossPagesWithTies) {
 }
 
 TEST(RemoteListTest, SaysIncompleteWhenOneTimestampFillsAPageOrPagesRunOut) {
-  ListOnlyVapi stuck(std::vector<json>{Remote(1, Stamp(2)), Remote(2, Stamp(1)), Remote(3, Stamp(1)),
-                      Remote(4, Stamp(1)), Remote(5, Stamp(0))});
+  ListOnlyVapi stuck(std::vector<json>{Remote(1, Stamp(2)), Remote(2, Stamp(1)),
+                                       Remote(3, Stamp(1)), Remote(4, Stamp(1)),
+                                       Remote(5, Stamp(0))});
   vapi::ListParams params;
   params.limit = 2;
   int visits = 0;
@@ -126,7 +133,8 @@ TEST(RemoteListTest, AFailedPageFailsTheWalk) {
 
 TEST(DriftTest, RemoteDefaultsInsideObjectsAreNotDrift) {
   const json local = {{"provider", "openai"}, {"model", "gpt-4o"}};
-  EXPECT_TRUE(IsContainedIn(local, {{"provider", "openai"}, {"model", "gpt-4o"}, {"temperature", 0.7}}));
+  EXPECT_TRUE(
+      IsContainedIn(local, {{"provider", "openai"}, {"model", "gpt-4o"}, {"temperature", 0.7}}));
   EXPECT_FALSE(IsContainedIn(local, {{"provider", "openai"}, {"model", "gpt-4o-mini"}}));
   EXPECT_FALSE(IsContainedIn(local, {{"provider", "openai"}}));
   EXPECT_FALSE(IsContainedIn(local, "openai"));

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "api/request_parsing.hpp"
+
+#include <gtest/gtest.h>
 
 namespace assistantd::api {
 namespace {

@@ -17,8 +17,10 @@ TEST(VapiRulesTest, BaseUrlLosesTrailingSlashesAndV1) {
 }
 
 TEST(VapiRulesTest, ClassifiesStatuses) {
-  for (int s : {408, 429, 500, 502, 503, 504}) EXPECT_EQ(ClassifyStatus(s), FailureKind::kTransient) << s;
-  for (int s : {400, 401, 403, 404, 409, 422}) EXPECT_EQ(ClassifyStatus(s), FailureKind::kPermanent) << s;
+  for (int s : {408, 429, 500, 502, 503, 504})
+    EXPECT_EQ(ClassifyStatus(s), FailureKind::kTransient) << s;
+  for (int s : {400, 401, 403, 404, 409, 422})
+    EXPECT_EQ(ClassifyStatus(s), FailureKind::kPermanent) << s;
 }
 
 TEST(VapiRulesTest, ParsesRetryAfterSecondsAndDates) {
@@ -49,8 +51,9 @@ TEST(VapiPayloadTest, SendsOnlyVapiFieldsAndTagsOurId) {
   const auto p = domain::VapiPayload(fields, {"our-id", "inst"});
   EXPECT_FALSE(p.contains("endCallAfterSilence"));
   EXPECT_FALSE(p.contains("silenceTimeoutSeconds"));
-  EXPECT_EQ(p["metadata"], (nlohmann::json{
-                               {"team", "x"}, {"assistantdId", "our-id"}, {"assistantdInstance", "inst"}}));
+  EXPECT_EQ(
+      p["metadata"],
+      (nlohmann::json{{"team", "x"}, {"assistantdId", "our-id"}, {"assistantdInstance", "inst"}}));
   EXPECT_EQ(domain::VapiPayload(nlohmann::json::object(), {"i", ""})["metadata"],
             (nlohmann::json{{"assistantdId", "i"}}));
 }

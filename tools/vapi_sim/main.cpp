@@ -1,10 +1,9 @@
 // vapi-sim: an in-memory Vapi assistants API with fault injection, for tests, benchmarks and
 // the offline demo. See docs/vapi-sim.md.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "common/clock.hpp"
 #include "common/logging.hpp"
@@ -64,7 +63,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (!IsValidLogLevel(log_level)) {
-    std::fprintf(stderr, "vapi-sim: --log-level must be trace, debug, info, warn, error, critical or off\n");
+    std::fprintf(
+        stderr, "vapi-sim: --log-level must be trace, debug, info, warn, error, critical or off\n");
     return 1;
   }
 
@@ -78,8 +78,8 @@ int main(int argc, char** argv) {
   server_settings.io_threads = 1;
   server_settings.worker_threads = 64;  // injected latency blocks a worker per request
   server_settings.shutdown_timeout = std::chrono::seconds(2);
-  http::Server server(server_settings, [&sim](const http::Request& r) { return sim.Handle(r); },
-                      log);
+  http::Server server(
+      server_settings, [&sim](const http::Request& r) { return sim.Handle(r); }, log);
   auto port = server.Listen();
   if (!port) {
     std::fprintf(stderr, "vapi-sim: %s\n", port.error().message.c_str());

@@ -18,24 +18,36 @@ using nlohmann::json;
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 404: return "Not Found";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Error";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Error";
   }
 }
 
 // Vapi's (NestJS) error body: {"message": string | string[], "error": phrase, "statusCode"}.
 http::Response NestError(int status, json message) {
   return http::Response::Json(
-      status, {{"message", std::move(message)}, {"error", ReasonPhrase(status)}, {"statusCode", status}});
+      status,
+      {{"message", std::move(message)}, {"error", ReasonPhrase(status)}, {"statusCode", status}});
 }
 
 // A stable organisation id per API key (a UUID made from the key's hash).
@@ -99,8 +111,8 @@ Result<Faults> FaultsFromJson(const json& j, Faults f) {
       if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1) {
         return bad(key + " must be a number between 0 and 1");
       }
-      double& slot = key == "failRate"   ? f.fail_rate
-                     : key == "hangRate" ? f.hang_rate
+      double& slot = key == "failRate"    ? f.fail_rate
+                     : key == "hangRate"  ? f.hang_rate
                      : key == "resetRate" ? f.reset_rate
                                           : f.commit_then_fail_rate;
       slot = v.get<double>();
@@ -135,7 +147,9 @@ Result<Faults> FaultsFromJson(const json& j, Faults f) {
 }
 
 VapiSim::VapiSim(SimSettings settings, const Clock& clock)
-    : settings_(std::move(settings)), clock_(clock), judge_(domain::VapiSchemaDocument()),
+    : settings_(std::move(settings)),
+      clock_(clock),
+      judge_(domain::VapiSchemaDocument()),
       faults_(settings_.faults),
       rng_(faults_.seed ? faults_.seed : std::random_device{}()) {}
 
@@ -195,8 +209,9 @@ http::Response VapiSim::Handle(const http::Request& request) {
   } else {
     res = Api(request, rest, fault);
   }
-  Count(request.method, std::to_string(res.status) +
-                            (fault == Fault::kCommitThenFail && res.status == 500 ? "-committed" : ""));
+  Count(request.method,
+        std::to_string(res.status) +
+            (fault == Fault::kCommitThenFail && res.status == 500 ? "-committed" : ""));
   return res;
 }
 
@@ -204,14 +219,16 @@ http::Response VapiSim::Api(const http::Request& request, const std::vector<std:
                             Fault fault) {
   const auto auth = request.Header("authorization");
   std::string key;
-  if (auth && auth->size() > 7 && auth->substr(0, 7) == "Bearer ") key = std::string(auth->substr(7));
-  const bool known = !key.empty() &&
-                     (settings_.api_keys.empty() ||
-                      std::find(settings_.api_keys.begin(), settings_.api_keys.end(), key) !=
-                          settings_.api_keys.end());
+  if (auth && auth->size() > 7 && auth->substr(0, 7) == "Bearer ")
+    key = std::string(auth->substr(7));
+  const bool known =
+      !key.empty() &&
+      (settings_.api_keys.empty() || std::find(settings_.api_keys.begin(), settings_.api_keys.end(),
+                                               key) != settings_.api_keys.end());
   if (!known) {
-    return NestError(401, "Invalid Key. Hot tip, you may be using the private key instead of the "
-                          "public key, or vice versa.");
+    return NestError(401,
+                     "Invalid Key. Hot tip, you may be using the private key instead of the "
+                     "public key, or vice versa.");
   }
   const std::string org = OrgFor(key);
   const std::string& m = request.method;
@@ -241,9 +258,9 @@ http::Response VapiSim::List(const std::string& org, const http::Request& reques
       }
       continue;
     }
-    static const std::vector<std::string> kBounds = {
-        "createdAtGt", "createdAtLt", "createdAtGe", "createdAtLe",
-        "updatedAtGt", "updatedAtLt", "updatedAtGe", "updatedAtLe"};
+    static const std::vector<std::string> kBounds = {"createdAtGt", "createdAtLt", "createdAtGe",
+                                                     "createdAtLe", "updatedAtGt", "updatedAtLt",
+                                                     "updatedAtGe", "updatedAtLe"};
     if (std::find(kBounds.begin(), kBounds.end(), name) == kBounds.end()) {
       problems.push_back("property " + name + " should not exist");
       continue;
@@ -264,10 +281,13 @@ http::Response VapiSim::List(const std::string& org, const http::Request& reques
       if (a["orgId"] != org) continue;
       bool ok = true;
       for (const auto& [name, bound] : bounds) {
-        const int64_t v = *ParseTimestamp(a[name.starts_with("created") ? "createdAt" : "updatedAt"]
-                                              .get<std::string>());
+        const int64_t v = *ParseTimestamp(
+            a[name.starts_with("created") ? "createdAt" : "updatedAt"].get<std::string>());
         const std::string op = name.substr(name.size() - 2);
-        ok = ok && (op == "Gt" ? v > bound : op == "Lt" ? v < bound : op == "Ge" ? v >= bound : v <= bound);
+        ok = ok && (op == "Gt"   ? v > bound
+                    : op == "Lt" ? v < bound
+                    : op == "Ge" ? v >= bound
+                                 : v <= bound);
       }
       if (ok) matches.push_back(a);
     }

@@ -3,30 +3,28 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "vapi_sim/schema_judge.hpp"
-
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "http/message.hpp"
+#include "vapi_sim/schema_judge.hpp"
 
 namespace assistantd::vapisim {
 
 // Fault injection knobs (PRODUCT.md §2b). Rates are probabilities in [0, 1] per API request.
 struct Faults {
   int latency_ms = 0;
-  double fail_rate = 0;                             // transient failure, no state change
+  double fail_rate = 0;  // transient failure, no state change
   std::vector<int> fail_statuses = {500, 502, 503, 429};
-  double hang_rate = 0;                             // never answer
-  double reset_rate = 0;                            // reset the connection, no state change
-  double commit_then_fail_rate = 0;                 // POST: store the assistant, answer 500
-  int retry_after_seconds = 1;                      // on injected 429s
-  uint64_t seed = 0;                                // 0: nondeterministic
+  double hang_rate = 0;              // never answer
+  double reset_rate = 0;             // reset the connection, no state change
+  double commit_then_fail_rate = 0;  // POST: store the assistant, answer 500
+  int retry_after_seconds = 1;       // on injected 429s
+  uint64_t seed = 0;                 // 0: nondeterministic
   // Schema drift: top-level fields refused as if Vapi's DTO no longer declared them.
   std::vector<std::string> refuse_fields;
 };
@@ -62,10 +60,12 @@ class VapiSim {
   void Count(const std::string& method, const std::string& outcome);
 
   http::Response List(const std::string& org, const http::Request& request);
-  http::Response Create(const std::string& org, const http::Request& request, bool commit_then_fail);
+  http::Response Create(const std::string& org, const http::Request& request,
+                        bool commit_then_fail);
   http::Response Get(const std::string& org, const std::string& id);
   std::vector<std::string> Judge(const nlohmann::json& body, bool update);
-  http::Response Update(const std::string& org, const std::string& id, const http::Request& request);
+  http::Response Update(const std::string& org, const std::string& id,
+                        const http::Request& request);
   http::Response Delete(const std::string& org, const std::string& id);
 
   SimSettings settings_;
@@ -74,7 +74,7 @@ class VapiSim {
   std::mutex mu_;
   Faults faults_;
   std::mt19937_64 rng_;
-  std::map<std::string, nlohmann::json> assistants_;  // id → Assistant (with orgId)
+  std::map<std::string, nlohmann::json> assistants_;              // id → Assistant (with orgId)
   std::map<std::string, std::map<std::string, uint64_t>> stats_;  // method → outcome → count
   uint64_t total_ = 0;
 };

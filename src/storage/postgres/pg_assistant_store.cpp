@@ -300,7 +300,8 @@ void PgAssistantStore::SubmitDelete(std::string id, domain::AccessScope scope, i
                                     Precondition precondition, Completion<bool> done) {
   db_.SubmitValue<bool>(
       [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
-       audit = std::move(audit), precondition = std::move(precondition)](PgConnection& conn) -> Result<bool> {
+       audit = std::move(audit),
+       precondition = std::move(precondition)](PgConnection& conn) -> Result<bool> {
         if (auto r = conn.SetClaims(ClaimsFor(scope)); !r) return tl::unexpected(r.error());
         auto current = GetWith(conn, id, &scope, true);
         if (!current) return tl::unexpected(current.error());

@@ -558,9 +558,10 @@ Result<std::vector<AppliedMigration>> ReadApplied(PgConnection& conn) {
       "'schema_migrations' AND column_name = 'min_reader_version')");
   if (!shape) return tl::unexpected(shape.error());
   if (shape->Text(0, 0) != "t") return applied;
-  auto rows = conn.Exec(std::string("SELECT version, name, extract(epoch FROM applied_at)::bigint, ") +
-                        (shape->Text(0, 1) == "t" ? "min_reader_version" : "0") +
-                        " FROM schema_migrations ORDER BY version");
+  auto rows =
+      conn.Exec(std::string("SELECT version, name, extract(epoch FROM applied_at)::bigint, ") +
+                (shape->Text(0, 1) == "t" ? "min_reader_version" : "0") +
+                " FROM schema_migrations ORDER BY version");
   if (!rows) return tl::unexpected(rows.error());
   for (int i = 0; i < rows->Rows(); ++i) {
     applied.push_back({.version = static_cast<int>(rows->Int(i, 0)),

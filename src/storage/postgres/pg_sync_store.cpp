@@ -396,8 +396,9 @@ Result<KeyStore::ResealCounts> PgKeyStore::Reseal(
     std::vector<SealedRow> rows;
     for (const auto& [job, sql] :
          {std::pair{false, "SELECT owner, sealed FROM vapi_keys FOR UPDATE"},
-          std::pair{true, "SELECT id::text, api_key_sealed FROM sync_jobs "
-                          "WHERE api_key_sealed IS NOT NULL FOR UPDATE"}}) {
+          std::pair{true,
+                    "SELECT id::text, api_key_sealed FROM sync_jobs "
+                    "WHERE api_key_sealed IS NOT NULL FOR UPDATE"}}) {
       auto r = conn.Exec(sql);
       if (!r) return tl::unexpected(r.error());
       for (int i = 0; i < r->Rows(); ++i) rows.push_back({job, r->Text(i, 0), r->Bytes(i, 1)});
@@ -405,9 +406,10 @@ Result<KeyStore::ResealCounts> PgKeyStore::Reseal(
     auto plan = PlanReseal(std::move(rows), reseal);
     if (!plan) return tl::unexpected(plan.error());
     for (const auto& [row, sealed] : plan->updates) {
-      auto r = conn.Exec(row.job ? "UPDATE sync_jobs SET api_key_sealed = $1::bytea WHERE id = $2::bigint"
-                                 : "UPDATE vapi_keys SET sealed = $1::bytea WHERE owner = $2",
-                         {PgBytea(sealed), row.id});
+      auto r = conn.Exec(
+          row.job ? "UPDATE sync_jobs SET api_key_sealed = $1::bytea WHERE id = $2::bigint"
+                  : "UPDATE vapi_keys SET sealed = $1::bytea WHERE owner = $2",
+          {PgBytea(sealed), row.id});
       if (!r) return tl::unexpected(r.error());
     }
     if (auto a = PgAppendUnsealed(conn, audit(plan->counts)); !a) return tl::unexpected(a.error());

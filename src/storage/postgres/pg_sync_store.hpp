@@ -52,8 +52,9 @@ class PgKeyStore final : public KeyStore {
   Result<std::optional<StoredKey>> GetKey(const std::string& owner) override;
   Result<bool> DeleteKey(const std::string& owner, const ChangeAudit& audit) override;
   Result<std::vector<std::pair<std::string, StoredKey>>> AllKeys() override;
-  Result<ResealCounts> Reseal(const ResealFn& reseal,
-                              const std::function<ChangeAudit(const ResealCounts&)>& audit) override;
+  Result<ResealCounts> Reseal(
+      const ResealFn& reseal,
+      const std::function<ChangeAudit(const ResealCounts&)>& audit) override;
 
  private:
   PgDatabase& db_;

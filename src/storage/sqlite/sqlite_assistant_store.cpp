@@ -413,7 +413,8 @@ void SqliteAssistantStore::SubmitDelete(std::string id, domain::AccessScope scop
                                         Precondition precondition, Completion<bool> done) {
   db_.SubmitValue<bool>(
       [this, id = std::move(id), scope = std::move(scope), now_us, job_key = std::move(job_key),
-       audit = std::move(audit), precondition = std::move(precondition)](SqliteConnection& conn) -> Result<bool> {
+       audit = std::move(audit),
+       precondition = std::move(precondition)](SqliteConnection& conn) -> Result<bool> {
         auto current = GetWith(conn, id, &scope);
         if (!current) return tl::unexpected(current.error());
         if (!*current) return false;

@@ -487,9 +487,8 @@ Result<std::unique_ptr<SqliteConnection>> SqliteDatabase::OpenConnection() const
   sqlite3_wal_hook(raw, &SqliteDatabase::OnWalCommit, conn.get());
   sqlite3_rollback_hook(
       raw, [](void* c) { static_cast<SqliteConnection*>(c)->DropChanges(); }, conn.get());
-  const int frc = sqlite3_create_function_v2(raw, "assistantd_changed", 1, SQLITE_UTF8,
-                                             conn.get(), &OnAssistantChanged, nullptr, nullptr,
-                                             nullptr);
+  const int frc = sqlite3_create_function_v2(raw, "assistantd_changed", 1, SQLITE_UTF8, conn.get(),
+                                             &OnAssistantChanged, nullptr, nullptr, nullptr);
   if (frc != SQLITE_OK) return tl::unexpected(SqliteError(raw, frc, "create function"));
   return conn;
 }

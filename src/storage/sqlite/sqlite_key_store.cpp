@@ -67,8 +67,9 @@ Result<KeyStore::ResealCounts> SqliteKeyStore::Reseal(
     std::vector<SealedRow> rows;
     for (const auto& [job, sql] :
          {std::pair{false, "SELECT owner, sealed FROM vapi_keys"},
-          std::pair{true, "SELECT CAST(id AS TEXT), api_key_sealed FROM sync_jobs "
-                          "WHERE api_key_sealed IS NOT NULL"}}) {
+          std::pair{true,
+                    "SELECT CAST(id AS TEXT), api_key_sealed FROM sync_jobs "
+                    "WHERE api_key_sealed IS NOT NULL"}}) {
       auto stmt = conn.Prepare(sql);
       if (!stmt) return tl::unexpected(stmt.error());
       for (;;) {
@@ -81,9 +82,9 @@ Result<KeyStore::ResealCounts> SqliteKeyStore::Reseal(
     auto plan = PlanReseal(std::move(rows), reseal);
     if (!plan) return tl::unexpected(plan.error());
     for (const auto& [row, sealed] : plan->updates) {
-      auto stmt = conn.Prepare(row.job
-                                   ? "UPDATE sync_jobs SET api_key_sealed = ? WHERE id = CAST(? AS INTEGER)"
-                                   : "UPDATE vapi_keys SET sealed = ? WHERE owner = ?");
+      auto stmt = conn.Prepare(
+          row.job ? "UPDATE sync_jobs SET api_key_sealed = ? WHERE id = CAST(? AS INTEGER)"
+                  : "UPDATE vapi_keys SET sealed = ? WHERE owner = ?");
       if (!stmt) return tl::unexpected(stmt.error());
       stmt->BindBlob(1, sealed);
       stmt->Bind(2, std::string_view(row.id));
