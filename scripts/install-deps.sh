@@ -21,6 +21,8 @@ if [ "${1:-}" = "--test" ]; then
   packages+=(python3 python3-jwt python3-cryptography postgresql redis-server)
   # The fuzz targets (fuzz/), whose corpora make test replays under ASan and UBSan.
   packages+=(clang-14 libclang-rt-14-dev)
+  # Quality gates: formatting, clang-tidy on the changed files, line coverage.
+  packages+=(clang-format-14 clang-tidy-14 gcovr)
   # Real third-party clients (tests/clients) run on Node.js; keep a Node the machine already has.
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)

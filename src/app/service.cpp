@@ -16,16 +16,16 @@
 #include "api/token_authenticator.hpp"
 #include "api/user_admin.hpp"
 #include "app/backup.hpp"
-#include "audit/chain_watch.hpp"
-#include "common/process_metrics.hpp"
 #include "app/commands.hpp"
 #include "app/key_setup.hpp"
 #include "app/wiring.hpp"
 #include "audit/audit_log.hpp"
+#include "audit/chain_watch.hpp"
 #include "auth/secret_box.hpp"
 #include "common/clock.hpp"
 #include "common/logging.hpp"
 #include "common/metrics.hpp"
+#include "common/process_metrics.hpp"
 #include "config/deployment.hpp"
 #include "domain/vapi_schema.hpp"
 #include "http/pipeline.hpp"
@@ -159,11 +159,12 @@ struct Service::Parts {
     admin_api.emplace(*user_admin, auth_settings.password);
     gotrue_admin_api.emplace(*user_admin, *authenticator, auth_settings.password);
     auto& reconciler = stack->reconciler;
-    sync_api.emplace(*store.assistants, *store.sync, worker, *box, clock,
-                     [&reconciler](bool dry_run, bool repair_drift) {
-                       return reconciler.Run({dry_run, repair_drift});
-                     },
-                     c.require_if_match);
+    sync_api.emplace(
+        *store.assistants, *store.sync, worker, *box, clock,
+        [&reconciler](bool dry_run, bool repair_drift) {
+          return reconciler.Run({dry_run, repair_drift});
+        },
+        c.require_if_match);
     keys_api.emplace(*store.keys, *store.sync, worker, *box, *audit_log, clock);
     health_api.emplace(*store.db, metrics);
 
@@ -194,8 +195,9 @@ Result<std::unique_ptr<Service>> Service::Make(const config::ServeConfig& c, Opt
     }
   }
   if (!refused.empty()) {
-    return Fail(ErrorCode::kInvalidInput, "invalid_config",
-                "--profile production refuses these settings (assistantd check-config): " + refused);
+    return Fail(
+        ErrorCode::kInvalidInput, "invalid_config",
+        "--profile production refuses these settings (assistantd check-config): " + refused);
   }
   domain::VapiSchema();  // compiled now, not by the first write that needs it
   auto secret = config::ResolveJwtSecret(c, p.log);
@@ -314,6 +316,7 @@ void Service::Start(uint16_t port, size_t max_connections) {
             {"vapiBaseUrl", c.vapi_base_url},
             {"jwtSigningAlgorithm", p.keys->signing->SigningAlgorithm()},
             {"version", kVersion}});
+  LogEvent(p.log, spdlog::level::debug, "routes", {{"routes", p.router.Table()}});
   p.started = true;
   p.stack->worker.Start();
   p.stack->reconciler.StartPeriodic(p.reconcile_interval_seconds * 1'000'000,

@@ -45,6 +45,13 @@ void Router::AddNonBlocking(std::string method, std::string pattern, Access acce
   routes_.back().non_blocking = true;
 }
 
+std::vector<std::string> Router::Table() const {
+  std::vector<std::string> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(r.method + " " + r.pattern);
+  return out;
+}
+
 RouteMatch Router::Match(std::string_view method, std::string_view path) const {
   RouteMatch result;
   if (path.empty() || path[0] != '/') return result;

@@ -68,6 +68,9 @@ class Router {
   void AddNonBlocking(std::string method, std::string pattern, Access access,
                       AsyncRouteHandler handler);
   RouteMatch Match(std::string_view method, std::string_view path) const;
+  // Every route as "METHOD /pattern", in the order added (logged at start, checked against
+  // docs/openapi.yaml).
+  std::vector<std::string> Table() const;
 
  private:
   std::vector<Route> routes_;

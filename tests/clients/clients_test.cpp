@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/uuid.hpp"
 #include "support/server_process.hpp"
@@ -77,6 +79,39 @@ TEST(SupabaseJsClientTest, NewApiKeysSigningKeysAndAdminApiRunUnchanged) {
   EXPECT_NE(r.out.find("supabase keys probe: 14 passed, 0 failed"), std::string::npos)
       << r.out << r.err;
   EXPECT_EQ(server->Logs().find(kTestSecretKey), std::string::npos) << "the secret key was logged";
+}
+
+// docs/openapi.yaml both ways against the router's table, and every documented operation sent
+// to the real server with its answers validated against the document
+// (tests/clients/openapi_conformance.mjs, Ajv).
+TEST(OpenApiConformanceTest, EveryRouteIsDocumentedAndEveryOperationAnswersAsDocumented) {
+  const std::string dir = CLIENTS_DIR;
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/ajv"))
+      << "run: npm ci --prefix tests/clients";
+  auto server = ServerProcess::Start(
+      {.args = {"--sync-workers", "0", "--log-level", "debug", "--publishable-key",
+                kTestPublishableKey, "--secret-key", kTestSecretKey}});
+  // The router's table, as the server logs it at start.
+  nlohmann::json routes;
+  std::istringstream lines(server->Logs());
+  for (std::string line; std::getline(lines, line);) {
+    const auto entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (entry.is_object() && entry.value("msg", "") == "routes") routes = entry["routes"];
+  }
+  ASSERT_TRUE(routes.is_array() && routes.size() > 30) << server->Logs();
+  const auto r =
+      RunCommand({"/usr/bin/env", "node", dir + "/openapi_conformance.mjs"},
+                 {{"ASSISTANTD_URL", "http://127.0.0.1:" + std::to_string(server->port())},
+                  {"OPENAPI", OPENAPI_PATH},
+                  {"ROUTES", routes.dump()},
+                  {"USER_TOKEN", server->Token(NewUuid())},
+                  {"ADMIN_TOKEN", server->Token(NewUuid(), "admin")},
+                  {"PUBLISHABLE_KEY", kTestPublishableKey},
+                  {"SECRET_KEY", kTestSecretKey}});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(std::to_string(routes.size()) + " operations"), std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.out.find(", ok"), std::string::npos) << r.out << r.err;
 }
 
 }  // namespace
