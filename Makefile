@@ -1,7 +1,8 @@
 # assistantd — the two commands of the README.
 #   make run    install what is missing, build, start the service on ./data (SQLite)
-#   make test   install what is missing, build, start a throwaway PostgreSQL, run every test
-#               (ctest), stop what it started
+#   make test   install what is missing, build, start the throwaway services (PostgreSQL,
+#               Redis, SMTP sink…), run every test (ctest), stop what it started, then the
+#               gates: line coverage >= 90% and clang-tidy on the last commit's sources
 #   make demo   offline demo: assistantd syncing to vapi-sim (no internet, no Vapi account)
 #   make fuzz   run the libFuzzer targets (FUZZ_SECONDS each, default 60; FUZZ_TARGET=one)
 #   make security  the attack suite (sqlmap, slowhttptest, floods) against a throwaway
@@ -44,13 +45,11 @@ security: build
 	@./scripts/install-deps.sh --security
 	@python3 scripts/security.py $(CURDIR)/$(BUILD_DIR)/assistantd
 
+# The coverage preset (build-coverage/): every test, then the line-coverage (>= 90%) and
+# clang-tidy gates (scripts/test.sh); ctest's summary line comes last.
 test: test-deps fuzzers
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
-	@cmake --preset ci -DASSISTANTD_FUZZERS=$(CURDIR)/build-fuzz/fuzz >/dev/null
-	@cmake --build --preset ci -j $(JOBS)
-	@./scripts/with-test-services.sh bash -c 'set -o pipefail; cd $(BUILD_DIR) && \
-	  ctest -j $(JOBS) --output-on-failure | tee ctest.log; rc=$$?; \
-	  grep -E "^[0-9]+% tests passed" ctest.log | tail -1; exit $$rc'
+	@JOBS=$(JOBS) FUZZERS=$(CURDIR)/build-fuzz/fuzz ./scripts/test.sh
 
 dev-test: test-deps
 	@npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error >/dev/null
@@ -61,7 +60,8 @@ dev-test: test-deps
 bench: deps
 	@./bench/run.sh
 
-coverage: test-deps
+# The per-file figures of the last make test (build-coverage/coverage.txt and .html).
+coverage:
 	@./scripts/coverage.sh
 
 clean:

@@ -44,7 +44,7 @@ net::CurlRequest JsonRequest(const RemoteTarget& target, const char* method, std
     request.body = body;
   }
   request.timeout_ms = target.timeout_ms;
-  request.max_response_bytes = 8 * 1024 * 1024;
+  request.max_response_bytes = size_t{8} << 20;  // 8 MiB
   request.user_agent = "assistantd-cli";
   request.ca_file = target.ca_file;
   return request;

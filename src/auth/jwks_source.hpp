@@ -26,7 +26,7 @@ struct JwksSourceSettings {
   int64_t retry_after_failure_s = 30;  // a failed refresh is retried this much later
   long connect_timeout_ms = 2000;
   long timeout_ms = 5000;
-  size_t max_bytes = 256 * 1024;
+  size_t max_bytes = size_t{256} << 10;
 };
 
 // max-age from a Cache-Control header value, in seconds: nullopt when absent or malformed,

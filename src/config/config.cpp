@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <tuple>
 
@@ -25,11 +26,11 @@ tl::unexpected<Error> ConfigError(std::string message) {
   return Fail(ErrorCode::kInvalidInput, "invalid_config", std::move(message));
 }
 
-std::string Trim(std::string s) {
+std::string Trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   const auto last = s.find_last_not_of(" \t\r\n");
-  return s.substr(first, last - first + 1);
+  return std::string(s.substr(first, last - first + 1));
 }
 
 }  // namespace
@@ -113,7 +114,7 @@ Result<void> Validate(const ServeConfig& c) {
   if (c.worker_threads < 0 || c.worker_threads > 1024) {
     return ConfigError("--worker-threads must be 0-1024");
   }
-  if (c.max_body_bytes < 1024 || c.max_body_bytes > 64 * 1024 * 1024) {
+  if (c.max_body_bytes < 1024 || c.max_body_bytes > (size_t{64} << 20)) {
     return ConfigError("--max-body-bytes must be between 1024 and 67108864");
   }
   if (c.shutdown_timeout_seconds < 1 || c.shutdown_timeout_seconds > 600) {
@@ -147,7 +148,7 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }
-  if (auto ttl = ParseDuration(c.access_token_ttl); !ttl || *ttl < 60 || *ttl > 7 * 86400) {
+  if (auto ttl = ParseDuration(c.access_token_ttl); !ttl || *ttl < 60 || *ttl > int64_t{7} * 86400) {
     return ConfigError("--access-token-ttl must be between 1m and 7d");
   }
   if (c.refresh_reuse_interval_seconds < 0 || c.refresh_reuse_interval_seconds > 3600) {
@@ -380,7 +381,9 @@ Result<void> ApplyConfigFile(const std::string& path) {
     if (!key.starts_with("ASSISTANTD_") && key != "VAPI_API_KEY") {
       return ConfigError(path + ":" + std::to_string(number) + ": unknown key " + key);
     }
-    ::setenv(key.c_str(), value.c_str(), /*overwrite=*/0);
+    if (::setenv(key.c_str(), value.c_str(), /*overwrite=*/0) != 0) {
+      return ConfigError(path + ":" + std::to_string(number) + ": cannot set " + key);
+    }
   }
   return {};
 }

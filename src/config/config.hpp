@@ -38,7 +38,7 @@ struct ServeConfig {
   std::string log_level = "info";
   int threads = 0;         // io threads; 0: one per core
   int worker_threads = 0;  // handler threads; 0: max(4, 2 × threads)
-  size_t max_body_bytes = 1024 * 1024;
+  size_t max_body_bytes = size_t{1} << 20;
   int shutdown_timeout_seconds = 10;
   int max_connections = 0;           // open at once; 0: 3/4 of the descriptor limit
   int max_connections_per_ip = 256;  // from one client address (trusted proxies exempt)

@@ -15,7 +15,7 @@ struct CurlRequest {
   const std::string* body = nullptr;  // sent when set
   long connect_timeout_ms = 5000;
   long timeout_ms = 30000;
-  size_t max_response_bytes = 1024 * 1024;
+  size_t max_response_bytes = size_t{1} << 20;
   std::vector<std::string> capture;  // lower-case names of response headers to keep
   const char* user_agent = "assistantd/0.1";
   std::string ca_file;  // PEM certificates to trust instead of the system's (empty: the system's)
