@@ -148,7 +148,8 @@ Result<void> Validate(const ServeConfig& c) {
   if (!c.vapi_base_url.starts_with("https://") && !c.vapi_base_url.starts_with("http://")) {
     return ConfigError("--vapi-base-url must be an http(s) URL");
   }
-  if (auto ttl = ParseDuration(c.access_token_ttl); !ttl || *ttl < 60 || *ttl > int64_t{7} * 86400) {
+  if (auto ttl = ParseDuration(c.access_token_ttl);
+      !ttl || *ttl < 60 || *ttl > int64_t{7} * 86400) {
     return ConfigError("--access-token-ttl must be between 1m and 7d");
   }
   if (c.refresh_reuse_interval_seconds < 0 || c.refresh_reuse_interval_seconds > 3600) {
@@ -378,11 +379,14 @@ Result<void> ApplyConfigFile(const std::string& path) {
         value.back() == value.front()) {
       value = value.substr(1, value.size() - 2);
     }
+    std::string where = path;
+    where += ':';
+    where += std::to_string(number);
     if (!key.starts_with("ASSISTANTD_") && key != "VAPI_API_KEY") {
-      return ConfigError(path + ":" + std::to_string(number) + ": unknown key " + key);
+      return ConfigError(where.append(": unknown key ").append(key));
     }
     if (::setenv(key.c_str(), value.c_str(), /*overwrite=*/0) != 0) {
-      return ConfigError(path + ":" + std::to_string(number) + ": cannot set " + key);
+      return ConfigError(where.append(": cannot set ").append(key));
     }
   }
   return {};
